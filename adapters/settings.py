@@ -1,0 +1,32 @@
+"""Process settings from the environment (prefix LEADLEDGER_), with sane defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("data")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEADLEDGER_", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_DATA_DIR}/leadledger.db",
+        description="sqlite:///path, postgresql://user@host:port/db, or memory://",
+    )
+    views_database_url: str | None = Field(
+        default=None, description="Read models; defaults to a sibling of database_url."
+    )
+    config_file: Path = Field(default=DEFAULT_DATA_DIR / "leadledger.toml")
+    # Comma-separated lists allow two secrets at once during a rotation.
+    kapso_webhook_secret: SecretStr | None = None
+    meta_app_secret: SecretStr | None = None
+    meta_verify_token: SecretStr | None = None
+    api_keys: SecretStr | None = Field(default=None, description="workspace=key,workspace=key")
+    default_region: str = "ID"
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
+    policy_file: Path | None = None
+    log_level: str = "info"

@@ -1,0 +1,4 @@
+"""The lead ledger's pure core: the Lead aggregate, its events, value types and rules.
+
+Imports nothing from the project's other packages.
+"""

@@ -1,0 +1,17 @@
+"""Identity by construction: a lead's id is a pure function of (workspace, E.164 phone)."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid5
+
+# Fixed namespace: changing it would re-key every lead, so it never changes.
+LEAD_NAMESPACE = UUID("6c1b1f0e-4f3a-5d8e-9a57-1e2d3c4b5a69")
+DELIVERY_NAMESPACE = UUID("0f5c2a3e-8d1b-5e47-b2c9-7a6d5e4f3c21")
+
+
+def lead_id_for(workspace: str, phone_e164: str) -> UUID:
+    return uuid5(LEAD_NAMESPACE, f"{workspace}\x1f{phone_e164}")
+
+
+def unhandled_delivery_id_for(workspace: str, key: str) -> UUID:
+    return uuid5(DELIVERY_NAMESPACE, f"{workspace}\x1f{key}")

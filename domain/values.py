@@ -1,0 +1,92 @@
+"""Value types shared by events, rules and the edges. Stored in events as plain strings."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Source(StrEnum):
+    """Who said a fact."""
+
+    KAPSO = "kapso"
+    META = "meta"
+    SARAH = "sarah"
+    BRAIN = "brain"
+    HUMAN = "human"
+    IMPORT = "import"
+
+
+class LeadStatus(StrEnum):
+    """Sales pipeline stage (never the conversation's state)."""
+
+    NEW = "new"
+    QUALIFIED = "qualified"
+    CONTACTED = "contacted"
+    CONVERTED = "converted"
+    ARCHIVED = "archived"
+
+
+class Temperature(StrEnum):
+    HOT = "hot"
+    WARM = "warm"
+    LUKEWARM = "lukewarm"
+    COLD = "cold"
+
+
+class MessageStatus(StrEnum):
+    """Delivery status of an outbound message, as WhatsApp reports it."""
+
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    PLAYED = "played"
+    FAILED = "failed"
+
+
+class ConversationEvent(StrEnum):
+    OPENED = "opened"
+    ENDED = "ended"
+    INACTIVE = "inactive"
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class ChatPhase(StrEnum):
+    """Sarah's conversation phases, in the order she moves through them."""
+
+    GREETING = "greeting"
+    COLLECT_NAME = "collect_name"
+    SALAM_KENAL = "salam_kenal"
+    COLLECT_DOMISILI = "collect_domisili"
+    LISTENING = "listening"
+    SUMMARIZE = "summarize"
+    VALIDATE_PAIN_POINTS = "validate_pain_points"
+    DISCOVER_INTEREST = "discover_interest"
+    SOLUTION_MATCH = "solution_match"
+    CLOSE_ATTEMPT = "close_attempt"
+    HANDOFF = "handoff"
+    COMPLETED = "completed"
+
+
+class Outcome(StrEnum):
+    """How Sarah says a conversation ended (only meaningful with `completed`)."""
+
+    WON = "won"
+    LOST = "lost"
+
+
+# Sarah's extracted_data keys, as the seed names them.
+EXTRACTED_FIELDS: tuple[str, ...] = (
+    "name",
+    "business_type",
+    "domisili",
+    "business_duration",
+    "pain_points",
+    "priority",
+    "urgency_level",
+    "closing_technique_used",
+    "objection_raised",
+)
