@@ -1,0 +1,128 @@
+"""WhatsApp Cloud API (Graph v24.0) webhook body, as pydantic models.
+
+Unknown fields are allowed: Meta adds fields over time (user_id, pricing…) and the raw
+change is kept anyway. Only the envelope is validated for every change; `value` is parsed
+as MetaValue only for the "messages" field, since other fields have other shapes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Meta(BaseModel):
+    model_config = ConfigDict(extra="allow", str_max_length=100_000)
+
+
+class MetaChange(_Meta):
+    field: str = Field(max_length=128)
+    value: dict[str, Any] = Field(default_factory=dict)
+
+
+class MetaEntry(_Meta):
+    id: str | None = Field(default=None, max_length=64)
+    changes: list[MetaChange] = Field(default_factory=list)
+
+
+class MetaBody(_Meta):
+    object: str = Field(max_length=128)
+    entry: list[MetaEntry]
+
+
+class MetaMetadata(_Meta):
+    display_phone_number: str | None = Field(default=None, max_length=64)
+    phone_number_id: str | None = Field(default=None, max_length=64)
+
+
+class MetaProfile(_Meta):
+    name: str | None = Field(default=None, max_length=512)
+
+
+class MetaContact(_Meta):
+    profile: MetaProfile | None = None
+    # Empty or absent for username-only users (2026); user_id is the business-scoped id.
+    wa_id: str | None = Field(default=None, max_length=64)
+    user_id: str | None = Field(default=None, max_length=256)
+
+
+class MetaError(_Meta):
+    code: int | None = None
+    title: str | None = Field(default=None, max_length=1024)
+    message: str | None = Field(default=None, max_length=4096)
+
+
+class MetaText(_Meta):
+    body: str | None = None
+
+
+class MetaMedia(_Meta):
+    """image, audio, video, document or sticker."""
+
+    id: str | None = Field(default=None, max_length=512)
+    mime_type: str | None = Field(default=None, max_length=256)
+    caption: str | None = None
+    filename: str | None = Field(default=None, max_length=1024)
+
+
+class MetaReply(_Meta):
+    id: str | None = Field(default=None, max_length=512)
+    title: str | None = Field(default=None, max_length=1024)
+
+
+class MetaInteractive(_Meta):
+    type: str | None = Field(default=None, max_length=64)
+    button_reply: MetaReply | None = None
+    list_reply: MetaReply | None = None
+
+
+class MetaButton(_Meta):
+    """A template quick-reply button press."""
+
+    text: str | None = Field(default=None, max_length=1024)
+    payload: str | None = Field(default=None, max_length=4096)
+
+
+class MetaMessage(_Meta):
+    from_: str | None = Field(default=None, alias="from", max_length=64)
+    from_user_id: str | None = Field(default=None, max_length=256)
+    id: str = Field(min_length=1, max_length=512)
+    timestamp: str | int | None = None
+    type: str = Field(default="text", max_length=64)
+    text: MetaText | None = None
+    context: dict[str, Any] | None = None
+    referral: dict[str, Any] | None = None
+    image: MetaMedia | None = None
+    audio: MetaMedia | None = None
+    video: MetaMedia | None = None
+    document: MetaMedia | None = None
+    sticker: MetaMedia | None = None
+    location: dict[str, Any] | None = None
+    interactive: MetaInteractive | None = None
+    button: MetaButton | None = None
+    reaction: dict[str, Any] | None = None
+    errors: list[MetaError] = Field(default_factory=list)
+
+
+class MetaStatus(_Meta):
+    id: str = Field(min_length=1, max_length=512)
+    status: str = Field(min_length=1, max_length=32)  # sent|delivered|read|failed|played
+    timestamp: str | int | None = None
+    recipient_id: str | None = Field(default=None, max_length=64)
+    recipient_user_id: str | None = Field(default=None, max_length=256)
+    recipient_type: str | None = Field(default=None, max_length=32)  # "group": id is no phone
+    pricing: dict[str, Any] | None = None
+    conversation: dict[str, Any] | None = None
+    errors: list[MetaError] = Field(default_factory=list)
+
+
+class MetaValue(_Meta):
+    """The `value` of a "messages" change."""
+
+    messaging_product: str | None = Field(default=None, max_length=64)
+    metadata: MetaMetadata | None = None
+    contacts: list[MetaContact] = Field(default_factory=list)
+    messages: list[MetaMessage] = Field(default_factory=list)
+    statuses: list[MetaStatus] = Field(default_factory=list)
+    errors: list[MetaError] = Field(default_factory=list)

@@ -1,0 +1,89 @@
+"""POST /webhook/kapso and GET/POST /webhook/meta: verify, translate, record, then answer."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from adapters.kapso import translate_kapso
+from adapters.meta import translate_meta
+from adapters.signatures import matching_workspaces
+from adapters.translation import TranslatedItem, TranslationError
+from api.auth import services_of
+from api.body import parse_json, read_body
+from api.errors import ApiError, unauthorized
+from api.ingest import ingest
+
+# Headers worth keeping with a raw (unhandled) delivery; never the signature.
+_KEPT_HEADERS = ("x-webhook-event", "x-idempotency-key", "x-webhook-payload-version", "x-webhook-batch")
+
+
+async def kapso_webhook(request: Request) -> Response:
+    services = services_of(request)
+    raw = await read_body(request, services.settings.max_body_bytes)
+    signed_for = matching_workspaces(
+        request.headers.get("x-webhook-signature"), raw, services.workspaces.kapso_secrets()
+    )
+    if not signed_for:
+        raise unauthorized("missing or invalid X-Webhook-Signature")
+    body = parse_json(raw)
+    received_at = datetime.now(UTC)
+    idempotency_key = request.headers.get("x-idempotency-key")
+    try:
+        items = translate_kapso(
+            body, request.headers.get("x-webhook-event"),
+            request.headers.get("x-webhook-batch", "").lower() == "true", idempotency_key,
+            received_at, services.workspaces.default_region,
+        )
+    except TranslationError as exc:
+        raise ApiError(422, "validation_error", str(exc), exc.field) from None
+    return await _record(request, "kapso", items, signed_for, received_at)
+
+
+async def meta_verify(request: Request) -> Response:
+    """The WhatsApp Cloud subscription handshake: echo hub.challenge for our verify token."""
+    services = services_of(request)
+    params = request.query_params
+    if params.get("hub.mode") != "subscribe":
+        raise ApiError(400, "bad_request", "hub.mode must be 'subscribe'", "hub.mode")
+    token = params.get("hub.verify_token", "")
+    if not any(_same(token, known) for known in services.workspaces.meta_verify_tokens()):
+        raise ApiError(403, "forbidden", "hub.verify_token does not match", "hub.verify_token")
+    return PlainTextResponse(params.get("hub.challenge", ""))
+
+
+async def meta_webhook(request: Request) -> Response:
+    services = services_of(request)
+    raw = await read_body(request, services.settings.max_body_bytes)
+    header = request.headers.get("x-hub-signature-256")
+    if not header or not header.lower().startswith("sha256="):
+        raise unauthorized("missing or malformed X-Hub-Signature-256")
+    signed_for = matching_workspaces(header, raw, services.workspaces.meta_secrets())
+    if not signed_for:
+        raise unauthorized("invalid X-Hub-Signature-256")
+    body = parse_json(raw)
+    received_at = datetime.now(UTC)
+    try:
+        items = translate_meta(body, received_at, services.workspaces.default_region)
+    except TranslationError as exc:
+        raise ApiError(422, "validation_error", str(exc), exc.field) from None
+    return await _record(request, "meta", items, signed_for, received_at)
+
+
+async def _record(
+    request: Request, channel: str, items: list[TranslatedItem], signed_for: set[str],
+    received_at: datetime,
+) -> Response:
+    headers = {h: request.headers[h] for h in _KEPT_HEADERS if h in request.headers}
+    answer = await run_in_threadpool(
+        ingest, services_of(request), channel, items, signed_for, headers, received_at
+    )
+    return JSONResponse(answer.model_dump(mode="json"))
+
+
+def _same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
