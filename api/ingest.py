@@ -26,10 +26,10 @@ def ingest(
     unhandled: list[tuple[str, TranslatedItem]] = []
     for item in items:
         workspace = _workspace_for(services, item, signed_for)
+        # An item may carry both: translated commands and a part kept raw.
         if item.unhandled_reason:
             unhandled.append((workspace, item))
-        else:
-            by_workspace[workspace].extend(item.commands)
+        by_workspace[workspace].extend(item.commands)
     for workspace, item in unhandled:
         _keep_raw(services, workspace, channel, item, headers, received_at)
     facts: list[FactOut] = []

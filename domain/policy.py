@@ -49,16 +49,24 @@ class PolicyError(ValueError):
     """The policy text is not a valid policy."""
 
 
+def _default_ranks() -> Mapping[str, int]:
+    return {"human": 3, "brain": 2, "import": 2, "sarah": 1}
+
+
 @dataclass(frozen=True)
 class Policy:
-    ranks: Mapping[str, int] = field(hash=False)
-    forward_only: frozenset[str] = frozenset()
-    hold: frozenset[str] = frozenset()
-    name: str = "custom"
+    """Ranks per source, forward-only sources and hold sources; `Policy()` is the default."""
+
+    ranks: Mapping[str, int] = field(default_factory=_default_ranks, hash=False)
+    forward_only: frozenset[str] = frozenset({"sarah"})
+    hold: frozenset[str] = frozenset({"human"})
+    name: str = "default"
 
     def __post_init__(self) -> None:
         # A read-only copy: a policy is a value, whoever built it.
         object.__setattr__(self, "ranks", MappingProxyType(dict(self.ranks)))
+        object.__setattr__(self, "forward_only", frozenset(self.forward_only))
+        object.__setattr__(self, "hold", frozenset(self.hold))
 
     def rank(self, source: str | None) -> int:
         return 0 if source is None else self.ranks.get(source, 0)
@@ -184,8 +192,8 @@ def decide(current: StatusState, request: StatusProposal, policy: Policy) -> Dec
         return Decision("no_change", "same_status", claimed if takes_over else current)
     if request.source in policy.forward_only and not is_forward(current.status, request.to_status):
         return Decision("suppressed", "backward_move", current)
-    if current.status is None:
-        reason = "first_status"
+    if current.source is None:
+        reason = "first_status"  # nobody set it yet (a lead starts as "new" by default)
     elif current.source in policy.hold and not current.held:
         reason = "hold_released"
     else:

@@ -1,0 +1,107 @@
+"""Shared fixtures: every backend-parametrised test runs in memory, on SQLite and PostgreSQL.
+
+PostgreSQL tests skip when the local server is unreachable, except under CI=true where
+they must run: there an unreachable server is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from starlette.testclient import TestClient
+
+from adapters.settings import Settings
+from api.app import create_app
+from api.bootstrap import Services, bootstrap
+from tests.support import (
+    API_KEY,
+    KAPSO_SECRET,
+    META_SECRET,
+    META_VERIFY_TOKEN,
+    OTHER_API_KEY,
+    WORKSPACE,
+)
+
+PG_DSN = os.environ.get("LEADLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_postgres() -> None:
+    try:
+        with psycopg.connect(PG_DSN, connect_timeout=3):
+            return
+    except psycopg.OperationalError as exc:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL must be reachable under CI=true: {exc}")
+        pytest.skip(f"PostgreSQL unreachable: {exc}")
+
+
+def _drop_schema(schema: str) -> None:
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def make_url(backend: str, tmp_path: Path) -> tuple[str, str | None]:
+    if backend == "memory":
+        return "memory://", None
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path}/ledger.db", None
+    require_postgres()
+    schema = f"ll_test_{uuid.uuid4().hex[:12]}"
+    return f"{PG_DSN}?schema={schema}", schema
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def durable_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    url, schema = make_url(backend, tmp_path)
+    yield url
+    if schema:
+        _drop_schema(schema)
+
+
+@pytest.fixture
+def durable_database_url(durable_backend: str, tmp_path: Path) -> Iterator[str]:
+    url, schema = make_url(durable_backend, tmp_path)
+    yield url
+    if schema:
+        _drop_schema(schema)
+
+
+def settings_for(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        config_file=tmp_path / "absent.toml",
+        api_keys=f"{WORKSPACE}={API_KEY},other={OTHER_API_KEY}",
+        kapso_webhook_secret=KAPSO_SECRET,
+        meta_app_secret=META_SECRET,
+        meta_verify_token=META_VERIFY_TOKEN,
+        max_body_bytes=64 * 1024,
+    )
+
+
+@pytest.fixture
+def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
+    built = bootstrap(settings_for(database_url, tmp_path))
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    with TestClient(create_app(services)) as test_client:
+        yield test_client
