@@ -41,6 +41,7 @@ class RecordedFact:
 class Recording:
     facts: list[RecordedFact]
     new_leads: list[UUID]
+    last_notification_id: int | None = None  # the ledger position of the last event written
 
     @property
     def appended(self) -> int:
@@ -100,9 +101,11 @@ class Ledger:
                 leads[lead_id] = lead
             facts.append(RecordedFact(lead_id, command.fact, command.apply(lead)))
         touched = [lead for lead in leads.values() if lead.pending_events]
+        last: int | None = None
         if touched:
-            self.store.save(*touched)
-        return Recording(facts=facts, new_leads=new_leads)
+            recordings = self.store.save(*touched)
+            last = max((r.notification.id for r in recordings), default=None)
+        return Recording(facts=facts, new_leads=new_leads, last_notification_id=last)
 
     def _load_or_register(
         self, workspace: str, command: LeadCommand, lead_id: UUID, new_leads: list[UUID]

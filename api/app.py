@@ -18,8 +18,8 @@ from adapters.ledger import LedgerBusyError
 from api.bootstrap import Services
 from api.errors import ApiError, error_body, handle_api_error
 from api.openapi import openapi_document
-from api.routes import ENDPOINTS
 from api.endpoint import to_routes
+from api.routes import ENDPOINTS
 
 log = logging.getLogger("leadledger.api")
 
@@ -32,6 +32,7 @@ def create_app(services: Services) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services.follower.start()
         yield
         services.close()
 

@@ -35,6 +35,7 @@ def ingest(
     facts: list[FactOut] = []
     for workspace, commands in by_workspace.items():
         recording = services.ledger.record(workspace, commands)
+        services.committed(recording.last_notification_id)
         facts += [FactOut(lead_id=f.lead_id, fact=f.fact) for f in recording.facts]
     return AcceptedOut(facts=facts, kept_unhandled=len(unhandled))
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from starlette.testclient import TestClient
+
+from adapters.settings import Settings
 
 from adapters.signatures import sign
 from api.bootstrap import Services
@@ -64,3 +67,26 @@ def post_meta(client: TestClient, body: bytes | dict[str, Any]) -> Any:
 def ledger_size(services: Services) -> int:
     """How many events the ledger holds (max notification id; 0 when empty)."""
     return int(services.store.recorder.max_notification_id() or 0)
+
+
+# -- appended: workspace routing and ledger reads shared by the e2e/integration tests -------
+
+PHONE_NUMBER_ID = "109876543210987"  # the WhatsApp number of every shared sample
+
+
+def with_routing(settings: Settings, tmp_path: Path) -> Settings:
+    """`settings` plus a config file mapping the samples' phone_number_id to WORKSPACE.
+
+    The test settings hold two workspaces sharing the env webhook secrets, so a delivery is
+    routed only when its phone_number_id belongs to one of them.
+    """
+    config = tmp_path / "routing.toml"
+    config.write_text(
+        f'[workspaces.{WORKSPACE}]\nphone_number_ids = ["{PHONE_NUMBER_ID}"]\n', encoding="utf-8"
+    )
+    return settings.model_copy(update={"config_file": config})
+
+
+def lead_event_types(services: Services, lead_id: UUID) -> list[str]:
+    """The class names of a lead's stored events, in order."""
+    return [type(e).__name__ for e in services.store.events.get(lead_id)]

@@ -1,0 +1,83 @@
+"""The read models' SQLAlchemy engine: a SQLite file beside the ledger, or PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+from adapters.database_url import DatabaseURL
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, whatever the backend keeps (SQLite keeps naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        utc = aware.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Engines:
+    """`write` serialises writers (projectors, rebuild swaps); `read` serves queries."""
+
+    write: Engine
+    read: Engine
+
+    def dispose(self) -> None:
+        self.write.dispose()
+        if self.read is not self.write:
+            self.read.dispose()
+
+
+def make_engines(url: DatabaseURL, views_url: str | None = None) -> Engines:
+    target = views_url or url.sqlalchemy_url()
+    if url.kind == "memory" and views_url is None:
+        # One private in-memory database shared by this process's connections.
+        target = f"sqlite+pysqlite:///file:views_{uuid.uuid4().hex}?mode=memory&cache=shared&uri=true"
+    if target.startswith("sqlite"):
+        return Engines(_sqlite_engine(target, "BEGIN IMMEDIATE"), _sqlite_engine(target, "BEGIN"))
+    connect_args: dict[str, Any] = {"connect_timeout": 5}
+    if url.schema:
+        connect_args["options"] = f"-c search_path={url.schema}"
+    engine = create_engine(target, connect_args=connect_args, pool_pre_ping=True, pool_size=5,
+                           max_overflow=10)
+    return Engines(engine, engine)
+
+
+def _sqlite_engine(target: str, begin: str) -> Engine:
+    engine = create_engine(target, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # Own transaction control: pysqlite's implicit BEGIN would defer the write lock.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        # Writers BEGIN IMMEDIATE: take the write lock up front, so concurrent projectors
+        # queue (busy_timeout) instead of failing on a lock upgrade. Readers never block.
+        conn.exec_driver_sql(begin)
+
+    return engine

@@ -1,0 +1,146 @@
+"""Read-model tables, one set per generation (blue/green): rebuilds fill a new set, then the
+active generation is switched in one transaction, so readers never see a half-built view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from projections.database import UTCDateTime
+
+PROJECTION = "lead_views"
+PREFIX = "ll_"
+
+state_metadata = MetaData()
+projection_state = Table(
+    f"{PREFIX}projection_state", state_metadata,
+    Column("name", String(64), primary_key=True),
+    Column("active_generation", Integer, nullable=False),
+    Column("active_policy", Text, nullable=False),
+    Column("building_generation", Integer),
+    Column("building_policy", Text),
+    Column("touched_at", UTCDateTime),
+)
+
+
+@dataclass(frozen=True)
+class ViewTables:
+    generation: int
+    metadata: MetaData
+    contacts: Table
+    history: Table
+    notes: Table
+    messages: Table
+    tracking: Table
+    failures: Table
+
+    @property
+    def all(self) -> list[Table]:
+        return [self.contacts, self.history, self.notes, self.messages, self.tracking,
+                self.failures]
+
+
+@lru_cache(maxsize=16)
+def view_tables(generation: int) -> ViewTables:
+    md = MetaData()
+    g = f"_g{generation}"
+    contacts = Table(
+        f"{PREFIX}contacts{g}", md,
+        Column("lead_id", String(36), primary_key=True),
+        Column("workspace", String(200), nullable=False),
+        Column("phone", String(40), nullable=False),
+        *[Column(n, Text) for n in (
+            "name", "sarah_name", "business_type", "domisili", "business_duration",
+            "priority", "urgency_level", "lead_temperature", "closing_technique_used",
+            "objection_raised", "lead_status", "status_source", "status_updated_by",
+            "chat_phase", "conversation_status")],
+        Column("pain_points", JSON),
+        Column("extracted", JSON, nullable=False),
+        Column("lead_score", Integer),
+        Column("status_held", Boolean, nullable=False),
+        *[Column(n, UTCDateTime) for n in (
+            "status_updated_at", "created_at", "updated_at", "last_message_at",
+            "last_inbound_at", "last_outbound_at", "last_contact_at")],
+        Column("inbound_count", Integer, nullable=False),
+        Column("outbound_count", Integer, nullable=False),
+        Column("version", Integer, nullable=False),
+        UniqueConstraint("workspace", "phone", name=f"uq_contacts_phone{g}"),
+        Index(f"ix_contacts_status{g}", "workspace", "lead_status"),
+        Index(f"ix_contacts_temp{g}", "workspace", "lead_temperature"),
+        Index(f"ix_contacts_last_msg{g}", "workspace", "last_message_at", "lead_id"),
+        Index(f"ix_contacts_updated{g}", "workspace", "updated_at", "lead_id"),
+        Index(f"ix_contacts_score{g}", "workspace", "lead_score", "lead_id"),
+    )
+    history = Table(
+        f"{PREFIX}status_history{g}", md,
+        Column("lead_id", String(36), nullable=False),
+        Column("position", Integer, nullable=False),
+        Column("notification_id", Integer),
+        Column("workspace", String(200), nullable=False),
+        Column("at", UTCDateTime, nullable=False),
+        Column("source", String(32), nullable=False),
+        Column("actor", Text, nullable=False),
+        Column("from_status", String(32)),
+        Column("to_status", String(32)),
+        Column("reason", Text),
+        Column("outcome", String(32), nullable=False),
+        Column("outcome_reason", String(64)),
+        Column("origin", String(32), nullable=False),
+        PrimaryKeyConstraint("lead_id", "position", name=f"pk_history{g}"),
+        Index(f"ix_history_ws_at{g}", "workspace", "at"),
+        Index(f"ix_history_ws_actor{g}", "workspace", "source", "actor"),
+    )
+    notes = Table(
+        f"{PREFIX}notes{g}", md,
+        Column("lead_id", String(36), nullable=False),
+        Column("position", Integer, nullable=False),
+        Column("workspace", String(200), nullable=False),
+        Column("at", UTCDateTime, nullable=False),
+        Column("actor", Text, nullable=False),
+        Column("source", String(32), nullable=False),
+        Column("content", Text, nullable=False),
+        PrimaryKeyConstraint("lead_id", "position", name=f"pk_notes{g}"),
+    )
+    messages = Table(
+        f"{PREFIX}messages{g}", md,
+        Column("lead_id", String(36), nullable=False),
+        Column("message_id", String(512), nullable=False),
+        Column("workspace", String(200), nullable=False),
+        Column("direction", String(16)),
+        Column("type", String(32)),
+        Column("text", Text),
+        Column("status", String(16)),
+        Column("error_code", Integer),
+        Column("at", UTCDateTime),
+        Column("status_at", UTCDateTime),
+        PrimaryKeyConstraint("lead_id", "message_id", name=f"pk_messages{g}"),
+        Index(f"ix_messages_at{g}", "lead_id", "at"),
+    )
+    tracking = Table(
+        f"{PREFIX}tracking{g}", md,
+        Column("id", Integer, primary_key=True),
+        Column("position", Integer, nullable=False),
+        Column("updated_at", UTCDateTime),
+    )
+    failures = Table(
+        f"{PREFIX}failures{g}", md,
+        Column("notification_id", Integer, primary_key=True),
+        Column("lead_id", String(36), nullable=False),
+        Column("error", Text, nullable=False),
+        Column("at", UTCDateTime, nullable=False),
+    )
+    return ViewTables(generation, md, contacts, history, notes, messages, tracking, failures)
