@@ -11,10 +11,14 @@ from rich.console import Console
 from adapters.bootstrap_config import create_local_config
 from adapters.settings import Settings
 from adapters.workspaces import load_workspaces
+from api import cli_history, cli_projections, cli_simulate
 
 app = typer.Typer(help="leadledger: an event-sourced lead ledger for WhatsApp sales teams.",
                   no_args_is_help=True)
 console = Console(stderr=True)
+app.add_typer(cli_projections.app, name="projections")
+app.command("history")(cli_history.history)
+app.command("simulate")(cli_simulate.simulate)
 
 
 @app.command()

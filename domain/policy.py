@@ -169,8 +169,8 @@ def decide(current: StatusState, request: StatusProposal, policy: Policy) -> Dec
     Checked in order: unknown status; hold (a non-hold source is blocked by a hold, reason
     `held_by_human`, which names the remedy - a release - even though rank would block it
     too); `lower_priority`; `stale` (same rank but older than the current status: "the
-    later one wins" by the sources' time, position breaking ties); `same_status`
-    (no_change); `backward_move` for forward-only sources; else applied.
+    later one wins" by the sources' time; on equal times the later position, this one);
+    `same_status` (no_change, still recorded); `backward_move` for forward-only sources.
     """
     rank, guard = policy.rank(request.source), guard_rank(current, policy)
     if request.to_status not in KNOWN_STATUSES:

@@ -15,7 +15,8 @@ by construction. Choices, and why:
 - Message statuses only move forward: sent < failed < delivered < read < played. Proof of
   delivery beats a failure report; on a tie the earliest report wins. The final entry is
   the same in any arrival order, even when a status comes before its message.
-- Replaying an already-applied event (position <= version) changes nothing.
+- Replaying an already-applied event (position <= version) changes nothing. A hold
+  release changes the status state only: history rows are status proposals.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from domain.phases import status_for_phase
 from domain.policy import Decision, Policy, StatusProposal, StatusState, decide, release
 from domain.values import ChatPhase, LeadStatus, Source
 
+# Outbound `origin`s meaning a person typed it (an assumption: Kapso's list is not in the
+# samples, which only show "cloud_api"); a `human` source counts too.
 HUMAN_ORIGINS = frozenset({"human", "agent", "inbox", "business_app"})
 MESSAGE_STATUS_RANK: Mapping[str, int] = {
     "sent": 1, "failed": 2, "delivered": 3, "read": 4, "played": 5,
@@ -39,7 +42,9 @@ MESSAGE_STATUS_RANK: Mapping[str, int] = {
 
 @dataclass(frozen=True)
 class LedgerEvent:
-    """One stored lead event: `data` holds its attributes as stored (see domain/lead.py)."""
+    """One stored lead event: `data` holds its attributes as stored (see domain/lead.py).
+
+    Times in `data` may be datetimes or ISO strings (as a JSON column returns them)."""
 
     lead_id: UUID
     position: int

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -49,9 +49,9 @@ def apply_page(conn: Connection, tables: ViewTables, events: Sequence[LedgerEven
             continue
         views[lead] = effects.view
         workspace = effects.view.workspace
-        history += [{**asdict(h), "lead_id": lead, "workspace": workspace,
+        history += [{**_plain(h), "lead_id": lead, "workspace": workspace,
                      "notification_id": event.notification_id} for h in effects.history]
-        notes += [{**asdict(n), "lead_id": lead, "workspace": workspace} for n in effects.notes]
+        notes += [{**_plain(n), "lead_id": lead, "workspace": workspace} for n in effects.notes]
         for entry in effects.messages:
             messages[lead][entry.message_id] = entry
             touched_messages[(lead, entry.message_id)] = entry
@@ -107,7 +107,7 @@ def _replace_views(conn: Connection, tables: ViewTables, views: dict[str, Contac
     ids = sorted(views)
     for chunk in _chunks(ids):
         conn.execute(delete(tables.contacts).where(tables.contacts.c.lead_id.in_(chunk)))
-    _insert(conn, tables.contacts, [views[i].to_row() for i in ids])
+    _insert(conn, tables.contacts, [{**_plain(views[i]), "lead_id": i} for i in ids])
 
 
 def _replace_messages(conn: Connection, tables: ViewTables,
@@ -117,8 +117,13 @@ def _replace_messages(conn: Connection, tables: ViewTables,
     keys = sorted(touched)
     for chunk in _chunks(keys):
         conn.execute(delete(m).where(tuple_(m.c.lead_id, m.c.message_id).in_(chunk)))
-    _insert(conn, m, [{**asdict(touched[k]), "lead_id": k[0],
+    _insert(conn, m, [{**_plain(touched[k]), "lead_id": k[0],
                        "workspace": views[k[0]].workspace} for k in keys])
+
+
+def _plain(entry: Any) -> dict[str, Any]:
+    """A dataclass's fields, shallow (dataclasses.asdict deep-copies: 10x slower here)."""
+    return {f.name: getattr(entry, f.name) for f in fields(entry)}
 
 
 def _insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:

@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 from starlette.testclient import TestClient
-
-from adapters.settings import Settings
 
 from adapters.signatures import sign
 from api.bootstrap import Services
@@ -70,6 +67,10 @@ def ledger_size(services: Services) -> int:
 
 
 # -- appended: workspace routing and ledger reads shared by the e2e/integration tests -------
+
+from uuid import UUID  # noqa: E402
+
+from adapters.settings import Settings  # noqa: E402
 
 PHONE_NUMBER_ID = "109876543210987"  # the WhatsApp number of every shared sample
 

@@ -67,8 +67,10 @@ def test_inputs_are_not_modified_nor_shared() -> None:
 
 
 def test_is_blank() -> None:
-    assert all(is_blank(v) for v in (None, "", " ", [], (), {}))
-    assert not any(is_blank(v) for v in ("a", 0, 0.0, False, [None], {"a": None}))
+    blanks: list[Any] = [None, "", " ", [], (), {}]
+    said: list[Any] = ["a", 0, 0.0, False, [None], {"a": None}]
+    assert all(is_blank(v) for v in blanks)
+    assert not any(is_blank(v) for v in said)
 
 
 # -- invariants ---------------------------------------------------------------------------
@@ -82,7 +84,9 @@ extracted = st.dictionaries(keys, scalars, max_size=5)
 
 
 @given(extracted, extracted)
-def test_merge_never_loses_a_non_blank_value(current: dict[str, Any], update: dict[str, Any]) -> None:
+def test_merge_never_loses_a_non_blank_value(
+    current: dict[str, Any], update: dict[str, Any],
+) -> None:
     merged = merge_extracted(current, update)
     for key, value in current.items():
         if not is_blank(value):

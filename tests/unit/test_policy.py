@@ -110,7 +110,7 @@ def test_lower_priority_is_suppressed() -> None:
 
 
 def test_equal_rank_later_wins_and_older_is_stale() -> None:
-    first, later, older = run(
+    _, later, older = run(
         ask("contacted", "brain", 5), ask("qualified", "import", 6), ask("new", "brain", 1),
     )
     assert (later.outcome, later.reason) == ("applied", "same_priority")

@@ -1,0 +1,223 @@
+"""Workspace-scoped reads of the lead views: filtered keyset pages, a lead and its rows, stats,
+and the audit trail.
+
+Every read resolves the active generation inside its own connection (a rebuild may swap
+generations at any moment). Pages are keyset pages: the cursor holds the last row's sort
+key plus its lead id, so ties never repeat or skip a row, and NULL sort values come last.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from sqlalchemy import Column, ColumnElement, Connection, Engine, and_, case, func, or_, select
+from sqlalchemy.exc import DBAPIError
+
+from domain.view import ContactView, MessageEntry, NoteEntry, StatusHistoryEntry
+from projections.state import read_state
+from projections.tables import ViewTables, view_tables
+from projections.writer import row_to_view
+
+T = TypeVar("T")
+SORT_FIELDS: tuple[str, ...] = ("last_message_at", "lead_score", "updated_at")
+SEARCHED = ("name", "sarah_name", "phone", "business_type", "domisili")
+
+
+def read_views(engine: Engine, read: Callable[[Connection, ViewTables], T]) -> T:
+    """`read` on the active generation. If a rebuild swapped generations (and dropped the old
+    tables) between resolving and reading, read once more on the new one."""
+    with engine.connect() as conn:
+        generation = read_state(conn).active_generation
+        try:
+            return read(conn, view_tables(generation))
+        except DBAPIError:
+            conn.rollback()
+            current = read_state(conn).active_generation
+            if current == generation:
+                raise
+            return read(conn, view_tables(current))
+
+
+@dataclass(frozen=True)
+class LeadQuery:
+    statuses: tuple[str, ...] = ()
+    temperatures: tuple[str, ...] = ()
+    chat_phases: tuple[str, ...] = ()
+    score_min: int | None = None
+    score_max: int | None = None
+    updated_since: datetime | None = None
+    updated_until: datetime | None = None
+    last_message_since: datetime | None = None
+    last_message_until: datetime | None = None
+    q: str | None = None
+    sort: str = "last_message_at"
+    descending: bool = True
+    limit: int = 50
+    after: tuple[Any, str] | None = None  # (sort value, lead id) of the last lead seen
+
+
+def like_pattern(text: str) -> str:
+    """A lower-cased LIKE substring pattern matching `text` literally (escape char: \\)."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def list_leads(conn: Connection, t: ViewTables, workspace: str, query: LeadQuery
+               ) -> tuple[list[ContactView], tuple[Any, str] | None]:
+    """One page of leads, and the key to continue after it (None on the last page)."""
+    c = t.contacts.c
+    sort_col = c[query.sort]
+    where = [c.workspace == workspace, *_filters(t, query)]
+    if query.after is not None:
+        where.append(_after(sort_col, c.lead_id, query.after, query.descending))
+    direction = operator.methodcaller("desc" if query.descending else "asc")
+    stmt = (select(t.contacts).where(*where)
+            .order_by(case((sort_col.is_(None), 1), else_=0), direction(sort_col),
+                      direction(c.lead_id))
+            .limit(query.limit + 1))
+    views = [row_to_view(row) for row in conn.execute(stmt)]
+    if len(views) <= query.limit:
+        return views, None
+    last = views[query.limit - 1]
+    return views[:query.limit], (getattr(last, query.sort), str(last.lead_id))
+
+
+def _filters(t: ViewTables, query: LeadQuery) -> list[ColumnElement[bool]]:
+    c = t.contacts.c
+    found: list[ColumnElement[bool]] = []
+    for col, values in ((c.lead_status, query.statuses), (c.lead_temperature, query.temperatures),
+                        (c.chat_phase, query.chat_phases)):
+        if values:
+            found.append(col.in_(values))
+    bounds = ((c.lead_score, query.score_min, query.score_max),
+              (c.updated_at, query.updated_since, query.updated_until),
+              (c.last_message_at, query.last_message_since, query.last_message_until))
+    for col, low, high in bounds:
+        if low is not None:
+            found.append(col >= low)
+        if high is not None:
+            found.append(col <= high)
+    if query.q:
+        pattern = like_pattern(query.q)
+        found.append(or_(*(func.lower(c[n]).like(pattern, escape="\\") for n in SEARCHED)))
+    return found
+
+
+def _after(col: Column[Any], lead_id: Column[Any], key: tuple[Any, str], descending: bool
+           ) -> ColumnElement[bool]:
+    """Rows after `key` in (value NULLS LAST, lead_id) order."""
+    beyond = operator.lt if descending else operator.gt
+    value, last_id = key
+    if value is None:
+        return and_(col.is_(None), beyond(lead_id, last_id))
+    return or_(col.is_(None), beyond(col, value), and_(col == value, beyond(lead_id, last_id)))
+
+
+def get_view(conn: Connection, t: ViewTables, workspace: str, lead_id: UUID
+             ) -> ContactView | None:
+    c = t.contacts.c
+    row = conn.execute(select(t.contacts).where(c.lead_id == str(lead_id),
+                                                c.workspace == workspace)).first()
+    return None if row is None else row_to_view(row)
+
+
+def status_history(conn: Connection, t: ViewTables, view: ContactView,
+                   position: int | None = None) -> list[StatusHistoryEntry]:
+    """The lead's status proposals in ledger order (or the one at `position`)."""
+    h = t.history.c
+    stmt = select(t.history).where(h.lead_id == str(view.lead_id), h.workspace == view.workspace)
+    if position is not None:
+        stmt = stmt.where(h.position == position)
+    return [StatusHistoryEntry(**_plain(row, "notification_id"))
+            for row in conn.execute(stmt.order_by(h.position))]
+
+
+def notes(conn: Connection, t: ViewTables, view: ContactView, position: int | None = None
+          ) -> list[NoteEntry]:
+    n = t.notes.c
+    stmt = select(t.notes).where(n.lead_id == str(view.lead_id), n.workspace == view.workspace)
+    if position is not None:
+        stmt = stmt.where(n.position == position)
+    return [NoteEntry(**_plain(row)) for row in conn.execute(stmt.order_by(n.position))]
+
+
+def messages(conn: Connection, t: ViewTables, view: ContactView) -> list[MessageEntry]:
+    """The timeline by the sources' time; entries known only from a status report last."""
+    m = t.messages.c
+    stmt = (select(t.messages)
+            .where(m.lead_id == str(view.lead_id), m.workspace == view.workspace)
+            .order_by(case((m.at.is_(None), 1), else_=0), m.at, m.message_id))
+    return [MessageEntry(**_plain(row)) for row in conn.execute(stmt)]
+
+
+def stats(conn: Connection, t: ViewTables, workspace: str
+          ) -> tuple[int, dict[str, int], dict[str, int]]:
+    """(total, per lead_status, per lead_temperature); a lead without a temperature: 'unset'."""
+    c = t.contacts.c
+    rows = conn.execute(select(c.lead_status, c.lead_temperature, func.count())
+                        .where(c.workspace == workspace)
+                        .group_by(c.lead_status, c.lead_temperature)).all()
+    total, by_status, by_temp = 0, {}, {}
+    for status, temperature, count in rows:
+        total += count
+        by_status[status or "unset"] = by_status.get(status or "unset", 0) + count
+        by_temp[temperature or "unset"] = by_temp.get(temperature or "unset", 0) + count
+    return total, by_status, by_temp
+
+
+def _plain(row: Any, *drop: str) -> dict[str, Any]:
+    data = {k: v for k, v in row._mapping.items() if k not in {"workspace", *drop}}
+    data["lead_id"] = UUID(data["lead_id"])
+    return data
+
+
+# -- cursors --------------------------------------------------------------------------------
+
+
+def encode_cursor(kind: str, values: list[Any]) -> str:
+    """An opaque cursor: base64url of [kind, *values] (datetimes as ISO text)."""
+    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    raw = json.dumps([kind, *plain], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(text: str, kind: str, size: int) -> list[Any]:
+    """The values of a cursor made for `kind`; ValueError when it is not one."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        decoded = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise ValueError("not a cursor of this API") from None
+    if not isinstance(decoded, list) or len(decoded) != size + 1 or decoded[0] != kind:
+        raise ValueError("the cursor belongs to another query (sort or order changed)")
+    return decoded[1:]
+
+
+def lead_cursor(text: str, sort: str, descending: bool) -> tuple[Any, str]:
+    value, lead_id = decode_cursor(text, f"leads/{sort}/{'desc' if descending else 'asc'}", 2)
+    if value is not None:
+        value = _as_int(value) if sort == "lead_score" else _as_time(value)
+    return value, str(UUID(str(lead_id)))
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("bad cursor value")
+    return value
+
+
+def _as_time(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("bad cursor value")
+    when = datetime.fromisoformat(value)
+    if when.tzinfo is None:
+        raise ValueError("bad cursor value")
+    return when
