@@ -71,6 +71,10 @@ def _translate_one(
 ) -> TranslatedItem:
     if not isinstance(body, dict):
         raise TranslationError("body", "a JSON object is expected")
+    if event_type not in MESSAGE_EVENTS and event_type not in CONVERSATION_EVENTS:
+        # An event we do not know may have any shape: keep it raw, never refuse it.
+        return TranslatedItem(phone_number_id=_raw_phone_number_id(body), event_type=event_type,
+                              raw=body, unhandled_reason=f"unknown event type {event_type!r}")
     try:
         event = KapsoEvent.model_validate(body)
     except ValidationError as exc:
@@ -79,12 +83,17 @@ def _translate_one(
     item = TranslatedItem(phone_number_id=pnid, event_type=event_type, raw=body)
     if event_type in MESSAGE_EVENTS:
         item.commands = _message_commands(event, event_type, idempotency_key, received_at, region)
-    elif event_type in CONVERSATION_EVENTS:
+    else:
         change = CONVERSATION_EVENTS[event_type]
         item.commands = _conversation_commands(event, change, idempotency_key, received_at, region)
-    else:
-        item.unhandled_reason = f"unknown event type {event_type!r}"
     return item
+
+
+def _raw_phone_number_id(body: dict[str, Any]) -> str | None:
+    conversation = body.get("conversation")
+    value = body.get("phone_number_id") or (
+        conversation.get("phone_number_id") if isinstance(conversation, dict) else None)
+    return value if isinstance(value, str) else None
 
 
 def _message_commands(

@@ -77,7 +77,10 @@ def load_workspaces(settings: Settings) -> Workspaces:
     if settings.config_file.exists():
         doc = _read_toml(settings.config_file)
         region = str(doc.get("default_region", region))
-        for name, raw in dict(doc.get("workspaces", {})).items():
+        tables = doc.get("workspaces", {})
+        if not isinstance(tables, dict):
+            raise ConfigError(f"{settings.config_file}: 'workspaces' must be a table of tables")
+        for name, raw in tables.items():
             by_name[name] = _workspace_from_toml(name, raw)
     if settings.api_keys is not None:
         for name, key in _parse_pairs(settings.api_keys.get_secret_value()):

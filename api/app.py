@@ -16,9 +16,9 @@ from starlette.routing import Route
 
 from adapters.ledger import LedgerBusyError
 from api.bootstrap import Services
+from api.endpoint import to_routes
 from api.errors import ApiError, error_body, handle_api_error
 from api.openapi import openapi_document
-from api.endpoint import to_routes
 from api.routes import ENDPOINTS
 
 log = logging.getLogger("leadledger.api")
@@ -32,7 +32,8 @@ def create_app(services: Services) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        services.follower.start()
+        if services.settings.follow:
+            services.follower.start()
         yield
         services.close()
 

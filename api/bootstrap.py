@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from adapters.database_url import DatabaseURL
 from adapters.ledger import Ledger
 from adapters.settings import Settings
+from adapters.startup_lock import startup_lock
 from adapters.store import LedgerStore, open_store
 from adapters.workspaces import Workspaces, load_workspaces
 from domain.policy import DEFAULT_POLICY_TOML, load_policy
@@ -40,9 +41,10 @@ class Services:
 def bootstrap(settings: Settings | None = None) -> Services:
     settings = settings or Settings()
     database = DatabaseURL.parse(settings.database_url)
-    store = open_store(database)
-    engines = make_engines(database, settings.views_database_url)
-    views = LiveViews(engines, store, initial_policy_text(settings))
+    with startup_lock(database):
+        store = open_store(database)
+        engines = make_engines(database, settings.views_database_url)
+        views = LiveViews(engines, store, initial_policy_text(settings))
     channel = getattr(store.recorder, "channel_name", None)
     return Services(
         settings=settings,
@@ -52,7 +54,7 @@ def bootstrap(settings: Settings | None = None) -> Services:
         ledger=Ledger(store),
         engines=engines,
         views=views,
-        follower=LiveFollower(views, database, channel=channel),
+        follower=LiveFollower(views, database, settings.poll_interval, channel),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,6 +77,21 @@ def verify_command(page_size: int = typer.Option(5000, min=100)) -> None:
         out.print(table)
         out.print(f"[red]{len(result.differences)} difference(s)[/red] at position {result.position}.")
         raise typer.Exit(1)
+    finally:
+        services.close()
+
+
+@app.command("follow")
+def follow_command() -> None:
+    """Run a projection worker: keep the read models live until interrupted (Ctrl-C)."""
+    services = bootstrap()
+    services.follower.start()
+    out.print(f"Following the ledger ({services.database.kind}); Ctrl-C to stop.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
     finally:
         services.close()
 

@@ -1,24 +1,39 @@
-"""Bot and human commands: Sarah's phase updates, status requests, releases and notes."""
+"""Bot and human commands: Sarah's phase updates, status requests, releases and notes.
+
+Status, release and note commands answer with what the policy decided (the outcome and
+why) and the lead after it: they wait until the views include the command, then read them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Literal
 from uuid import UUID
 
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from adapters.ledger import LeadNotFoundError, Recording
+from adapters.store import LedgerStore
 from api.auth import services_of, workspace_of
 from api.body import parse_model, read_body
+from api.bootstrap import Services
 from api.errors import ApiError, not_found
 from api.schemas import CommandOut, NoteCommand, ReleaseCommand, SarahState, StatusCommand
+from api.view_schemas import CommandResultOut, LeadOut, NoteOut, StatusChangeOut
 from domain.commands import AddNote, LeadCommand, ReleaseStatusHold, ReportSarahPhase, RequestStatus
 from domain.envelope import Said
 from domain.phone import InvalidPhoneError, normalise_phone
 from domain.values import Source
+from domain.view import ContactView, NoteEntry, StatusHistoryEntry
+from projections import queries
+from projections.source import head
+from projections.tables import ViewTables
+
+Kind = Literal["status", "release", "note"]
 
 
 async def sarah_state(request: Request) -> Response:
@@ -41,7 +56,7 @@ async def sarah_state(request: Request) -> Response:
 
 async def request_status(request: Request) -> Response:
     body = parse_model(await _body(request), StatusCommand)
-    return await _on_lead(request, lambda phone: RequestStatus(
+    return await _on_lead(request, "status", lambda phone: RequestStatus(
         phone, _said(request, body.source, body.actor), status=body.status.value,
         reason=body.reason,
     ))
@@ -49,14 +64,13 @@ async def request_status(request: Request) -> Response:
 
 async def release_status(request: Request) -> Response:
     body = parse_model(await _body(request), ReleaseCommand)
-    return await _on_lead(
-        request, lambda phone: ReleaseStatusHold(phone, _said(request, Source.HUMAN, body.actor))
-    )
+    return await _on_lead(request, "release", lambda phone: ReleaseStatusHold(
+        phone, _said(request, Source.HUMAN, body.actor)))
 
 
 async def add_note(request: Request) -> Response:
     body = parse_model(await _body(request), NoteCommand)
-    return await _on_lead(request, lambda phone: AddNote(
+    return await _on_lead(request, "note", lambda phone: AddNote(
         phone, _said(request, body.source, body.author), content=body.content
     ))
 
@@ -73,20 +87,83 @@ async def _body(request: Request) -> bytes:
     return await read_body(request, services_of(request).settings.max_body_bytes)
 
 
-async def _on_lead(request: Request, build: Callable[[str], LeadCommand]) -> Response:
+async def _on_lead(request: Request, kind: Kind, build: Callable[[str], LeadCommand]
+                   ) -> Response:
     workspace = workspace_of(request)
     lead_id = lead_id_param(request)
-    ledger = services_of(request).ledger
+    services = services_of(request)
     try:
-        recording = await run_in_threadpool(ledger.record_on_lead, workspace, lead_id, build)
+        recording = await run_in_threadpool(
+            services.ledger.record_on_lead, workspace, lead_id, build)
     except LeadNotFoundError:
         raise not_found() from None
-    return _answer(recording)
+    result = await run_in_threadpool(
+        command_result, services, workspace, recording, kind, _idempotency_key(request))
+    return JSONResponse(result.model_dump(mode="json", by_alias=True))
+
+
+def command_result(services: Services, workspace: str, recording: Recording, kind: Kind,
+                   key: str | None) -> CommandResultOut:
+    """Wait until the views include the command, then read its decision and the lead."""
+    fact = recording.facts[0]
+    nid = recording.last_notification_id
+    services.committed(nid)
+    # A retry that appended nothing: the original is somewhere before the head.
+    services.views.wait_for(nid if nid is not None else head(services.store))
+    position = _position(services.store, fact.lead_id, nid, key)
+
+    def read(conn: Connection, t: ViewTables
+             ) -> tuple[ContactView | None, StatusHistoryEntry | None, NoteEntry | None]:
+        view = queries.get_view(conn, t, workspace, fact.lead_id)
+        if view is None or position is None or view.version < position:
+            return view, None, None
+        changes = queries.status_history(conn, t, view, position) if kind == "status" else []
+        notes = queries.notes(conn, t, view, position) if kind == "note" else []
+        return view, changes[0] if changes else None, notes[0] if notes else None
+
+    view, change, note = queries.read_views(services.engines.read, read)
+    outcome, reason = None, None
+    if change is not None:
+        outcome, reason = change.outcome, change.outcome_reason
+    elif note is not None:
+        outcome, reason = "applied", "note_added"
+    elif kind == "release" and view is not None and position is not None \
+            and view.version >= position:
+        outcome, reason = "applied", "released"
+    return CommandResultOut(
+        lead_id=fact.lead_id, fact=fact.fact, appended=fact.appended, position=position,
+        outcome=outcome, outcome_reason=reason,
+        status_change=None if change is None else StatusChangeOut.model_validate(change),
+        note=None if note is None else NoteOut.model_validate(note),
+        lead=None if view is None else LeadOut.model_validate(view),
+    )
+
+
+def _position(store: LedgerStore, lead_id: UUID, nid: int | None, key: str | None
+              ) -> int | None:
+    """The command's event position on the lead: the event just appended, or (a retry)
+    the earlier event recorded with the same idempotency key."""
+    if nid is not None:
+        for notification in store.recorder.select_notifications(start=nid, limit=1):
+            event = store.mapper.to_domain_event(notification)
+            if event.originator_id == lead_id:
+                return int(event.originator_version)
+        return None
+    if key is None:
+        return None
+    for event in store.events.get(lead_id, desc=True):
+        if getattr(event, "idempotency_key", None) == key:
+            return int(event.originator_version)
+    return None
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    return key[:200] if key else None
 
 
 def _said(request: Request, source: str, actor: str) -> Said:
-    key = request.headers.get("idempotency-key")
-    return Said(source, actor, datetime.now(UTC), None, key[:200] if key else None)
+    return Said(source, actor, datetime.now(UTC), None, _idempotency_key(request))
 
 
 def _answer(recording: Recording) -> Response:

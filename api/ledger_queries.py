@@ -1,4 +1,5 @@
-"""Ledger reads: a lead's events in order, a lead by any spelling of its phone, kept raw deliveries."""
+"""Ledger reads: a lead's events in order, a lead by any spelling of its phone (its contact
+view), kept raw deliveries."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from adapters.ledger import LeadNotFoundError
 from api.auth import services_of, workspace_of
 from api.commands import lead_id_param
 from api.errors import ApiError, not_found
-from api.schemas import EventOut, EventsOut, LeadRefOut, UnhandledListOut, UnhandledOut
+from api.lead_views import answer, itself, read_lead
+from api.schemas import EventOut, EventsOut, UnhandledListOut, UnhandledOut
+from api.view_schemas import LeadOut
 from domain.delivery import UnhandledDelivery
+from domain.identity import lead_id_for
 from domain.phone import InvalidPhoneError, normalise_phone
 
 _ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
@@ -41,11 +45,10 @@ async def lead_by_phone(request: Request) -> Response:
         phone = normalise_phone(request.path_params["phone"], services.workspaces.default_region)
     except InvalidPhoneError as exc:
         raise ApiError(422, "validation_error", str(exc), "phone") from None
-    lead = await run_in_threadpool(services.ledger.find_lead, workspace, phone)
-    if lead is None:
-        raise not_found()
-    out = LeadRefOut(lead_id=lead.id, workspace=lead.workspace, phone=lead.phone)
-    return JSONResponse(out.model_dump(mode="json"))
+    # The contact view; when the ledger has the lead but the views lag, they catch up first.
+    view = await run_in_threadpool(read_lead, services, workspace, lead_id_for(workspace, phone),
+                                   itself)
+    return answer(LeadOut.model_validate(view))
 
 
 async def unhandled_deliveries(request: Request) -> Response:

@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from api import commands, ledger_queries, webhooks
+from api import commands, lead_views, ledger_queries, webhooks
 from api.endpoint import Endpoint, Param
 from api.schemas import (
     AcceptedOut,
     CommandOut,
     EventsOut,
     HealthOut,
-    LeadRefOut,
     NoteCommand,
     ReleaseCommand,
     SarahState,
     StatusCommand,
     UnhandledListOut,
+)
+from api.view_schemas import (
+    AsOfParams,
+    AuditPageOut,
+    AuditParams,
+    CommandResultOut,
+    LeadListParams,
+    LeadOut,
+    LeadPageOut,
+    MessagesOut,
+    NotesOut,
+    StatsOut,
+    StatusHistoryOut,
 )
 
 LEAD_ID = Param("lead_id", "path", "The lead's id (uuid5 of workspace and E.164 phone)", True,
@@ -32,7 +47,33 @@ KAPSO_HEADERS = (
 )
 
 
-async def healthz(request: Request) -> Response:
+
+
+def query_params(model: type[BaseModel]) -> tuple[Param, ...]:
+    """OpenAPI query parameters from the model that validates them (one source of truth)."""
+    schema = model.model_json_schema()
+    defs = schema.get("$defs", {})
+    params = []
+    for name, prop in schema["properties"].items():
+        prop = _inline(prop, defs)
+        prop.pop("title", None)
+        params.append(Param(name, "query", str(prop.pop("description", "")), False, prop))
+    return tuple(params)
+
+
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    # Parameters cannot point into the model's own $defs: copy the enums in place.
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline(v, defs) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
+async def healthz(_request: Request) -> Response:
     return JSONResponse(HealthOut().model_dump())
 
 
@@ -55,20 +96,45 @@ ENDPOINTS: list[Endpoint] = [
              response=CommandOut, errors=(400, 401, 413, 422), params=(IDEMPOTENCY,)),
     Endpoint("POST", "/leads/{lead_id}/status", commands.request_status, "Request a status "
              "(Brain or human)", "commands", "bearer", request=StatusCommand,
-             response=CommandOut, errors=(400, 401, 404, 413, 422), params=(LEAD_ID, IDEMPOTENCY)),
+             response=CommandResultOut, errors=(400, 401, 404, 413, 422),
+             params=(LEAD_ID, IDEMPOTENCY)),
     Endpoint("POST", "/leads/{lead_id}/status/release", commands.release_status, "Release a "
              "human status hold", "commands", "bearer", request=ReleaseCommand,
-             response=CommandOut, errors=(400, 401, 404, 413, 422), params=(LEAD_ID, IDEMPOTENCY)),
+             response=CommandResultOut, errors=(400, 401, 404, 413, 422),
+             params=(LEAD_ID, IDEMPOTENCY)),
     Endpoint("POST", "/leads/{lead_id}/notes", commands.add_note, "Add a note", "commands",
-             "bearer", request=NoteCommand, response=CommandOut,
+             "bearer", request=NoteCommand, response=CommandResultOut,
              errors=(400, 401, 404, 413, 422), params=(LEAD_ID, IDEMPOTENCY)),
     Endpoint("GET", "/leads/{lead_id}/events", ledger_queries.lead_events, "The lead's "
              "ledger, in order", "ledger", "bearer", response=EventsOut, errors=(401, 404, 422),
              params=(LEAD_ID,)),
-    Endpoint("GET", "/leads/by-phone/{phone}", ledger_queries.lead_by_phone, "Find a lead by "
-             "any spelling of its phone", "ledger", "bearer", response=LeadRefOut,
+    Endpoint("GET", "/leads/by-phone/{phone}", ledger_queries.lead_by_phone, "A lead's contact "
+             "view, found by any spelling of its phone", "leads", "bearer", response=LeadOut,
              errors=(401, 404, 422), params=(Param("phone", "path", "any spelling", True),)),
     Endpoint("GET", "/deliveries/unhandled", ledger_queries.unhandled_deliveries, "Signed "
              "deliveries kept raw (unknown event types)", "ledger", "bearer",
              response=UnhandledListOut, errors=(401,)),
+    Endpoint("GET", "/leads", lead_views.list_leads, "List leads: filter, search, sort, page",
+             "leads", "bearer", response=LeadPageOut, errors=(401, 422),
+             params=query_params(LeadListParams), description="Keyset pages: pass "
+             "`next_cursor` back as `cursor` with the same sort and order. Unknown "
+             "parameters are ignored; a bad value is a 422 naming the parameter."),
+    Endpoint("GET", "/leads/{lead_id}", lead_views.get_lead, "A lead's contact view (now, or "
+             "as_of a time)", "leads", "bearer", response=LeadOut, errors=(401, 404, 422),
+             params=(LEAD_ID, *query_params(AsOfParams)), description="With `as_of`, the "
+             "lead is replayed from the events recorded until then under the active policy; "
+             "404 if it did not exist yet."),
+    Endpoint("GET", "/leads/{lead_id}/status-history", lead_views.status_history, "Status "
+             "proposals and their outcomes, oldest first", "leads", "bearer",
+             response=StatusHistoryOut, errors=(401, 404, 422), params=(LEAD_ID,)),
+    Endpoint("GET", "/leads/{lead_id}/notes", lead_views.lead_notes, "Notes, oldest first",
+             "leads", "bearer", response=NotesOut, errors=(401, 404, 422), params=(LEAD_ID,)),
+    Endpoint("GET", "/leads/{lead_id}/messages", lead_views.lead_messages, "Message timeline "
+             "by time, with delivery status", "leads", "bearer", response=MessagesOut,
+             errors=(401, 404, 422), params=(LEAD_ID,)),
+    Endpoint("GET", "/stats", lead_views.lead_stats, "Lead counts by status and temperature",
+             "leads", "bearer", response=StatsOut, errors=(401,)),
+    Endpoint("GET", "/audit", lead_views.audit_trail, "Who changed what: status decisions "
+             "and notes across the workspace, newest first", "leads", "bearer",
+             response=AuditPageOut, errors=(401, 422), params=query_params(AuditParams)),
 ]

@@ -1,21 +1,90 @@
-"""Response bodies of the query API and of the status/notes commands (views of the ledger)."""
+"""The query API's parameters (validated from the query string) and the bodies it answers
+with, including the status/notes commands' answers. Times are ISO 8601; naive ones are UTC,
+and every time goes out in UTC.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from domain.values import ChatPhase, LeadStatus, Source, Temperature
 
 
 def _utc(value: datetime) -> datetime:
     # Sources may report other offsets (and replays keep them): answers are always UTC.
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except OverflowError:  # e.g. year 1 at +01:00 is before datetime.min in UTC
+        raise ValueError("out of range") from None
+
+
+def _plus(value: Any) -> Any:
+    # An unencoded "+01:00" arrives as " 01:00" (a form-encoded space): read it as meant.
+    if isinstance(value, str):
+        return re.sub(r"(T[\d:.]+) (\d\d:?\d\d)$", r"\1+\2", value)
+    return value
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:  # PostgreSQL text cannot hold NUL: refuse it, never a 500
+        raise ValueError("must not contain NUL characters")
+    return value
 
 
 UTCTime = Annotated[datetime, AfterValidator(_utc)]
+TimeParam = Annotated[datetime, BeforeValidator(_plus), AfterValidator(_utc)]
+TextParam = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_nul)]
 Outcome = Literal["applied", "suppressed", "no_change"]
+LIMIT = Field(50, ge=1, le=200, description="Page size, 1..200")
+CURSOR = Field(None, max_length=1000, description="`next_cursor` of the previous page")
+
+
+class LeadListParams(BaseModel):
+    """GET /leads. Enum filters repeat (`status=new&status=qualified`) or take commas."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: list[LeadStatus] = Field([], description="lead_status is one of these")
+    temperature: list[Temperature] = Field([], description="lead_temperature is one of these")
+    chat_phase: list[ChatPhase] = Field([], description="Sarah's chat_phase is one of these")
+    score_min: int | None = Field(None, ge=0, le=100, description="lead_score >= this")
+    score_max: int | None = Field(None, ge=0, le=100, description="lead_score <= this")
+    updated_since: TimeParam | None = Field(None, description="updated_at >= this")
+    updated_until: TimeParam | None = Field(None, description="updated_at <= this")
+    last_message_since: TimeParam | None = Field(None, description="last_message_at >= this")
+    last_message_until: TimeParam | None = Field(None, description="last_message_at <= this")
+    q: TextParam | None = Field(None, description="Case-insensitive substring of name, "
+                                "sarah_name, phone, business_type or domisili (taken literally)")
+    sort: Literal["last_message_at", "lead_score", "updated_at"] = Field(
+        "last_message_at", description="Sort key; leads without one come last")
+    order: Literal["asc", "desc"] = Field("desc", description="Sort direction")
+    limit: int = LIMIT
+    cursor: str | None = CURSOR
+
+
+class AuditParams(BaseModel):
+    """GET /audit: status decisions and notes across the workspace, newest first."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    source: Source | None = Field(None, description="who proposed or wrote it")
+    actor: TextParam | None = Field(None, description="exact actor (or note author)")
+    since: TimeParam | None = Field(None, description="at >= this")
+    until: TimeParam | None = Field(None, description="at <= this")
+    limit: int = LIMIT
+    cursor: str | None = CURSOR
+
+
+class AsOfParams(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    as_of: TimeParam | None = Field(None, description="The lead as it stood at this time, "
+                                    "replayed from the ledger")
 
 
 class _FromAttributes(BaseModel):

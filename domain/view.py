@@ -246,8 +246,17 @@ def _status_requested(view: ContactView, event: LedgerEvent, policy: Policy, *_:
     return _propose(view, event, policy, target, source, event.text("reason"), "request")
 
 
-def _hold_released(view: ContactView, *_: object) -> Effects:
-    return Effects(_with_state(view, release(view.status_state())))
+def _hold_released(view: ContactView, event: LedgerEvent, *_: object) -> Effects:
+    # Recorded in the history too: a release is a change an audit must show.
+    state = view.status_state()
+    actor = event.text("actor") or Source.HUMAN.value
+    entry = StatusHistoryEntry(
+        view.lead_id, event.position, event.at, event.text("source") or Source.HUMAN.value,
+        actor, view.lead_status, view.lead_status or "", None,
+        "applied" if state.held else "no_change", "hold_released" if state.held else "not_held",
+        "release",
+    )
+    return Effects(_with_state(view, release(state)), history=[entry])
 
 
 def _note(view: ContactView, event: LedgerEvent, *_: object) -> Effects:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
+import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, create_engine, event
@@ -39,20 +41,27 @@ class Engines:
 
     write: Engine
     read: Engine
+    scratch: Path | None = None  # a temporary views file to delete on dispose
 
     def dispose(self) -> None:
         self.write.dispose()
         if self.read is not self.write:
             self.read.dispose()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch.parent, ignore_errors=True)
 
 
 def make_engines(url: DatabaseURL, views_url: str | None = None) -> Engines:
     target = views_url or url.sqlalchemy_url()
+    scratch: Path | None = None
     if url.kind == "memory" and views_url is None:
-        # One private in-memory database shared by this process's connections.
-        target = f"sqlite+pysqlite:///file:views_{uuid.uuid4().hex}?mode=memory&cache=shared&uri=true"
+        # A throwaway file, not SQLite's shared-cache memory mode: that one uses table
+        # locks which fail at once ("table is locked") instead of waiting.
+        scratch = Path(tempfile.mkdtemp(prefix="leadledger-views-")) / "views.db"
+        target = f"sqlite+pysqlite:///{scratch}"
     if target.startswith("sqlite"):
-        return Engines(_sqlite_engine(target, "BEGIN IMMEDIATE"), _sqlite_engine(target, "BEGIN"))
+        return Engines(_sqlite_engine(target, "BEGIN IMMEDIATE"), _sqlite_engine(target, "BEGIN"),
+                       scratch)
     connect_args: dict[str, Any] = {"connect_timeout": 5}
     if url.schema:
         connect_args["options"] = f"-c search_path={url.schema}"

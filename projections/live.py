@@ -54,7 +54,7 @@ class LiveFollower:
             self._wake.clear()
             try:
                 self.views.catch_up()
-            except Exception:  # noqa: BLE001 - keep following; the error is logged and counted
+            except Exception:
                 self.errors += 1
                 log.exception("catching up the views failed; retrying")
                 self._stop.wait(min(5.0, self.poll_interval * 2))

@@ -1,5 +1,5 @@
-"""Workspace-scoped reads of the lead views: filtered keyset pages, a lead and its rows, stats,
-and the audit trail.
+"""Workspace-scoped reads of the lead views: filtered keyset pages, a lead and its rows,
+stats, and the opaque cursors of every paged read.
 
 Every read resolves the active generation inside its own connection (a rebuild may swap
 generations at any moment). Pages are keyset pages: the cursor holds the last row's sort
@@ -27,7 +27,6 @@ from projections.tables import ViewTables, view_tables
 from projections.writer import row_to_view
 
 T = TypeVar("T")
-SORT_FIELDS: tuple[str, ...] = ("last_message_at", "lead_score", "updated_at")
 SEARCHED = ("name", "sarah_name", "phone", "business_type", "domisili")
 
 
@@ -165,7 +164,7 @@ def stats(conn: Connection, t: ViewTables, workspace: str
     rows = conn.execute(select(c.lead_status, c.lead_temperature, func.count())
                         .where(c.workspace == workspace)
                         .group_by(c.lead_status, c.lead_temperature)).all()
-    total, by_status, by_temp = 0, {}, {}
+    total, by_status, by_temp = 0, dict[str, int](), dict[str, int]()
     for status, temperature, count in rows:
         total += count
         by_status[status or "unset"] = by_status.get(status or "unset", 0) + count
@@ -201,20 +200,29 @@ def decode_cursor(text: str, kind: str, size: int) -> list[Any]:
     return decoded[1:]
 
 
-def lead_cursor(text: str, sort: str, descending: bool) -> tuple[Any, str]:
-    value, lead_id = decode_cursor(text, f"leads/{sort}/{'desc' if descending else 'asc'}", 2)
+def _lead_kind(sort: str, descending: bool) -> str:
+    return f"leads/{sort}/{'desc' if descending else 'asc'}"
+
+
+def lead_cursor(key: tuple[Any, str], sort: str, descending: bool) -> str:
+    return encode_cursor(_lead_kind(sort, descending), list(key))
+
+
+def lead_after(text: str, sort: str, descending: bool) -> tuple[Any, str]:
+    """The (sort value, lead id) a lead cursor continues after; ValueError when invalid."""
+    value, lead_id = decode_cursor(text, _lead_kind(sort, descending), 2)
     if value is not None:
-        value = _as_int(value) if sort == "lead_score" else _as_time(value)
+        value = cursor_int(value) if sort == "lead_score" else cursor_time(value)
     return value, str(UUID(str(lead_id)))
 
 
-def _as_int(value: Any) -> int:
+def cursor_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError("bad cursor value")
     return value
 
 
-def _as_time(value: Any) -> datetime:
+def cursor_time(value: Any) -> datetime:
     if not isinstance(value, str):
         raise ValueError("bad cursor value")
     when = datetime.fromisoformat(value)

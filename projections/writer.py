@@ -41,7 +41,7 @@ def apply_page(conn: Connection, tables: ViewTables, events: Sequence[LedgerEven
             continue
         try:
             effects = apply(views.get(lead), event, policy, messages[lead])
-        except Exception as exc:  # noqa: BLE001 - one bad event must not stop other leads
+        except Exception as exc:
             log.exception("projection failed on notification %s", event.notification_id)
             failed.add(lead)
             failures.append({"notification_id": event.notification_id, "lead_id": lead,

@@ -1,0 +1,116 @@
+"""Reads across time: a lead as it stood at a moment (replayed from the ledger), and the
+workspace's audit trail (who changed what, newest first).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, Engine, Table, and_, or_, select
+
+from adapters.store import LedgerStore
+from domain.view import ContactView, replay
+from projections.queries import cursor_int, cursor_time, decode_cursor, encode_cursor
+from projections.source import lead_history
+from projections.state import policy_of, read_state
+from projections.tables import ViewTables
+
+
+def lead_as_of(engine: Engine, store: LedgerStore, workspace: str, lead_id: UUID,
+               as_of: datetime) -> ContactView | None:
+    """The lead folded from the events recorded up to `as_of`, under the ACTIVE policy (the
+    one the live views use, so a replay of today equals the live view); None when it did
+    not exist yet (or belongs to another workspace)."""
+    with engine.connect() as conn:
+        policy = policy_of(read_state(conn).active_policy)
+    # Stop at the first later event: later positions were decided with earlier ones in place.
+    events = itertools.takewhile(lambda e: e.recorded_at <= as_of, lead_history(store, lead_id))
+    view = replay(events, policy)[0]
+    return view if view is not None and view.workspace == workspace else None
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    source: str | None = None
+    actor: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 50
+    after: tuple[datetime, str, int] | None = None  # (at, lead id, position) of the last seen
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    kind: str  # "status" (a status proposal and its outcome) or "note"
+    lead_id: UUID
+    phone: str | None
+    position: int
+    at: datetime
+    source: str
+    actor: str
+    from_status: str | None = None
+    to_status: str | None = None
+    reason: str | None = None
+    outcome: str | None = None
+    outcome_reason: str | None = None
+    origin: str | None = None
+    content: str | None = None
+
+
+def audit(conn: Connection, t: ViewTables, workspace: str, query: AuditQuery
+          ) -> tuple[list[AuditEntry], tuple[datetime, str, int] | None]:
+    """Status history rows and notes, newest first, and the key to continue after the page.
+
+    (lead id, position) is unique across both tables (one event, one row), so with `at`
+    it is a total order: each table gives its first limit+1 rows, merged here.
+    """
+    rows = [*_rows(conn, t, t.history, "status", workspace, query),
+            *_rows(conn, t, t.notes, "note", workspace, query)]
+    rows.sort(key=lambda e: (e.at, str(e.lead_id), e.position), reverse=True)
+    if len(rows) <= query.limit:
+        return rows, None
+    last = rows[query.limit - 1]
+    return rows[:query.limit], (last.at, str(last.lead_id), last.position)
+
+
+def _rows(conn: Connection, t: ViewTables, table: Table, kind: str, workspace: str,
+          query: AuditQuery) -> list[AuditEntry]:
+    c, contacts = table.c, t.contacts.c
+    where = [c.workspace == workspace]
+    if query.source is not None:
+        where.append(c.source == query.source)
+    if query.actor is not None:
+        where.append(c.actor == query.actor)
+    if query.since is not None:
+        where.append(c.at >= query.since)
+    if query.until is not None:
+        where.append(c.at <= query.until)
+    if query.after is not None:
+        at, lead_id, position = query.after
+        where.append(or_(c.at < at, and_(c.at == at, c.lead_id < lead_id),
+                         and_(c.at == at, c.lead_id == lead_id, c.position < position)))
+    stmt = (select(table, contacts.phone)
+            .select_from(table.outerjoin(t.contacts, contacts.lead_id == c.lead_id))
+            .where(*where).order_by(c.at.desc(), c.lead_id.desc(), c.position.desc())
+            .limit(query.limit + 1))
+    return [_entry(kind, row._mapping) for row in conn.execute(stmt)]
+
+
+def _entry(kind: str, row: Any) -> AuditEntry:
+    data = {k: v for k, v in row.items() if k not in ("workspace", "notification_id")}
+    data["lead_id"] = UUID(data["lead_id"])
+    return AuditEntry(kind=kind, **data)
+
+
+def audit_cursor(key: tuple[datetime, str, int]) -> str:
+    return encode_cursor("audit", list(key))
+
+
+def audit_after(text: str) -> tuple[datetime, str, int]:
+    """The (at, lead id, position) an audit cursor continues after; ValueError when invalid."""
+    at, lead_id, position = decode_cursor(text, "audit", 3)
+    return cursor_time(at), str(UUID(str(lead_id))), cursor_int(position)
