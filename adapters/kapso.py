@@ -41,8 +41,12 @@ def is_batch(body: Any, batch_header: bool) -> bool:
 
 
 def translate_kapso(
-    body: Any, event_header: str | None, batch_header: bool, idempotency_key: str | None,
-    received_at: datetime, default_region: str,
+    body: Any,
+    event_header: str | None,
+    batch_header: bool,
+    idempotency_key: str | None,
+    received_at: datetime,
+    default_region: str,
 ) -> list[TranslatedItem]:
     """Translate one delivery; raises TranslationError naming the field that is wrong."""
     if not isinstance(body, dict):
@@ -66,20 +70,29 @@ def translate_kapso(
 
 
 def _translate_one(
-    body: Any, event_type: str | None, idempotency_key: str | None, received_at: datetime,
+    body: Any,
+    event_type: str | None,
+    idempotency_key: str | None,
+    received_at: datetime,
     region: str,
 ) -> TranslatedItem:
     if not isinstance(body, dict):
         raise TranslationError("body", "a JSON object is expected")
     if event_type not in MESSAGE_EVENTS and event_type not in CONVERSATION_EVENTS:
         # An event we do not know may have any shape: keep it raw, never refuse it.
-        return TranslatedItem(phone_number_id=_raw_phone_number_id(body), event_type=event_type,
-                              raw=body, unhandled_reason=f"unknown event type {event_type!r}")
+        return TranslatedItem(
+            phone_number_id=_raw_phone_number_id(body),
+            event_type=event_type,
+            raw=body,
+            unhandled_reason=f"unknown event type {event_type!r}",
+        )
     try:
         event = KapsoEvent.model_validate(body)
     except ValidationError as exc:
         raise TranslationError.from_validation(exc) from None
-    pnid = event.phone_number_id or (event.conversation.phone_number_id if event.conversation else None)
+    pnid = event.phone_number_id or (
+        event.conversation.phone_number_id if event.conversation else None
+    )
     item = TranslatedItem(phone_number_id=pnid, event_type=event_type, raw=body)
     if event_type in MESSAGE_EVENTS:
         item.commands = _message_commands(event, event_type, idempotency_key, received_at, region)
@@ -92,7 +105,8 @@ def _translate_one(
 def _raw_phone_number_id(body: dict[str, Any]) -> str | None:
     conversation = body.get("conversation")
     value = body.get("phone_number_id") or (
-        conversation.get("phone_number_id") if isinstance(conversation, dict) else None)
+        conversation.get("phone_number_id") if isinstance(conversation, dict) else None
+    )
     return value if isinstance(value, str) else None
 
 
@@ -105,7 +119,11 @@ def _message_commands(
     conversation = event.conversation
     meta = message.kapso
     said = Said(Source.KAPSO, "kapso", received_at, unix_time(message.timestamp), idem)
-    text = message.text.body if message.text and message.text.body else (meta.content if meta else None)
+    text = (
+        message.text.body
+        if message.text and message.text.body
+        else (meta.content if meta else None)
+    )
     conv_id = conversation.id if conversation else None
     commands: list[LeadCommand] = []
     if event_type == "whatsapp.message.received":
@@ -113,19 +131,35 @@ def _message_commands(
         field = "message.from" if message.from_ else "conversation.phone_number"
         phone = phone_or_error(phone_text, field, region)
         commands += _name(phone, said, conversation)
-        commands.append(RecordInboundMessage(
-            phone, said, message_id=message.id, message_type=message.type, text=text,
-            media=_media(message), conversation_id=conv_id,
-        ))
+        commands.append(
+            RecordInboundMessage(
+                phone,
+                said,
+                message_id=message.id,
+                message_type=message.type,
+                text=text,
+                media=_media(message),
+                conversation_id=conv_id,
+            )
+        )
         if event.is_new_conversation and conv_id:
-            commands.append(RecordConversation(phone, said, conversation_id=conv_id, change="opened"))
+            commands.append(
+                RecordConversation(phone, said, conversation_id=conv_id, change="opened")
+            )
         return commands
     phone = phone_or_error(_recipient(message, conversation), "conversation.phone_number", region)
     commands += _name(phone, said, conversation)
-    commands.append(RecordOutboundMessage(
-        phone, said, message_id=message.id, message_type=message.type, text=text,
-        origin=meta.origin if meta else None, conversation_id=conv_id,
-    ))
+    commands.append(
+        RecordOutboundMessage(
+            phone,
+            said,
+            message_id=message.id,
+            message_type=message.type,
+            text=text,
+            origin=meta.origin if meta else None,
+            conversation_id=conv_id,
+        )
+    )
     commands += _statuses(phone, said, message, event_type.rsplit(".", 1)[1])
     return commands
 
@@ -136,17 +170,31 @@ def _statuses(phone: str, said: Said, message: KapsoMessage, current: str) -> li
     meta = message.kapso
     for status in meta.statuses if meta else []:
         error = status.errors[0] if status.errors else None
-        at = Said(said.source, said.actor, said.received_at, unix_time(status.timestamp), said.idempotency_key)
+        at = Said(
+            said.source,
+            said.actor,
+            said.received_at,
+            unix_time(status.timestamp),
+            said.idempotency_key,
+        )
         seen[status.status] = RecordMessageStatus(
-            phone, at, message_id=message.id, status=status.status,
-            error_code=error.code if error else None, error_title=error.title if error else None,
+            phone,
+            at,
+            message_id=message.id,
+            status=status.status,
+            error_code=error.code if error else None,
+            error_title=error.title if error else None,
         )
     if current not in seen:
         errors = message.errors or (meta.errors if meta else [])
         error = errors[0] if errors else None
         seen[current] = RecordMessageStatus(
-            phone, said, message_id=message.id, status=current,
-            error_code=error.code if error else None, error_title=error.title if error else None,
+            phone,
+            said,
+            message_id=message.id,
+            status=current,
+            error_code=error.code if error else None,
+            error_title=error.title if error else None,
         )
     return list(seen.values())
 
@@ -165,9 +213,16 @@ def _conversation_commands(
         detail["since_message_id"] = event.since_message.get("id")
     if event.inactivity:
         detail["inactivity"] = event.inactivity
-    return [*_name(phone, said, conversation), RecordConversation(
-        phone, said, conversation_id=conversation.id, change=change, detail=detail or None,
-    )]
+    return [
+        *_name(phone, said, conversation),
+        RecordConversation(
+            phone,
+            said,
+            conversation_id=conversation.id,
+            change=change,
+            detail=detail or None,
+        ),
+    ]
 
 
 def _name(phone: str, said: Said, conversation: KapsoConversation | None) -> list[LeadCommand]:

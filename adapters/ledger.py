@@ -76,7 +76,7 @@ class Ledger:
 
     def get_lead(self, workspace: str, lead_id: UUID) -> Lead:
         try:
-            lead = self.store.repository.get(lead_id)
+            lead: object = self.store.repository.get(lead_id)
         except AggregateNotFoundError:
             raise LeadNotFoundError(str(lead_id)) from None
         if not isinstance(lead, Lead) or lead.workspace != workspace:
@@ -111,14 +111,18 @@ class Ledger:
         self, workspace: str, command: LeadCommand, lead_id: UUID, new_leads: list[UUID]
     ) -> Lead:
         try:
-            lead = self.store.repository.get(lead_id)
+            lead: object = self.store.repository.get(lead_id)
             assert isinstance(lead, Lead)
             return lead
         except AggregateNotFoundError:
             new_leads.append(lead_id)
             said = command.said
             return Lead(
-                workspace=workspace, phone=command.phone, source=said.source, actor=said.actor,
-                received_at=said.received_at, occurred_at=said.occurred_at,
+                workspace=workspace,
+                phone=command.phone,
+                source=said.source,
+                actor=said.actor,
+                received_at=said.received_at,
+                occurred_at=said.occurred_at,
                 idempotency_key=said.idempotency_key,
             )

@@ -36,7 +36,8 @@ def translate_meta(body: Any, received_at: datetime, default_region: str) -> lis
         for c, change in enumerate(entry.changes):
             item = TranslatedItem(
                 phone_number_id=_phone_number_id(change.value),
-                event_type=f"meta.{change.field}", raw=body["entry"][e]["changes"][c],
+                event_type=f"meta.{change.field}",
+                raw=body["entry"][e]["changes"][c],
             )
             if change.field == "messages":
                 path = f"entry.{e}.changes.{c}.value"
@@ -72,10 +73,16 @@ def _messages(
             skipped.append(f"messages.{i}: no sender phone (user_id {message.from_user_id!r})")
             continue
         phone = phone_or_error(message.from_, f"{path}.messages.{i}.from", region)
-        commands.append(RecordInboundMessage(
-            phone, _said(received_at, message.timestamp), message_id=message.id,
-            message_type=message.type, text=_text(message), media=_media(message),
-        ))
+        commands.append(
+            RecordInboundMessage(
+                phone,
+                _said(received_at, message.timestamp),
+                message_id=message.id,
+                message_type=message.type,
+                text=_text(message),
+                media=_media(message),
+            )
+        )
     for i, status in enumerate(parsed.statuses):
         reason = _status_skip(status)
         if reason:
@@ -83,11 +90,16 @@ def _messages(
             continue
         phone = phone_or_error(status.recipient_id, f"{path}.statuses.{i}.recipient_id", region)
         error = status.errors[0] if status.errors else None
-        commands.append(RecordMessageStatus(
-            phone, _said(received_at, status.timestamp), message_id=status.id,
-            status=status.status, error_code=error.code if error else None,
-            error_title=error.title if error else None,
-        ))
+        commands.append(
+            RecordMessageStatus(
+                phone,
+                _said(received_at, status.timestamp),
+                message_id=status.id,
+                status=status.status,
+                error_code=error.code if error else None,
+                error_title=error.title if error else None,
+            )
+        )
     if not (parsed.contacts or parsed.messages or parsed.statuses):
         skipped.append("no contacts, messages or statuses")
     return commands, skipped
@@ -108,8 +120,11 @@ def _said(received_at: datetime, timestamp: str | int | None) -> Said:
 
 def _media_object(message: MetaMessage) -> MetaMedia | None:
     return {
-        "image": message.image, "audio": message.audio, "video": message.video,
-        "document": message.document, "sticker": message.sticker,
+        "image": message.image,
+        "audio": message.audio,
+        "video": message.video,
+        "document": message.document,
+        "sticker": message.sticker,
     }.get(message.type)
 
 

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
     policy_file: Path | None = None
     log_level: str = "info"
-    follow: bool = Field(default=True, description="Keep the read models live in this process "
-                         "(turn off when a separate `leadledger projections follow` runs).")
+    follow: bool = Field(
+        default=True,
+        description="Keep the read models live in this process "
+        "(turn off when a separate `leadledger projections follow` runs).",
+    )
     poll_interval: float = Field(default=0.5, gt=0, le=60)

@@ -23,7 +23,7 @@ def matching_workspaces(
         return set()
     given = header.strip()
     if given.lower().startswith("sha256="):
-        given = given[len("sha256="):]
+        given = given[len("sha256=") :]
     given = given.lower()
     found: set[str] = set()
     for workspace, secret in secrets:

@@ -20,8 +20,15 @@ def startup_lock(url: DatabaseURL) -> Iterator[None]:
     if url.kind != "postgres":
         yield
         return
-    with psycopg.connect(host=url.host, port=url.port, user=url.user, password=url.password,
-                         dbname=url.dbname, autocommit=True, connect_timeout=5) as conn:
+    with psycopg.connect(
+        host=url.host,
+        port=url.port,
+        user=url.user,
+        password=url.password,
+        dbname=url.dbname,
+        autocommit=True,
+        connect_timeout=5,
+    ) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
             yield

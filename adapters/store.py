@@ -37,8 +37,13 @@ def open_store(url: DatabaseURL) -> LedgerStore:
 
 def _ensure_schema(url: DatabaseURL) -> None:
     with psycopg.connect(
-        host=url.host, port=url.port, user=url.user, password=url.password, dbname=url.dbname,
-        autocommit=True, connect_timeout=5,
+        host=url.host,
+        port=url.port,
+        user=url.user,
+        password=url.password,
+        dbname=url.dbname,
+        autocommit=True,
+        connect_timeout=5,
     ) as conn:
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{url.schema}"')
 

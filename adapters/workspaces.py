@@ -103,7 +103,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _workspace_from_toml(name: str, raw: Any) -> Workspace:
     if not isinstance(raw, dict):
         raise ConfigError(f"workspaces.{name} must be a table")
-    keys = _as_list(raw.get("api_key_sha256")) + [hash_api_key(k) for k in _as_list(raw.get("api_keys"))]
+    keys = _as_list(raw.get("api_key_sha256")) + [
+        hash_api_key(k) for k in _as_list(raw.get("api_keys"))
+    ]
     return Workspace(
         name=name,
         api_key_hashes=keys,

@@ -55,15 +55,21 @@ def create_app(services: Services) -> Starlette:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return JSONResponse(error_body(exc.status_code, code, str(exc.detail), None), exc.status_code,
-                        headers=exc.headers)
+    return JSONResponse(
+        error_body(exc.status_code, code, str(exc.detail), None),
+        exc.status_code,
+        headers=exc.headers,
+    )
 
 
 async def _unavailable(request: Request, exc: Exception) -> Response:
     # Nothing was committed: ask the sender (Kapso retries) to come back.
     log.warning("store unavailable: %s", exc)
-    return JSONResponse(error_body(503, "unavailable", "the database is unavailable", None), 503,
-                        headers={"Retry-After": "5"})
+    return JSONResponse(
+        error_body(503, "unavailable", "the database is unavailable", None),
+        503,
+        headers={"Retry-After": "5"},
+    )
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:

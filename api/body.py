@@ -34,7 +34,9 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def parse_json(raw: bytes) -> Any:
     if not raw.strip():
-        raise ApiError(400, "malformed_json", "the body is empty; a JSON object is expected", "body")
+        raise ApiError(
+            400, "malformed_json", "the body is empty; a JSON object is expected", "body"
+        )
     try:
         value = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

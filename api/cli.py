@@ -13,8 +13,9 @@ from adapters.settings import Settings
 from adapters.workspaces import load_workspaces
 from api import cli_history, cli_projections, cli_simulate
 
-app = typer.Typer(help="leadledger: an event-sourced lead ledger for WhatsApp sales teams.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="leadledger: an event-sourced lead ledger for WhatsApp sales teams.", no_args_is_help=True
+)
 console = Console(stderr=True)
 app.add_typer(cli_projections.app, name="projections")
 app.command("history")(cli_history.history)
@@ -32,8 +33,13 @@ def serve(
     if not load_workspaces(settings).by_name:
         _first_run(settings)
     uvicorn.run(
-        "api.asgi:build", factory=True, host=host, port=port, workers=workers,
-        log_level=settings.log_level, timeout_graceful_shutdown=20,
+        "api.asgi:build",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=20,
     )
 
 

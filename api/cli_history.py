@@ -30,9 +30,14 @@ def history(
         lead_id = _resolve(services, lead, _workspace(services, workspace))
         table = Table("#", "recorded", "event", "source", "actor", "what was said")
         for event in lead_history(services.store, lead_id):
-            table.add_row(str(event.position), event.recorded_at.strftime("%Y-%m-%d %H:%M:%S"),
-                          event.type, str(event.data.get("source", "")),
-                          escape(str(event.data.get("actor", ""))), escape(summary(event)))
+            table.add_row(
+                str(event.position),
+                event.recorded_at.strftime("%Y-%m-%d %H:%M:%S"),
+                event.type,
+                str(event.data.get("source", "")),
+                escape(str(event.data.get("actor", ""))),
+                escape(summary(event)),
+            )
         out.print(table)
     finally:
         services.close()
@@ -53,8 +58,10 @@ def summary(event: LedgerEvent) -> str:
         case "ContactNameReported":
             return f"name: {d.get('name')}"
         case "SarahPhaseReported":
-            return (f"phase {d.get('chat_phase')}, score {d.get('lead_score')}, "
-                    f"{d.get('lead_temperature')}, data {d.get('extracted_data')}")[:120]
+            return (
+                f"phase {d.get('chat_phase')}, score {d.get('lead_score')}, "
+                f"{d.get('lead_temperature')}, data {d.get('extracted_data')}"
+            )[:120]
         case "StatusRequested":
             reason = f" because {d['reason']}" if d.get("reason") else ""
             return f"status -> {d.get('status')}{reason}"
@@ -81,7 +88,9 @@ def _resolve(services: Services, text: str, workspace: str) -> UUID:
         lead_id = UUID(text)
     except ValueError:
         try:
-            lead_id = lead_id_for(workspace, normalise_phone(text, services.workspaces.default_region))
+            lead_id = lead_id_for(
+                workspace, normalise_phone(text, services.workspaces.default_region)
+            )
         except InvalidPhoneError as exc:
             raise typer.BadParameter(str(exc)) from None
     try:

@@ -24,8 +24,9 @@ out = Console()
 
 @app.command("rebuild")
 def rebuild_command(
-    policy: Path | None = typer.Option(None, help="Source-priority policy file (TOML); default: "
-                                       "the active policy."),
+    policy: Path | None = typer.Option(
+        None, help="Source-priority policy file (TOML); default: the active policy."
+    ),
     page_size: int = typer.Option(5000, min=100, help="Events per transaction."),
 ) -> None:
     """Replay the whole ledger into fresh tables, then switch readers to them atomically."""
@@ -35,9 +36,11 @@ def rebuild_command(
         with _bar("rebuilding") as report:
             result = rebuild(services.engines.write, services.store, text, report, page_size)
         verb = "resumed and finished" if result.resumed else "finished"
-        out.print(f"Rebuild {verb}: generation {result.generation} is live "
-                  f"(was {result.previous_generation}); ledger position {result.position}, "
-                  f"{result.events_read} positions replayed in {result.seconds:.1f} s.")
+        out.print(
+            f"Rebuild {verb}: generation {result.generation} is live "
+            f"(was {result.previous_generation}); ledger position {result.position}, "
+            f"{result.events_read} positions replayed in {result.seconds:.1f} s."
+        )
     finally:
         services.close()
 
@@ -48,14 +51,28 @@ def status_command() -> None:
     services = bootstrap()
     try:
         s = services.views.status()
-        table = Table("projection", "generation", "position", "ledger head", "lag", "failed events",
-                      "policy")
-        table.add_row("lead_views", str(s.generation), str(s.position), str(s.head), str(s.lag),
-                      str(s.failures), s.policy)
+        table = Table(
+            "projection", "generation", "position", "ledger head", "lag", "failed events", "policy"
+        )
+        table.add_row(
+            "lead_views",
+            str(s.generation),
+            str(s.position),
+            str(s.head),
+            str(s.lag),
+            str(s.failures),
+            s.policy,
+        )
         if s.building_generation is not None:
-            table.add_row("lead_views (rebuilding)", str(s.building_generation),
-                          str(s.building_position), str(s.head),
-                          str(s.head - (s.building_position or 0)), "-", "-")
+            table.add_row(
+                "lead_views (rebuilding)",
+                str(s.building_generation),
+                str(s.building_position),
+                str(s.head),
+                str(s.head - (s.building_position or 0)),
+                "-",
+                "-",
+            )
         out.print(table)
     finally:
         services.close()
@@ -75,7 +92,9 @@ def verify_command(page_size: int = typer.Option(5000, min=100)) -> None:
         for d in result.differences:
             table.add_row(d.table, d.key, d.column, repr(d.live)[:60], repr(d.rebuilt)[:60])
         out.print(table)
-        out.print(f"[red]{len(result.differences)} difference(s)[/red] at position {result.position}.")
+        out.print(
+            f"[red]{len(result.differences)} difference(s)[/red] at position {result.position}."
+        )
         raise typer.Exit(1)
     finally:
         services.close()
@@ -112,8 +131,13 @@ def _policy_text(services: Services, path: Path | None) -> str:
 @contextmanager
 def _bar(label: str) -> Iterator[Callable[[int, int], None]]:
     """A progress bar on stderr; yields the callback long-running work reports to."""
-    progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
-                        TimeRemainingColumn(), console=Console(stderr=True))
+    progress = Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+    )
     task = progress.add_task(label, total=None)
     with progress:
         yield lambda done, total: progress.update(task, completed=done, total=total)

@@ -25,31 +25,39 @@ def simulate(
     leads: int = typer.Option(50, min=1, help="How many distinct leads (phones)."),
     concurrency: int = typer.Option(8, min=1, max=256),
     kapso_secret: str = typer.Option(
-        os.environ.get("LEADLEDGER_KAPSO_WEBHOOK_SECRET", ""), help="Kapso webhook secret "
-        "(default: $LEADLEDGER_KAPSO_WEBHOOK_SECRET)."),
+        os.environ.get("LEADLEDGER_KAPSO_WEBHOOK_SECRET", ""),
+        help="Kapso webhook secret (default: $LEADLEDGER_KAPSO_WEBHOOK_SECRET).",
+    ),
     api_key: str = typer.Option(
-        os.environ.get("LEADLEDGER_SIMULATE_API_KEY", ""), help="Workspace API key for Sarah "
-        "updates (default: $LEADLEDGER_SIMULATE_API_KEY)."),
+        os.environ.get("LEADLEDGER_SIMULATE_API_KEY", ""),
+        help="Workspace API key for Sarah updates (default: $LEADLEDGER_SIMULATE_API_KEY).",
+    ),
     seed: int = typer.Option(7),
 ) -> None:
     """Kapso messages (10% redelivered, some batched) and Sarah phase updates, signed."""
     if not kapso_secret or not api_key:
-        raise typer.BadParameter("--kapso-secret and --api-key are required (see the first-run "
-                                 "output of `leadledger serve` or your config)")
+        raise typer.BadParameter(
+            "--kapso-secret and --api-key are required (see the first-run "
+            "output of `leadledger serve` or your config)"
+        )
     traffic = Traffic(kapso_secret, api_key, leads, seed=seed)
     statuses: Counter[int] = Counter()
     latencies: list[float] = []
     lock = threading.Lock()
 
-    with httpx.Client(base_url=url, timeout=15) as client, \
-            ThreadPoolExecutor(concurrency) as pool, Progress(console=out) as progress:
+    with (
+        httpx.Client(base_url=url, timeout=15) as client,
+        ThreadPoolExecutor(concurrency) as pool,
+        Progress(console=out) as progress,
+    ):
         task = progress.add_task("simulating", total=count)
 
         def send(request: Request) -> None:
             started = time.perf_counter()
             try:
-                status = client.post(request.path, content=request.body,
-                                     headers=request.headers).status_code
+                status = client.post(
+                    request.path, content=request.body, headers=request.headers
+                ).status_code
             except httpx.HTTPError:
                 status = 0
             with lock:
@@ -67,8 +75,15 @@ def simulate(
         for future in futures:
             future.result()
     latencies.sort()
-    p = (lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000)
-    out.print(f"sent {count} in {time.perf_counter() - start:.1f} s; statuses "
-              f"{dict(sorted(statuses.items()))}; latency p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms")
+    out.print(
+        f"sent {count} in {time.perf_counter() - start:.1f} s; statuses "
+        f"{dict(sorted(statuses.items()))}; latency p50 {_ms(latencies, 0.5):.1f} ms, "
+        f"p99 {_ms(latencies, 0.99):.1f} ms"
+    )
     if statuses[0] or any(code >= 500 for code in statuses):
         raise typer.Exit(1)
+
+
+def _ms(sorted_seconds: list[float], quantile: float) -> float:
+    index = min(len(sorted_seconds) - 1, int(quantile * len(sorted_seconds)))
+    return sorted_seconds[index] * 1000 if sorted_seconds else 0.0

@@ -45,34 +45,51 @@ async def sarah_state(request: Request) -> Response:
     except InvalidPhoneError as exc:
         raise ApiError(422, "validation_error", str(exc), "contact_phone") from None
     command = ReportSarahPhase(
-        phone, _said(request, Source.SARAH, "sarah-bot"), chat_phase=update.state.value,
-        extracted_data=update.extracted_data, lead_score=update.lead_score,
+        phone,
+        _said(request, Source.SARAH, "sarah-bot"),
+        chat_phase=update.state.value,
+        extracted_data=update.extracted_data,
+        lead_score=update.lead_score,
         lead_temperature=update.lead_temperature.value if update.lead_temperature else None,
         outcome=update.outcome,
     )
     recording = await run_in_threadpool(services.ledger.record, workspace, [command])
+    services.committed(recording.last_notification_id)
     return _answer(recording)
 
 
 async def request_status(request: Request) -> Response:
     body = parse_model(await _body(request), StatusCommand)
-    return await _on_lead(request, "status", lambda phone: RequestStatus(
-        phone, _said(request, body.source, body.actor), status=body.status.value,
-        reason=body.reason,
-    ))
+    return await _on_lead(
+        request,
+        "status",
+        lambda phone: RequestStatus(
+            phone,
+            _said(request, body.source, body.actor),
+            status=body.status.value,
+            reason=body.reason,
+        ),
+    )
 
 
 async def release_status(request: Request) -> Response:
     body = parse_model(await _body(request), ReleaseCommand)
-    return await _on_lead(request, "release", lambda phone: ReleaseStatusHold(
-        phone, _said(request, Source.HUMAN, body.actor)))
+    return await _on_lead(
+        request,
+        "release",
+        lambda phone: ReleaseStatusHold(phone, _said(request, Source.HUMAN, body.actor)),
+    )
 
 
 async def add_note(request: Request) -> Response:
     body = parse_model(await _body(request), NoteCommand)
-    return await _on_lead(request, "note", lambda phone: AddNote(
-        phone, _said(request, body.source, body.author), content=body.content
-    ))
+    return await _on_lead(
+        request,
+        "note",
+        lambda phone: AddNote(
+            phone, _said(request, body.source, body.author), content=body.content
+        ),
+    )
 
 
 def lead_id_param(request: Request) -> UUID:
@@ -87,23 +104,25 @@ async def _body(request: Request) -> bytes:
     return await read_body(request, services_of(request).settings.max_body_bytes)
 
 
-async def _on_lead(request: Request, kind: Kind, build: Callable[[str], LeadCommand]
-                   ) -> Response:
+async def _on_lead(request: Request, kind: Kind, build: Callable[[str], LeadCommand]) -> Response:
     workspace = workspace_of(request)
     lead_id = lead_id_param(request)
     services = services_of(request)
     try:
         recording = await run_in_threadpool(
-            services.ledger.record_on_lead, workspace, lead_id, build)
+            services.ledger.record_on_lead, workspace, lead_id, build
+        )
     except LeadNotFoundError:
         raise not_found() from None
     result = await run_in_threadpool(
-        command_result, services, workspace, recording, kind, _idempotency_key(request))
+        command_result, services, workspace, recording, kind, _idempotency_key(request)
+    )
     return JSONResponse(result.model_dump(mode="json", by_alias=True))
 
 
-def command_result(services: Services, workspace: str, recording: Recording, kind: Kind,
-                   key: str | None) -> CommandResultOut:
+def command_result(
+    services: Services, workspace: str, recording: Recording, kind: Kind, key: str | None
+) -> CommandResultOut:
     """Wait until the views include the command, then read its decision and the lead."""
     fact = recording.facts[0]
     nid = recording.last_notification_id
@@ -112,8 +131,9 @@ def command_result(services: Services, workspace: str, recording: Recording, kin
     services.views.wait_for(nid if nid is not None else head(services.store))
     position = _position(services.store, fact.lead_id, nid, key)
 
-    def read(conn: Connection, t: ViewTables
-             ) -> tuple[ContactView | None, StatusHistoryEntry | None, NoteEntry | None]:
+    def read(
+        conn: Connection, t: ViewTables
+    ) -> tuple[ContactView | None, StatusHistoryEntry | None, NoteEntry | None]:
         view = queries.get_view(conn, t, workspace, fact.lead_id)
         if view is None or position is None or view.version < position:
             return view, None, None
@@ -127,20 +147,24 @@ def command_result(services: Services, workspace: str, recording: Recording, kin
         outcome, reason = change.outcome, change.outcome_reason
     elif note is not None:
         outcome, reason = "applied", "note_added"
-    elif kind == "release" and view is not None and position is not None \
-            and view.version >= position:
+    elif (
+        kind == "release" and view is not None and position is not None and view.version >= position
+    ):
         outcome, reason = "applied", "released"
     return CommandResultOut(
-        lead_id=fact.lead_id, fact=fact.fact, appended=fact.appended, position=position,
-        outcome=outcome, outcome_reason=reason,
+        lead_id=fact.lead_id,
+        fact=fact.fact,
+        appended=fact.appended,
+        position=position,
+        outcome=outcome,
+        outcome_reason=reason,
         status_change=None if change is None else StatusChangeOut.model_validate(change),
         note=None if note is None else NoteOut.model_validate(note),
         lead=None if view is None else LeadOut.model_validate(view),
     )
 
 
-def _position(store: LedgerStore, lead_id: UUID, nid: int | None, key: str | None
-              ) -> int | None:
+def _position(store: LedgerStore, lead_id: UUID, nid: int | None, key: str | None) -> int | None:
     """The command's event position on the lead: the event just appended, or (a retry)
     the earlier event recorded with the same idempotency key."""
     if nid is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from contextlib import suppress
 from datetime import datetime
 
 from eventsourcing.persistence import IntegrityError
@@ -18,8 +19,12 @@ from domain.delivery import UnhandledDelivery
 
 
 def ingest(
-    services: Services, channel: str, items: list[TranslatedItem], signed_for: set[str],
-    headers: dict[str, str], received_at: datetime,
+    services: Services,
+    channel: str,
+    items: list[TranslatedItem],
+    signed_for: set[str],
+    headers: dict[str, str],
+    received_at: datetime,
 ) -> AcceptedOut:
     """Record every item; answer only after the commit. Same answer on every retry."""
     by_workspace: dict[str, list[LeadCommand]] = defaultdict(list)
@@ -47,7 +52,8 @@ def _workspace_for(services: Services, item: TranslatedItem, signed_for: set[str
         mapped = next(iter(signed_for))
     if mapped is None:
         raise ApiError(
-            422, "unknown_phone_number_id",
+            422,
+            "unknown_phone_number_id",
             f"phone_number_id {item.phone_number_id!r} belongs to no workspace",
             "phone_number_id",
         )
@@ -57,18 +63,25 @@ def _workspace_for(services: Services, item: TranslatedItem, signed_for: set[str
 
 
 def _keep_raw(
-    services: Services, workspace: str, channel: str, item: TranslatedItem,
-    headers: dict[str, str], received_at: datetime,
+    services: Services,
+    workspace: str,
+    channel: str,
+    item: TranslatedItem,
+    headers: dict[str, str],
+    received_at: datetime,
 ) -> None:
     # The content hash is the identity, so a retried or re-batched delivery adds nothing.
     body = json.dumps(item.raw, sort_keys=True, ensure_ascii=False)
     key = f"{channel}:{hashlib.sha256(body.encode()).hexdigest()}"
     delivery = UnhandledDelivery(
-        workspace=workspace, key=key, channel=channel, event_type=item.event_type,
-        reason=item.unhandled_reason or "untranslatable", headers=headers, body=body,
+        workspace=workspace,
+        key=key,
+        channel=channel,
+        event_type=item.event_type,
+        reason=item.unhandled_reason or "untranslatable",
+        headers=headers,
+        body=body,
         received_at=received_at,
     )
-    try:
+    with suppress(IntegrityError):  # kept by an earlier delivery already: nothing to add
         services.store.save(delivery)
-    except IntegrityError:
-        pass  # the same raw item was kept by an earlier delivery: nothing to add

@@ -60,11 +60,16 @@ async def list_leads(request: Request) -> Response:
     workspace = workspace_of(request)
     query = lead_query(request.query_params)
     views, key = await run_in_threadpool(
-        read_views, services_of(request).engines.read,
-        lambda conn, t: queries.list_leads(conn, t, workspace, query))
+        read_views,
+        services_of(request).engines.read,
+        lambda conn, t: queries.list_leads(conn, t, workspace, query),
+    )
     cursor = None if key is None else lead_cursor(key, query.sort, query.descending)
-    return answer(LeadPageOut(leads=[LeadOut.model_validate(v) for v in views],
-                              next_cursor=cursor, limit=query.limit))
+    return answer(
+        LeadPageOut(
+            leads=[LeadOut.model_validate(v) for v in views], next_cursor=cursor, limit=query.limit
+        )
+    )
 
 
 async def get_lead(request: Request) -> Response:
@@ -74,8 +79,9 @@ async def get_lead(request: Request) -> Response:
     if as_of is None:
         view = await run_in_threadpool(read_lead, services, workspace, lead_id, itself)
     else:
-        found = await run_in_threadpool(lead_as_of, services.engines.read, services.store,
-                                        workspace, lead_id, as_of)
+        found = await run_in_threadpool(
+            lead_as_of, services.engines.read, services.store, workspace, lead_id, as_of
+        )
         if found is None:
             raise not_found()
         view = found
@@ -84,27 +90,37 @@ async def get_lead(request: Request) -> Response:
 
 async def status_history(request: Request) -> Response:
     entries = await _on_lead(request, queries.status_history)
-    return answer(StatusHistoryOut(lead_id=lead_id_param(request),
-                                   history=[StatusChangeOut.model_validate(e) for e in entries]))
+    return answer(
+        StatusHistoryOut(
+            lead_id=lead_id_param(request),
+            history=[StatusChangeOut.model_validate(e) for e in entries],
+        )
+    )
 
 
 async def lead_notes(request: Request) -> Response:
     entries = await _on_lead(request, queries.notes)
-    return answer(NotesOut(lead_id=lead_id_param(request),
-                           notes=[NoteOut.model_validate(e) for e in entries]))
+    return answer(
+        NotesOut(lead_id=lead_id_param(request), notes=[NoteOut.model_validate(e) for e in entries])
+    )
 
 
 async def lead_messages(request: Request) -> Response:
     entries = await _on_lead(request, queries.messages)
-    return answer(MessagesOut(lead_id=lead_id_param(request),
-                              messages=[MessageOut.model_validate(e) for e in entries]))
+    return answer(
+        MessagesOut(
+            lead_id=lead_id_param(request), messages=[MessageOut.model_validate(e) for e in entries]
+        )
+    )
 
 
 async def lead_stats(request: Request) -> Response:
     workspace = workspace_of(request)
     total, by_status, by_temp = await run_in_threadpool(
-        read_views, services_of(request).engines.read,
-        lambda conn, t: queries.stats(conn, t, workspace))
+        read_views,
+        services_of(request).engines.read,
+        lambda conn, t: queries.stats(conn, t, workspace),
+    )
     return answer(StatsOut(total=total, by_status=by_status, by_temperature=by_temp))
 
 
@@ -112,11 +128,17 @@ async def audit_trail(request: Request) -> Response:
     workspace = workspace_of(request)
     query = audit_query(request.query_params)
     entries, key = await run_in_threadpool(
-        read_views, services_of(request).engines.read,
-        lambda conn, t: audit(conn, t, workspace, query))
-    return answer(AuditPageOut(entries=[AuditEntryOut.model_validate(e) for e in entries],
-                               next_cursor=None if key is None else audit_cursor(key),
-                               limit=query.limit))
+        read_views,
+        services_of(request).engines.read,
+        lambda conn, t: audit(conn, t, workspace, query),
+    )
+    return answer(
+        AuditPageOut(
+            entries=[AuditEntryOut.model_validate(e) for e in entries],
+            next_cursor=None if key is None else audit_cursor(key),
+            limit=query.limit,
+        )
+    )
 
 
 async def _on_lead(request: Request, read: LeadRead[T]) -> T:
@@ -137,13 +159,18 @@ def read_lead(services: Services, workspace: str, lead_id: UUID, read: LeadRead[
     services.views.wait_for(head(services.store))
     found = _try_read(services, workspace, lead_id, read)
     if found is None:  # the views could not catch up in time (or the lead's events failed)
-        raise ApiError(503, "view_lagging", "the lead's view is not ready yet; retry",
-                       headers={"Retry-After": "1"})
+        raise ApiError(
+            503,
+            "view_lagging",
+            "the lead's view is not ready yet; retry",
+            headers={"Retry-After": "1"},
+        )
     return found[0]
 
 
-def _try_read(services: Services, workspace: str, lead_id: UUID, read: LeadRead[T]
-              ) -> tuple[T] | None:
+def _try_read(
+    services: Services, workspace: str, lead_id: UUID, read: LeadRead[T]
+) -> tuple[T] | None:
     def attempt(conn: Connection, t: ViewTables) -> tuple[T] | None:
         view = queries.get_view(conn, t, workspace, lead_id)
         return None if view is None else (read(conn, t, view),)
@@ -186,10 +213,16 @@ def lead_query(params: QueryParams) -> LeadQuery:
         statuses=tuple(s.value for s in p.status),
         temperatures=tuple(t.value for t in p.temperature),
         chat_phases=tuple(c.value for c in p.chat_phase),
-        score_min=p.score_min, score_max=p.score_max,
-        updated_since=p.updated_since, updated_until=p.updated_until,
-        last_message_since=p.last_message_since, last_message_until=p.last_message_until,
-        q=p.q, sort=p.sort, descending=descending, limit=p.limit,
+        score_min=p.score_min,
+        score_max=p.score_max,
+        updated_since=p.updated_since,
+        updated_until=p.updated_until,
+        last_message_since=p.last_message_since,
+        last_message_until=p.last_message_until,
+        q=p.q,
+        sort=p.sort,
+        descending=descending,
+        limit=p.limit,
         after=None if p.cursor is None else _cursor(lead_after, p.cursor, p.sort, descending),
     )
 
@@ -197,8 +230,11 @@ def lead_query(params: QueryParams) -> LeadQuery:
 def audit_query(params: QueryParams) -> AuditQuery:
     p = parse_query(AuditParams, params)
     return AuditQuery(
-        source=None if p.source is None else p.source.value, actor=p.actor,
-        since=p.since, until=p.until, limit=p.limit,
+        source=None if p.source is None else p.source.value,
+        actor=p.actor,
+        since=p.since,
+        until=p.until,
+        limit=p.limit,
         after=None if p.cursor is None else _cursor(audit_after, p.cursor),
     )
 

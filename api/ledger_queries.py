@@ -46,8 +46,9 @@ async def lead_by_phone(request: Request) -> Response:
     except InvalidPhoneError as exc:
         raise ApiError(422, "validation_error", str(exc), "phone") from None
     # The contact view; when the ledger has the lead but the views lag, they catch up first.
-    view = await run_in_threadpool(read_lead, services, workspace, lead_id_for(workspace, phone),
-                                   itself)
+    view = await run_in_threadpool(
+        read_lead, services, workspace, lead_id_for(workspace, phone), itself
+    )
     return answer(LeadOut.model_validate(view))
 
 
@@ -59,17 +60,23 @@ async def unhandled_deliveries(request: Request) -> Response:
 
 
 def list_unhandled(store: Any, workspace: str, limit: int = 1000) -> list[UnhandledOut]:
-    topic = f"{UnhandledDelivery.Kept.__module__}:{UnhandledDelivery.Kept.__qualname__}"
+    topic = f"{UnhandledDelivery.__module__}:{UnhandledDelivery.__qualname__}.Kept"
     found = []
     for notification in store.recorder.select_notifications(
         start=None, limit=limit, topics=[topic]
     ):
         event = store.mapper.to_domain_event(notification)
         if event.workspace == workspace:
-            found.append(UnhandledOut(
-                id=event.originator_id, channel=event.channel, event_type=event.event_type,
-                reason=event.reason, received_at=event.received_at, body=event.body,
-            ))
+            found.append(
+                UnhandledOut(
+                    id=event.originator_id,
+                    channel=event.channel,
+                    event_type=event.event_type,
+                    reason=event.reason,
+                    received_at=event.received_at,
+                    body=event.body,
+                )
+            )
     return found
 
 
@@ -78,6 +85,9 @@ def _event_out(event: Any) -> EventOut:
     provenance = {k: attrs.pop(k, None) for k in _PROVENANCE}
     recorded_at: datetime = event.timestamp
     return EventOut(
-        position=event.originator_version, type=type(event).__name__, recorded_at=recorded_at,
-        data=attrs, **provenance,
+        position=event.originator_version,
+        type=type(event).__name__,
+        recorded_at=recorded_at,
+        data=attrs,
+        **provenance,
     )

@@ -10,12 +10,15 @@ from api.endpoint import Endpoint
 from api.schemas import ErrorOut
 
 _REASONS = {
-    400: "Malformed JSON or request", 401: "Missing or invalid key or signature",
-    403: "Verify token mismatch", 404: "No such lead in this workspace",
-    413: "Body over the size limit", 422: "Validation failed (the field is named)",
+    400: "Malformed JSON or request",
+    401: "Missing or invalid key or signature",
+    403: "Verify token mismatch",
+    404: "No such lead in this workspace",
+    413: "Body over the size limit",
+    422: "Validation failed (the field is named)",
     503: "Database unavailable; retry later",
 }
-_SECURITY = {
+_SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "bearer": [{"bearer": []}],
     "kapso_signature": [{"kapso_signature": []}],
     "meta_signature": [{"meta_signature": []}],
@@ -31,18 +34,22 @@ def openapi_document(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
     _ref(ErrorOut, schemas)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "leadledger", "version": version,
-                 "description": "Event-sourced lead ledger for WhatsApp sales teams."},
+        "info": {
+            "title": "leadledger",
+            "version": version,
+            "description": "Event-sourced lead ledger for WhatsApp sales teams.",
+        },
         "paths": paths,
         "components": {
             "schemas": schemas,
             "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer",
-                           "description": "Workspace API key"},
-                "kapso_signature": {"type": "apiKey", "in": "header",
-                                    "name": "X-Webhook-Signature"},
-                "meta_signature": {"type": "apiKey", "in": "header",
-                                   "name": "X-Hub-Signature-256"},
+                "bearer": {"type": "http", "scheme": "bearer", "description": "Workspace API key"},
+                "kapso_signature": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Webhook-Signature",
+                },
+                "meta_signature": {"type": "apiKey", "in": "header", "name": "X-Hub-Signature-256"},
             },
         },
     }
@@ -55,8 +62,13 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
         "operationId": f"{endpoint.method.lower()}_{endpoint.handler.__name__}",
         "security": _SECURITY[endpoint.auth],
         "parameters": [
-            {"name": p.name, "in": p.where, "required": p.required or p.where == "path",
-             "description": p.description, "schema": p.schema}
+            {
+                "name": p.name,
+                "in": p.where,
+                "required": p.required or p.where == "path",
+                "description": p.description,
+                "schema": p.schema,
+            }
             for p in endpoint.params
         ],
         "responses": {"200": _success(endpoint, schemas)},
@@ -64,23 +76,35 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
     if endpoint.description:
         op["description"] = endpoint.description
     if endpoint.request is not None:
-        op["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": _ref(endpoint.request, schemas, "validation")}}}
+        op["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {"schema": _ref(endpoint.request, schemas, "validation")}
+            },
+        }
     elif endpoint.method == "POST":
-        op["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": {"type": "object"}}}}
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
     for status in (*endpoint.errors, 503):
-        op["responses"][str(status)] = {"description": _REASONS.get(status, "Error"), "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+        op["responses"][str(status)] = {
+            "description": _REASONS.get(status, "Error"),
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+        }
     return op
 
 
 def _success(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
     if endpoint.response is None:
-        return {"description": "OK", "content": {endpoint.response_media: {
-            "schema": {"type": "string"}}}}
-    return {"description": "OK", "content": {endpoint.response_media: {
-        "schema": _ref(endpoint.response, schemas)}}}
+        return {
+            "description": "OK",
+            "content": {endpoint.response_media: {"schema": {"type": "string"}}},
+        }
+    return {
+        "description": "OK",
+        "content": {endpoint.response_media: {"schema": _ref(endpoint.response, schemas)}},
+    }
 
 
 def _ref(

@@ -35,18 +35,26 @@ from api.view_schemas import (
     StatusHistoryOut,
 )
 
-LEAD_ID = Param("lead_id", "path", "The lead's id (uuid5 of workspace and E.164 phone)", True,
-                {"type": "string", "format": "uuid"})
-IDEMPOTENCY = Param("Idempotency-Key", "header", "Optional: a retried command with the same key "
-                    "is recorded once", False, {"type": "string", "maxLength": 200})
+LEAD_ID = Param(
+    "lead_id",
+    "path",
+    "The lead's id (uuid5 of workspace and E.164 phone)",
+    True,
+    {"type": "string", "format": "uuid"},
+)
+IDEMPOTENCY = Param(
+    "Idempotency-Key",
+    "header",
+    "Optional: a retried command with the same key is recorded once",
+    False,
+    {"type": "string", "maxLength": 200},
+)
 KAPSO_HEADERS = (
     Param("X-Webhook-Signature", "header", "hex HMAC-SHA256 of the raw body", True),
     Param("X-Webhook-Event", "header", "e.g. whatsapp.message.received"),
     Param("X-Webhook-Batch", "header", "'true' for a batched delivery"),
     Param("X-Idempotency-Key", "header", "Kapso's delivery id"),
 )
-
-
 
 
 def query_params(model: type[BaseModel]) -> tuple[Param, ...]:
@@ -78,63 +86,206 @@ async def healthz(_request: Request) -> Response:
 
 
 ENDPOINTS: list[Endpoint] = [
-    Endpoint("GET", "/healthz", healthz, "Process is alive", "operations", "none",
-             response=HealthOut),
-    Endpoint("POST", "/webhook/kapso", webhooks.kapso_webhook, "Kapso webhook (payload v2, "
-             "single or batch)", "webhooks", "kapso_signature", response=AcceptedOut,
-             errors=(400, 401, 413, 422), params=KAPSO_HEADERS),
-    Endpoint("GET", "/webhook/meta", webhooks.meta_verify, "WhatsApp Cloud verification "
-             "handshake", "webhooks", "none", response_media="text/plain", errors=(400, 403),
-             params=(Param("hub.mode", "query", "subscribe", True),
-                     Param("hub.verify_token", "query", "the configured verify token", True),
-                     Param("hub.challenge", "query", "echoed back", True))),
-    Endpoint("POST", "/webhook/meta", webhooks.meta_webhook, "WhatsApp Cloud API webhook",
-             "webhooks", "meta_signature", response=AcceptedOut, errors=(400, 401, 413, 422),
-             params=(Param("X-Hub-Signature-256", "header", "sha256=<hex HMAC>", True),)),
-    Endpoint("POST", "/sarah/state", commands.sarah_state, "Sarah's phase update (creates "
-             "the lead if needed)", "commands", "bearer", request=SarahState,
-             response=CommandOut, errors=(400, 401, 413, 422), params=(IDEMPOTENCY,)),
-    Endpoint("POST", "/leads/{lead_id}/status", commands.request_status, "Request a status "
-             "(Brain or human)", "commands", "bearer", request=StatusCommand,
-             response=CommandResultOut, errors=(400, 401, 404, 413, 422),
-             params=(LEAD_ID, IDEMPOTENCY)),
-    Endpoint("POST", "/leads/{lead_id}/status/release", commands.release_status, "Release a "
-             "human status hold", "commands", "bearer", request=ReleaseCommand,
-             response=CommandResultOut, errors=(400, 401, 404, 413, 422),
-             params=(LEAD_ID, IDEMPOTENCY)),
-    Endpoint("POST", "/leads/{lead_id}/notes", commands.add_note, "Add a note", "commands",
-             "bearer", request=NoteCommand, response=CommandResultOut,
-             errors=(400, 401, 404, 413, 422), params=(LEAD_ID, IDEMPOTENCY)),
-    Endpoint("GET", "/leads/{lead_id}/events", ledger_queries.lead_events, "The lead's "
-             "ledger, in order", "ledger", "bearer", response=EventsOut, errors=(401, 404, 422),
-             params=(LEAD_ID,)),
-    Endpoint("GET", "/leads/by-phone/{phone}", ledger_queries.lead_by_phone, "A lead's contact "
-             "view, found by any spelling of its phone", "leads", "bearer", response=LeadOut,
-             errors=(401, 404, 422), params=(Param("phone", "path", "any spelling", True),)),
-    Endpoint("GET", "/deliveries/unhandled", ledger_queries.unhandled_deliveries, "Signed "
-             "deliveries kept raw (unknown event types)", "ledger", "bearer",
-             response=UnhandledListOut, errors=(401,)),
-    Endpoint("GET", "/leads", lead_views.list_leads, "List leads: filter, search, sort, page",
-             "leads", "bearer", response=LeadPageOut, errors=(401, 422),
-             params=query_params(LeadListParams), description="Keyset pages: pass "
-             "`next_cursor` back as `cursor` with the same sort and order. Unknown "
-             "parameters are ignored; a bad value is a 422 naming the parameter."),
-    Endpoint("GET", "/leads/{lead_id}", lead_views.get_lead, "A lead's contact view (now, or "
-             "as_of a time)", "leads", "bearer", response=LeadOut, errors=(401, 404, 422),
-             params=(LEAD_ID, *query_params(AsOfParams)), description="With `as_of`, the "
-             "lead is replayed from the events recorded until then under the active policy; "
-             "404 if it did not exist yet."),
-    Endpoint("GET", "/leads/{lead_id}/status-history", lead_views.status_history, "Status "
-             "proposals and their outcomes, oldest first", "leads", "bearer",
-             response=StatusHistoryOut, errors=(401, 404, 422), params=(LEAD_ID,)),
-    Endpoint("GET", "/leads/{lead_id}/notes", lead_views.lead_notes, "Notes, oldest first",
-             "leads", "bearer", response=NotesOut, errors=(401, 404, 422), params=(LEAD_ID,)),
-    Endpoint("GET", "/leads/{lead_id}/messages", lead_views.lead_messages, "Message timeline "
-             "by time, with delivery status", "leads", "bearer", response=MessagesOut,
-             errors=(401, 404, 422), params=(LEAD_ID,)),
-    Endpoint("GET", "/stats", lead_views.lead_stats, "Lead counts by status and temperature",
-             "leads", "bearer", response=StatsOut, errors=(401,)),
-    Endpoint("GET", "/audit", lead_views.audit_trail, "Who changed what: status decisions "
-             "and notes across the workspace, newest first", "leads", "bearer",
-             response=AuditPageOut, errors=(401, 422), params=query_params(AuditParams)),
+    Endpoint(
+        "GET", "/healthz", healthz, "Process is alive", "operations", "none", response=HealthOut
+    ),
+    Endpoint(
+        "POST",
+        "/webhook/kapso",
+        webhooks.kapso_webhook,
+        "Kapso webhook (payload v2, single or batch)",
+        "webhooks",
+        "kapso_signature",
+        response=AcceptedOut,
+        errors=(400, 401, 413, 422),
+        params=KAPSO_HEADERS,
+    ),
+    Endpoint(
+        "GET",
+        "/webhook/meta",
+        webhooks.meta_verify,
+        "WhatsApp Cloud verification handshake",
+        "webhooks",
+        "none",
+        response_media="text/plain",
+        errors=(400, 403),
+        params=(
+            Param("hub.mode", "query", "subscribe", True),
+            Param("hub.verify_token", "query", "the configured verify token", True),
+            Param("hub.challenge", "query", "echoed back", True),
+        ),
+    ),
+    Endpoint(
+        "POST",
+        "/webhook/meta",
+        webhooks.meta_webhook,
+        "WhatsApp Cloud API webhook",
+        "webhooks",
+        "meta_signature",
+        response=AcceptedOut,
+        errors=(400, 401, 413, 422),
+        params=(Param("X-Hub-Signature-256", "header", "sha256=<hex HMAC>", True),),
+    ),
+    Endpoint(
+        "POST",
+        "/sarah/state",
+        commands.sarah_state,
+        "Sarah's phase update (creates the lead if needed)",
+        "commands",
+        "bearer",
+        request=SarahState,
+        response=CommandOut,
+        errors=(400, 401, 413, 422),
+        params=(IDEMPOTENCY,),
+    ),
+    Endpoint(
+        "POST",
+        "/leads/{lead_id}/status",
+        commands.request_status,
+        "Request a status (Brain or human)",
+        "commands",
+        "bearer",
+        request=StatusCommand,
+        response=CommandResultOut,
+        errors=(400, 401, 404, 413, 422),
+        params=(LEAD_ID, IDEMPOTENCY),
+    ),
+    Endpoint(
+        "POST",
+        "/leads/{lead_id}/status/release",
+        commands.release_status,
+        "Release a human status hold",
+        "commands",
+        "bearer",
+        request=ReleaseCommand,
+        response=CommandResultOut,
+        errors=(400, 401, 404, 413, 422),
+        params=(LEAD_ID, IDEMPOTENCY),
+    ),
+    Endpoint(
+        "POST",
+        "/leads/{lead_id}/notes",
+        commands.add_note,
+        "Add a note",
+        "commands",
+        "bearer",
+        request=NoteCommand,
+        response=CommandResultOut,
+        errors=(400, 401, 404, 413, 422),
+        params=(LEAD_ID, IDEMPOTENCY),
+    ),
+    Endpoint(
+        "GET",
+        "/leads/{lead_id}/events",
+        ledger_queries.lead_events,
+        "The lead's ledger, in order",
+        "ledger",
+        "bearer",
+        response=EventsOut,
+        errors=(401, 404, 422),
+        params=(LEAD_ID,),
+    ),
+    Endpoint(
+        "GET",
+        "/leads/by-phone/{phone}",
+        ledger_queries.lead_by_phone,
+        "A lead's contact view, found by any spelling of its phone",
+        "leads",
+        "bearer",
+        response=LeadOut,
+        errors=(401, 404, 422),
+        params=(Param("phone", "path", "any spelling", True),),
+    ),
+    Endpoint(
+        "GET",
+        "/deliveries/unhandled",
+        ledger_queries.unhandled_deliveries,
+        "Signed deliveries kept raw (unknown event types)",
+        "ledger",
+        "bearer",
+        response=UnhandledListOut,
+        errors=(401,),
+    ),
+    Endpoint(
+        "GET",
+        "/leads",
+        lead_views.list_leads,
+        "List leads: filter, search, sort, page",
+        "leads",
+        "bearer",
+        response=LeadPageOut,
+        errors=(401, 422),
+        params=query_params(LeadListParams),
+        description="Keyset pages: pass "
+        "`next_cursor` back as `cursor` with the same sort and order. Unknown "
+        "parameters are ignored; a bad value is a 422 naming the parameter.",
+    ),
+    Endpoint(
+        "GET",
+        "/leads/{lead_id}",
+        lead_views.get_lead,
+        "A lead's contact view (now, or as_of a time)",
+        "leads",
+        "bearer",
+        response=LeadOut,
+        errors=(401, 404, 422),
+        params=(LEAD_ID, *query_params(AsOfParams)),
+        description="With `as_of`, the "
+        "lead is replayed from the events recorded until then under the active policy; "
+        "404 if it did not exist yet.",
+    ),
+    Endpoint(
+        "GET",
+        "/leads/{lead_id}/status-history",
+        lead_views.status_history,
+        "Status proposals and their outcomes, oldest first",
+        "leads",
+        "bearer",
+        response=StatusHistoryOut,
+        errors=(401, 404, 422),
+        params=(LEAD_ID,),
+    ),
+    Endpoint(
+        "GET",
+        "/leads/{lead_id}/notes",
+        lead_views.lead_notes,
+        "Notes, oldest first",
+        "leads",
+        "bearer",
+        response=NotesOut,
+        errors=(401, 404, 422),
+        params=(LEAD_ID,),
+    ),
+    Endpoint(
+        "GET",
+        "/leads/{lead_id}/messages",
+        lead_views.lead_messages,
+        "Message timeline by time, with delivery status",
+        "leads",
+        "bearer",
+        response=MessagesOut,
+        errors=(401, 404, 422),
+        params=(LEAD_ID,),
+    ),
+    Endpoint(
+        "GET",
+        "/stats",
+        lead_views.lead_stats,
+        "Lead counts by status and temperature",
+        "leads",
+        "bearer",
+        response=StatsOut,
+        errors=(401,),
+    ),
+    Endpoint(
+        "GET",
+        "/audit",
+        lead_views.audit_trail,
+        "Who changed what: status decisions and notes across the workspace, newest first",
+        "leads",
+        "bearer",
+        response=AuditPageOut,
+        errors=(401, 422),
+        params=query_params(AuditParams),
+    ),
 ]

@@ -58,10 +58,14 @@ class LeadListParams(BaseModel):
     updated_until: TimeParam | None = Field(None, description="updated_at <= this")
     last_message_since: TimeParam | None = Field(None, description="last_message_at >= this")
     last_message_until: TimeParam | None = Field(None, description="last_message_at <= this")
-    q: TextParam | None = Field(None, description="Case-insensitive substring of name, "
-                                "sarah_name, phone, business_type or domisili (taken literally)")
+    q: TextParam | None = Field(
+        None,
+        description="Case-insensitive substring of name, "
+        "sarah_name, phone, business_type or domisili (taken literally)",
+    )
     sort: Literal["last_message_at", "lead_score", "updated_at"] = Field(
-        "last_message_at", description="Sort key; leads without one come last")
+        "last_message_at", description="Sort key; leads without one come last"
+    )
     order: Literal["asc", "desc"] = Field("desc", description="Sort direction")
     limit: int = LIMIT
     cursor: str | None = CURSOR
@@ -83,8 +87,9 @@ class AuditParams(BaseModel):
 class AsOfParams(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    as_of: TimeParam | None = Field(None, description="The lead as it stood at this time, "
-                                    "replayed from the ledger")
+    as_of: TimeParam | None = Field(
+        None, description="The lead as it stood at this time, replayed from the ledger"
+    )
 
 
 class _FromAttributes(BaseModel):
@@ -130,8 +135,9 @@ class LeadOut(_FromAttributes):
 
 class LeadPageOut(BaseModel):
     leads: list[LeadOut]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at "
-                                                "the end")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end"
+    )
     limit: int
 
 
@@ -220,8 +226,7 @@ class CommandResultOut(BaseModel):
     fact: str
     appended: bool = Field(description="false when a retry (same Idempotency-Key) added nothing")
     position: int | None = Field(description="the command's ledger position on the lead")
-    outcome: Outcome | None = Field(description="null only if the views could not catch up "
-                                                "in time")
+    outcome: Outcome | None = Field(description="null only if the views could not catch up in time")
     outcome_reason: str | None
     status_change: StatusChangeOut | None = None
     note: NoteOut | None = None

@@ -19,7 +19,12 @@ from api.errors import ApiError, unauthorized
 from api.ingest import ingest
 
 # Headers worth keeping with a raw (unhandled) delivery; never the signature.
-_KEPT_HEADERS = ("x-webhook-event", "x-idempotency-key", "x-webhook-payload-version", "x-webhook-batch")
+_KEPT_HEADERS = (
+    "x-webhook-event",
+    "x-idempotency-key",
+    "x-webhook-payload-version",
+    "x-webhook-batch",
+)
 
 
 async def kapso_webhook(request: Request) -> Response:
@@ -35,9 +40,12 @@ async def kapso_webhook(request: Request) -> Response:
     idempotency_key = request.headers.get("x-idempotency-key")
     try:
         items = translate_kapso(
-            body, request.headers.get("x-webhook-event"),
-            request.headers.get("x-webhook-batch", "").lower() == "true", idempotency_key,
-            received_at, services.workspaces.default_region,
+            body,
+            request.headers.get("x-webhook-event"),
+            request.headers.get("x-webhook-batch", "").lower() == "true",
+            idempotency_key,
+            received_at,
+            services.workspaces.default_region,
         )
     except TranslationError as exc:
         raise ApiError(422, "validation_error", str(exc), exc.field) from None
@@ -75,7 +83,10 @@ async def meta_webhook(request: Request) -> Response:
 
 
 async def _record(
-    request: Request, channel: str, items: list[TranslatedItem], signed_for: set[str],
+    request: Request,
+    channel: str,
+    items: list[TranslatedItem],
+    signed_for: set[str],
     received_at: datetime,
 ) -> Response:
     headers = {h: request.headers[h] for h in _KEPT_HEADERS if h in request.headers}

@@ -43,7 +43,11 @@ class RecordInboundMessage(LeadCommand):
 
     def apply(self, lead: Lead) -> bool:
         return lead.record_inbound_message(
-            self.said, self.message_id, self.message_type, self.text, self.media,
+            self.said,
+            self.message_id,
+            self.message_type,
+            self.text,
+            self.media,
             self.conversation_id,
         )
 
@@ -62,7 +66,11 @@ class RecordOutboundMessage(LeadCommand):
 
     def apply(self, lead: Lead) -> bool:
         return lead.record_outbound_message(
-            self.said, self.message_id, self.message_type, self.text, self.origin,
+            self.said,
+            self.message_id,
+            self.message_type,
+            self.text,
+            self.origin,
             self.conversation_id,
         )
 
@@ -124,8 +132,12 @@ class ReportSarahPhase(LeadCommand):
 
     def apply(self, lead: Lead) -> bool:
         return lead.report_sarah_phase(
-            self.said, self.chat_phase, self.extracted_data, self.lead_score,
-            self.lead_temperature, self.outcome,
+            self.said,
+            self.chat_phase,
+            self.extracted_data,
+            self.lead_score,
+            self.lead_temperature,
+            self.outcome,
         )
 
 

@@ -22,8 +22,15 @@ class UnhandledDelivery(Aggregate):
 
     @event("Kept")
     def __init__(
-        self, workspace: str, key: str, channel: str, event_type: str | None, reason: str,
-        headers: dict[str, str], body: str, received_at: datetime,
+        self,
+        workspace: str,
+        key: str,
+        channel: str,
+        event_type: str | None,
+        reason: str,
+        headers: dict[str, str],
+        body: str,
+        received_at: datetime,
     ) -> None:
         self.workspace = workspace
         self.reingested = False

@@ -49,43 +49,72 @@ class Lead(Aggregate):
     # -- commands ------------------------------------------------------------------------
 
     def record_inbound_message(
-        self, said: Said, message_id: str, message_type: str, text: str | None,
-        media: dict[str, Any] | None = None, conversation_id: str | None = None,
+        self,
+        said: Said,
+        message_id: str,
+        message_type: str,
+        text: str | None,
+        media: dict[str, Any] | None = None,
+        conversation_id: str | None = None,
     ) -> bool:
         if self._seen(f"msg:{message_id}", said):
             return False
         self._inbound_message_received(
-            message_id=message_id, message_type=message_type, text=text, media=media,
-            conversation_id=conversation_id, **said.fields(),
+            message_id=message_id,
+            message_type=message_type,
+            text=text,
+            media=media,
+            conversation_id=conversation_id,
+            **said.fields(),
         )
         return True
 
     def record_outbound_message(
-        self, said: Said, message_id: str, message_type: str, text: str | None,
-        origin: str | None = None, conversation_id: str | None = None,
+        self,
+        said: Said,
+        message_id: str,
+        message_type: str,
+        text: str | None,
+        origin: str | None = None,
+        conversation_id: str | None = None,
     ) -> bool:
         if self._seen(f"msg:{message_id}", said):
             return False
         self._outbound_message_sent(
-            message_id=message_id, message_type=message_type, text=text, origin=origin,
-            conversation_id=conversation_id, **said.fields(),
+            message_id=message_id,
+            message_type=message_type,
+            text=text,
+            origin=origin,
+            conversation_id=conversation_id,
+            **said.fields(),
         )
         return True
 
     def record_message_status(
-        self, said: Said, message_id: str, status: str,
-        error_code: int | None = None, error_title: str | None = None,
+        self,
+        said: Said,
+        message_id: str,
+        status: str,
+        error_code: int | None = None,
+        error_title: str | None = None,
     ) -> bool:
         if self._seen(f"status:{message_id}:{status}", said):
             return False
         self._message_status_changed(
-            message_id=message_id, status=status, error_code=error_code,
-            error_title=error_title, **said.fields(),
+            message_id=message_id,
+            status=status,
+            error_code=error_code,
+            error_title=error_title,
+            **said.fields(),
         )
         return True
 
     def record_conversation(
-        self, said: Said, conversation_id: str, change: str, detail: dict[str, Any] | None = None,
+        self,
+        said: Said,
+        conversation_id: str,
+        change: str,
+        detail: dict[str, Any] | None = None,
     ) -> bool:
         marker = (detail or {}).get("since_message_id") or ""
         if self._seen(f"conv:{conversation_id}:{change}:{marker}", said):
@@ -103,14 +132,23 @@ class Lead(Aggregate):
         return True
 
     def report_sarah_phase(
-        self, said: Said, chat_phase: str, extracted_data: dict[str, Any],
-        lead_score: int | None, lead_temperature: str | None, outcome: str | None,
+        self,
+        said: Said,
+        chat_phase: str,
+        extracted_data: dict[str, Any],
+        lead_score: int | None,
+        lead_temperature: str | None,
+        outcome: str | None,
     ) -> bool:
         if self._seen(None, said):
             return False
         self._sarah_phase_reported(
-            chat_phase=chat_phase, extracted_data=extracted_data, lead_score=lead_score,
-            lead_temperature=lead_temperature, outcome=outcome, **said.fields(),
+            chat_phase=chat_phase,
+            extracted_data=extracted_data,
+            lead_score=lead_score,
+            lead_temperature=lead_temperature,
+            outcome=outcome,
+            **said.fields(),
         )
         return True
 
@@ -158,32 +196,61 @@ class Lead(Aggregate):
 
     @event("InboundMessageReceived")
     def _inbound_message_received(
-        self, message_id: str, message_type: str, text: str | None,
-        media: dict[str, Any] | None, conversation_id: str | None, source: str, actor: str,
-        received_at: datetime, occurred_at: datetime | None, idempotency_key: str | None,
+        self,
+        message_id: str,
+        message_type: str,
+        text: str | None,
+        media: dict[str, Any] | None,
+        conversation_id: str | None,
+        source: str,
+        actor: str,
+        received_at: datetime,
+        occurred_at: datetime | None,
+        idempotency_key: str | None,
     ) -> None:
         self._remember(f"msg:{message_id}")
 
     @event("OutboundMessageSent")
     def _outbound_message_sent(
-        self, message_id: str, message_type: str, text: str | None, origin: str | None,
-        conversation_id: str | None, source: str, actor: str, received_at: datetime,
-        occurred_at: datetime | None, idempotency_key: str | None,
+        self,
+        message_id: str,
+        message_type: str,
+        text: str | None,
+        origin: str | None,
+        conversation_id: str | None,
+        source: str,
+        actor: str,
+        received_at: datetime,
+        occurred_at: datetime | None,
+        idempotency_key: str | None,
     ) -> None:
         self._remember(f"msg:{message_id}")
 
     @event("MessageStatusChanged")
     def _message_status_changed(
-        self, message_id: str, status: str, error_code: int | None, error_title: str | None,
-        source: str, actor: str, received_at: datetime, occurred_at: datetime | None,
+        self,
+        message_id: str,
+        status: str,
+        error_code: int | None,
+        error_title: str | None,
+        source: str,
+        actor: str,
+        received_at: datetime,
+        occurred_at: datetime | None,
         idempotency_key: str | None,
     ) -> None:
         self._remember(f"status:{message_id}:{status}")
 
     @event("ConversationChanged")
     def _conversation_changed(
-        self, conversation_id: str, change: str, detail: dict[str, Any] | None, source: str,
-        actor: str, received_at: datetime, occurred_at: datetime | None,
+        self,
+        conversation_id: str,
+        change: str,
+        detail: dict[str, Any] | None,
+        source: str,
+        actor: str,
+        received_at: datetime,
+        occurred_at: datetime | None,
         idempotency_key: str | None,
     ) -> None:
         marker = (detail or {}).get("since_message_id") or ""
@@ -191,36 +258,64 @@ class Lead(Aggregate):
 
     @event("ContactNameReported")
     def _contact_name_reported(
-        self, name: str, source: str, actor: str, received_at: datetime,
-        occurred_at: datetime | None, idempotency_key: str | None,
+        self,
+        name: str,
+        source: str,
+        actor: str,
+        received_at: datetime,
+        occurred_at: datetime | None,
+        idempotency_key: str | None,
     ) -> None:
         self.reported_name = name
 
     @event("SarahPhaseReported")
     def _sarah_phase_reported(
-        self, chat_phase: str, extracted_data: dict[str, Any], lead_score: int | None,
-        lead_temperature: str | None, outcome: str | None, source: str, actor: str,
-        received_at: datetime, occurred_at: datetime | None, idempotency_key: str | None,
+        self,
+        chat_phase: str,
+        extracted_data: dict[str, Any],
+        lead_score: int | None,
+        lead_temperature: str | None,
+        outcome: str | None,
+        source: str,
+        actor: str,
+        received_at: datetime,
+        occurred_at: datetime | None,
+        idempotency_key: str | None,
     ) -> None:
         self._remember_idempotency(idempotency_key)
 
     @event("StatusRequested")
     def _status_requested(
-        self, status: str, reason: str | None, source: str, actor: str, received_at: datetime,
-        occurred_at: datetime | None, idempotency_key: str | None,
+        self,
+        status: str,
+        reason: str | None,
+        source: str,
+        actor: str,
+        received_at: datetime,
+        occurred_at: datetime | None,
+        idempotency_key: str | None,
     ) -> None:
         self._remember_idempotency(idempotency_key)
 
     @event("StatusHoldReleased")
     def _status_hold_released(
-        self, source: str, actor: str, received_at: datetime, occurred_at: datetime | None,
+        self,
+        source: str,
+        actor: str,
+        received_at: datetime,
+        occurred_at: datetime | None,
         idempotency_key: str | None,
     ) -> None:
         self._remember_idempotency(idempotency_key)
 
     @event("NoteAdded")
     def _note_added(
-        self, content: str, source: str, actor: str, received_at: datetime,
-        occurred_at: datetime | None, idempotency_key: str | None,
+        self,
+        content: str,
+        source: str,
+        actor: str,
+        received_at: datetime,
+        occurred_at: datetime | None,
+        idempotency_key: str | None,
     ) -> None:
         self._remember_idempotency(idempotency_key)

@@ -11,32 +11,36 @@ from types import MappingProxyType
 
 from domain.values import ChatPhase, LeadStatus
 
-PHASE_STATUS: Mapping[str, str] = MappingProxyType({
-    ChatPhase.GREETING: LeadStatus.NEW,
-    ChatPhase.COLLECT_NAME: LeadStatus.NEW,
-    ChatPhase.SALAM_KENAL: LeadStatus.NEW,
-    ChatPhase.COLLECT_DOMISILI: LeadStatus.NEW,
-    ChatPhase.LISTENING: LeadStatus.QUALIFIED,
-    ChatPhase.SUMMARIZE: LeadStatus.QUALIFIED,
-    ChatPhase.VALIDATE_PAIN_POINTS: LeadStatus.QUALIFIED,
-    ChatPhase.DISCOVER_INTEREST: LeadStatus.QUALIFIED,
-    ChatPhase.SOLUTION_MATCH: LeadStatus.CONTACTED,
-    ChatPhase.CLOSE_ATTEMPT: LeadStatus.CONTACTED,
-    ChatPhase.HANDOFF: LeadStatus.CONTACTED,
-    ChatPhase.COMPLETED: LeadStatus.CONVERTED,
-})
+PHASE_STATUS: Mapping[str, str] = MappingProxyType(
+    {
+        ChatPhase.GREETING: LeadStatus.NEW,
+        ChatPhase.COLLECT_NAME: LeadStatus.NEW,
+        ChatPhase.SALAM_KENAL: LeadStatus.NEW,
+        ChatPhase.COLLECT_DOMISILI: LeadStatus.NEW,
+        ChatPhase.LISTENING: LeadStatus.QUALIFIED,
+        ChatPhase.SUMMARIZE: LeadStatus.QUALIFIED,
+        ChatPhase.VALIDATE_PAIN_POINTS: LeadStatus.QUALIFIED,
+        ChatPhase.DISCOVER_INTEREST: LeadStatus.QUALIFIED,
+        ChatPhase.SOLUTION_MATCH: LeadStatus.CONTACTED,
+        ChatPhase.CLOSE_ATTEMPT: LeadStatus.CONTACTED,
+        ChatPhase.HANDOFF: LeadStatus.CONTACTED,
+        ChatPhase.COMPLETED: LeadStatus.CONVERTED,
+    }
+)
 
 # Outcomes meaning "the lead was lost", compared after `_normal` (case, spaces, dashes).
 LOST_OUTCOMES: frozenset[str] = frozenset({"lost", "not_interested", "rejected"})
 
 # Forward order of the pipeline. `archived` has no rank: it is reachable from anywhere,
 # and nothing is "forward" of it (reopening an archived lead is a brain/human decision).
-STATUS_RANK: Mapping[str, int] = MappingProxyType({
-    LeadStatus.NEW: 0,
-    LeadStatus.QUALIFIED: 1,
-    LeadStatus.CONTACTED: 2,
-    LeadStatus.CONVERTED: 3,
-})
+STATUS_RANK: Mapping[str, int] = MappingProxyType(
+    {
+        LeadStatus.NEW: 0,
+        LeadStatus.QUALIFIED: 1,
+        LeadStatus.CONTACTED: 2,
+        LeadStatus.CONVERTED: 3,
+    }
+)
 
 KNOWN_STATUSES: frozenset[str] = frozenset(LeadStatus)
 

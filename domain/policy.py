@@ -183,8 +183,11 @@ def decide(current: StatusState, request: StatusProposal, policy: Policy) -> Dec
     if rank == guard and not later:
         return Decision("suppressed", "stale", current)
     claimed = StatusState(
-        status=request.to_status, source=request.source, held=request.source in policy.hold,
-        updated_at=request.at, updated_by=request.actor,
+        status=request.to_status,
+        source=request.source,
+        held=request.source in policy.hold,
+        updated_at=request.at,
+        updated_by=request.actor,
     )
     if request.to_status == current.status:
         # Nothing changes, but a higher source (or a fresh hold) takes the status over.

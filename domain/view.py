@@ -36,7 +36,11 @@ from domain.values import ChatPhase, LeadStatus, Source
 # samples, which only show "cloud_api"); a `human` source counts too.
 HUMAN_ORIGINS = frozenset({"human", "agent", "inbox", "business_app"})
 MESSAGE_STATUS_RANK: Mapping[str, int] = {
-    "sent": 1, "failed": 2, "delivered": 3, "read": 4, "played": 5,
+    "sent": 1,
+    "failed": 2,
+    "delivered": 3,
+    "read": 4,
+    "played": 5,
 }
 
 
@@ -104,8 +108,11 @@ class ContactView:
 
     def status_state(self) -> StatusState:
         return StatusState(
-            self.lead_status, self.status_source, self.status_held,
-            self.status_updated_at, self.status_updated_by,
+            self.lead_status,
+            self.status_source,
+            self.status_held,
+            self.status_updated_at,
+            self.status_updated_by,
         )
 
     def to_row(self) -> dict[str, Any]:
@@ -167,7 +174,9 @@ Handler = Callable[[ContactView, LedgerEvent, Policy, Mapping[str, MessageEntry]
 
 
 def apply(
-    view: ContactView | None, event: LedgerEvent, policy: Policy,
+    view: ContactView | None,
+    event: LedgerEvent,
+    policy: Policy,
     message_state: Mapping[str, MessageEntry] | None = None,
 ) -> Effects:
     """Fold one event into a lead's view. `message_state`: the lead's stored message entries
@@ -187,7 +196,8 @@ def apply(
 
 
 def replay(
-    events: Iterable[LedgerEvent], policy: Policy,
+    events: Iterable[LedgerEvent],
+    policy: Policy,
 ) -> tuple[ContactView | None, list[StatusHistoryEntry], list[NoteEntry], dict[str, MessageEntry]]:
     """Fold a lead's events from scratch (an `as_of` view is a replay of a prefix)."""
     view: ContactView | None = None
@@ -208,8 +218,11 @@ def replay(
 
 def _registered(event: LedgerEvent) -> ContactView:
     return ContactView(
-        lead_id=event.lead_id, workspace=str(event.data["workspace"]),
-        phone=str(event.data["phone"]), created_at=event.at, updated_at=event.recorded_at,
+        lead_id=event.lead_id,
+        workspace=str(event.data["workspace"]),
+        phone=str(event.data["phone"]),
+        created_at=event.at,
+        updated_at=event.recorded_at,
         version=event.position,
     )
 
@@ -222,7 +235,9 @@ def _sarah_phase(view: ContactView, event: LedgerEvent, policy: Policy, *_: obje
     extracted = merge_extracted(view.extracted, event.data.get("extracted_data") or {})
     phase = event.text("chat_phase")
     view = replace(
-        view, extracted=extracted, **_extracted_columns(extracted),
+        view,
+        extracted=extracted,
+        **_extracted_columns(extracted),
         chat_phase=phase or view.chat_phase,
         lead_score=_int(event.data.get("lead_score"), view.lead_score),
         lead_temperature=event.text("lead_temperature") or view.lead_temperature,
@@ -251,9 +266,16 @@ def _hold_released(view: ContactView, event: LedgerEvent, *_: object) -> Effects
     state = view.status_state()
     actor = event.text("actor") or Source.HUMAN.value
     entry = StatusHistoryEntry(
-        view.lead_id, event.position, event.at, event.text("source") or Source.HUMAN.value,
-        actor, view.lead_status, view.lead_status or "", None,
-        "applied" if state.held else "no_change", "hold_released" if state.held else "not_held",
+        view.lead_id,
+        event.position,
+        event.at,
+        event.text("source") or Source.HUMAN.value,
+        actor,
+        view.lead_status,
+        view.lead_status or "",
+        None,
+        "applied" if state.held else "no_change",
+        "hold_released" if state.held else "not_held",
         "release",
     )
     return Effects(_with_state(view, release(state)), history=[entry])
@@ -261,19 +283,24 @@ def _hold_released(view: ContactView, event: LedgerEvent, *_: object) -> Effects
 
 def _note(view: ContactView, event: LedgerEvent, *_: object) -> Effects:
     source, actor = event.text("source") or "", event.text("actor") or ""
-    note = NoteEntry(view.lead_id, event.position, event.at, actor, source,
-                     str(event.data.get("content") or ""))
+    note = NoteEntry(
+        view.lead_id, event.position, event.at, actor, source, str(event.data.get("content") or "")
+    )
     if source == Source.HUMAN:
         view = replace(view, last_contact_at=_latest(view.last_contact_at, event.at))
     return Effects(view, notes=[note])
 
 
 def _inbound(
-    view: ContactView, event: LedgerEvent, _p: Policy, state: Mapping[str, MessageEntry],
+    view: ContactView,
+    event: LedgerEvent,
+    _p: Policy,
+    state: Mapping[str, MessageEntry],
 ) -> Effects:
     at = event.at
     view = replace(
-        view, inbound_count=view.inbound_count + 1,
+        view,
+        inbound_count=view.inbound_count + 1,
         last_inbound_at=_latest(view.last_inbound_at, at),
         last_message_at=_latest(view.last_message_at, at),
         conversation_status=view.conversation_status or "open",
@@ -282,12 +309,16 @@ def _inbound(
 
 
 def _outbound(
-    view: ContactView, event: LedgerEvent, _p: Policy, state: Mapping[str, MessageEntry],
+    view: ContactView,
+    event: LedgerEvent,
+    _p: Policy,
+    state: Mapping[str, MessageEntry],
 ) -> Effects:
     at = event.at
     human = event.text("source") == Source.HUMAN or event.text("origin") in HUMAN_ORIGINS
     view = replace(
-        view, outbound_count=view.outbound_count + 1,
+        view,
+        outbound_count=view.outbound_count + 1,
         last_outbound_at=_latest(view.last_outbound_at, at),
         last_message_at=_latest(view.last_message_at, at),
         last_contact_at=_latest(view.last_contact_at, at) if human else view.last_contact_at,
@@ -297,7 +328,10 @@ def _outbound(
 
 
 def _message_status(
-    view: ContactView, event: LedgerEvent, _p: Policy, state: Mapping[str, MessageEntry],
+    view: ContactView,
+    event: LedgerEvent,
+    _p: Policy,
+    state: Mapping[str, MessageEntry],
 ) -> Effects:
     message_id = event.text("message_id") or ""
     entry = state.get(message_id) or MessageEntry(view.lead_id, message_id)
@@ -334,23 +368,41 @@ _HANDLERS: Mapping[str, Handler] = {
 
 
 def _propose(
-    view: ContactView, event: LedgerEvent, policy: Policy, target: str, source: str,
-    reason: str | None, origin: str,
+    view: ContactView,
+    event: LedgerEvent,
+    policy: Policy,
+    target: str,
+    source: str,
+    reason: str | None,
+    origin: str,
 ) -> Effects:
     actor = event.text("actor") or source
     proposal = StatusProposal(target, source, actor, reason, event.at, event.position)
     decision: Decision = decide(view.status_state(), proposal, policy)
     entry = StatusHistoryEntry(
-        view.lead_id, event.position, event.at, source, actor, view.lead_status, target,
-        reason, decision.outcome, decision.reason, origin,
+        view.lead_id,
+        event.position,
+        event.at,
+        source,
+        actor,
+        view.lead_status,
+        target,
+        reason,
+        decision.outcome,
+        decision.reason,
+        origin,
     )
     return Effects(_with_state(view, decision.state), history=[entry])
 
 
 def _with_state(view: ContactView, state: StatusState) -> ContactView:
     return replace(
-        view, lead_status=state.status, status_source=state.source, status_held=state.held,
-        status_updated_at=state.updated_at, status_updated_by=state.updated_by,
+        view,
+        lead_status=state.status,
+        status_source=state.source,
+        status_held=state.held,
+        status_updated_at=state.updated_at,
+        status_updated_by=state.updated_by,
     )
 
 
@@ -358,9 +410,12 @@ def _extracted_columns(extracted: Mapping[str, Any]) -> dict[str, Any]:
     columns: dict[str, Any] = {
         column: _text(extracted.get(key))
         for column, key in (
-            ("sarah_name", "name"), ("business_type", "business_type"),
-            ("domisili", "domisili"), ("business_duration", "business_duration"),
-            ("priority", "priority"), ("urgency_level", "urgency_level"),
+            ("sarah_name", "name"),
+            ("business_type", "business_type"),
+            ("domisili", "domisili"),
+            ("business_duration", "business_duration"),
+            ("priority", "priority"),
+            ("urgency_level", "urgency_level"),
             ("closing_technique_used", "closing_technique_used"),
             ("objection_raised", "objection_raised"),
         )
@@ -374,13 +429,19 @@ def _extracted_columns(extracted: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _message(
-    view: ContactView, event: LedgerEvent, direction: str, state: Mapping[str, MessageEntry],
+    view: ContactView,
+    event: LedgerEvent,
+    direction: str,
+    state: Mapping[str, MessageEntry],
 ) -> MessageEntry:
     message_id = event.text("message_id") or ""
     # A status that arrived first already made an entry: keep its status, add the message.
     entry = state.get(message_id) or MessageEntry(view.lead_id, message_id)
     return replace(
-        entry, direction=direction, type=event.text("message_type"), text=event.text("text"),
+        entry,
+        direction=direction,
+        type=event.text("message_type"),
+        text=event.text("text"),
         at=event.at,
     )
 
@@ -421,4 +482,3 @@ def _time(value: Any) -> datetime | None:
     if isinstance(value, str) and value:
         return datetime.fromisoformat(value)
     return None
-

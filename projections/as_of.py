@@ -20,8 +20,9 @@ from projections.state import policy_of, read_state
 from projections.tables import ViewTables
 
 
-def lead_as_of(engine: Engine, store: LedgerStore, workspace: str, lead_id: UUID,
-               as_of: datetime) -> ContactView | None:
+def lead_as_of(
+    engine: Engine, store: LedgerStore, workspace: str, lead_id: UUID, as_of: datetime
+) -> ContactView | None:
     """The lead folded from the events recorded up to `as_of`, under the ACTIVE policy (the
     one the live views use, so a replay of today equals the live view); None when it did
     not exist yet (or belongs to another workspace)."""
@@ -61,24 +62,28 @@ class AuditEntry:
     content: str | None = None
 
 
-def audit(conn: Connection, t: ViewTables, workspace: str, query: AuditQuery
-          ) -> tuple[list[AuditEntry], tuple[datetime, str, int] | None]:
+def audit(
+    conn: Connection, t: ViewTables, workspace: str, query: AuditQuery
+) -> tuple[list[AuditEntry], tuple[datetime, str, int] | None]:
     """Status history rows and notes, newest first, and the key to continue after the page.
 
     (lead id, position) is unique across both tables (one event, one row), so with `at`
     it is a total order: each table gives its first limit+1 rows, merged here.
     """
-    rows = [*_rows(conn, t, t.history, "status", workspace, query),
-            *_rows(conn, t, t.notes, "note", workspace, query)]
+    rows = [
+        *_rows(conn, t, t.history, "status", workspace, query),
+        *_rows(conn, t, t.notes, "note", workspace, query),
+    ]
     rows.sort(key=lambda e: (e.at, str(e.lead_id), e.position), reverse=True)
     if len(rows) <= query.limit:
         return rows, None
     last = rows[query.limit - 1]
-    return rows[:query.limit], (last.at, str(last.lead_id), last.position)
+    return rows[: query.limit], (last.at, str(last.lead_id), last.position)
 
 
-def _rows(conn: Connection, t: ViewTables, table: Table, kind: str, workspace: str,
-          query: AuditQuery) -> list[AuditEntry]:
+def _rows(
+    conn: Connection, t: ViewTables, table: Table, kind: str, workspace: str, query: AuditQuery
+) -> list[AuditEntry]:
     c, contacts = table.c, t.contacts.c
     where = [c.workspace == workspace]
     if query.source is not None:
@@ -91,12 +96,20 @@ def _rows(conn: Connection, t: ViewTables, table: Table, kind: str, workspace: s
         where.append(c.at <= query.until)
     if query.after is not None:
         at, lead_id, position = query.after
-        where.append(or_(c.at < at, and_(c.at == at, c.lead_id < lead_id),
-                         and_(c.at == at, c.lead_id == lead_id, c.position < position)))
-    stmt = (select(table, contacts.phone)
-            .select_from(table.outerjoin(t.contacts, contacts.lead_id == c.lead_id))
-            .where(*where).order_by(c.at.desc(), c.lead_id.desc(), c.position.desc())
-            .limit(query.limit + 1))
+        where.append(
+            or_(
+                c.at < at,
+                and_(c.at == at, c.lead_id < lead_id),
+                and_(c.at == at, c.lead_id == lead_id, c.position < position),
+            )
+        )
+    stmt = (
+        select(table, contacts.phone)
+        .select_from(table.outerjoin(t.contacts, contacts.lead_id == c.lead_id))
+        .where(*where)
+        .order_by(c.at.desc(), c.lead_id.desc(), c.position.desc())
+        .limit(query.limit + 1)
+    )
     return [_entry(kind, row._mapping) for row in conn.execute(stmt)]
 
 

@@ -37,8 +37,9 @@ class Status:
 
 
 class LiveViews:
-    def __init__(self, engines: Engines, store: LedgerStore, initial_policy_text: str,
-                 page_size: int = 1000) -> None:
+    def __init__(
+        self, engines: Engines, store: LedgerStore, initial_policy_text: str, page_size: int = 1000
+    ) -> None:
         self.engines = engines
         self.store = store
         self.page_size = page_size
@@ -83,8 +84,14 @@ class LiveViews:
             if state.building_generation is not None:
                 try:
                     building = position(conn, view_tables(state.building_generation))
-                except Exception:
+                except Exception:  # a half-created building set reads as 0
                     building = 0
-            return Status(state.active_generation, position(conn, tables), head(self.store),
-                          int(failures or 0), state.building_generation, building,
-                          policy_of(state.active_policy).name)
+            return Status(
+                state.active_generation,
+                position(conn, tables),
+                head(self.store),
+                int(failures or 0),
+                state.building_generation,
+                building,
+                policy_of(state.active_policy).name,
+            )

@@ -29,7 +29,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         utc = aware.astimezone(UTC)
         return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def process_result_value(
+        self,
+        value: datetime | None,
+        dialect: Dialect,  # noqa: ARG002 - SQLAlchemy's signature
+    ) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -60,13 +64,15 @@ def make_engines(url: DatabaseURL, views_url: str | None = None) -> Engines:
         scratch = Path(tempfile.mkdtemp(prefix="leadledger-views-")) / "views.db"
         target = f"sqlite+pysqlite:///{scratch}"
     if target.startswith("sqlite"):
-        return Engines(_sqlite_engine(target, "BEGIN IMMEDIATE"), _sqlite_engine(target, "BEGIN"),
-                       scratch)
+        return Engines(
+            _sqlite_engine(target, "BEGIN IMMEDIATE"), _sqlite_engine(target, "BEGIN"), scratch
+        )
     connect_args: dict[str, Any] = {"connect_timeout": 5}
     if url.schema:
         connect_args["options"] = f"-c search_path={url.schema}"
-    engine = create_engine(target, connect_args=connect_args, pool_pre_ping=True, pool_size=5,
-                           max_overflow=10)
+    engine = create_engine(
+        target, connect_args=connect_args, pool_pre_ping=True, pool_size=5, max_overflow=10
+    )
     return Engines(engine, engine)
 
 

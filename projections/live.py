@@ -19,8 +19,13 @@ log = logging.getLogger("leadledger.projections")
 
 
 class LiveFollower:
-    def __init__(self, views: LiveViews, database: DatabaseURL, poll_interval: float = 0.5,
-                 channel: str | None = None) -> None:
+    def __init__(
+        self,
+        views: LiveViews,
+        database: DatabaseURL,
+        poll_interval: float = 0.5,
+        channel: str | None = None,
+    ) -> None:
         self.views = views
         self.database = database
         self.poll_interval = poll_interval
@@ -31,11 +36,13 @@ class LiveFollower:
         self.errors = 0
 
     def start(self) -> None:
-        self._threads.append(threading.Thread(target=self._follow, name="views-follower",
-                                              daemon=True))
+        self._threads.append(
+            threading.Thread(target=self._follow, name="views-follower", daemon=True)
+        )
         if self.database.kind == "postgres" and self.channel:
-            self._threads.append(threading.Thread(target=self._listen, name="views-listen",
-                                                  daemon=True))
+            self._threads.append(
+                threading.Thread(target=self._listen, name="views-listen", daemon=True)
+            )
         for thread in self._threads:
             thread.start()
 
@@ -54,7 +61,7 @@ class LiveFollower:
             self._wake.clear()
             try:
                 self.views.catch_up()
-            except Exception:
+            except Exception:  # keep following: logged and counted, retried next wake
                 self.errors += 1
                 log.exception("catching up the views failed; retrying")
                 self._stop.wait(min(5.0, self.poll_interval * 2))
@@ -63,9 +70,15 @@ class LiveFollower:
         db = self.database
         while not self._stop.is_set():
             try:
-                with psycopg.connect(host=db.host, port=db.port, user=db.user,
-                                     password=db.password, dbname=db.dbname, autocommit=True,
-                                     connect_timeout=5) as conn:
+                with psycopg.connect(
+                    host=db.host,
+                    port=db.port,
+                    user=db.user,
+                    password=db.password,
+                    dbname=db.dbname,
+                    autocommit=True,
+                    connect_timeout=5,
+                ) as conn:
                     conn.execute(f'LISTEN "{self.channel}"')
                     while not self._stop.is_set():
                         for _ in conn.notifies(timeout=1.0, stop_after=1):

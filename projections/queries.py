@@ -69,8 +69,9 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def list_leads(conn: Connection, t: ViewTables, workspace: str, query: LeadQuery
-               ) -> tuple[list[ContactView], tuple[Any, str] | None]:
+def list_leads(
+    conn: Connection, t: ViewTables, workspace: str, query: LeadQuery
+) -> tuple[list[ContactView], tuple[Any, str] | None]:
     """One page of leads, and the key to continue after it (None on the last page)."""
     c = t.contacts.c
     sort_col = c[query.sort]
@@ -78,27 +79,34 @@ def list_leads(conn: Connection, t: ViewTables, workspace: str, query: LeadQuery
     if query.after is not None:
         where.append(_after(sort_col, c.lead_id, query.after, query.descending))
     direction = operator.methodcaller("desc" if query.descending else "asc")
-    stmt = (select(t.contacts).where(*where)
-            .order_by(case((sort_col.is_(None), 1), else_=0), direction(sort_col),
-                      direction(c.lead_id))
-            .limit(query.limit + 1))
+    stmt = (
+        select(t.contacts)
+        .where(*where)
+        .order_by(case((sort_col.is_(None), 1), else_=0), direction(sort_col), direction(c.lead_id))
+        .limit(query.limit + 1)
+    )
     views = [row_to_view(row) for row in conn.execute(stmt)]
     if len(views) <= query.limit:
         return views, None
     last = views[query.limit - 1]
-    return views[:query.limit], (getattr(last, query.sort), str(last.lead_id))
+    return views[: query.limit], (getattr(last, query.sort), str(last.lead_id))
 
 
 def _filters(t: ViewTables, query: LeadQuery) -> list[ColumnElement[bool]]:
     c = t.contacts.c
     found: list[ColumnElement[bool]] = []
-    for col, values in ((c.lead_status, query.statuses), (c.lead_temperature, query.temperatures),
-                        (c.chat_phase, query.chat_phases)):
+    for col, values in (
+        (c.lead_status, query.statuses),
+        (c.lead_temperature, query.temperatures),
+        (c.chat_phase, query.chat_phases),
+    ):
         if values:
             found.append(col.in_(values))
-    bounds = ((c.lead_score, query.score_min, query.score_max),
-              (c.updated_at, query.updated_since, query.updated_until),
-              (c.last_message_at, query.last_message_since, query.last_message_until))
+    bounds = (
+        (c.lead_score, query.score_min, query.score_max),
+        (c.updated_at, query.updated_since, query.updated_until),
+        (c.last_message_at, query.last_message_since, query.last_message_until),
+    )
     for col, low, high in bounds:
         if low is not None:
             found.append(col >= low)
@@ -110,8 +118,9 @@ def _filters(t: ViewTables, query: LeadQuery) -> list[ColumnElement[bool]]:
     return found
 
 
-def _after(col: Column[Any], lead_id: Column[Any], key: tuple[Any, str], descending: bool
-           ) -> ColumnElement[bool]:
+def _after(
+    col: Column[Any], lead_id: Column[Any], key: tuple[Any, str], descending: bool
+) -> ColumnElement[bool]:
     """Rows after `key` in (value NULLS LAST, lead_id) order."""
     beyond = operator.lt if descending else operator.gt
     value, last_id = key
@@ -120,27 +129,31 @@ def _after(col: Column[Any], lead_id: Column[Any], key: tuple[Any, str], descend
     return or_(col.is_(None), beyond(col, value), and_(col == value, beyond(lead_id, last_id)))
 
 
-def get_view(conn: Connection, t: ViewTables, workspace: str, lead_id: UUID
-             ) -> ContactView | None:
+def get_view(conn: Connection, t: ViewTables, workspace: str, lead_id: UUID) -> ContactView | None:
     c = t.contacts.c
-    row = conn.execute(select(t.contacts).where(c.lead_id == str(lead_id),
-                                                c.workspace == workspace)).first()
+    row = conn.execute(
+        select(t.contacts).where(c.lead_id == str(lead_id), c.workspace == workspace)
+    ).first()
     return None if row is None else row_to_view(row)
 
 
-def status_history(conn: Connection, t: ViewTables, view: ContactView,
-                   position: int | None = None) -> list[StatusHistoryEntry]:
+def status_history(
+    conn: Connection, t: ViewTables, view: ContactView, position: int | None = None
+) -> list[StatusHistoryEntry]:
     """The lead's status proposals in ledger order (or the one at `position`)."""
     h = t.history.c
     stmt = select(t.history).where(h.lead_id == str(view.lead_id), h.workspace == view.workspace)
     if position is not None:
         stmt = stmt.where(h.position == position)
-    return [StatusHistoryEntry(**_plain(row, "notification_id"))
-            for row in conn.execute(stmt.order_by(h.position))]
+    return [
+        StatusHistoryEntry(**_plain(row, "notification_id"))
+        for row in conn.execute(stmt.order_by(h.position))
+    ]
 
 
-def notes(conn: Connection, t: ViewTables, view: ContactView, position: int | None = None
-          ) -> list[NoteEntry]:
+def notes(
+    conn: Connection, t: ViewTables, view: ContactView, position: int | None = None
+) -> list[NoteEntry]:
     n = t.notes.c
     stmt = select(t.notes).where(n.lead_id == str(view.lead_id), n.workspace == view.workspace)
     if position is not None:
@@ -151,19 +164,24 @@ def notes(conn: Connection, t: ViewTables, view: ContactView, position: int | No
 def messages(conn: Connection, t: ViewTables, view: ContactView) -> list[MessageEntry]:
     """The timeline by the sources' time; entries known only from a status report last."""
     m = t.messages.c
-    stmt = (select(t.messages)
-            .where(m.lead_id == str(view.lead_id), m.workspace == view.workspace)
-            .order_by(case((m.at.is_(None), 1), else_=0), m.at, m.message_id))
+    stmt = (
+        select(t.messages)
+        .where(m.lead_id == str(view.lead_id), m.workspace == view.workspace)
+        .order_by(case((m.at.is_(None), 1), else_=0), m.at, m.message_id)
+    )
     return [MessageEntry(**_plain(row)) for row in conn.execute(stmt)]
 
 
-def stats(conn: Connection, t: ViewTables, workspace: str
-          ) -> tuple[int, dict[str, int], dict[str, int]]:
+def stats(
+    conn: Connection, t: ViewTables, workspace: str
+) -> tuple[int, dict[str, int], dict[str, int]]:
     """(total, per lead_status, per lead_temperature); a lead without a temperature: 'unset'."""
     c = t.contacts.c
-    rows = conn.execute(select(c.lead_status, c.lead_temperature, func.count())
-                        .where(c.workspace == workspace)
-                        .group_by(c.lead_status, c.lead_temperature)).all()
+    rows = conn.execute(
+        select(c.lead_status, c.lead_temperature, func.count())
+        .where(c.workspace == workspace)
+        .group_by(c.lead_status, c.lead_temperature)
+    ).all()
     total, by_status, by_temp = 0, dict[str, int](), dict[str, int]()
     for status, temperature, count in rows:
         total += count

@@ -37,8 +37,13 @@ class RebuildResult:
     resumed: bool
 
 
-def rebuild(engine: Engine, store: LedgerStore, policy_text: str,
-            progress: Progress | None = None, page_size: int = 5000) -> RebuildResult:
+def rebuild(
+    engine: Engine,
+    store: LedgerStore,
+    policy_text: str,
+    progress: Progress | None = None,
+    page_size: int = 5000,
+) -> RebuildResult:
     policy_of(policy_text)  # refuse a bad policy before touching anything
     started = time.perf_counter()
     generation, resumed = _claim_generation(engine, policy_text)
@@ -57,12 +62,24 @@ def rebuild(engine: Engine, store: LedgerStore, policy_text: str,
         last = position(conn, tables)
         activate(conn, generation, policy_text)
     drop_generation(engine, state.active_generation)
-    return RebuildResult(generation, state.active_generation, last, last - first,
-                         time.perf_counter() - started, resumed)
+    return RebuildResult(
+        generation,
+        state.active_generation,
+        last,
+        last - first,
+        time.perf_counter() - started,
+        resumed,
+    )
 
 
-def fill(engine: Engine, store: LedgerStore, tables: ViewTables, policy_text: str,
-         progress: Progress | None, page_size: int) -> None:
+def fill(
+    engine: Engine,
+    store: LedgerStore,
+    tables: ViewTables,
+    policy_text: str,
+    progress: Progress | None,
+    page_size: int,
+) -> None:
     """Replay pages into `tables`, one transaction per page (resumable at any point)."""
     target = head(store)
     while True:
@@ -80,8 +97,9 @@ def drop_generation(engine: Engine, generation: int) -> None:
         view_tables(generation).metadata.drop_all(conn, checkfirst=True)
 
 
-def apply_next(conn: Connection, store: LedgerStore, tables: ViewTables, policy_text: str,
-                page_size: int) -> bool:
+def apply_next(
+    conn: Connection, store: LedgerStore, tables: ViewTables, policy_text: str, page_size: int
+) -> bool:
     start = position(conn, tables)
     events, last = read_page(store, start, page_size)
     if last == start:

@@ -17,9 +17,12 @@ _ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_top
 def to_ledger_event(event: Any, notification_id: int | None = None) -> LedgerEvent:
     data = {k: v for k, v in vars(event).items() if k not in _ENVELOPE}
     return LedgerEvent(
-        lead_id=event.originator_id, position=event.originator_version,
-        notification_id=notification_id, type=type(event).__name__,
-        recorded_at=event.timestamp, data=data,
+        lead_id=event.originator_id,
+        position=event.originator_version,
+        notification_id=notification_id,
+        type=type(event).__name__,
+        recorded_at=event.timestamp,
+        data=data,
     )
 
 

@@ -25,9 +25,14 @@ def ensure_state(engine: Engine, initial_policy_text: str) -> None:
     with engine.begin() as conn:
         if conn.execute(select(projection_state.c.name)).first() is None:
             view_tables(1).metadata.create_all(conn, checkfirst=True)
-            conn.execute(insert(projection_state).values(
-                name=PROJECTION, active_generation=1, active_policy=initial_policy_text,
-                touched_at=datetime.now(UTC)))
+            conn.execute(
+                insert(projection_state).values(
+                    name=PROJECTION,
+                    active_generation=1,
+                    active_policy=initial_policy_text,
+                    touched_at=datetime.now(UTC),
+                )
+            )
         else:
             # The active set may be missing if a crash hit between state and DDL; recreate.
             state = read_state(conn)
@@ -37,26 +42,40 @@ def ensure_state(engine: Engine, initial_policy_text: str) -> None:
 def lock_state(conn: Connection) -> ProjectionState:
     """Read the state under the projection's write lock (a row lock on PostgreSQL; SQLite's
     writers already hold the database lock): catch-ups and swaps serialise on it."""
-    conn.execute(update(projection_state).where(projection_state.c.name == PROJECTION)
-                 .values(touched_at=datetime.now(UTC)))
+    conn.execute(
+        update(projection_state)
+        .where(projection_state.c.name == PROJECTION)
+        .values(touched_at=datetime.now(UTC))
+    )
     return read_state(conn)
 
 
 def read_state(conn: Connection) -> ProjectionState:
     row = conn.execute(select(projection_state).where(projection_state.c.name == PROJECTION)).one()
-    return ProjectionState(row.active_generation, row.active_policy, row.building_generation,
-                           row.building_policy)
+    return ProjectionState(
+        row.active_generation, row.active_policy, row.building_generation, row.building_policy
+    )
 
 
 def set_building(conn: Connection, generation: int | None, policy_text: str | None) -> None:
-    conn.execute(update(projection_state).where(projection_state.c.name == PROJECTION)
-                 .values(building_generation=generation, building_policy=policy_text))
+    conn.execute(
+        update(projection_state)
+        .where(projection_state.c.name == PROJECTION)
+        .values(building_generation=generation, building_policy=policy_text)
+    )
 
 
 def activate(conn: Connection, generation: int, policy_text: str) -> None:
-    conn.execute(update(projection_state).where(projection_state.c.name == PROJECTION).values(
-        active_generation=generation, active_policy=policy_text, building_generation=None,
-        building_policy=None))
+    conn.execute(
+        update(projection_state)
+        .where(projection_state.c.name == PROJECTION)
+        .values(
+            active_generation=generation,
+            active_policy=policy_text,
+            building_generation=None,
+            building_policy=None,
+        )
+    )
 
 
 _policies: dict[str, Policy] = {}

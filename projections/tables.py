@@ -27,7 +27,8 @@ PREFIX = "ll_"
 
 state_metadata = MetaData()
 projection_state = Table(
-    f"{PREFIX}projection_state", state_metadata,
+    f"{PREFIX}projection_state",
+    state_metadata,
     Column("name", String(64), primary_key=True),
     Column("active_generation", Integer, nullable=False),
     Column("active_policy", Text, nullable=False),
@@ -50,8 +51,14 @@ class ViewTables:
 
     @property
     def all(self) -> list[Table]:
-        return [self.contacts, self.history, self.notes, self.messages, self.tracking,
-                self.failures]
+        return [
+            self.contacts,
+            self.history,
+            self.notes,
+            self.messages,
+            self.tracking,
+            self.failures,
+        ]
 
 
 @lru_cache(maxsize=16)
@@ -59,22 +66,47 @@ def view_tables(generation: int) -> ViewTables:
     md = MetaData()
     g = f"_g{generation}"
     contacts = Table(
-        f"{PREFIX}contacts{g}", md,
+        f"{PREFIX}contacts{g}",
+        md,
         Column("lead_id", String(36), primary_key=True),
         Column("workspace", String(200), nullable=False),
         Column("phone", String(40), nullable=False),
-        *[Column(n, Text) for n in (
-            "name", "sarah_name", "business_type", "domisili", "business_duration",
-            "priority", "urgency_level", "lead_temperature", "closing_technique_used",
-            "objection_raised", "lead_status", "status_source", "status_updated_by",
-            "chat_phase", "conversation_status")],
+        *[
+            Column(n, Text)
+            for n in (
+                "name",
+                "sarah_name",
+                "business_type",
+                "domisili",
+                "business_duration",
+                "priority",
+                "urgency_level",
+                "lead_temperature",
+                "closing_technique_used",
+                "objection_raised",
+                "lead_status",
+                "status_source",
+                "status_updated_by",
+                "chat_phase",
+                "conversation_status",
+            )
+        ],
         Column("pain_points", JSON),
         Column("extracted", JSON, nullable=False),
         Column("lead_score", Integer),
         Column("status_held", Boolean, nullable=False),
-        *[Column(n, UTCDateTime) for n in (
-            "status_updated_at", "created_at", "updated_at", "last_message_at",
-            "last_inbound_at", "last_outbound_at", "last_contact_at")],
+        *[
+            Column(n, UTCDateTime)
+            for n in (
+                "status_updated_at",
+                "created_at",
+                "updated_at",
+                "last_message_at",
+                "last_inbound_at",
+                "last_outbound_at",
+                "last_contact_at",
+            )
+        ],
         Column("inbound_count", Integer, nullable=False),
         Column("outbound_count", Integer, nullable=False),
         Column("version", Integer, nullable=False),
@@ -86,7 +118,8 @@ def view_tables(generation: int) -> ViewTables:
         Index(f"ix_contacts_score{g}", "workspace", "lead_score", "lead_id"),
     )
     history = Table(
-        f"{PREFIX}status_history{g}", md,
+        f"{PREFIX}status_history{g}",
+        md,
         Column("lead_id", String(36), nullable=False),
         Column("position", Integer, nullable=False),
         Column("notification_id", Integer),
@@ -105,7 +138,8 @@ def view_tables(generation: int) -> ViewTables:
         Index(f"ix_history_ws_actor{g}", "workspace", "source", "actor"),
     )
     notes = Table(
-        f"{PREFIX}notes{g}", md,
+        f"{PREFIX}notes{g}",
+        md,
         Column("lead_id", String(36), nullable=False),
         Column("position", Integer, nullable=False),
         Column("workspace", String(200), nullable=False),
@@ -116,7 +150,8 @@ def view_tables(generation: int) -> ViewTables:
         PrimaryKeyConstraint("lead_id", "position", name=f"pk_notes{g}"),
     )
     messages = Table(
-        f"{PREFIX}messages{g}", md,
+        f"{PREFIX}messages{g}",
+        md,
         Column("lead_id", String(36), nullable=False),
         Column("message_id", String(512), nullable=False),
         Column("workspace", String(200), nullable=False),
@@ -131,13 +166,15 @@ def view_tables(generation: int) -> ViewTables:
         Index(f"ix_messages_at{g}", "lead_id", "at"),
     )
     tracking = Table(
-        f"{PREFIX}tracking{g}", md,
+        f"{PREFIX}tracking{g}",
+        md,
         Column("id", Integer, primary_key=True),
         Column("position", Integer, nullable=False),
         Column("updated_at", UTCDateTime),
     )
     failures = Table(
-        f"{PREFIX}failures{g}", md,
+        f"{PREFIX}failures{g}",
+        md,
         Column("notification_id", Integer, primary_key=True),
         Column("lead_id", String(36), nullable=False),
         Column("error", Text, nullable=False),

@@ -10,14 +10,19 @@ from projections.tables import ViewTables
 
 
 def position(conn: Connection, tables: ViewTables) -> int:
-    value = conn.execute(select(tables.tracking.c.position).where(tables.tracking.c.id == 1)).scalar()
+    value = conn.execute(
+        select(tables.tracking.c.position).where(tables.tracking.c.id == 1)
+    ).scalar()
     return int(value or 0)
 
 
 def advance(conn: Connection, tables: ViewTables, to: int) -> None:
     """Move forward only: a replayed page never moves the position back."""
     t = tables.tracking
-    moved = conn.execute(update(t).where(t.c.id == 1, t.c.position < to)
-                         .values(position=to, updated_at=datetime.now(UTC)))
+    moved = conn.execute(
+        update(t)
+        .where(t.c.id == 1, t.c.position < to)
+        .values(position=to, updated_at=datetime.now(UTC))
+    )
     if moved.rowcount == 0 and conn.execute(select(t.c.id).where(t.c.id == 1)).first() is None:
         conn.execute(insert(t).values(id=1, position=to, updated_at=datetime.now(UTC)))

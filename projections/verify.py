@@ -34,8 +34,13 @@ class VerifyResult:
     differences: list[Difference]
 
 
-def verify(engine: Engine, store: LedgerStore, progress: Progress | None = None,
-           page_size: int = 5000, max_report: int = 100) -> VerifyResult:
+def verify(
+    engine: Engine,
+    store: LedgerStore,
+    progress: Progress | None = None,
+    page_size: int = 5000,
+    max_report: int = 100,
+) -> VerifyResult:
     with engine.connect() as conn:
         state = read_state(conn)
     shadow = view_tables(state.active_generation + SHADOW_OFFSET)
@@ -57,12 +62,17 @@ def verify(engine: Engine, store: LedgerStore, progress: Progress | None = None,
         drop_generation(engine, shadow.generation)
 
 
-def _compare(conn: Connection, live: ViewTables, shadow: ViewTables, max_report: int
-             ) -> VerifyResult:
+def _compare(
+    conn: Connection, live: ViewTables, shadow: ViewTables, max_report: int
+) -> VerifyResult:
     differences: list[Difference] = []
     compared = 0
-    pairs = [(live.contacts, shadow.contacts), (live.history, shadow.history),
-             (live.notes, shadow.notes), (live.messages, shadow.messages)]
+    pairs = [
+        (live.contacts, shadow.contacts),
+        (live.history, shadow.history),
+        (live.notes, shadow.notes),
+        (live.messages, shadow.messages),
+    ]
     for a, b in pairs:
         for left, right in zip_longest(_rows(conn, a), _rows(conn, b)):
             compared += 1
@@ -74,8 +84,11 @@ def _compare(conn: Connection, live: ViewTables, shadow: ViewTables, max_report:
                 assert row is not None
                 differences.append(Difference(name, _key(a, row), "*", left, right))
             else:
-                differences += [Difference(name, _key(a, left), col, left[col], right[col])
-                                for col in left if left[col] != right[col]]
+                differences += [
+                    Difference(name, _key(a, left), col, left[col], right[col])
+                    for col in left
+                    if left[col] != right[col]
+                ]
             if len(differences) >= max_report:
                 return VerifyResult(position(conn, live), compared, differences[:max_report])
     return VerifyResult(position(conn, live), compared, differences)

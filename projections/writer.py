@@ -22,8 +22,9 @@ _CHUNK = 500
 T = TypeVar("T")
 
 
-def apply_page(conn: Connection, tables: ViewTables, events: Sequence[LedgerEvent],
-               policy: Policy) -> int:
+def apply_page(
+    conn: Connection, tables: ViewTables, events: Sequence[LedgerEvent], policy: Policy
+) -> int:
     """Fold `events` into the views; returns how many events failed (recorded, skipped)."""
     lead_ids = sorted({str(e.lead_id) for e in events})
     views = _load_views(conn, tables, lead_ids)
@@ -41,16 +42,29 @@ def apply_page(conn: Connection, tables: ViewTables, events: Sequence[LedgerEven
             continue
         try:
             effects = apply(views.get(lead), event, policy, messages[lead])
-        except Exception as exc:
+        except Exception as exc:  # one bad event must not stop the other leads
             log.exception("projection failed on notification %s", event.notification_id)
             failed.add(lead)
-            failures.append({"notification_id": event.notification_id, "lead_id": lead,
-                             "error": repr(exc)[:2000], "at": datetime.now(UTC)})
+            failures.append(
+                {
+                    "notification_id": event.notification_id,
+                    "lead_id": lead,
+                    "error": repr(exc)[:2000],
+                    "at": datetime.now(UTC),
+                }
+            )
             continue
         views[lead] = effects.view
         workspace = effects.view.workspace
-        history += [{**_plain(h), "lead_id": lead, "workspace": workspace,
-                     "notification_id": event.notification_id} for h in effects.history]
+        history += [
+            {
+                **_plain(h),
+                "lead_id": lead,
+                "workspace": workspace,
+                "notification_id": event.notification_id,
+            }
+            for h in effects.history
+        ]
         notes += [{**_plain(n), "lead_id": lead, "workspace": workspace} for n in effects.notes]
         for entry in effects.messages:
             messages[lead][entry.message_id] = entry
@@ -59,8 +73,9 @@ def apply_page(conn: Connection, tables: ViewTables, events: Sequence[LedgerEven
     _replace_views(conn, tables, views)
     _insert(conn, tables.history, [h for h in history if h["lead_id"] in views])
     _insert(conn, tables.notes, [n for n in notes if n["lead_id"] in views])
-    _replace_messages(conn, tables, {k: v for k, v in touched_messages.items() if k[0] in views},
-                      views)
+    _replace_messages(
+        conn, tables, {k: v for k, v in touched_messages.items() if k[0] in views}, views
+    )
     _insert(conn, tables.failures, failures)
     return len(failures)
 
@@ -80,18 +95,24 @@ def row_to_view(row: Any) -> ContactView:
     return ContactView(**data)
 
 
-def _load_views(conn: Connection, tables: ViewTables, lead_ids: list[str]) -> dict[str, ContactView]:
+def _load_views(
+    conn: Connection, tables: ViewTables, lead_ids: list[str]
+) -> dict[str, ContactView]:
     views: dict[str, ContactView] = {}
     for chunk in _chunks(lead_ids):
-        for row in conn.execute(select(tables.contacts).where(tables.contacts.c.lead_id.in_(chunk))):
+        for row in conn.execute(
+            select(tables.contacts).where(tables.contacts.c.lead_id.in_(chunk))
+        ):
             views[row.lead_id] = row_to_view(row)
     return views
 
 
-def _load_messages(conn: Connection, tables: ViewTables, events: Sequence[LedgerEvent]
-                   ) -> dict[str, dict[str, MessageEntry]]:
-    wanted = sorted({(str(e.lead_id), str(e.data["message_id"])) for e in events
-                     if e.data.get("message_id")})
+def _load_messages(
+    conn: Connection, tables: ViewTables, events: Sequence[LedgerEvent]
+) -> dict[str, dict[str, MessageEntry]]:
+    wanted = sorted(
+        {(str(e.lead_id), str(e.data["message_id"])) for e in events if e.data.get("message_id")}
+    )
     found: dict[str, dict[str, MessageEntry]] = defaultdict(dict)
     m = tables.messages
     for chunk in _chunks(wanted):
@@ -110,15 +131,21 @@ def _replace_views(conn: Connection, tables: ViewTables, views: dict[str, Contac
     _insert(conn, tables.contacts, [{**_plain(views[i]), "lead_id": i} for i in ids])
 
 
-def _replace_messages(conn: Connection, tables: ViewTables,
-                      touched: dict[tuple[str, str], MessageEntry],
-                      views: dict[str, ContactView]) -> None:
+def _replace_messages(
+    conn: Connection,
+    tables: ViewTables,
+    touched: dict[tuple[str, str], MessageEntry],
+    views: dict[str, ContactView],
+) -> None:
     m = tables.messages
     keys = sorted(touched)
     for chunk in _chunks(keys):
         conn.execute(delete(m).where(tuple_(m.c.lead_id, m.c.message_id).in_(chunk)))
-    _insert(conn, m, [{**_plain(touched[k]), "lead_id": k[0],
-                       "workspace": views[k[0]].workspace} for k in keys])
+    _insert(
+        conn,
+        m,
+        [{**_plain(touched[k]), "lead_id": k[0], "workspace": views[k[0]].workspace} for k in keys],
+    )
 
 
 def _plain(entry: Any) -> dict[str, Any]:
@@ -132,4 +159,4 @@ def _insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
 
 
 def _chunks(items: list[T]) -> list[list[T]]:
-    return [items[i:i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+    return [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]

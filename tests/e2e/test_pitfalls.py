@@ -26,13 +26,9 @@ PHASES = ("sarah-phase1-gathering.json", "sarah-phase2-interest.json",
 
 
 @pytest.fixture
-def services(backend: str, database_url: str, tmp_path: Path) -> Iterator[Services]:
+def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
     """The conftest services, with the samples' WhatsApp number routed to the workspace."""
     settings = with_routing(settings_for(database_url, tmp_path), tmp_path)
-    if backend == "memory":
-        # Shared-cache in-memory SQLite answers a lock conflict at once ("table is locked";
-        # busy_timeout does not apply): no background follower racing these requests.
-        settings = settings.model_copy(update={"follow": False})
     built = bootstrap(settings)
     yield built
     built.close()

@@ -250,6 +250,14 @@ def test_unknown_event_is_kept_unhandled() -> None:
         "whatsapp.template.approved", body, "109876543210987")
 
 
+def test_unknown_event_of_any_shape_is_kept_unhandled() -> None:
+    body = {"conversation": {"phone_number_id": "109876543210987"},
+            "message": {"reaction": {"emoji": "+1"}}}  # no message id: not a known shape
+    [item] = translate(body, "whatsapp.message.reaction_added")
+    assert (item.commands, item.raw, item.phone_number_id) == ([], body, "109876543210987")
+    assert item.unhandled_reason is not None
+
+
 def test_missing_event_header_is_kept_unhandled() -> None:
     [item] = translate(sample("kapso-message-received.json"), None)
     assert item.commands == []
