@@ -81,7 +81,7 @@ class LiveFollower:
                 ) as conn:
                     conn.execute(f'LISTEN "{self.channel}"')
                     while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                        for _ in conn.notifies(timeout=0.2, stop_after=1):
                             self._wake.set()
             except psycopg.Error:
                 log.warning("LISTEN connection lost; polling until it is back")

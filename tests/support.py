@@ -68,8 +68,6 @@ def ledger_size(services: Services) -> int:
 
 # -- appended: workspace routing and ledger reads shared by the e2e/integration tests -------
 
-from uuid import UUID  # noqa: E402
-
 from adapters.settings import Settings  # noqa: E402
 
 PHONE_NUMBER_ID = "109876543210987"  # the WhatsApp number of every shared sample
@@ -86,11 +84,6 @@ def with_routing(settings: Settings, tmp_path: Path) -> Settings:
         f'[workspaces.{WORKSPACE}]\nphone_number_ids = ["{PHONE_NUMBER_ID}"]\n', encoding="utf-8"
     )
     return settings.model_copy(update={"config_file": config})
-
-
-def lead_event_types(services: Services, lead_id: UUID) -> list[str]:
-    """The class names of a lead's stored events, in order."""
-    return [type(e).__name__ for e in services.store.events.get(lead_id)]
 
 
 # -- appended: Kapso deliveries built in code, recorded straight through the Ledger ---------

@@ -6,9 +6,8 @@ message ids, the same brand-new phones so leads are created concurrently). No er
 escapes (optimistic conflicts are retried), each fact is stored once, each phone has one
 lead.
 
-Starting several stores at once on PostgreSQL is a known bug (see
-test_concurrent_start_on_postgres), so here the stores start one after another and only
-their writes overlap.
+Starting several stores at once is tested on its own (test_concurrent_start_*): the writer
+tests start them on tables that already exist.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -97,7 +95,6 @@ def assert_each_fact_once(services: Services, expected: Counter[FactKey]) -> Non
 
 
 def test_threads_on_several_stores(durable_database_url: str, tmp_path: Path) -> None:
-    # Started one after another (see the module docstring); each has its own connections.
     stores = [bootstrap(settings_for(durable_database_url, tmp_path)) for _ in range(STORES)]
     deliveries, expected = workload()
     start = threading.Barrier(THREADS)
@@ -119,12 +116,11 @@ def test_threads_on_several_stores(durable_database_url: str, tmp_path: Path) ->
             services.close()
 
 
-def process_writer(database_url: str, tmp_path: str, seed: int, starting: Any,
-                   start: threading.Barrier, results: multiprocessing.Queue[str]) -> None:
+def process_writer(database_url: str, tmp_path: str, seed: int, start: threading.Barrier,
+                   results: multiprocessing.Queue[str]) -> None:
     """Runs in a spawned process: its own store, all deliveries in its own order."""
     try:
-        with starting:  # one store starts at a time (see the module docstring)
-            services = bootstrap(settings_for(database_url, Path(tmp_path)))
+        services = bootstrap(settings_for(database_url, Path(tmp_path)))
         try:
             deliveries, _ = workload()
             start.wait(timeout=TIMEOUT)
@@ -142,11 +138,10 @@ def test_spawned_processes(durable_database_url: str, tmp_path: Path) -> None:
     services = bootstrap(settings_for(durable_database_url, tmp_path))  # creates the tables
     try:
         context = multiprocessing.get_context("spawn")
-        starting = context.Lock()
         start = context.Barrier(PROCESSES)
         results: multiprocessing.Queue[str] = context.Queue()
         processes = [context.Process(target=process_writer, args=(
-            durable_database_url, str(tmp_path), seed, starting, start, results))
+            durable_database_url, str(tmp_path), seed, start, results))
             for seed in range(PROCESSES)]
         for process in processes:
             process.start()
@@ -167,6 +162,18 @@ def test_spawned_processes(durable_database_url: str, tmp_path: Path) -> None:
         services.close()
 
 
+def start_at_once(url: str, tmp_path: Path, count: int = 6) -> None:
+    """Open `count` stores on one database at the same moment (as `serve --workers`)."""
+    start = threading.Barrier(count)
+
+    def open_and_close(_: int) -> None:
+        start.wait(timeout=TIMEOUT)
+        bootstrap(settings_for(url, tmp_path)).close()
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        list(pool.map(open_and_close, range(count), timeout=TIMEOUT))  # re-raises
+
+
 @pytest.fixture
 def postgres_urls(tmp_path: Path) -> Iterator[list[str]]:
     """Three fresh PostgreSQL schemas (skipped when the server is unreachable)."""
@@ -182,11 +189,20 @@ def test_concurrent_start_on_postgres(postgres_urls: list[str], tmp_path: Path) 
     for round_, url in enumerate(postgres_urls):
         if round_ > 0:  # rounds 2 and 3: a restart, on tables that already exist
             bootstrap(settings_for(url, tmp_path)).close()
-        start = threading.Barrier(6)
+        start_at_once(url, tmp_path)
 
-        def open_and_close(_: int, url: str = url, start: threading.Barrier = start) -> None:
-            start.wait(timeout=TIMEOUT)
-            bootstrap(settings_for(url, tmp_path)).close()
 
-        with ThreadPoolExecutor(max_workers=6) as pool:
-            list(pool.map(open_and_close, range(6), timeout=TIMEOUT))  # re-raises
+@pytest.mark.xfail(
+    reason="api/bootstrap.py + adapters/startup_lock.py: start-up is serialised on PostgreSQL "
+    "only; on a fresh SQLite file, stores started at once fail with 'database is locked' "
+    "(eventsourcing's PRAGMA journal_mode=WAL in SQLiteDatastore._create_connection, and the "
+    "views engine's first DDL), ~15% of rounds of 6",
+    strict=True,
+)
+def test_concurrent_start_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
+    # Up to 60 rounds, stopping at the first failure: with the bug this fails in a few
+    # rounds (P(all pass) < 1e-4); once fixed all 60 pass in ~8 s.
+    for round_ in range(60):
+        base = tmp_path / f"round-{round_}"
+        base.mkdir()
+        start_at_once(f"sqlite:///{base}/ledger.db", base)
