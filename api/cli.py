@@ -16,7 +16,7 @@ from api import cli_history, cli_projections, cli_simulate
 app = typer.Typer(
     help="leadledger: an event-sourced lead ledger for WhatsApp sales teams.", no_args_is_help=True
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # secrets must not wrap mid-value
 app.add_typer(cli_projections.app, name="projections")
 app.command("history")(cli_history.history)
 app.command("simulate")(cli_simulate.simulate)
