@@ -38,7 +38,7 @@ def parse_json(raw: bytes) -> Any:
             400, "malformed_json", "the body is empty; a JSON object is expected", "body"
         )
     try:
-        value = json.loads(raw.decode("utf-8"))
+        value = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
     except UnicodeDecodeError:
         raise ApiError(400, "malformed_json", "the body is not valid UTF-8", "body") from None
     except (json.JSONDecodeError, RecursionError) as exc:
@@ -56,6 +56,11 @@ def parse_model(raw: bytes, model: type[M]) -> M:
         return model.model_validate(value)
     except ValidationError as exc:
         raise validation_error(exc) from None
+
+
+def _no_constants(name: str) -> Any:
+    # NaN and Infinity are not JSON; Python's parser accepts them unless told otherwise.
+    raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
 
 
 def _too_large(limit: int) -> ApiError:

@@ -183,7 +183,15 @@ def _position(store: LedgerStore, lead_id: UUID, nid: int | None, key: str | Non
 
 def _idempotency_key(request: Request) -> str | None:
     key = request.headers.get("idempotency-key")
-    return key[:200] if key else None
+    if key is not None and not 0 < len(key) <= 200:
+        # Never truncate: two distinct keys must never be taken for one retry.
+        raise ApiError(
+            422,
+            "validation_error",
+            "Idempotency-Key must be 1 to 200 characters",
+            "Idempotency-Key",
+        )
+    return key
 
 
 def _said(request: Request, source: str, actor: str) -> Said:

@@ -7,6 +7,8 @@ status request *wins* is decided later by projections, never here.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -40,6 +42,7 @@ class Lead(Aggregate):
         # Keys of the facts already recorded; kept in snapshots so dedup stays cheap.
         self.facts: dict[str, int] = {}
         self.reported_name: str | None = None
+        self.last_sarah_report: str | None = None
 
     # -- queries -------------------------------------------------------------------------
 
@@ -140,7 +143,13 @@ class Lead(Aggregate):
         lead_temperature: str | None,
         outcome: str | None,
     ) -> bool:
-        if self._seen(None, said):
+        fingerprint = _report_fingerprint(
+            chat_phase, extracted_data, lead_score, lead_temperature, outcome
+        )
+        # Sarah retries on network errors without a key: the same report said twice in a
+        # row is one fact. (A repeat after another report, or under a new key, is new.)
+        repeated = said.idempotency_key is None and fingerprint == self.last_sarah_report
+        if self._seen(None, said) or repeated:
             return False
         self._sarah_phase_reported(
             chat_phase=chat_phase,
@@ -283,6 +292,9 @@ class Lead(Aggregate):
         idempotency_key: str | None,
     ) -> None:
         self._remember_idempotency(idempotency_key)
+        self.last_sarah_report = _report_fingerprint(
+            chat_phase, extracted_data, lead_score, lead_temperature, outcome
+        )
 
     @event("StatusRequested")
     def _status_requested(
@@ -319,3 +331,7 @@ class Lead(Aggregate):
         idempotency_key: str | None,
     ) -> None:
         self._remember_idempotency(idempotency_key)
+
+
+def _report_fingerprint(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()

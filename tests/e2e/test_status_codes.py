@@ -282,12 +282,6 @@ def test_malformed_body_is_400_everywhere(
             assert_error(resp, 400, "malformed_json", "body", case=(name, path))
 
 
-@pytest.mark.xfail(
-    reason="api/body.py parse_json: json.loads accepts the non-JSON constants NaN, Infinity "
-    "and -Infinity (RFC 8259 has none), so such a body is recorded (200) and the values "
-    "come back as null from GET /leads/{id}/events instead of a 400",
-    strict=True,
-)
 def test_non_json_constants_are_malformed(client: TestClient, services: Services) -> None:
     sarah = (b'{"contact_phone": "081234567890", "state": "greeting", '
              b'"extracted_data": {"budget": NaN, "reach": Infinity}}')
@@ -301,13 +295,6 @@ def test_non_json_constants_are_malformed(client: TestClient, services: Services
         assert_error(resp, 400, "malformed_json", "body", case=path)
 
 
-@pytest.mark.xfail(
-    reason="api/commands.py _said keeps only key[:200] of Idempotency-Key, so two different "
-    "long keys sharing their first 200 characters are taken for one retry: the second "
-    "command is answered 200 but silently not recorded (a longer key should be refused "
-    "with 422 or kept whole)",
-    strict=True,
-)
 def test_distinct_long_idempotency_keys_are_never_merged(
     client: TestClient, services: Services, lead_id: str,
 ) -> None:

@@ -192,13 +192,6 @@ def test_concurrent_start_on_postgres(postgres_urls: list[str], tmp_path: Path) 
         start_at_once(url, tmp_path)
 
 
-@pytest.mark.xfail(
-    reason="api/bootstrap.py + adapters/startup_lock.py: start-up is serialised on PostgreSQL "
-    "only; on a fresh SQLite file, stores started at once fail with 'database is locked' "
-    "(eventsourcing's PRAGMA journal_mode=WAL in SQLiteDatastore._create_connection, and the "
-    "views engine's first DDL), ~15% of rounds of 6",
-    strict=True,
-)
 def test_concurrent_start_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
     # Up to 60 rounds, stopping at the first failure: with the bug this fails in a few
     # rounds (P(all pass) < 1e-4); once fixed all 60 pass in ~8 s.
