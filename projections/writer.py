@@ -80,6 +80,20 @@ def apply_page(
     return len(failures)
 
 
+def record_failure(
+    conn: Connection, tables: ViewTables, event: LedgerEvent, exc: Exception
+) -> None:
+    """Set an event aside: its lead is frozen (see stuck_leads) until a fix and a rebuild."""
+    conn.execute(
+        insert(tables.failures).values(
+            notification_id=event.notification_id,
+            lead_id=str(event.lead_id),
+            error=repr(exc)[:2000],
+            at=datetime.now(UTC),
+        )
+    )
+
+
 def stuck_leads(conn: Connection, tables: ViewTables, lead_ids: list[str]) -> set[str]:
     f = tables.failures
     found: set[str] = set()
