@@ -18,7 +18,7 @@ class _Kapso(BaseModel):
 
 
 class KapsoError(_Kapso):
-    code: int | None = None
+    code: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1)  # fits the views
     title: str | None = None
     message: str | None = None
 

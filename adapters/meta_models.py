@@ -48,7 +48,7 @@ class MetaContact(_Meta):
 
 
 class MetaError(_Meta):
-    code: int | None = None
+    code: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1)  # fits the views
     title: str | None = Field(default=None, max_length=1024)
     message: str | None = Field(default=None, max_length=4096)
 

@@ -338,7 +338,7 @@ def _message_status(
     status, at = event.text("status") or "", event.at
     if _outranks(status, at, entry):
         code = event.data.get("error_code")
-        entry = replace(entry, status=status, status_at=at, error_code=_int(code, None))
+        entry = replace(entry, status=status, status_at=at, error_code=_error_code(code))
     return Effects(view, messages=[entry])
 
 
@@ -482,3 +482,10 @@ def _time(value: Any) -> datetime | None:
     if isinstance(value, str) and value:
         return datetime.fromisoformat(value)
     return None
+
+
+def _error_code(value: Any) -> int | None:
+    """WhatsApp error codes are small; a value outside 32 bits is no code (and no SQL
+    integer column on every backend could hold it)."""
+    code = _int(value, None)
+    return code if code is not None and -(2**31) <= code < 2**31 else None

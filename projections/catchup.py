@@ -7,12 +7,10 @@ A crash rolls back all of it; a restart resumes from the committed position.
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from adapters.store import LedgerStore
 from projections.database import Engines
@@ -20,9 +18,7 @@ from projections.source import head, read_page
 from projections.state import ensure_state, lock_state, policy_of, read_state
 from projections.tables import view_tables
 from projections.tracking import advance, position
-from projections.writer import apply_page, record_failure
-
-log = logging.getLogger("leadledger.projections")
+from projections.writer import apply_page_isolating
 
 
 @dataclass(frozen=True)
@@ -53,16 +49,7 @@ class LiveViews:
         """Apply every event not yet applied; returns how many ledger positions moved."""
         moved, pages = 0, 0
         while max_pages is None or pages < max_pages:
-            try:
-                step = self._page(self.page_size)
-            except (DBAPIError, ValueError) as exc:
-                if isinstance(exc, DBAPIError) and (
-                    exc.connection_invalidated or isinstance(exc, OperationalError)
-                ):
-                    raise  # the database is away: retry later, skip nothing
-                # The page holds an event the views cannot take (e.g. a value the database
-                # refuses): find it, one event at a time, and set it aside.
-                step = self._isolate()
+            step = self._page(self.page_size)
             if step == 0:
                 return moved
             moved += step
@@ -76,26 +63,9 @@ class LiveViews:
             start = position(conn, tables)
             events, last = read_page(self.store, start, size)
             if last != start:
-                apply_page(conn, tables, events, policy_of(state.active_policy))
+                apply_page_isolating(conn, tables, events, policy_of(state.active_policy))
                 advance(conn, tables, last)
             return last - start
-
-    def _isolate(self) -> int:
-        try:
-            return self._page(1)
-        except (DBAPIError, ValueError) as exc:
-            if isinstance(exc, OperationalError):
-                raise
-            with self.engines.write.begin() as conn:
-                state = lock_state(conn)
-                tables = view_tables(state.active_generation)
-                start = position(conn, tables)
-                events, last = read_page(self.store, start, 1)
-                for event in events:
-                    log.error("views skip notification %s: %s", event.notification_id, exc)
-                    record_failure(conn, tables, event, exc)
-                advance(conn, tables, last)
-                return last - start
 
     def wait_for(self, notification_id: int, timeout: float = 5.0) -> bool:
         """Read-your-writes: make sure the views include `notification_id`."""

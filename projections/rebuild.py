@@ -18,7 +18,7 @@ from projections.source import head, read_page
 from projections.state import activate, lock_state, policy_of, set_building
 from projections.tables import ViewTables, view_tables
 from projections.tracking import advance, position
-from projections.writer import apply_page
+from projections.writer import apply_page_isolating
 
 Progress = Callable[[int, int], None]
 
@@ -104,7 +104,7 @@ def apply_next(
     events, last = read_page(store, start, page_size)
     if last == start:
         return False
-    apply_page(conn, tables, events, policy_of(policy_text))
+    apply_page_isolating(conn, tables, events, policy_of(policy_text))
     advance(conn, tables, last)
     return True
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import zip_longest
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, select
@@ -65,6 +64,7 @@ def verify(
 def _compare(
     conn: Connection, live: ViewTables, shadow: ViewTables, max_report: int
 ) -> VerifyResult:
+    """Match rows by primary key (a missing or extra row is named as such), then columns."""
     differences: list[Difference] = []
     compared = 0
     pairs = [
@@ -74,29 +74,27 @@ def _compare(
         (live.messages, shadow.messages),
     ]
     for a, b in pairs:
-        for left, right in zip_longest(_rows(conn, a), _rows(conn, b)):
+        name = a.name.rsplit("_g", 1)[0]
+        rebuilt = {_key(b, row): row for row in _rows(conn, b)}
+        for row in _rows(conn, a):
             compared += 1
-            if left == right:
-                continue
-            name = a.name.rsplit("_g", 1)[0]
-            if left is None or right is None or _key(a, left) != _key(b, right):
-                row = left or right
-                assert row is not None
-                differences.append(Difference(name, _key(a, row), "*", left, right))
+            key = _key(a, row)
+            other = rebuilt.pop(key, None)
+            if other is None:
+                differences.append(Difference(name, key, "*", row, None))
             else:
                 differences += [
-                    Difference(name, _key(a, left), col, left[col], right[col])
-                    for col in left
-                    if left[col] != right[col]
+                    Difference(name, key, col, row[col], other[col])
+                    for col in row
+                    if row[col] != other[col]
                 ]
-            if len(differences) >= max_report:
-                return VerifyResult(position(conn, live), compared, differences[:max_report])
-    return VerifyResult(position(conn, live), compared, differences)
+        compared += len(rebuilt)
+        differences += [Difference(name, key, "*", None, row) for key, row in rebuilt.items()]
+    return VerifyResult(position(conn, live), compared, differences[:max_report])
 
 
 def _rows(conn: Connection, table: Table) -> Iterator[dict[str, Any]]:
-    keys = [c for c in table.primary_key.columns]
-    for row in conn.execute(select(table).order_by(*keys)):
+    for row in conn.execute(select(table)):
         yield dict(row._mapping)
 
 

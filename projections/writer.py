@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy import Connection, delete, insert, select, tuple_
+from sqlalchemy.exc import OperationalError
 
 from domain.policy import Policy
 from domain.view import ContactView, LedgerEvent, MessageEntry, apply
@@ -78,6 +79,35 @@ def apply_page(
     )
     _insert(conn, tables.failures, failures)
     return len(failures)
+
+
+def apply_page_isolating(
+    conn: Connection, tables: ViewTables, events: Sequence[LedgerEvent], policy: Policy
+) -> None:
+    """`apply_page`, but an event the views cannot take (a value the database refuses, a
+    reducer error) is set aside and its lead frozen, instead of blocking every lead.
+
+    Savepoints keep it inside the caller's transaction, so live catch-up, rebuilds and
+    verify behave alike. Connection loss is re-raised: then nothing is skipped.
+    """
+    try:
+        with conn.begin_nested():
+            apply_page(conn, tables, events, policy)
+        return
+    except OperationalError:
+        raise
+    except Exception:
+        log.warning("a page failed; applying its %d events one by one", len(events))
+    for event in events:
+        try:
+            with conn.begin_nested():
+                apply_page(conn, tables, [event], policy)
+        except OperationalError:
+            raise
+        except Exception as exc:  # the one event the views cannot take
+            log.error("views set aside notification %s: %r", event.notification_id, exc)
+            with conn.begin_nested():
+                record_failure(conn, tables, event, exc)
 
 
 def record_failure(

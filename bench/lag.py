@@ -1,0 +1,481 @@
+"""Read-your-writes lag of the real server: how long after a webhook's 200 the views show it.
+
+Starts `leadledger serve` on a fresh SQLite file (or, with --pg, a fresh PostgreSQL schema),
+sends signed Kapso inbound messages, each for a new lead, at a steady rate from a thread
+pool; after each 200 it polls the eventually consistent list view (`GET /leads?q=<the
+lead's phone digits>`, default) or the lead itself (`--probe lead`: `GET /leads/{lead_id}`,
+which catches the views up on its own when they miss the lead) until the lead shows the
+message, and records (visible - 200) in ms. "Visible" is when the first poll answer that
+shows it arrived, so each figure is an upper bound, coarser by up to one poll round trip
+plus --poll-ms.
+
+    .venv/bin/python bench/lag.py                 # SQLite, 200/s for 20 s
+    .venv/bin/python bench/lag.py --pg --rate 100 --seconds 10
+
+Writes bench/out/lag-<backend>.json. The run is bounded: sending lasts --seconds; each
+message is then given at most --visible-timeout seconds to appear.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+from adapters.signatures import sign
+from api.traffic import NAMES, phone_for
+
+OUT = Path(__file__).resolve().parent / "out"
+DEFAULT_PG = os.environ.get("LEADLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+WORKSPACE = "bench"
+PHONE_NUMBER_ID = "109876543210987"
+TEXTS = (
+    "Halo kak, saya mau tanya soal chatbot untuk toko online saya",
+    "Berapa harga paket bulanan?",
+    "Boleh minta katalog?",
+    "Apakah bisa dipakai untuk banyak admin?",
+    "Saya punya usaha katering di Bandung",
+)
+
+
+# -- machine and server --------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu_count": os.cpu_count(),
+        "cpu_model": model,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+    }
+
+
+def leadledger_bin() -> str:
+    beside = Path(sys.executable).with_name("leadledger")
+    found = str(beside) if beside.exists() else shutil.which("leadledger")
+    if not found:
+        raise SystemExit("leadledger is not installed (pip install -e .)")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Credentials:
+    api_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    kapso_secret: str = field(default_factory=lambda: secrets.token_hex(32))
+
+
+@contextmanager
+def database(pg: bool, dsn: str, workdir: Path) -> Iterator[str]:
+    """A fresh ledger URL; a PostgreSQL schema is dropped afterwards."""
+    if not pg:
+        yield f"sqlite:///{workdir / 'ledger.db'}"
+        return
+    schema = f"ll_bench_lag_{uuid.uuid4().hex[:10]}"
+    try:
+        yield f"{dsn}?schema={schema}"
+    finally:
+        with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@contextmanager
+def server(url: str, creds: Credentials, workdir: Path, workers: int) -> Iterator[str]:
+    """`leadledger serve` on a free port, healthy within 30 s; stopped on the way out."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADLEDGER_")}
+    env.update(
+        PYTHONUNBUFFERED="1",
+        LEADLEDGER_DATABASE_URL=url,
+        LEADLEDGER_API_KEYS=f"{WORKSPACE}={creds.api_key}",
+        LEADLEDGER_KAPSO_WEBHOOK_SECRET=creds.kapso_secret,
+        LEADLEDGER_CONFIG_FILE=str(workdir / "absent.toml"),
+        LEADLEDGER_LOG_LEVEL="warning",  # no access log: it would cost the server CPU
+    )
+    port = free_port()
+    log = workdir / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [leadledger_bin(), "serve", "--port", str(port), "--workers", str(workers)],
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        with httpx.Client(base_url=base, timeout=2) as client:
+            while True:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"server did not start:\n{log.read_text(errors='replace')}")
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.1)
+        yield base
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+# -- traffic -------------------------------------------------------------------------------
+
+
+def inbound(index: int, run: str) -> tuple[str, bytes]:
+    """A first WhatsApp message from a new lead, as Kapso delivers it (payload v2)."""
+    phone = phone_for(index)
+    text = TEXTS[index % len(TEXTS)]
+    message_id = f"wamid.LAG{run}{index:08d}"
+    body = {
+        "message": {
+            "id": message_id,
+            "timestamp": str(int(time.time())),
+            "type": "text",
+            "from": phone[1:],
+            "text": {"body": text},
+            "kapso": {
+                "direction": "inbound",
+                "status": "received",
+                "processing_status": "pending",
+                "origin": "cloud_api",
+                "has_media": False,
+                "content": text,
+            },
+        },
+        "conversation": {
+            "id": f"conv_lag_{run}_{index}",
+            "phone_number": phone,
+            "status": "active",
+            "phone_number_id": PHONE_NUMBER_ID,
+            "kapso": {"contact_name": NAMES[index % len(NAMES)], "messages_count": 1},
+        },
+        "is_new_conversation": True,
+        "phone_number_id": PHONE_NUMBER_ID,
+    }
+    return phone, json.dumps(body).encode()
+
+
+@dataclass
+class Sample:
+    index: int
+    scheduled: float
+    sent: float = 0.0
+    answered: float = 0.0
+    status: int = 0
+    visible: float | None = None
+    polls: int = 0
+    retries: int = 0
+    error: str | None = None
+
+
+# A keep-alive connection the server closes just as a request goes out (uvicorn closes idle
+# connections after 5 s) fails with one of these; both requests here are safe to repeat
+# (the webhook is deduplicated by message id and X-Idempotency-Key).
+TRANSIENT = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+
+
+def request(
+    sample: Sample, client: httpx.Client, method: str, path: str, **kwargs: Any
+) -> httpx.Response:
+    for attempt in range(3):
+        try:
+            return client.request(method, path, **kwargs)
+        except TRANSIENT:
+            if attempt == 2:
+                raise
+            sample.retries += 1
+    raise AssertionError("unreachable")
+
+
+class Probe:
+    def __init__(
+        self,
+        client: httpx.Client,
+        api_key: str,
+        kind: str,
+        poll: float,
+        timeout: float,
+        abort_at: float,
+    ) -> None:
+        self.client = client
+        self.auth = {"Authorization": f"Bearer {api_key}"}
+        self.kind = kind
+        self.poll = poll
+        self.timeout = timeout
+        self.abort_at = abort_at
+
+    def shows(self, sample: Sample, phone: str, lead_id: str) -> bool:
+        if self.kind == "lead":
+            resp = request(sample, self.client, "GET", f"/leads/{lead_id}", headers=self.auth)
+            return resp.status_code == 200 and resp.json()["inbound_count"] >= 1
+        resp = request(
+            sample, self.client, "GET", "/leads", params={"q": phone[1:]}, headers=self.auth
+        )
+        if resp.status_code != 200:
+            return False
+        return any(
+            lead["lead_id"] == lead_id and lead["inbound_count"] >= 1
+            for lead in resp.json()["leads"]
+        )
+
+    def wait(self, sample: Sample, phone: str, lead_id: str) -> None:
+        deadline = min(sample.answered + self.timeout, self.abort_at)
+        while time.perf_counter() < deadline:
+            sample.polls += 1
+            if self.shows(sample, phone, lead_id):
+                sample.visible = time.perf_counter()
+                return
+            time.sleep(self.poll)
+        if deadline == self.abort_at:
+            sample.error = "probe cut: run deadline"
+        else:
+            sample.error = f"not visible within {self.timeout:g} s"
+
+
+def send_one(
+    client: httpx.Client, probe: Probe, creds: Credentials, run: str, sample: Sample
+) -> Sample:
+    if time.perf_counter() > probe.abort_at:
+        sample.error = "not sent: run deadline"
+        return sample
+    phone, body = inbound(sample.index, run)
+    headers = {
+        "Content-Type": "application/json",
+        "X-Webhook-Event": "whatsapp.message.received",
+        "X-Webhook-Payload-Version": "v2",
+        "X-Idempotency-Key": str(uuid.uuid4()),
+        "X-Webhook-Signature": sign(creds.kapso_secret, body),
+    }
+    sample.sent = time.perf_counter()
+    try:
+        resp = request(sample, client, "POST", "/webhook/kapso", content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        sample.answered, sample.error = time.perf_counter(), f"webhook: {type(exc).__name__}"
+        return sample
+    sample.answered, sample.status = time.perf_counter(), resp.status_code
+    if resp.status_code != 200:
+        sample.error = f"webhook: HTTP {resp.status_code}"
+        return sample
+    lead_id = str(resp.json()["facts"][0]["lead_id"])
+    try:
+        probe.wait(sample, phone, lead_id)
+    except httpx.HTTPError as exc:
+        sample.error = f"poll: {type(exc).__name__}"
+    return sample
+
+
+# -- statistics ----------------------------------------------------------------------------
+
+
+def quantile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank quantile of sorted values (NaN when empty)."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, min(len(sorted_values), math.ceil(q * len(sorted_values))))
+    return sorted_values[rank - 1]
+
+
+def summary(values_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(values_ms)
+    return {
+        "p50": quantile(ordered, 0.50),
+        "p90": quantile(ordered, 0.90),
+        "p99": quantile(ordered, 0.99),
+        "max": ordered[-1] if ordered else float("nan"),
+        "mean": sum(ordered) / len(ordered) if ordered else float("nan"),
+    }
+
+
+# -- main ----------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    backend = "postgres" if args.pg else "sqlite"
+    creds = Credentials()
+    run_id = uuid.uuid4().hex[:8].upper()
+    total = int(args.rate * args.seconds)
+    samples = [Sample(i, i / args.rate) for i in range(total)]
+    workdir = Path(tempfile.mkdtemp(prefix="leadledger-lag-"))
+    limits = httpx.Limits(
+        max_connections=args.concurrency, max_keepalive_connections=args.concurrency
+    )
+    try:
+        with (
+            database(args.pg, args.dsn, workdir) as url,
+            server(url, creds, workdir, args.workers) as base,
+            httpx.Client(base_url=base, timeout=30, limits=limits) as client,
+            ThreadPoolExecutor(args.concurrency) as pool,
+        ):
+            futures: list[Future[Sample]] = []
+            print(
+                f"{backend}: {total} new leads at {args.rate:g}/s for {args.seconds:g} s, "
+                f"{args.concurrency} threads, probe {args.probe}, "
+                f"at most {args.drain_seconds:g} s more to drain",
+                flush=True,
+            )
+            start = time.perf_counter()
+            abort_at = start + args.seconds + args.drain_seconds
+            probe = Probe(
+                client,
+                creds.api_key,
+                args.probe,
+                args.poll_ms / 1000,
+                args.visible_timeout,
+                abort_at,
+            )
+            for sample in samples:
+                sample.scheduled += start
+                delay = sample.scheduled - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                futures.append(pool.submit(send_one, client, probe, creds, run_id, sample))
+            sending_done = time.perf_counter()
+            for future in futures:
+                future.result()
+            finished = time.perf_counter()
+        log_tail = (workdir / "server.log").read_text(errors="replace").splitlines()[-40:]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    ok = [s for s in samples if s.status == 200]
+    seen = [s for s in ok if s.visible is not None]
+    lags = [(s.visible - s.answered) * 1000 for s in seen if s.visible is not None]
+    latencies = [(s.answered - s.sent) * 1000 for s in ok]
+    slips = [(s.sent - s.scheduled) * 1000 for s in samples if s.sent]
+    first_sent = min((s.sent for s in ok), default=start)
+    last_answer = max((s.answered for s in ok), default=start)
+    errors: dict[str, int] = {}
+    for s in samples:
+        if s.error:
+            errors[s.error] = errors.get(s.error, 0) + 1
+    skipped = errors.pop("not sent: run deadline", 0)
+    cut = errors.pop("probe cut: run deadline", 0)
+    return {
+        "backend": backend,
+        "probe": args.probe,
+        "offered_rate_per_s": args.rate,
+        "seconds": args.seconds,
+        "concurrency": args.concurrency,
+        "workers": args.workers,
+        "poll_ms": args.poll_ms,
+        "messages": total,
+        "not_sent_deadline": skipped,
+        "probe_cut_deadline": cut,
+        "answered_200": len(ok),
+        "visible": len(seen),
+        "errors": errors,
+        "retries": sum(s.retries for s in samples),
+        "throughput_per_s": len(ok) / (last_answer - first_sent) if len(ok) > 1 else 0.0,
+        "sending_seconds": sending_done - start,
+        "total_seconds": finished - start,
+        "lag_ms": summary(lags),
+        "webhook_latency_ms": summary(latencies),
+        "schedule_slip_ms": summary(slips),
+        "polls_per_message": sum(s.polls for s in seen) / len(seen) if seen else 0.0,
+        "machine": machine(),
+        "server_log_tail": log_tail if errors else [],
+    }
+
+
+def report(result: dict[str, Any]) -> None:
+    m, lag, lat = result["machine"], result["lag_ms"], result["webhook_latency_ms"]
+    print(f"machine: {m['nproc']} CPUs ({m['cpu_model']}), Python {m['python']}, {m['platform']}")
+    print(
+        f"{result['backend']}: {result['answered_200']}/{result['messages']} answered 200 "
+        f"({result['not_sent_deadline']} not sent by the run deadline), "
+        f"{result['visible']} visible ({result['probe_cut_deadline']} probes cut by it), "
+        f"errors {result['errors'] or 'none'}, "
+        f"{result['retries']} transient retries"
+    )
+    print(
+        f"throughput {result['throughput_per_s']:.1f} msg/s (offered "
+        f"{result['offered_rate_per_s']:g}/s); webhook latency p50 {lat['p50']:.1f} ms, "
+        f"p99 {lat['p99']:.1f} ms; schedule slip max {result['schedule_slip_ms']['max']:.1f} ms"
+    )
+    print(
+        f"read-your-writes lag ({result['probe']} probe): p50 {lag['p50']:.1f} ms, "
+        f"p90 {lag['p90']:.1f} ms, p99 {lag['p99']:.1f} ms, max {lag['max']:.1f} ms "
+        f"({result['polls_per_message']:.1f} polls/message)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pg", action="store_true", help="PostgreSQL instead of SQLite")
+    parser.add_argument("--dsn", default=DEFAULT_PG, help="PostgreSQL database (--pg)")
+    parser.add_argument("--rate", type=float, default=200.0, help="messages per second")
+    parser.add_argument("--seconds", type=float, default=20.0, help="how long to send")
+    parser.add_argument("--concurrency", type=int, default=64, help="client threads")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
+    parser.add_argument("--probe", choices=("list", "lead"), default="list")
+    parser.add_argument("--poll-ms", type=float, default=5.0, help="pause between polls")
+    parser.add_argument(
+        "--visible-timeout", type=float, default=30.0, help="max seconds to wait per message"
+    )
+    parser.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=60.0,
+        help="after --seconds of sending, stop the run at most this much later "
+        "(a backlog not sent by then is counted, not sent)",
+    )
+    parser.add_argument("--out", type=Path, default=None, help="JSON output file")
+    args = parser.parse_args()
+    if args.rate <= 0 or args.seconds <= 0 or args.concurrency < 1:
+        parser.error("--rate, --seconds and --concurrency must be positive")
+    result = run(args)
+    report(result)
+    out = args.out or OUT / f"lag-{result['backend']}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    if result["errors"] and result["server_log_tail"]:
+        print("server log (last lines):\n  " + "\n  ".join(result["server_log_tail"]))
+    print(f"wrote {out}")
+    if result["errors"]:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
