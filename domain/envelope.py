@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -18,5 +18,6 @@ class Said:
     idempotency_key: str | None = None
 
     def fields(self) -> dict[str, Any]:
-        """The provenance as event attributes (events hold plain values only)."""
-        return asdict(self)
+        """The provenance as event attributes (events hold plain values only). Shallow:
+        dataclasses.asdict deep-copies, which showed up in ingest profiles."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
