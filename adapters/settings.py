@@ -36,3 +36,13 @@ class Settings(BaseSettings):
         "(turn off when a separate `leadledger projections follow` runs).",
     )
     poll_interval: float = Field(default=0.5, gt=0, le=60)
+    ready_max_lag: int = Field(
+        default=10_000,
+        ge=0,
+        description="GET /readyz answers 503 once the views lag the ledger by more events.",
+    )
+    metrics_textfile: Path | None = Field(
+        default=None,
+        description="Where `leadledger projections rebuild` writes its progress gauge "
+        "(Prometheus textfile format, for node_exporter's textfile collector).",
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
@@ -13,18 +13,34 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from adapters.ledger import LedgerBusyError
 from api.bootstrap import Services
 from api.endpoint import to_routes
 from api.errors import ApiError, error_body, handle_api_error
+from api.metrics import MeteredLedger, Metrics
+from api.observability import RequestObserver, configure_logging
 from api.openapi import openapi_document
 from api.routes import ENDPOINTS
 
 log = logging.getLogger("leadledger.api")
 
 
+class LedgerApp(Starlette):
+    """Starlette with the request observer outside every layer, so a 500 has an id too."""
+
+    outermost: Callable[[ASGIApp], ASGIApp] | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        return stack if self.outermost is None else self.outermost(stack)
+
+
 def create_app(services: Services) -> Starlette:
+    configure_logging(services.settings.log_level)
+    metrics = Metrics(services.views.status, lambda: services.follower.errors)
+    services.ledger = MeteredLedger(services.ledger, metrics)
     document = openapi_document(ENDPOINTS, _version())
 
     async def openapi(request: Request) -> Response:
@@ -34,11 +50,18 @@ def create_app(services: Services) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if services.settings.follow:
             services.follower.start()
-        yield
-        services.close()
+        log.info("started", extra={"follow": services.settings.follow})
+        try:
+            yield
+        finally:
+            # uvicorn runs this only once in-flight requests drained (SIGTERM: graceful
+            # shutdown), so no request loses the follower or the engines under it.
+            log.info("requests drained; stopping the follower and closing the stores")
+            services.close()
 
-    app = Starlette(
-        routes=[*to_routes(ENDPOINTS), Route("/openapi.json", openapi, methods=["GET"])],
+    routes = [*to_routes(ENDPOINTS), Route("/openapi.json", openapi, methods=["GET"])]
+    app = LedgerApp(
+        routes=routes,
         exception_handlers={
             ApiError: handle_api_error,
             HTTPException: _http_error,
@@ -49,6 +72,11 @@ def create_app(services: Services) -> Starlette:
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.metrics = metrics
+    templates: dict[object, str] = {r.endpoint: r.path for r in routes}
+    app.outermost = lambda stack: RequestObserver(
+        stack, metrics, lambda key: services.workspaces.for_api_key(key), templates
+    )
     return app
 
 

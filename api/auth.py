@@ -21,4 +21,5 @@ def workspace_of(request: Request) -> str:
     workspace = services_of(request).workspaces.for_api_key(key.strip())
     if workspace is None:
         raise unauthorized("unknown API key")
+    request.state.workspace = workspace  # for the request log
     return workspace

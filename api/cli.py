@@ -12,6 +12,7 @@ from adapters.bootstrap_config import create_local_config
 from adapters.settings import Settings
 from adapters.workspaces import load_workspaces
 from api import cli_history, cli_projections, cli_simulate
+from api.observability import log_config
 
 app = typer.Typer(
     help="leadledger: an event-sourced lead ledger for WhatsApp sales teams.", no_args_is_help=True
@@ -39,6 +40,8 @@ def serve(
         port=port,
         workers=workers,
         log_level=settings.log_level,
+        log_config=log_config(settings.log_level),
+        access_log=False,  # the request middleware logs each request as JSON
         timeout_graceful_shutdown=20,
     )
 

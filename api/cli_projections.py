@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api.bootstrap import Services, bootstrap
+from api.metrics import RebuildGauge
 from domain.policy import PolicyError, load_policy
 from projections.rebuild import rebuild
 from projections.state import read_state
@@ -34,7 +35,8 @@ def rebuild_command(
     try:
         text = _policy_text(services, policy)
         with _bar("rebuilding") as report:
-            result = rebuild(services.engines.write, services.store, text, report, page_size)
+            progress = RebuildGauge(then=report, textfile=services.settings.metrics_textfile)
+            result = rebuild(services.engines.write, services.store, text, progress, page_size)
         verb = "resumed and finished" if result.resumed else "finished"
         out.print(
             f"Rebuild {verb}: generation {result.generation} is live "

@@ -10,6 +10,8 @@ from starlette.responses import JSONResponse, Response
 
 from api import commands, lead_views, ledger_queries, webhooks
 from api.endpoint import Endpoint, Param
+from api.health import ReadyOut, readyz
+from api.metrics import prometheus_metrics
 from api.schemas import (
     AcceptedOut,
     CommandOut,
@@ -88,6 +90,29 @@ async def healthz(_request: Request) -> Response:
 ENDPOINTS: list[Endpoint] = [
     Endpoint(
         "GET", "/healthz", healthz, "Process is alive", "operations", "none", response=HealthOut
+    ),
+    Endpoint(
+        "GET",
+        "/readyz",
+        readyz,
+        "Ready for traffic: the databases answer and the views keep up",
+        "operations",
+        "none",
+        response=ReadyOut,
+        description="200 when the event store and the views database answer and the "
+        "projection lag is at most `LEADLEDGER_READY_MAX_LAG` events; otherwise 503 with "
+        "`Retry-After` and this same body, `failed` naming the check.",
+    ),
+    Endpoint(
+        "GET",
+        "/metrics",
+        prometheus_metrics,
+        "Prometheus metrics (text exposition format)",
+        "operations",
+        "none",
+        response_media="text/plain",
+        description="Unauthenticated: expose it on a private interface or network only. "
+        "Labels carry route templates, methods and statuses, never workspace data.",
     ),
     Endpoint(
         "POST",
