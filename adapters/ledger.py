@@ -56,15 +56,21 @@ class Ledger:
     def __init__(self, store: LedgerStore, max_attempts: int = 50) -> None:
         self.store = store
         self.max_attempts = max_attempts
+        # Called after each committed recording (metrics); never before the commit.
+        self.listeners: list[Callable[[Recording], None]] = []
 
     def record(self, workspace: str, commands: Sequence[LeadCommand]) -> Recording:
         """Append each command's fact (once) on its lead; all leads in one transaction."""
         for attempt in range(self.max_attempts):
             try:
-                return self._record_once(workspace, commands)
+                recording = self._record_once(workspace, commands)
             except IntegrityError:
                 # Someone else appended to one of these leads: reload and re-apply.
                 time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                continue
+            for listener in self.listeners:
+                listener(recording)
+            return recording
         raise LedgerBusyError("too many concurrent writers on the same lead")
 
     def record_on_lead(

@@ -19,7 +19,7 @@ from adapters.ledger import LedgerBusyError
 from api.bootstrap import Services
 from api.endpoint import to_routes
 from api.errors import ApiError, error_body, handle_api_error
-from api.metrics import MeteredLedger, Metrics
+from api.metrics import Metrics
 from api.observability import RequestObserver, configure_logging
 from api.openapi import openapi_document
 from api.routes import ENDPOINTS
@@ -40,7 +40,7 @@ class LedgerApp(Starlette):
 def create_app(services: Services) -> Starlette:
     configure_logging(services.settings.log_level)
     metrics = Metrics(services.views.status, lambda: services.follower.errors)
-    services.ledger = MeteredLedger(services.ledger, metrics)
+    services.ledger.listeners.append(metrics.recorded)
     document = openapi_document(ENDPOINTS, _version())
 
     async def openapi(request: Request) -> Response:

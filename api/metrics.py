@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from prometheus_client import (
@@ -29,8 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from adapters.ledger import Ledger, Recording
-from domain.commands import LeadCommand
+from adapters.ledger import Recording
 from projections.catchup import Status
 from projections.rebuild import Progress
 
@@ -128,19 +127,6 @@ class Metrics:
             registry.register(self.projection)
             return generate_latest(registry)
         return generate_latest(self.registry)
-
-
-class MeteredLedger(Ledger):
-    """The ledger, counting what each recording appended and what it dropped as known."""
-
-    def __init__(self, inner: Ledger, metrics: Metrics) -> None:
-        super().__init__(inner.store, inner.max_attempts)
-        self.metrics = metrics
-
-    def record(self, workspace: str, commands: Sequence[LeadCommand]) -> Recording:
-        recording = super().record(workspace, commands)
-        self.metrics.recorded(recording)
-        return recording
 
 
 class RebuildGauge:
