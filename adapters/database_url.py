@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import psycopg
+
 from adapters.workspaces import ConfigError
 
 
@@ -70,6 +72,18 @@ class DatabaseURL:
         if self.schema:
             env["POSTGRES_SCHEMA"] = self.schema
         return env
+
+    def connect_postgres(self) -> psycopg.Connection[tuple[object, ...]]:
+        """A plain autocommit connection (schema DDL, advisory locks, LISTEN)."""
+        return psycopg.connect(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            dbname=self.dbname,
+            autocommit=True,
+            connect_timeout=5,
+        )
 
     def sqlalchemy_url(self) -> str:
         """The read models' URL: same PostgreSQL database; a sibling file for SQLite."""

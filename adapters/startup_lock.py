@@ -7,8 +7,6 @@ import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import psycopg
-
 from adapters.database_url import DatabaseURL
 
 _LOCK_KEY = 0x1EAD1ED6  # any fixed 32-bit number: leadledger's start-up lock
@@ -32,15 +30,7 @@ def startup_lock(url: DatabaseURL) -> Iterator[None]:
     if url.kind != "postgres":
         yield
         return
-    with psycopg.connect(
-        host=url.host,
-        port=url.port,
-        user=url.user,
-        password=url.password,
-        dbname=url.dbname,
-        autocommit=True,
-        connect_timeout=5,
-    ) as conn:
+    with url.connect_postgres() as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
             yield

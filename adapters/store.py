@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from uuid import UUID
 
-import psycopg
 from eventsourcing.application import Application
 
 from adapters.database_url import DatabaseURL
@@ -36,15 +35,7 @@ def open_store(url: DatabaseURL) -> LedgerStore:
 
 
 def _ensure_schema(url: DatabaseURL) -> None:
-    with psycopg.connect(
-        host=url.host,
-        port=url.port,
-        user=url.user,
-        password=url.password,
-        dbname=url.dbname,
-        autocommit=True,
-        connect_timeout=5,
-    ) as conn:
+    with url.connect_postgres() as conn:
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{url.schema}"')
 
 

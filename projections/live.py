@@ -70,15 +70,7 @@ class LiveFollower:
         db = self.database
         while not self._stop.is_set():
             try:
-                with psycopg.connect(
-                    host=db.host,
-                    port=db.port,
-                    user=db.user,
-                    password=db.password,
-                    dbname=db.dbname,
-                    autocommit=True,
-                    connect_timeout=5,
-                ) as conn:
+                with db.connect_postgres() as conn:
                     conn.execute(f'LISTEN "{self.channel}"')
                     while not self._stop.is_set():
                         for _ in conn.notifies(timeout=0.2, stop_after=1):
