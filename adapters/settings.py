@@ -35,6 +35,9 @@ class Settings(BaseSettings):
         description="Keep the read models live in this process "
         "(turn off when a separate `leadledger projections follow` runs).",
     )
+    ingest_timeout: float = Field(
+        default=8.0, gt=0, description="Seconds a webhook may wait for its commit before 503."
+    )
     poll_interval: float = Field(default=0.5, gt=0, le=60)
     ready_max_lag: int = Field(
         default=10_000,

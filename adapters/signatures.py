@@ -24,9 +24,10 @@ def matching_workspaces(
     given = header.strip()
     if given.lower().startswith("sha256="):
         given = given[len("sha256=") :]
-    given = given.lower()
+    # Bytes, not str: compare_digest refuses non-ASCII str (a hostile header must be a 401).
+    given_bytes = given.lower().encode("utf-8", "replace")
     found: set[str] = set()
     for workspace, secret in secrets:
-        if hmac.compare_digest(sign(secret, body), given):
+        if hmac.compare_digest(sign(secret, body).encode(), given_bytes):
             found.add(workspace)
     return found

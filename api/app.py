@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
 from eventsourcing.persistence import OperationalError as StoreOperationalError
+from sqlalchemy.exc import OperationalError as ViewsOperationalError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -66,6 +67,7 @@ def create_app(services: Services) -> Starlette:
             ApiError: handle_api_error,
             HTTPException: _http_error,
             StoreOperationalError: _unavailable,
+            ViewsOperationalError: _unavailable,
             LedgerBusyError: _unavailable,
             Exception: _internal_error,
         },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from datetime import UTC, datetime
 
@@ -90,9 +91,21 @@ async def _record(
     received_at: datetime,
 ) -> Response:
     headers = {h: request.headers[h] for h in _KEPT_HEADERS if h in request.headers}
-    answer = await run_in_threadpool(
-        ingest, services_of(request), channel, items, signed_for, headers, received_at
-    )
+    services = services_of(request)
+    try:
+        # Kapso waits 10 s: past the deadline answer 503 so it retries. If the write still
+        # lands afterwards, the retry is deduplicated: nothing lost, nothing doubled.
+        answer = await asyncio.wait_for(
+            run_in_threadpool(ingest, services, channel, items, signed_for, headers, received_at),
+            timeout=services.settings.ingest_timeout,
+        )
+    except TimeoutError:
+        raise ApiError(
+            503,
+            "unavailable",
+            "the database did not answer in time; retry later",
+            headers={"Retry-After": "5"},
+        ) from None
     return JSONResponse(answer.model_dump(mode="json"))
 
 

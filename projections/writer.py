@@ -33,8 +33,8 @@ def apply_page(
     history: list[dict[str, Any]] = []
     notes: list[dict[str, Any]] = []
     touched_messages: dict[tuple[str, str], MessageEntry] = {}
-    # A lead whose event failed is skipped until retried (see retry_failed_leads), so its
-    # view never silently misses an event.
+    # A lead whose event failed stays frozen until a fix and `leadledger projections
+    # rebuild`, so its view never silently misses an event.
     failed: set[str] = stuck_leads(conn, tables, lead_ids)
     failures: list[dict[str, Any]] = []
     for event in events:
