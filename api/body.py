@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -11,6 +12,7 @@ from starlette.requests import Request
 from api.errors import ApiError, validation_error
 
 MAX_JSON_DEPTH = 64
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -43,8 +45,7 @@ def parse_json(raw: bytes) -> Any:
         raise ApiError(400, "malformed_json", "the body is not valid UTF-8", "body") from None
     except (json.JSONDecodeError, RecursionError) as exc:
         raise ApiError(400, "malformed_json", f"malformed JSON: {exc}", "body") from None
-    if _depth(value) > MAX_JSON_DEPTH:
-        raise ApiError(400, "malformed_json", f"JSON nested deeper than {MAX_JSON_DEPTH}", "body")
+    _check_tree(value)
     return value
 
 
@@ -67,14 +68,29 @@ def _too_large(limit: int) -> ApiError:
     return ApiError(413, "payload_too_large", f"the body exceeds {limit} bytes", "body")
 
 
-def _depth(value: Any) -> int:
-    """Nesting depth, iteratively (a hostile body must not exhaust the stack)."""
-    deepest, stack = 0, [(value, 1)]
+def _check_tree(value: Any) -> None:
+    """Iteratively (a hostile body must not exhaust the stack): not nested deeper than
+    MAX_JSON_DEPTH, and no text UTF-8 cannot hold: JSON escapes may spell lone UTF-16
+    surrogates ("\\ud800"), which no store can encode."""
+    stack = [(value, 1)]
     while stack:
         node, depth = stack.pop()
-        deepest = max(deepest, depth)
+        if depth > MAX_JSON_DEPTH:
+            raise ApiError(
+                400, "malformed_json", f"JSON nested deeper than {MAX_JSON_DEPTH}", "body"
+            )
         if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values())
+            for key, item in node.items():
+                _check_text(key)
+                stack.append((item, depth + 1))
         elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node)
-    return deepest
+            stack.extend((item, depth + 1) for item in node)
+        elif isinstance(node, str):
+            _check_text(node)
+
+
+def _check_text(text: str) -> None:
+    if _SURROGATE.search(text):
+        raise ApiError(
+            400, "malformed_json", "the body has a lone UTF-16 surrogate: not Unicode text", "body"
+        )

@@ -18,6 +18,12 @@ _REASONS = {
     422: "Validation failed (the field is named)",
     503: "Database unavailable; retry later",
 }
+_HEADERS = {
+    401: ("WWW-Authenticate", "The authentication scheme"),
+    503: ("Retry-After", "Seconds to wait before retrying"),
+}
+# Probes that answer 503 with their usual body (saying what failed), not with an error.
+_OWN_BODY_WHEN_UNAVAILABLE = frozenset({("GET", "/readyz")})
 _SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "bearer": [{"bearer": []}],
     "kapso_signature": [{"kapso_signature": []}],
@@ -88,11 +94,28 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"type": "object"}}},
         }
     for status in (*endpoint.errors, 503):
-        op["responses"][str(status)] = {
-            "description": _REASONS.get(status, "Error"),
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
-        }
+        op["responses"][str(status)] = _error(status)
+    if (endpoint.method, endpoint.path) in _OWN_BODY_WHEN_UNAVAILABLE:
+        not_ready = {**_success(endpoint, schemas), "description": "Not ready"}
+        op["responses"]["503"] = _with_headers(503, not_ready)
     return op
+
+
+def _error(status: int) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": _REASONS.get(status, "Error"),
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+    }
+    return _with_headers(status, response)
+
+
+def _with_headers(status: int, response: dict[str, Any]) -> dict[str, Any]:
+    if status in _HEADERS:
+        name, description = _HEADERS[status]
+        response["headers"] = {
+            name: {"description": description, "required": True, "schema": {"type": "string"}}
+        }
+    return response
 
 
 def _success(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:

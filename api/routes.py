@@ -49,7 +49,7 @@ IDEMPOTENCY = Param(
     "header",
     "Optional: a retried command with the same key is recorded once",
     False,
-    {"type": "string", "maxLength": 200},
+    {"type": "string", "minLength": 1, "maxLength": 200},
 )
 KAPSO_HEADERS = (
     Param("X-Webhook-Signature", "header", "hex HMAC-SHA256 of the raw body", True),
@@ -135,7 +135,9 @@ ENDPOINTS: list[Endpoint] = [
         response_media="text/plain",
         errors=(400, 403),
         params=(
-            Param("hub.mode", "query", "subscribe", True),
+            Param(
+                "hub.mode", "query", "subscribe", True, {"type": "string", "enum": ["subscribe"]}
+            ),
             Param("hub.verify_token", "query", "the configured verify token", True),
             Param("hub.challenge", "query", "echoed back", True),
         ),

@@ -3,14 +3,40 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from domain.values import ChatPhase, LeadStatus, Temperature
 
-Text = Field(min_length=1, max_length=200)
+
+def _no_nul(value: Any) -> Any:
+    """Text, also nested in lists and objects (keys too), without NUL: PostgreSQL text
+    cannot hold it, so it would be in the ledger but never in the views."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str) and "\x00" in node:
+            raise ValueError("must not contain NUL characters")
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return value
+
+
+def _not_bool(value: Any) -> Any:
+    # pydantic reads true as 1: a score is a number, never a flag.
+    if isinstance(value, bool):
+        raise ValueError("must be an integer 0..100, not a boolean")
+    return value
+
+
+NoNul = AfterValidator(_no_nul)
+Text = Annotated[str, Field(min_length=1, max_length=200), NoNul]
+Score = Annotated[int, Field(ge=0, le=100), BeforeValidator(_not_bool)]
 
 
 class _Strict(BaseModel):
@@ -20,28 +46,30 @@ class _Strict(BaseModel):
 class SarahState(_Strict):
     """Sarah's phase update. Extracted values are kept as given, nulls included."""
 
-    contact_phone: str = Field(min_length=1, max_length=40)
+    contact_phone: Annotated[str, Field(min_length=1, max_length=40), NoNul]
     state: ChatPhase
-    extracted_data: dict[str, Any] = Field(default_factory=dict, max_length=100)
-    lead_score: int | None = Field(default=None, ge=0, le=100)
+    extracted_data: Annotated[dict[str, Any], Field(max_length=100), NoNul] = Field(
+        default_factory=dict
+    )
+    lead_score: Score | None = None
     lead_temperature: Temperature | None = None
-    outcome: str | None = Field(default=None, max_length=64)
+    outcome: Annotated[str | None, Field(max_length=64), NoNul] = None
 
 
 class StatusCommand(_Strict):
     status: LeadStatus
     source: Literal["human", "brain"]
-    actor: str = Text
-    reason: str | None = Field(default=None, max_length=2000)
+    actor: Text
+    reason: Annotated[str | None, Field(max_length=2000), NoNul] = None
 
 
 class ReleaseCommand(_Strict):
-    actor: str = Text
+    actor: Text
 
 
 class NoteCommand(_Strict):
-    content: str = Field(min_length=1, max_length=10_000)
-    author: str = Text
+    content: Annotated[str, Field(min_length=1, max_length=10_000), NoNul]
+    author: Text
     source: Literal["human", "sarah", "brain"] = "human"
 
 

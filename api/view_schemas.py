@@ -23,9 +23,15 @@ def _utc(value: datetime) -> datetime:
         raise ValueError("out of range") from None
 
 
-def _plus(value: Any) -> Any:
-    # An unencoded "+01:00" arrives as " 01:00" (a form-encoded space): read it as meant.
+_ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d")
+
+
+def _iso(value: Any) -> Any:
+    """ISO 8601 only: pydantic would also read "0.5" or "1700000000" as Unix times."""
     if isinstance(value, str):
+        if not _ISO_DATE.match(value):
+            raise ValueError("expected an ISO 8601 time, e.g. 2026-11-24T10:00:00Z")
+        # An unencoded "+01:00" arrives as " 01:00" (a form-encoded space): read it as meant.
         return re.sub(r"(T[\d:.]+) (\d\d:?\d\d)$", r"\1+\2", value)
     return value
 
@@ -37,7 +43,7 @@ def _no_nul(value: str) -> str:
 
 
 UTCTime = Annotated[datetime, AfterValidator(_utc)]
-TimeParam = Annotated[datetime, BeforeValidator(_plus), AfterValidator(_utc)]
+TimeParam = Annotated[datetime, BeforeValidator(_iso), AfterValidator(_utc)]
 TextParam = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_nul)]
 Outcome = Literal["applied", "suppressed", "no_change"]
 LIMIT = Field(50, ge=1, le=200, description="Page size, 1..200")

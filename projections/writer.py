@@ -199,7 +199,19 @@ def _plain(entry: Any) -> dict[str, Any]:
 
 def _insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
     if rows:
-        conn.execute(insert(table), rows)
+        conn.execute(insert(table), [{k: _storable(v) for k, v in row.items()} for row in rows])
+
+
+def _storable(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL: a source that sent one keeps it in the ledger, the
+    view shows U+FFFD instead (the same on every backend, so views stay comparable)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    return value
 
 
 def _chunks(items: list[T]) -> list[list[T]]:

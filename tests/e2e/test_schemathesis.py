@@ -1,0 +1,247 @@
+"""Fuzz the OpenAPI document with schemathesis against the running app, on every backend.
+
+The schema is loaded from the app's own `/openapi.json` (`schemathesis.openapi.from_asgi`,
+which also starts the app's lifespan once); every operation then gets two bounded,
+deterministic phases, as schemathesis' own pytest plugin runs them:
+
+- coverage: schemathesis' boundary values, missing and wrong-typed parameters and
+  unexpected HTTP methods (positive and negative);
+- fuzzing: Hypothesis-generated cases, `MAX_EXAMPLES` per operation, schema-valid and
+  schema-violating, plus valid ones steered where the app needs more than the schema says
+  (a seeded lead's id, a real phone number, a routed WhatsApp number).
+
+Bearer operations carry the workspace key; webhooks carry a valid signature over the exact
+bytes sent, so fuzzing reaches the translators rather than stopping at the signature
+check. Every answer: no 5xx, a documented status, the documented content type, a body
+matching the response schema, and 405 with `Allow` for a method the path does not have.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis import APIOperation, BaseSchema, Case, GenerationMode
+from schemathesis.checks import CheckFunction, not_a_server_error
+from schemathesis.core import NotSet
+from schemathesis.python import asgi
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+    unsupported_method,
+)
+
+from adapters.signatures import sign
+from api.app import create_app
+from api.bootstrap import Services, bootstrap
+from api.routes import ENDPOINTS
+from tests.conftest import settings_for
+from tests.support import (
+    API_KEY,
+    AUTH,
+    KAPSO_SECRET,
+    META_SECRET,
+    META_VERIFY_TOKEN,
+    PHONE_NUMBER_ID,
+    kapso_headers,
+    with_routing,
+)
+
+AnyCase = Case[Any]
+Operation = APIOperation[Any, Any, Any, Any]
+MAX_EXAMPLES = 25
+MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+CHECKS: list[CheckFunction] = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+    unsupported_method,
+]
+FUZZING = settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,  # the same cases on every backend and every run
+    database=None,
+    phases=[Phase.explicit, Phase.generate],  # no shrinking: bounded even when failing
+    suppress_health_check=list(HealthCheck),
+)
+PHONE = "+6281355550001"
+OPERATIONS = [f"{e.method} {e.path}" for e in ENDPOINTS]
+SIGNED = {"/webhook/kapso": "kapso", "/webhook/meta": "meta"}
+
+
+@pytest.fixture
+def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
+    built = bootstrap(with_routing(settings_for(database_url, tmp_path), tmp_path))
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def fuzzed(services: Services) -> Iterator[tuple[BaseSchema, str]]:
+    """The schema served by the running app, and a seeded lead's id."""
+    with running(services) as (schema, session):
+        yield schema, seed(session)
+
+
+@contextmanager
+def running(services: Services) -> Iterator[tuple[BaseSchema, requests.Session]]:
+    """The app's schema, loaded from the app (which starts its lifespan), and a session."""
+    app: Any = create_app(services)  # schemathesis types ASGI apps with plain dicts
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    try:
+        with asgi.get_client(app) as session:
+            yield schema, session
+    finally:
+        asgi.shutdown_lifespans()  # the app's lifespan: stops the follower, closes the stores
+
+
+def seed(session: requests.Session) -> str:
+    """A lead with a message, a Sarah report, a status change and a note."""
+    digits = PHONE.lstrip("+")
+    message = json.dumps({
+        "message": {"id": "wamid.fuzz.1", "timestamp": "1764000000", "type": "text",
+                    "from": digits, "text": {"body": "halo"},
+                    "kapso": {"direction": "inbound", "status": "received"}},
+        "conversation": {"id": "conv_fuzz", "phone_number": PHONE, "status": "active",
+                         "phone_number_id": PHONE_NUMBER_ID, "kapso": {"contact_name": "Fuzz"}},
+        "phone_number_id": PHONE_NUMBER_ID,
+    }).encode()
+    resp = session.post("/webhook/kapso", data=message,
+                        headers=kapso_headers(message, "whatsapp.message.received"))
+    assert resp.status_code == 200, resp.text
+    resp = session.post("/sarah/state", headers=AUTH, json={
+        "contact_phone": PHONE, "state": "listening", "lead_score": 40,
+        "lead_temperature": "warm", "extracted_data": {"name": "Fuzz", "domisili": None}})
+    assert resp.status_code == 200, resp.text
+    lead_id = str(resp.json()["lead_id"])
+    for path, body in [("status", {"status": "qualified", "source": "human", "actor": "ana"}),
+                       ("notes", {"content": "called", "author": "ana"})]:
+        resp = session.post(f"/leads/{lead_id}/{path}", headers=AUTH, json=body)
+        assert resp.status_code == 200, resp.text
+    return lead_id
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_answers_match_the_schema(fuzzed: tuple[BaseSchema, str], operation: str) -> None:
+    schema, lead_id = fuzzed
+    method, path = operation.split(" ", 1)
+    op = schema[path][method]
+    seen: Counter[int] = Counter()
+
+    coverage = schema.iter_coverage_cases(
+        op, generation_modes=MODES,
+        generation_config=schema.config.generation_for(operation=op, phase="coverage"))
+    for case in coverage:
+        seen[call(case)] += 1
+    assert seen, f"{operation}: no coverage cases"
+
+    @FUZZING
+    @given(case=cases(op, lead_id))
+    def fuzz(case: AnyCase) -> None:
+        seen[call(case)] += 1
+
+    fuzz()
+    assert expected_reach(path, method) <= set(seen), (operation, seen)
+
+
+def test_not_ready_answer_matches_the_schema(database_url: str, tmp_path: Path) -> None:
+    """/readyz answers 503 with its own body (not an error body) and Retry-After."""
+    settings = with_routing(settings_for(database_url, tmp_path), tmp_path)
+    services = bootstrap(settings.model_copy(update={"follow": False, "ready_max_lag": 0}))
+    try:
+        with running(services) as (schema, session):
+            resp = session.post("/sarah/state", headers=AUTH,
+                                json={"contact_phone": PHONE, "state": "greeting"})
+            assert resp.status_code == 200, resp.text  # in the ledger; no follower: views lag
+            conformance = [c for c in CHECKS if c is not not_a_server_error]  # 503 is the point
+            answer = schema["/readyz"]["GET"].Case().call_and_validate(checks=conformance)
+    finally:
+        services.close()
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["failed"] == "projection_lag"
+
+
+def call(case: AnyCase) -> int:
+    """Send the case, authenticated as its operation requires; run the checks."""
+    status: int = case.call_and_validate(checks=CHECKS, **credentials(case)).status_code
+    return status
+
+
+def expected_reach(path: str, method: str) -> set[int]:
+    """Statuses the run must have produced: proof that it got past the auth and the 404s."""
+    if path == "/webhook/kapso":
+        return {200, 422}  # signed: past the signature, accepted or refused by the translator
+    if path == "/webhook/meta" and method == "POST":
+        return {422}
+    if path == "/webhook/meta":
+        return {200, 403}
+    if path == "/sarah/state" or "{" in path:
+        return {200, 422}
+    return {200}
+
+
+def cases(op: Operation, lead_id: str) -> st.SearchStrategy[AnyCase]:
+    """Schema-valid and schema-violating cases, plus valid ones steered where the app needs
+    more than the schema says (a seeded lead, a real phone, a routed number)."""
+    strategies = [op.as_strategy(mode) for mode in MODES]
+    names = {p.name for p in op.path_parameters}
+    if "lead_id" in names:
+        strategies.append(op.as_strategy(path_parameters={"lead_id": lead_id}))
+    if "phone" in names:
+        strategies.append(op.as_strategy(path_parameters={"phone": PHONE}))
+    if (op.method.upper(), op.path) == ("GET", "/webhook/meta"):
+        strategies.append(op.as_strategy(query={"hub.mode": "subscribe"}))
+        strategies.append(op.as_strategy(
+            query={"hub.mode": "subscribe", "hub.verify_token": META_VERIFY_TOKEN}))
+    if op.path == "/sarah/state":
+        strategies.append(op.as_strategy().map(with_body(contact_phone=PHONE)))
+    if op.path == "/webhook/kapso":
+        strategies.append(op.as_strategy().map(with_body(phone_number_id=PHONE_NUMBER_ID)))
+    return st.one_of(strategies)
+
+
+def with_body(**values: str) -> Callable[[AnyCase], AnyCase]:
+    def steer(case: AnyCase) -> AnyCase:
+        if isinstance(case.body, dict):
+            case.body = {**case.body, **values}
+        return case
+
+    return steer
+
+
+def credentials(case: AnyCase) -> dict[str, Any]:
+    """Transport arguments: the bearer key, or a valid signature over the exact bytes sent
+    (the body is then sent as those bytes)."""
+    channel = SIGNED.get(case.operation.path)
+    if channel is not None and case.method.upper() == "POST":
+        raw = body_bytes(case.body)
+        if channel == "kapso":
+            return {"headers": {"X-Webhook-Signature": sign(KAPSO_SECRET, raw)}, "data": raw}
+        return {"headers": {"X-Hub-Signature-256": "sha256=" + sign(META_SECRET, raw)},
+                "data": raw}
+    return {"headers": {"Authorization": f"Bearer {API_KEY}"}}
+
+
+def body_bytes(body: Any) -> bytes:
+    """What schemathesis would send for the body (its JSON serializer's rules)."""
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, NotSet):
+        return b""
+    if body is None:
+        return b"null"
+    return json.dumps(body).encode()
