@@ -96,6 +96,7 @@ class ContactView:
     status_held: bool = False
     chat_phase: str | None = None
     conversation_status: str | None = None
+    conversation_at: datetime | None = None  # source time of the last conversation change
     created_at: datetime
     updated_at: datetime
     last_message_at: datetime | None = None
@@ -343,12 +344,14 @@ def _message_status(
 
 
 def _conversation(view: ContactView, event: LedgerEvent, *_: object) -> Effects:
-    change, status = event.text("change"), view.conversation_status
+    change, status, at = event.text("change"), view.conversation_status, event.at
+    if view.conversation_at is not None and at < view.conversation_at:
+        return Effects(view)  # older than the change we know of: it cannot undo it
     if change == "opened" and status != "handover":
         status = "open"
     elif change in ("ended", "inactive"):
         status = "closed"
-    return Effects(replace(view, conversation_status=status))
+    return Effects(replace(view, conversation_status=status, conversation_at=at))
 
 
 _HANDLERS: Mapping[str, Handler] = {

@@ -99,6 +99,7 @@ def view_tables(generation: int) -> ViewTables:
             Column(n, UTCDateTime)
             for n in (
                 "status_updated_at",
+                "conversation_at",
                 "created_at",
                 "updated_at",
                 "last_message_at",

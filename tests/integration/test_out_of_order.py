@@ -24,10 +24,10 @@ What cannot be order-independent, and so is compared apart or not at all:
   against the status at its arrival (a late phase 2 is `suppressed`), so only the set of
   proposals is compared, not their outcomes.
 
-Two gaps where the facts *do* carry their time and the views still follow arrival order are
-pinned by strict xfails (see docs/reliability.md): Sarah reports given an `occurred_at`
-(possible for ledger writers other than the HTTP API), and a conversation's `opened`
-arriving after its `ended`.
+One gap where the facts *do* carry their time and the views still follow arrival order is
+pinned by a strict xfail (see docs/reliability.md): Sarah reports given an `occurred_at`
+(possible for ledger writers other than the HTTP API, whose reports carry no time). A
+conversation's `opened` arriving after its `ended` is now ordered by its time.
 """
 
 from __future__ import annotations
@@ -303,12 +303,6 @@ def test_sarah_phases_with_their_own_time_end_the_same(services: Services) -> No
         assert seen.contact == in_order.contact, order
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="domain/view.py _conversation: conversation_status follows arrival order, so an "
-    "'opened' (occurred earlier) arriving after 'ended' reopens the conversation",
-)
 def test_conversation_opened_arriving_after_it_ended(services: Services) -> None:
     in_order = play(services, phone_for(0), [OPENING, *CONVERSATION_TAIL])
     late_opening = play(services, phone_for(1), [*CONVERSATION_TAIL, OPENING])
