@@ -46,14 +46,7 @@ def apply_page(
         except Exception as exc:  # one bad event must not stop the other leads
             log.exception("projection failed on notification %s", event.notification_id)
             failed.add(lead)
-            failures.append(
-                {
-                    "notification_id": event.notification_id,
-                    "lead_id": lead,
-                    "error": repr(exc)[:2000],
-                    "at": datetime.now(UTC),
-                }
-            )
+            failures.append(_failure_row(event, exc))
             continue
         views[lead] = effects.view
         workspace = effects.view.workspace
@@ -114,14 +107,16 @@ def record_failure(
     conn: Connection, tables: ViewTables, event: LedgerEvent, exc: Exception
 ) -> None:
     """Set an event aside: its lead is frozen (see stuck_leads) until a fix and a rebuild."""
-    conn.execute(
-        insert(tables.failures).values(
-            notification_id=event.notification_id,
-            lead_id=str(event.lead_id),
-            error=repr(exc)[:2000],
-            at=datetime.now(UTC),
-        )
-    )
+    conn.execute(insert(tables.failures).values(**_failure_row(event, exc)))
+
+
+def _failure_row(event: LedgerEvent, exc: Exception) -> dict[str, Any]:
+    return {
+        "notification_id": event.notification_id,
+        "lead_id": str(event.lead_id),
+        "error": repr(exc)[:2000],
+        "at": datetime.now(UTC),
+    }
 
 
 def stuck_leads(conn: Connection, tables: ViewTables, lead_ids: list[str]) -> set[str]:
