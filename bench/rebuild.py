@@ -8,9 +8,9 @@ wall time and peak RSS are measured with `/usr/bin/time -v` when available), the
 `leadledger projections verify` (must say OK), and times a raw read of every notification
 (`store.recorder.select_notifications`, pages of 5,000) and a decode of them, in this run.
 
-    .venv/bin/python bench/rebuild.py                        # SQLite, 200,000 events
-    .venv/bin/python bench/rebuild.py --pg --events 50000    # PostgreSQL
-    .venv/bin/python bench/rebuild.py --reuse                # keep/reuse the built ledger
+    python -m bench.rebuild                        # SQLite, 200,000 events
+    python -m bench.rebuild --pg --events 50000    # PostgreSQL
+    python -m bench.rebuild --reuse                # keep/reuse the built ledger
 
 The SQLite ledger is bench/out/rebuild-ledger-<events>-<leads>.db; with --pg a schema
 ll_bench_rebuild_<events>_<leads> (dropped at the end unless --reuse or --keep). Writes
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import re
 import resource
@@ -43,6 +42,7 @@ from adapters.settings import Settings
 from adapters.store import open_store
 from api.bootstrap import bootstrap
 from api.traffic import BUSINESSES, CITIES, NAMES, PHASES, phone_for
+from bench.common import machine
 from domain.commands import (
     AddNote,
     LeadCommand,
@@ -359,23 +359,6 @@ def raw_read(url: str, decode: bool) -> dict[str, Any]:
         return result
     finally:
         store.close()
-
-
-def machine() -> dict[str, Any]:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "cpu_model": model,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-    }
 
 
 # -- where the ledger lives ----------------------------------------------------------------

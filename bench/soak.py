@@ -6,9 +6,9 @@ about 10 % exact repeats) from concurrent senders, SIGKILLs it at a random point
 ledger directly, restarts, redelivers everything and compares the views with a full rebuild
 (see `tests.faults.crash_round`). The ledger grows round after round.
 
-    .venv/bin/python bench/soak.py                         # SQLite, 5 rounds of 2000
-    .venv/bin/python bench/soak.py --backend postgres --rounds 3 --deliveries 3000
-    .venv/bin/python bench/soak.py --backend both --json bench/out/soak.json
+    python -m bench.soak                         # SQLite, 5 rounds of 2000
+    python -m bench.soak --backend postgres --rounds 3 --deliveries 3000
+    python -m bench.soak --backend both --json bench/out/soak.json
 
 Prints one row per round: deliveries, acknowledged (200 before the kill), lost
 (acknowledged but missing after the kill), duplicated (facts stored twice), 5xx, and more.
