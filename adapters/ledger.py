@@ -1,25 +1,39 @@
-"""The write service: apply commands to leads and save them in one transaction.
+"""The write service: apply commands to leads and save them, many requests per transaction.
 
-Optimistic-concurrency conflicts (another request appended to the same lead first) are
-retried on fresh state, so they never surface as errors and never lose a fact; dedup
-lives in the aggregate, so a retry of an already-recorded fact appends nothing.
+`record()` hands its request to the group committer (adapters/group_commit.py) and waits:
+the writer thread writes everything waiting in one transaction (adapters/ledger_batch.py),
+and each caller is answered only after its facts are committed. Optimistic-concurrency
+conflicts (another process appended to one of these leads first) are retried on fresh
+state, so they never surface as errors and never lose a fact; dedup lives in the
+aggregate, so a retry of an already-recorded fact appends nothing.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 
+from adapters.group_commit import GroupCommitter
+from adapters.lead_resolution import current_lead_id
+from adapters.ledger_batch import LeadBatch, RecordedFact, Recording, WriteRequest
 from adapters.store import LedgerStore
 from domain.commands import LeadCommand
-from domain.identity import lead_id_for
 from domain.lead import Lead
+
+__all__ = ["LeadNotFoundError", "Ledger", "LedgerBusyError", "RecordedFact", "Recording"]
+
+log = logging.getLogger("leadledger.ledger")
+
+# The database is unreachable or refuses writes (down, disk full): every request of the
+# batch gets the error (the API answers 503), with no request-by-request retry against it.
+UNAVAILABLE = (OperationalError, InterfaceError)
+BATCH_ATTEMPTS = 5  # conflicts on a whole batch before writing its requests one by one
 
 
 class LeadNotFoundError(LookupError):
@@ -30,54 +44,35 @@ class LedgerBusyError(RuntimeError):
     """Conflicts persisted past every retry (pathological contention)."""
 
 
-@dataclass(frozen=True)
-class RecordedFact:
-    lead_id: UUID
-    fact: str
-    appended: bool
-
-
-@dataclass(frozen=True)
-class Recording:
-    facts: list[RecordedFact]
-    new_leads: list[UUID]
-    last_notification_id: int | None = None  # the ledger position of the last event written
-
-    @property
-    def appended(self) -> int:
-        return sum(f.appended for f in self.facts)
-
-    @property
-    def duplicates(self) -> int:
-        return len(self.facts) - self.appended
+class _ContentionError(Exception):
+    """A batch kept conflicting: write its requests one by one instead."""
 
 
 class Ledger:
-    def __init__(self, store: LedgerStore, max_attempts: int = 50) -> None:
+    def __init__(self, store: LedgerStore, max_attempts: int = 50, max_batch: int = 256) -> None:
         self.store = store
         self.max_attempts = max_attempts
         # Called after each committed recording (metrics); never before the commit.
         self.listeners: list[Callable[[Recording], None]] = []
+        self.writer: GroupCommitter[WriteRequest, Recording] = GroupCommitter(
+            self.write_batch, max_batch, name="ledger-writer"
+        )
 
     def record(self, workspace: str, commands: Sequence[LeadCommand]) -> Recording:
-        """Append each command's fact (once) on its lead; all leads in one transaction."""
-        for attempt in range(self.max_attempts):
-            try:
-                recording = self._record_once(workspace, commands)
-            except IntegrityError:
-                # Someone else appended to one of these leads: reload and re-apply.
-                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
-                continue
-            for listener in self.listeners:
-                listener(recording)
-            return recording
-        raise LedgerBusyError("too many concurrent writers on the same lead")
+        """Append each command's fact (once) on its lead; all leads in one transaction,
+        shared with whatever other requests are waiting. Returns after the commit."""
+        recording = self.writer.submit(WriteRequest(workspace, tuple(commands))).result()
+        for listener in self.listeners:
+            listener(recording)
+        return recording
 
     def record_on_lead(
         self, workspace: str, lead_id: UUID, build: Callable[[str], LeadCommand]
     ) -> Recording:
         """Record a command addressed by lead id (status, notes) after a workspace check."""
         lead = self.get_lead(workspace, lead_id)
+        if lead.erased or lead.phone is None:  # an erased lead takes no new facts
+            raise LeadNotFoundError(str(lead_id))
         return self.record(workspace, [build(lead.phone)])
 
     def get_lead(self, workspace: str, lead_id: UUID) -> Lead:
@@ -91,44 +86,46 @@ class Ledger:
 
     def find_lead(self, workspace: str, phone_e164: str) -> Lead | None:
         try:
-            return self.get_lead(workspace, lead_id_for(workspace, phone_e164))
+            return self.get_lead(workspace, current_lead_id(self.store, workspace, phone_e164))
         except LeadNotFoundError:
             return None
 
-    def _record_once(self, workspace: str, commands: Sequence[LeadCommand]) -> Recording:
-        leads: dict[UUID, Lead] = {}
-        new_leads: list[UUID] = []
-        facts: list[RecordedFact] = []
-        for command in commands:
-            lead_id = lead_id_for(workspace, command.phone)
-            lead = leads.get(lead_id)
-            if lead is None:
-                lead = self._load_or_register(workspace, command, lead_id, new_leads)
-                leads[lead_id] = lead
-            facts.append(RecordedFact(lead_id, command.fact, command.apply(lead)))
-        touched = [lead for lead in leads.values() if lead.pending_events]
-        last: int | None = None
-        if touched:
-            recordings = self.store.save(*touched)
-            last = max((r.notification.id for r in recordings), default=None)
-        return Recording(facts=facts, new_leads=new_leads, last_notification_id=last)
+    def close(self) -> None:
+        """Write what is queued and stop the writer thread (later records write inline)."""
+        self.writer.close()
 
-    def _load_or_register(
-        self, workspace: str, command: LeadCommand, lead_id: UUID, new_leads: list[UUID]
-    ) -> Lead:
+    def write_batch(self, requests: Sequence[WriteRequest]) -> list[Recording | BaseException]:
+        """The writer's job: one outcome per request, a Recording only for committed work."""
+        if len(requests) == 1:
+            return [self._write_alone(requests[0])]
         try:
-            lead: object = self.store.repository.get(lead_id)
-            assert isinstance(lead, Lead)
-            return lead
-        except AggregateNotFoundError:
-            new_leads.append(lead_id)
-            said = command.said
-            return Lead(
-                workspace=workspace,
-                phone=command.phone,
-                source=said.source,
-                actor=said.actor,
-                received_at=said.received_at,
-                occurred_at=said.occurred_at,
-                idempotency_key=said.idempotency_key,
-            )
+            return list(self._write_with_retries(requests, BATCH_ATTEMPTS))
+        except UNAVAILABLE as exc:
+            return [exc] * len(requests)
+        except Exception as exc:  # a poisoned request, a bad row, a batch that kept conflicting
+            if not isinstance(exc, _ContentionError):
+                log.info(
+                    "batch of %d failed (%r); writing its requests one by one", len(requests), exc
+                )
+            return [self._write_alone(request) for request in requests]
+
+    def _write_alone(self, request: WriteRequest) -> Recording | BaseException:
+        try:
+            [recording] = self._write_with_retries([request], self.max_attempts)
+        except _ContentionError:
+            return LedgerBusyError("too many concurrent writers on the same lead")
+        except Exception as exc:
+            return exc
+        return recording
+
+    def _write_with_retries(
+        self, requests: Sequence[WriteRequest], attempts: int
+    ) -> list[Recording]:
+        for attempt in range(attempts):
+            try:
+                # Fresh aggregates on every attempt: a failed one is never saved.
+                return LeadBatch(self.store).record(requests)
+            except IntegrityError:
+                # Someone else appended to one of these leads: reload and re-apply.
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+        raise _ContentionError

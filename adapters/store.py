@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import Mapper
 
 from adapters.database_url import DatabaseURL
+from adapters.key_backends import key_backend_for
+from adapters.key_store import KeyStore
+from adapters.sealing import SealingMapper
 from domain.delivery import UnhandledDelivery
 from domain.lead import Lead
 
 
 class LedgerStore(Application[UUID]):
-    """Leads and unhandled deliveries, in one notification log (the ledger's order)."""
+    """Leads and unhandled deliveries, in one notification log (the ledger's order).
+
+    Personal fields are sealed with per-lead keys held by `keys`, outside the event store
+    (docs/erasure.md); a store built without one keeps its keys in memory."""
 
     name = "leadledger"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Lead: 100}
@@ -24,6 +32,29 @@ class LedgerStore(Application[UUID]):
         "AGGREGATE_CACHE_FASTFORWARD": "y",
     }
 
+    def __init__(self, env: dict[str, str] | None = None, keys: KeyStore | None = None) -> None:
+        self.keys = keys or KeyStore()  # before super(): construct_mapper needs it
+        super().__init__(env=env)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return SealingMapper(
+            transcoder=self.construct_transcoder(),
+            cipher=self.factory.cipher(),
+            compressor=self.factory.compressor(),
+            keys=self.keys,
+        )
+
+    def close(self) -> None:
+        super().close()
+        self.keys.close()
+
+    def forget_cached(self, lead_id: UUID) -> None:
+        """Drop a lead from the aggregate cache (after an erasure)."""
+        cache = self.repository.cache
+        if cache is not None:
+            with suppress(KeyError):
+                cache.get(lead_id, evict=True)
+
 
 def open_store(url: DatabaseURL) -> LedgerStore:
     if url.kind == "sqlite":
@@ -31,7 +62,7 @@ def open_store(url: DatabaseURL) -> LedgerStore:
         url.path.parent.mkdir(parents=True, exist_ok=True)
     if url.kind == "postgres" and url.schema:
         _ensure_schema(url)
-    return LedgerStore(env=url.eventsourcing_env())
+    return LedgerStore(env=url.eventsourcing_env(), keys=KeyStore(key_backend_for(url)))
 
 
 def _ensure_schema(url: DatabaseURL) -> None:

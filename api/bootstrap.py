@@ -33,6 +33,7 @@ class Services:
             self.follower.notify()
 
     def close(self) -> None:
+        self.ledger.close()  # write what is queued before the store goes
         self.follower.stop()
         self.engines.dispose()
         self.store.close()

@@ -11,7 +11,7 @@ from rich.console import Console
 from adapters.bootstrap_config import create_local_config
 from adapters.settings import Settings
 from adapters.workspaces import load_workspaces
-from api import cli_history, cli_projections, cli_simulate
+from api import cli_forget, cli_history, cli_import, cli_projections, cli_simulate
 from api.observability import log_config
 
 app = typer.Typer(
@@ -20,7 +20,10 @@ app = typer.Typer(
 console = Console(stderr=True, soft_wrap=True)  # secrets must not wrap mid-value
 app.add_typer(cli_projections.app, name="projections")
 app.command("history")(cli_history.history)
+app.command("forget")(cli_forget.forget)
+app.command("forget-again")(cli_forget.forget_again)
 app.command("simulate")(cli_simulate.simulate)
+app.command("import")(cli_import.import_legacy)
 
 
 @app.command()

@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from adapters.lead_resolution import current_lead_id
 from adapters.ledger import LeadNotFoundError
 from api.bootstrap import Services, bootstrap
-from domain.identity import lead_id_for
 from domain.phone import InvalidPhoneError, normalise_phone
 from domain.view import LedgerEvent
 from projections.source import lead_history
@@ -27,7 +27,7 @@ def history(
     """Show every fact recorded on a lead, oldest first."""
     services = bootstrap()
     try:
-        lead_id = _resolve(services, lead, _workspace(services, workspace))
+        lead_id = _resolve(services, lead, workspace_option(services, workspace))
         table = Table("#", "recorded", "event", "source", "actor", "what was said")
         for event in lead_history(services.store, lead_id):
             table.add_row(
@@ -47,7 +47,7 @@ def summary(event: LedgerEvent) -> str:
     d: dict[str, Any] = dict(event.data)
     match event.type:
         case "Registered":
-            return f"lead {d.get('phone')} in workspace {d.get('workspace')}"
+            return f"lead {d.get('phone') or '(erased)'} in workspace {d.get('workspace')}"
         case "InboundMessageReceived" | "OutboundMessageSent":
             return f"[{d.get('message_type')}] {d.get('text') or ''}"[:80]
         case "MessageStatusChanged":
@@ -68,11 +68,15 @@ def summary(event: LedgerEvent) -> str:
         case "StatusHoldReleased":
             return "released the human status hold"
         case "NoteAdded":
-            return str(d.get("content", ""))[:120]
+            return str(d.get("content") or "")[:120]
+        case "PersonalDataErased":
+            return f"personal data erased: {d.get('reason')}"[:120]
+        case "ContactImported":
+            return f"legacy {d.get('legacy_id')}: {d.get('reason') or ''} {d.get('changed')}"[:120]
     return ""
 
 
-def _workspace(services: Services, name: str | None) -> str:
+def workspace_option(services: Services, name: str | None) -> str:
     names = sorted(services.workspaces.by_name)
     if name is not None:
         if name not in names:
@@ -83,13 +87,19 @@ def _workspace(services: Services, name: str | None) -> str:
     return names[0]
 
 
+_workspace = workspace_option  # the name api/cli_import.py imports
+
+
 def _resolve(services: Services, text: str, workspace: str) -> UUID:
     try:
         lead_id = UUID(text)
     except ValueError:
         try:
-            lead_id = lead_id_for(
-                workspace, normalise_phone(text, services.workspaces.default_region)
+            # The phone's current lead: an erased one is reachable by its id only.
+            lead_id = current_lead_id(
+                services.store,
+                workspace,
+                normalise_phone(text, services.workspaces.default_region),
             )
         except InvalidPhoneError as exc:
             raise typer.BadParameter(str(exc)) from None

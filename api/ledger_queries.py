@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from adapters.lead_resolution import current_lead_id
 from adapters.ledger import LeadNotFoundError
 from api.auth import services_of, workspace_of
 from api.commands import lead_id_param
@@ -18,7 +19,6 @@ from api.lead_views import answer, itself, read_lead
 from api.schemas import EventOut, EventsOut, UnhandledListOut, UnhandledOut
 from api.view_schemas import LeadOut
 from domain.delivery import UnhandledDelivery
-from domain.identity import lead_id_for
 from domain.phone import InvalidPhoneError, normalise_phone
 
 _ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
@@ -46,9 +46,9 @@ async def lead_by_phone(request: Request) -> Response:
     except InvalidPhoneError as exc:
         raise ApiError(422, "validation_error", str(exc), "phone") from None
     # The contact view; when the ledger has the lead but the views lag, they catch up first.
-    view = await run_in_threadpool(
-        read_lead, services, workspace, lead_id_for(workspace, phone), itself
-    )
+    # The phone's current lead: an erased one is reachable by its id only (docs/erasure.md).
+    lead_id = await run_in_threadpool(current_lead_id, services.store, workspace, phone)
+    view = await run_in_threadpool(read_lead, services, workspace, lead_id, itself)
     return answer(LeadOut.model_validate(view))
 
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from api import commands, lead_views, ledger_queries, webhooks
+from api import commands, erasure, imports, lead_views, ledger_queries, webhooks
 from api.endpoint import Endpoint, Param
 from api.health import ReadyOut, readyz
 from api.metrics import prometheus_metrics
@@ -200,6 +200,38 @@ ENDPOINTS: list[Endpoint] = [
         response=CommandResultOut,
         errors=(400, 401, 404, 413, 422),
         params=(LEAD_ID, IDEMPOTENCY),
+    ),
+    Endpoint(
+        "POST",
+        "/imports",
+        imports.import_legacy,
+        "Import contacts and notes exported from the previous system",
+        "commands",
+        "bearer",
+        request=imports.ImportRequest,
+        response=imports.ImportOut,
+        errors=(400, 401, 413, 422),
+        description="The files' text in a JSON body, or multipart/form-data parts "
+        "`contacts`, `notes` (and `mapping`). Bounded by `LEADLEDGER_MAX_BODY_BYTES`: import "
+        "larger files with `leadledger import`. Re-importing adds nothing; bad rows come "
+        "back as `rejects` with their line numbers and never stop the good ones.",
+    ),
+    Endpoint(
+        "DELETE",
+        "/leads/{lead_id}/personal-data",
+        erasure.erase_personal_data,
+        "Erase the person's data (crypto-shredding; docs/erasure.md)",
+        "commands",
+        "bearer",
+        request=erasure.ErasureCommand,
+        response=erasure.ErasureOut,
+        errors=(400, 401, 404, 413, 422),
+        params=(LEAD_ID,),
+        description="Destroys the lead's key: its phone, names, message texts, notes and "
+        "extracted data become unreadable in the ledger, the views, every rebuild and every "
+        "backup. The audit skeleton and the erasure (who, when, why) stay. Idempotent: a "
+        "repeat answers 200 with the first erasure (`appended: false`). A new message from "
+        "the same phone starts a new, unlinked lead.",
     ),
     Endpoint(
         "GET",

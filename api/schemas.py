@@ -44,7 +44,7 @@ class _Strict(BaseModel):
 
 
 class SarahState(_Strict):
-    """Sarah's phase update. Extracted values are kept as given, nulls included."""
+    """Sarah's phase update. The lead stores `extracted_data` typed (domain/extracted.py)."""
 
     contact_phone: Annotated[str, Field(min_length=1, max_length=40), NoNul]
     state: ChatPhase
@@ -120,7 +120,7 @@ class UnhandledOut(BaseModel):
     event_type: str | None
     reason: str
     received_at: datetime
-    body: str
+    body: str | None  # None once erased (docs/erasure.md)
 
 
 class UnhandledListOut(BaseModel):

@@ -10,7 +10,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from domain.values import ChatPhase, LeadStatus, Source, Temperature
 
@@ -107,7 +114,7 @@ class LeadOut(_FromAttributes):
 
     lead_id: UUID
     workspace: str
-    phone: str
+    phone: str | None = Field(description="E.164; null once the lead's data was erased")
     name: str | None
     sarah_name: str | None
     business_type: str | None
@@ -137,6 +144,17 @@ class LeadOut(_FromAttributes):
     inbound_count: int
     outbound_count: int
     version: int = Field(description="Ledger position of the last event folded in")
+    erased: bool = Field(
+        False, description="The person's data was erased: personal fields are null"
+    )
+    erased_at: UTCTime | None = None
+    erased_by: str | None = None
+    erasure_reason: str | None = None
+
+    @model_validator(mode="after")
+    def _erased_flag(self) -> LeadOut:
+        self.erased = self.erased_at is not None
+        return self
 
 
 class LeadPageOut(BaseModel):

@@ -23,7 +23,8 @@ from typing import Any
 import httpx
 import psycopg
 
-OUT = Path(__file__).resolve().parent / "out"
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
 DEFAULT_PG = os.environ.get("LEADLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 WORKSPACE = "bench"
 
@@ -67,12 +68,12 @@ class Credentials:
 
 
 @contextmanager
-def database(pg: bool, dsn: str, workdir: Path) -> Iterator[str]:
+def database(pg: bool, dsn: str, workdir: Path, name: str = "lag") -> Iterator[str]:
     """A fresh ledger URL; a PostgreSQL schema is dropped afterwards."""
     if not pg:
-        yield f"sqlite:///{workdir / 'ledger.db'}"
+        yield f"sqlite:///{workdir / f'{name}.db'}"
         return
-    schema = f"ll_bench_lag_{uuid.uuid4().hex[:10]}"
+    schema = f"ll_bench_{name}_{uuid.uuid4().hex[:10]}"
     try:
         yield f"{dsn}?schema={schema}"
     finally:
@@ -80,9 +81,34 @@ def database(pg: bool, dsn: str, workdir: Path) -> Iterator[str]:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+@dataclass
+class Running:
+    """A started server: its URL and process (the one to profile)."""
+
+    base: str
+    process: subprocess.Popen[bytes]
+
+
 @contextmanager
 def server(url: str, creds: Credentials, workdir: Path, workers: int) -> Iterator[str]:
     """`leadledger serve` on a free port, healthy within 30 s; stopped on the way out."""
+    with served(url, creds, workdir, workers) as running:
+        yield running.base
+
+
+def serve_command(app: str, port: int, workers: int) -> list[str]:
+    """`leadledger serve`, or a baseline (bench.baselines) under the same uvicorn settings."""
+    if app == "leadledger":
+        return [leadledger_bin(), "serve", "--port", str(port), "--workers", str(workers)]
+    baseline = [sys.executable, "-m", "bench.baselines", app]
+    return [*baseline, "--port", str(port), "--workers", str(workers)]
+
+
+@contextmanager
+def served(
+    url: str, creds: Credentials, workdir: Path, workers: int, app: str = "leadledger"
+) -> Iterator[Running]:
+    """`app` on a free port, healthy within 30 s; stopped on the way out."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADLEDGER_")}
     env.update(
         PYTHONUNBUFFERED="1",
@@ -92,11 +118,14 @@ def server(url: str, creds: Credentials, workdir: Path, workers: int) -> Iterato
         LEADLEDGER_CONFIG_FILE=str(workdir / "absent.toml"),
         LEADLEDGER_LOG_LEVEL="warning",  # no access log: it would cost the server CPU
     )
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+    )
     port = free_port()
     log = workdir / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [leadledger_bin(), "serve", "--port", str(port), "--workers", str(workers)],
+            serve_command(app, port, workers),
             cwd=workdir,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -116,7 +145,7 @@ def server(url: str, creds: Credentials, workdir: Path, workers: int) -> Iterato
                 except httpx.HTTPError:
                     pass
                 time.sleep(0.1)
-        yield base
+        yield Running(base, process)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -144,3 +173,22 @@ def summary(values_ms: list[float]) -> dict[str, float]:
         "max": ordered[-1] if ordered else float("nan"),
         "mean": sum(ordered) / len(ordered) if ordered else float("nan"),
     }
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by `pid` and its live descendants (the
+    uvicorn workers), from /proc; 0.0 where /proc is not there."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            stat = Path(f"/proc/{current}/stat").read_text(encoding="ascii")
+            fields = stat.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text(encoding="ascii").split()
+                todo += [int(child) for child in children]
+        except (OSError, ValueError, IndexError):
+            continue
+    return total

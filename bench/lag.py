@@ -1,19 +1,22 @@
 """Read-your-writes lag of the real server: how long after a webhook's 200 the views show it.
 
-Starts `leadledger serve` on a fresh SQLite file (or, with --pg, a fresh PostgreSQL schema),
-sends signed Kapso inbound messages, each for a new lead, at a steady rate from a thread
-pool; after each 200 it polls the eventually consistent list view (`GET /leads?q=<the
-lead's phone digits>`, default) or the lead itself (`--probe lead`: `GET /leads/{lead_id}`,
-which catches the views up on its own when they miss the lead) until the lead shows the
-message, and records (visible - 200) in ms. "Visible" is when the first poll answer that
-shows it arrived, so each figure is an upper bound, coarser by up to one poll round trip
-plus --poll-ms.
+Starts `leadledger serve` on a fresh SQLite file (or, with --pg, a fresh PostgreSQL schema)
+and offers a steady --rate of signed Kapso deliveries for --seconds: --probe-rate of them
+come from a thread pool here, each the first message of a new lead; the rest come from the
+ingest load generator (bench.loadgen, its own process, paced, ~10 % repeats and some
+batches). After each probed delivery's 200 the thread polls the lead itself (`--probe
+lead`, default: `GET /leads/{lead_id}`) or the list view (`--probe list`: `GET /leads?q=
+<the lead's phone digits>`) until it shows the message, and records (visible - 200) in ms.
+"Visible" is when the first poll answer that shows it arrived, so each figure is an upper
+bound, coarser by up to one poll round trip plus --poll-ms.
 
-    python -m bench.lag                 # SQLite, 200/s for 20 s
-    python -m bench.lag --pg --rate 100 --seconds 10
+    python -m bench.lag                 # SQLite, 500/s for 20 s, probe GET /leads/{id}
+    python -m bench.lag --quick         # 500/s for 5 s
+    python -m bench.lag --pg --rate 100 --seconds 10 --probe list
 
-Writes bench/out/lag-<backend>.json. The run is bounded: sending lasts --seconds; each
-message is then given at most --visible-timeout seconds to appear.
+Writes bench/out/lag-<backend>.json (or --out): the figures, plus the section of
+docs/performance.md (`section`, `command`, `markdown`, `aims`, `figures`). The run is
+bounded: sending lasts --seconds; each message then has --visible-timeout s to appear.
 """
 
 from __future__ import annotations
@@ -34,17 +37,21 @@ import httpx
 
 from adapters.signatures import sign
 from api.traffic import NAMES, phone_for
+from bench import loadgen
 from bench.common import (
     DEFAULT_PG,
     OUT,
     Credentials,
     database,
     machine,
-    server,
+    served,
     summary,
 )
 
 PHONE_NUMBER_ID = "109876543210987"
+# Probed leads' numbers start past the load generator's (bench.loadgen.Plan.leads): a probed
+# lead is new, so the first answer showing a message shows the probed one.
+PROBED_LEADS = 1_000_000
 TEXTS = (
     "Halo kak, saya mau tanya soal chatbot untuk toko online saya",
     "Berapa harga paket bulanan?",
@@ -62,7 +69,7 @@ TEXTS = (
 
 def inbound(index: int, run: str) -> tuple[str, bytes]:
     """A first WhatsApp message from a new lead, as Kapso delivers it (payload v2)."""
-    phone = phone_for(index)
+    phone = phone_for(PROBED_LEADS + index)
     text = TEXTS[index % len(TEXTS)]
     message_id = f"wamid.LAG{run}{index:08d}"
     body = {
@@ -209,12 +216,36 @@ def send_one(
 # -- main ----------------------------------------------------------------------------------
 
 
+def steady_load(
+    base: str, creds: Credentials, rate: float, args: argparse.Namespace
+) -> tuple[Any, Any] | None:
+    """The rest of the offered rate, from bench.loadgen in its own process; None if none.
+    Returns once its deliveries are built, so both clocks start together."""
+    if rate <= 0:
+        return None
+    where = httpx.URL(base)
+    plan = loadgen.Plan(
+        str(where.host),
+        int(where.port or 80),
+        creds.kapso_secret,
+        "G" + uuid.uuid4().hex[:6],
+        args.connections,
+        args.seconds,
+        rate=rate,
+    )
+    process, receive = loadgen.start(plan, rate)
+    if not receive.poll(60) or not receive.recv().get("ready"):
+        raise SystemExit("the load generator did not start")
+    return process, receive
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     backend = "postgres" if args.pg else "sqlite"
     creds = Credentials()
     run_id = uuid.uuid4().hex[:8].upper()
-    total = int(args.rate * args.seconds)
-    samples = [Sample(i, i / args.rate) for i in range(total)]
+    probe_rate = min(args.probe_rate, args.rate)
+    total = int(probe_rate * args.seconds)
+    samples = [Sample(i, i / probe_rate) for i in range(total)]
     workdir = Path(tempfile.mkdtemp(prefix="leadledger-lag-"))
     limits = httpx.Limits(
         max_connections=args.concurrency, max_keepalive_connections=args.concurrency
@@ -222,17 +253,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         with (
             database(args.pg, args.dsn, workdir) as url,
-            server(url, creds, workdir, args.workers) as base,
-            httpx.Client(base_url=base, timeout=30, limits=limits) as client,
+            served(url, creds, workdir, args.workers) as running,
+            httpx.Client(base_url=running.base, timeout=30, limits=limits) as client,
             ThreadPoolExecutor(args.concurrency) as pool,
         ):
             futures: list[Future[Sample]] = []
             print(
-                f"{backend}: {total} new leads at {args.rate:g}/s for {args.seconds:g} s, "
-                f"{args.concurrency} threads, probe {args.probe}, "
+                f"{backend}: {args.rate:g} deliveries/s for {args.seconds:g} s: {total} probed "
+                f"new leads at {probe_rate:g}/s ({args.concurrency} threads, probe "
+                f"{args.probe}), the rest from the load generator, "
                 f"at most {args.drain_seconds:g} s more to drain",
                 flush=True,
             )
+            background = steady_load(running.base, creds, args.rate - probe_rate, args)
             start = time.perf_counter()
             abort_at = start + args.seconds + args.drain_seconds
             probe = Probe(
@@ -253,6 +286,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for future in futures:
                 future.result()
             finished = time.perf_counter()
+            load = loadgen.finish(*background) if background else None
         log_tail = (workdir / "server.log").read_text(errors="replace").splitlines()[-40:]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -270,6 +304,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             errors[s.error] = errors.get(s.error, 0) + 1
     skipped = errors.pop("not sent: run deadline", 0)
     cut = errors.pop("probe cut: run deadline", 0)
+    probed_per_s = len(ok) / (last_answer - first_sent) if len(ok) > 1 else 0.0
+    load_ok = load["statuses"].get(200, 0) if load else 0
+    load_per_s = load_ok / load["wall_s"] if load else 0.0
+    for status, count in (load or {}).get("statuses", {}).items():
+        if status != 200:
+            errors[f"load: HTTP {status}"] = count
+    for name, count in (load or {}).get("errors", {}).items():
+        errors[f"load: {name}"] = count
     return {
         "backend": backend,
         "probe": args.probe,
@@ -285,7 +327,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "visible": len(seen),
         "errors": errors,
         "retries": sum(s.retries for s in samples),
-        "throughput_per_s": len(ok) / (last_answer - first_sent) if len(ok) > 1 else 0.0,
+        "throughput_per_s": probed_per_s + load_per_s,
+        "probed_per_s": probed_per_s,
+        "load_per_s": load_per_s,
+        "load_latency_ms": summary(load["latencies_ms"]) if load else {},
         "sending_seconds": sending_done - start,
         "total_seconds": finished - start,
         "lag_ms": summary(lags),
@@ -319,15 +364,76 @@ def report(result: dict[str, Any]) -> None:
     )
 
 
+AIM_P99_MS = 50.0
+
+
+def contract(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """The section of docs/performance.md: aim, figures and a short table."""
+    lag, lat = result["lag_ms"], result["webhook_latency_ms"]
+    steady = result["throughput_per_s"] >= 0.95 * args.rate and not result["not_sent_deadline"]
+    met = steady and not result["errors"] and lag["p99"] < AIM_P99_MS
+    command = f"python -m bench.lag{' --quick' if args.quick else ''}" + (
+        " --pg" if args.pg else ""
+    )
+    probe = "GET /leads/{id}" if args.probe == "lead" else "GET /leads?q=<phone>"
+    md = [
+        "## Read-your-writes lag",
+        "",
+        f"{result['backend']}, {args.workers} server worker: a steady {args.rate:g} signed "
+        f"deliveries/s for {args.seconds:g} s, of which {args.probe_rate:g}/s are probed (the "
+        "first message of a new lead, from a thread pool) and the rest come from the ingest "
+        f"load generator. After each probed 200 the client polls {probe} every "
+        f"{args.poll_ms:g} ms until it shows the message; the lag is the first showing "
+        "answer's arrival minus the 200's, an upper bound by up to one poll.",
+        "",
+        "| offered /s | achieved /s | lag p50 | lag p90 | lag p99 | lag max "
+        "| webhook p50 / p99 | polls per message | errors |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        f"| {args.rate:g} | {result['throughput_per_s']:.0f} | {lag['p50']:.1f} ms "
+        f"| {lag['p90']:.1f} ms | {lag['p99']:.1f} ms | {lag['max']:.1f} ms "
+        f"| {lat['p50']:.1f} / {lat['p99']:.1f} ms | {result['polls_per_message']:.1f} "
+        f"| {result['errors'] or 'none'} |",
+    ]
+    if not steady:
+        md += [
+            "",
+            f"The server did not keep up with the offered rate: {result['throughput_per_s']:.0f}"
+            f"/s achieved of {args.rate:g}/s ({result['not_sent_deadline']} not sent by the "
+            "run deadline); the lag figures hold at that lower rate.",
+        ]
+    if lag["p99"] >= AIM_P99_MS:
+        md += ["", f"p99 lag misses the aim by {lag['p99'] - AIM_P99_MS:.1f} ms."]
+    return {
+        "section": "Read-your-writes lag",
+        "command": command,
+        "markdown": "\n".join(md) + "\n",
+        "aims": [
+            {
+                "aim": f"Read-your-writes lag p99 at a steady {args.rate:g} deliveries/s "
+                f"({result['backend']})",
+                "target": f"< {AIM_P99_MS:g} ms, rate sustained",
+                "measured": f"p99 {lag['p99']:.1f} ms at {result['throughput_per_s']:.0f}/s",
+                "met": met,
+            }
+        ],
+        "figures": {k: result[k] for k in ("lag_ms", "webhook_latency_ms", "throughput_per_s")},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pg", action="store_true", help="PostgreSQL instead of SQLite")
     parser.add_argument("--dsn", default=DEFAULT_PG, help="PostgreSQL database (--pg)")
-    parser.add_argument("--rate", type=float, default=200.0, help="messages per second")
-    parser.add_argument("--seconds", type=float, default=20.0, help="how long to send")
-    parser.add_argument("--concurrency", type=int, default=64, help="client threads")
+    parser.add_argument("--quick", action="store_true", help="send for 5 s, drain for 20 s")
+    parser.add_argument("--rate", type=float, default=500.0, help="messages per second")
+    parser.add_argument("--seconds", type=float, default=None, help="how long to send (20)")
+    parser.add_argument(
+        "--probe-rate", type=float, default=50.0, help="of --rate, deliveries/s probed"
+    )
+    parser.add_argument("--concurrency", type=int, default=16, help="probing threads")
+    parser.add_argument("--connections", type=int, default=64, help="load generator connections")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
-    parser.add_argument("--probe", choices=("list", "lead"), default="list")
+    parser.add_argument("--probe", choices=("list", "lead"), default="lead")
     parser.add_argument("--poll-ms", type=float, default=5.0, help="pause between polls")
     parser.add_argument(
         "--visible-timeout", type=float, default=30.0, help="max seconds to wait per message"
@@ -335,15 +441,19 @@ def main() -> None:
     parser.add_argument(
         "--drain-seconds",
         type=float,
-        default=60.0,
+        default=None,
         help="after --seconds of sending, stop the run at most this much later "
         "(a backlog not sent by then is counted, not sent)",
     )
     parser.add_argument("--out", type=Path, default=None, help="JSON output file")
     args = parser.parse_args()
+    args.seconds = args.seconds or (5.0 if args.quick else 20.0)
+    if args.drain_seconds is None:
+        args.drain_seconds = 20.0 if args.quick else 60.0
     if args.rate <= 0 or args.seconds <= 0 or args.concurrency < 1:
         parser.error("--rate, --seconds and --concurrency must be positive")
     result = run(args)
+    result.update(contract(result, args))
     report(result)
     out = args.out or OUT / f"lag-{result['backend']}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

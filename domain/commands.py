@@ -11,6 +11,7 @@ from typing import Any
 
 from domain.envelope import Said
 from domain.lead import Lead
+from domain.legacy import LegacyContactRow
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class ReportContactName(LeadCommand):
 @dataclass(frozen=True)
 class ReportSarahPhase(LeadCommand):
     chat_phase: str = ""
+    # Sarah's object as she sent it; the lead stores it typed (domain/extracted.py).
     extracted_data: dict[str, Any] = field(default_factory=dict)
     lead_score: int | None = None
     lead_temperature: str | None = None
@@ -174,3 +176,17 @@ class AddNote(LeadCommand):
 
     def apply(self, lead: Lead) -> bool:
         return lead.add_note(self.said, self.content)
+
+
+@dataclass(frozen=True)
+class ImportContact(LeadCommand):
+    """A contact row of the team's previous system (`leadledger import`)."""
+
+    row: LegacyContactRow = field(default_factory=lambda: LegacyContactRow(""))
+
+    @property
+    def fact(self) -> str:
+        return f"import:{self.row.legacy_id}"
+
+    def apply(self, lead: Lead) -> bool:
+        return lead.import_contact(self.said, self.row)

@@ -16,11 +16,29 @@ from domain.identity import unhandled_delivery_id_for
 
 
 class UnhandledDelivery(Aggregate):
+    # The stored shapes, versioned (docs/evolution.md).
+    class Kept(Aggregate.Created):
+        class_version = 1
+        workspace: str
+        key: str
+        channel: str
+        event_type: str | None
+        reason: str
+        headers: dict[str, str]
+        body: str
+        received_at: datetime
+
+    class Reingested(Aggregate.Event):
+        class_version = 1
+        actor: str
+        facts: list[dict[str, Any]]
+        at: datetime
+
     @staticmethod
     def create_id(workspace: str, key: str) -> UUID:
         return unhandled_delivery_id_for(workspace, key)
 
-    @event("Kept")
+    @event(Kept)
     def __init__(
         self,
         workspace: str,
@@ -35,6 +53,6 @@ class UnhandledDelivery(Aggregate):
         self.workspace = workspace
         self.reingested = False
 
-    @event("Reingested")
+    @event(Reingested)
     def mark_reingested(self, actor: str, facts: list[dict[str, Any]], at: datetime) -> None:
         self.reingested = True

@@ -10,7 +10,7 @@ is an error, so a typo cannot silently weaken the policy::
     [ranks]                     # higher wins; a source not listed ranks 0
     human = 3
     brain = 2
-    import = 2
+    import = 1
     sarah = 1
 
 A `[ranks]` table replaces the default ranks as a whole (what you read is what applies).
@@ -37,7 +37,7 @@ hold = ["human"]
 [ranks]
 human = 3
 brain = 2
-import = 2
+import = 1
 sarah = 1
 """
 
@@ -50,7 +50,7 @@ class PolicyError(ValueError):
 
 
 def _default_ranks() -> Mapping[str, int]:
-    return {"human": 3, "brain": 2, "import": 2, "sarah": 1}
+    return {"human": 3, "brain": 2, "import": 1, "sarah": 1}
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,16 @@ from uuid import UUID
 from sqlalchemy import Connection, Engine, Table, and_, or_, select
 
 from adapters.store import LedgerStore
-from domain.view import ContactView, replay
-from projections.queries import cursor_int, cursor_time, decode_cursor, encode_cursor
+from domain.policy import Policy
+from domain.view import ContactView, MessageEntry, apply
+from projections import snapshots
+from projections.queries import (
+    cursor_int,
+    cursor_time,
+    decode_cursor,
+    encode_cursor,
+    read_views,
+)
 from projections.source import lead_history
 from projections.state import policy_of, read_state
 from projections.tables import ViewTables
@@ -25,12 +33,26 @@ def lead_as_of(
 ) -> ContactView | None:
     """The lead folded from the events recorded up to `as_of`, under the ACTIVE policy (the
     one the live views use, so a replay of today equals the live view); None when it did
-    not exist yet (or belongs to another workspace)."""
-    with engine.connect() as conn:
+    not exist yet (or belongs to another workspace).
+
+    The fold starts from the newest usable view snapshot at or before `as_of` (one every
+    100 events: projections/snapshots.py), so it replays at most 100 events."""
+
+    def start(conn: Connection, tables: ViewTables) -> tuple[Policy, ContactView | None]:
         policy = policy_of(read_state(conn).active_policy)
+        return policy, snapshots.latest(conn, tables, lead_id, as_of)
+
+    policy, view = read_views(engine, start)
+    after = 0 if view is None else view.version
     # Stop at the first later event: later positions were decided with earlier ones in place.
-    events = itertools.takewhile(lambda e: e.recorded_at <= as_of, lead_history(store, lead_id))
-    view = replay(events, policy)[0]
+    events = itertools.takewhile(
+        lambda e: e.recorded_at <= as_of, lead_history(store, lead_id, after)
+    )
+    messages: dict[str, MessageEntry] = {}
+    for event in events:
+        effects = apply(view, event, policy, messages)
+        view = effects.view
+        messages.update((m.message_id, m) for m in effects.messages)
     return view if view is not None and view.workspace == workspace else None
 
 

@@ -87,6 +87,9 @@ def _sqlite_engine(target: str, begin: str) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Deleted and overwritten rows are zeroed, so an erased lead's old rows do not
+        # linger in free space (docs/erasure.md); checkpoint_wal empties the WAL.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -96,3 +99,17 @@ def _sqlite_engine(target: str, begin: str) -> Engine:
         conn.exec_driver_sql(begin)
 
     return engine
+
+
+def checkpoint_wal(engines: Engines) -> None:
+    """Copy the WAL into the SQLite views file and truncate it (after an erasure: the WAL
+    still holds the pages as they were before the blanking). No-op on PostgreSQL."""
+    if engines.write.dialect.name != "sqlite":
+        return
+    raw = engines.write.raw_connection()  # outside any transaction (autocommit)
+    try:
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cursor.close()
+    finally:
+        raw.close()

@@ -7,11 +7,14 @@ building generation's own tracking position, with another policy it starts clean
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, inspect
+from sqlalchemy.schema import CreateTable
 
 from adapters.store import LedgerStore
 from projections.source import head, read_page
@@ -49,9 +52,11 @@ def rebuild(
     generation, resumed = _claim_generation(engine, policy_text)
     tables = view_tables(generation)
     with engine.begin() as conn:
-        tables.metadata.create_all(conn, checkfirst=True)
+        create_tables(conn, tables, indexes=False)
         first = position(conn, tables)
     fill(engine, store, tables, policy_text, progress, page_size)
+    with engine.begin() as conn:
+        create_indexes(conn, tables)
     with engine.begin() as conn:
         state = lock_state(conn)
         if state.building_generation != generation:
@@ -82,14 +87,59 @@ def fill(
 ) -> None:
     """Replay pages into `tables`, one transaction per page (resumable at any point)."""
     target = head(store)
-    while True:
-        with engine.begin() as conn:
-            if not apply_next(conn, store, tables, policy_text, page_size):
-                return
-            done = position(conn, tables)
-        if progress is not None:
-            target = max(target, done)
-            progress(done, target)
+    with _fewer_collections():
+        while True:
+            with engine.begin() as conn:
+                _bulk_settings(conn)
+                if not apply_next(conn, store, tables, policy_text, page_size):
+                    return
+                done = position(conn, tables)
+            if progress is not None:
+                target = max(target, done)
+                progress(done, target)
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """A rebuild allocates millions of short-lived objects: the cyclic collector's passes
+    over everything already alive (modules, caches) cost it ~10%. Set those aside and
+    collect less often, for the rebuild only."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
+
+def _bulk_settings(conn: Connection) -> None:
+    """SQLite, this connection only: a page cache that holds the indexes being filled, and
+    WAL checkpoints (each one an fsync) every ~64 MB instead of every 4 MB. Durability is
+    unchanged: commits still go through the WAL."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA cache_size=-65536")
+        conn.exec_driver_sql("PRAGMA wal_autocheckpoint=16384")
+
+
+def create_tables(conn: Connection, tables: ViewTables, indexes: bool = True) -> None:
+    """The generation's tables (those missing). A rebuild fills them without their
+    secondary indexes and builds those once at the end: far cheaper than keeping them
+    up to date row by row. Keys and unique constraints are there from the start."""
+    if indexes:
+        tables.metadata.create_all(conn, checkfirst=True)
+        return
+    existing = set(inspect(conn).get_table_names())
+    for table in tables.all:
+        if table.name not in existing:
+            conn.execute(CreateTable(table))
+
+
+def create_indexes(conn: Connection, tables: ViewTables) -> None:
+    for table in tables.all:
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
 
 
 def drop_generation(engine: Engine, generation: int) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from eventsourcing.persistence import Notification
+from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from adapters.store import LedgerStore
 from domain.view import LedgerEvent
@@ -15,8 +16,12 @@ _ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_top
 
 
 def to_ledger_event(event: Any, notification_id: int | None = None) -> LedgerEvent:
-    data = {k: v for k, v in vars(event).items() if k not in _ENVELOPE}
-    return LedgerEvent(
+    data = dict(vars(event))
+    for key in _ENVELOPE:
+        data.pop(key, None)
+    # Built without `__init__` (a frozen dataclass's is slow; rebuilds make one per event).
+    made = object.__new__(LedgerEvent)
+    made.__dict__.update(
         lead_id=event.originator_id,
         position=event.originator_version,
         notification_id=notification_id,
@@ -24,6 +29,7 @@ def to_ledger_event(event: Any, notification_id: int | None = None) -> LedgerEve
         recorded_at=event.timestamp,
         data=data,
     )
+    return made
 
 
 def read_page(store: LedgerStore, after: int, limit: int) -> tuple[list[LedgerEvent], int]:
@@ -31,13 +37,47 @@ def read_page(store: LedgerStore, after: int, limit: int) -> tuple[list[LedgerEv
 
     The last id moves past non-lead notifications too, so they are never read again.
     """
-    notifications = store.recorder.select_notifications(
-        start=after, limit=limit, inclusive_of_start=False
-    )
+    notifications = select_after(store, after, limit)
     return _lead_events(store, notifications), (notifications[-1].id if notifications else after)
 
 
-def _lead_events(store: LedgerStore, notifications: Iterable[Notification]) -> list[LedgerEvent]:
+def select_after(store: LedgerStore, after: int, limit: int) -> Sequence[Notification]:
+    """`recorder.select_notifications(after, limit, inclusive_of_start=False)`; on SQLite
+    the same rows read directly (the recorder's per-row dataclass `__init__` and UUID
+    parsing cost more than the read itself)."""
+    recorder = store.recorder
+    if not isinstance(recorder, SQLiteApplicationRecorder):
+        return recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
+    ids: dict[str, Any] = {}
+    convert = recorder.convert_originator_id
+    found: list[Notification] = []
+    with recorder.datastore.transaction(commit=False) as cursor:
+        cursor.execute(
+            "SELECT rowid, originator_id, originator_version, topic, state "  # noqa: S608
+            f"FROM {recorder.events_table_name} WHERE rowid>? ORDER BY rowid LIMIT ?",
+            (after, limit),
+        )
+        for rowid, originator, version, topic, state in cursor.fetchall():
+            originator_id = ids.get(originator)
+            if originator_id is None:
+                originator_id = ids[originator] = convert(originator)
+            made = object.__new__(Notification)
+            made.__dict__.update(
+                originator_id=originator_id,
+                originator_version=version,
+                topic=topic,
+                state=state,
+                id=rowid,
+            )
+            found.append(made)
+    return found
+
+
+def _lead_events(store: LedgerStore, notifications: Sequence[Notification]) -> list[LedgerEvent]:
+    # One key-store query for the page's leads, not one per lead (adapters/key_store.py).
+    store.keys.prefetch(
+        n.originator_id for n in notifications if n.topic.startswith(LEAD_TOPIC_PREFIX)
+    )
     return [
         to_ledger_event(store.mapper.to_domain_event(n), n.id)
         for n in notifications
@@ -45,9 +85,9 @@ def _lead_events(store: LedgerStore, notifications: Iterable[Notification]) -> l
     ]
 
 
-def lead_history(store: LedgerStore, lead_id: Any) -> Iterator[LedgerEvent]:
-    """One lead's events from its own sequence (used by as_of replays)."""
-    for event in store.events.get(lead_id):
+def lead_history(store: LedgerStore, lead_id: Any, after: int = 0) -> Iterator[LedgerEvent]:
+    """One lead's events from its own sequence, after position `after` (as_of replays)."""
+    for event in store.events.get(lead_id, gt=after or None):
         yield to_ledger_event(event)
 
 

@@ -24,6 +24,7 @@ from projections.database import UTCDateTime
 
 PROJECTION = "lead_views"
 PREFIX = "ll_"
+LAYOUT = 2  # the view tables' layout: 2 added the erasure columns (docs/erasure.md)
 
 state_metadata = MetaData()
 projection_state = Table(
@@ -48,6 +49,7 @@ class ViewTables:
     messages: Table
     tracking: Table
     failures: Table
+    snapshots: Table  # the contact view every 100 events of a lead (fast `as_of`)
 
     @property
     def all(self) -> list[Table]:
@@ -58,19 +60,22 @@ class ViewTables:
             self.messages,
             self.tracking,
             self.failures,
+            self.snapshots,
         ]
 
 
 @lru_cache(maxsize=16)
 def view_tables(generation: int) -> ViewTables:
     md = MetaData()
-    g = f"_g{generation}"
+    # A new LAYOUT gets new tables, which the follower fills from the ledger on first
+    # start: no migration to run.
+    g = f"_l{LAYOUT}_g{generation}"
     contacts = Table(
         f"{PREFIX}contacts{g}",
         md,
         Column("lead_id", String(36), primary_key=True),
         Column("workspace", Text, nullable=False),
-        Column("phone", String(40), nullable=False),
+        Column("phone", String(40)),  # NULL once erased
         *[
             Column(n, Text)
             for n in (
@@ -84,6 +89,8 @@ def view_tables(generation: int) -> ViewTables:
                 "lead_temperature",
                 "closing_technique_used",
                 "objection_raised",
+                "erased_by",
+                "erasure_reason",
                 "lead_status",
                 "status_source",
                 "status_updated_by",
@@ -106,6 +113,7 @@ def view_tables(generation: int) -> ViewTables:
                 "last_inbound_at",
                 "last_outbound_at",
                 "last_contact_at",
+                "erased_at",
             )
         ],
         Column("inbound_count", Integer, nullable=False),
@@ -181,4 +189,15 @@ def view_tables(generation: int) -> ViewTables:
         Column("error", Text, nullable=False),
         Column("at", UTCDateTime, nullable=False),
     )
-    return ViewTables(generation, md, contacts, history, notes, messages, tracking, failures)
+    snapshots = Table(
+        f"{PREFIX}view_snapshots{g}",
+        md,
+        Column("lead_id", String(36), nullable=False),
+        Column("position", Integer, nullable=False),
+        Column("recorded_at", UTCDateTime, nullable=False),
+        Column("view", JSON),  # NULL: the store's clock went back here (projections/snapshots.py)
+        PrimaryKeyConstraint("lead_id", "position", name=f"pk_view_snapshots{g}"),
+    )
+    return ViewTables(
+        generation, md, contacts, history, notes, messages, tracking, failures, snapshots
+    )

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, Table, select
 from adapters.store import LedgerStore
 from projections.rebuild import Progress, apply_next, drop_generation, fill
 from projections.state import lock_state, read_state
-from projections.tables import ViewTables, view_tables
+from projections.tables import LAYOUT, ViewTables, view_tables
 from projections.tracking import position
 
 SHADOW_OFFSET = 100_000  # shadow generations never collide with rebuild generations
@@ -74,7 +74,7 @@ def _compare(
         (live.messages, shadow.messages),
     ]
     for a, b in pairs:
-        name = a.name.rsplit("_g", 1)[0]
+        name = a.name.rsplit("_g", 1)[0].removesuffix(f"_l{LAYOUT}")  # e.g. ll_notes
         rebuilt = {_key(b, row): row for row in _rows(conn, b)}
         for row in _rows(conn, a):
             compared += 1

@@ -6,72 +6,136 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Connection, delete, insert, select, tuple_
+from sqlalchemy import Connection, insert
 from sqlalchemy.exc import OperationalError
 
 from domain.policy import Policy
-from domain.view import ContactView, LedgerEvent, MessageEntry, apply
+from domain.view import (
+    ContactView,
+    LedgerEvent,
+    MessageEntry,
+    NoteEntry,
+    StatusHistoryEntry,
+    apply,
+)
+from projections import snapshots
+from projections.erasure import blank_erased
+from projections.rows import IN_CHUNK, rows_of, storable
 from projections.tables import ViewTables
 
 log = logging.getLogger("leadledger.projections")
-_CHUNK = 500
 T = TypeVar("T")
 
 
 def apply_page(
     conn: Connection, tables: ViewTables, events: Sequence[LedgerEvent], policy: Policy
 ) -> int:
-    """Fold `events` into the views; returns how many events failed (recorded, skipped)."""
-    lead_ids = sorted({str(e.lead_id) for e in events})
-    views = _load_views(conn, tables, lead_ids)
-    messages = _load_messages(conn, tables, events)
-    history: list[dict[str, Any]] = []
-    notes: list[dict[str, Any]] = []
-    touched_messages: dict[tuple[str, str], MessageEntry] = {}
+    """Fold `events` into the views; returns how many events failed (recorded, skipped).
+
+    Reads the touched leads' views (and the message entries the events name) once, folds
+    the page in memory and writes each changed row once: bulk upserts of views and
+    messages, bulk inserts of history and notes."""
+    leads = [str(e.lead_id) for e in events]
+    lead_ids = sorted(set(leads))
     # A lead whose event failed stays frozen until a fix and `leadledger projections
     # rebuild`, so its view never silently misses an event.
     failed: set[str] = stuck_leads(conn, tables, lead_ids)
+    ids = {lead: e.lead_id for lead, e in zip(leads, events, strict=True)}
+    views = _load_views(conn, tables, [i for i in lead_ids if i not in failed], ids)
+    messages = _load_messages(conn, tables, events, leads, ids)
+    history: list[tuple[str, int | None, StatusHistoryEntry]] = []
+    notes: list[tuple[str, NoteEntry]] = []
+    touched: dict[tuple[str, str], MessageEntry] = {}
     failures: list[dict[str, Any]] = []
-    for event in events:
-        lead = str(event.lead_id)
+    taken: list[snapshots.Snapshot] = []
+    erased: set[str] = set()  # leads whose stored rows an erasure blanks (projections/erasure.py)
+    for lead, event in zip(leads, events, strict=True):
         if lead in failed:
             continue
+        state = messages.get(lead)
+        if state is None:
+            state = messages[lead] = {}
+        before = views.get(lead)
         try:
-            effects = apply(views.get(lead), event, policy, messages[lead])
+            effects = apply(before, event, policy, state)
         except Exception as exc:  # one bad event must not stop the other leads
             log.exception("projection failed on notification %s", event.notification_id)
             failed.add(lead)
             failures.append(_failure_row(event, exc))
             continue
         views[lead] = effects.view
-        workspace = effects.view.workspace
-        history += [
-            {
-                **_plain(h),
-                "lead_id": lead,
-                "workspace": workspace,
-                "notification_id": event.notification_id,
-            }
-            for h in effects.history
-        ]
-        notes += [{**_plain(n), "lead_id": lead, "workspace": workspace} for n in effects.notes]
+        snapshot = snapshots.taken(lead, before, event, effects.view)
+        if snapshot is not None:
+            taken.append(snapshot)
+        if effects.erased:
+            erased.add(lead)
+        if effects.history:
+            history += [(lead, event.notification_id, h) for h in effects.history]
+        if effects.notes:
+            notes += [(lead, n) for n in effects.notes]
         for entry in effects.messages:
-            messages[lead][entry.message_id] = entry
-            touched_messages[(lead, entry.message_id)] = entry
-    views = {k: v for k, v in views.items() if k not in failed}
-    _replace_views(conn, tables, views)
-    _insert(conn, tables.history, [h for h in history if h["lead_id"] in views])
-    _insert(conn, tables.notes, [n for n in notes if n["lead_id"] in views])
-    _replace_messages(
-        conn, tables, {k: v for k, v in touched_messages.items() if k[0] in views}, views
-    )
-    _insert(conn, tables.failures, failures)
+            state[entry.message_id] = entry
+            touched[(lead, entry.message_id)] = entry
+    for lead in failed:
+        views.pop(lead, None)
+    _write(conn, tables, views, history, notes, touched)
+    snapshots.write(conn, tables, [t for t in taken if t[0] in views])
+    blank_erased(conn, tables, erased - failed)
+    snapshots.forget(conn, tables, sorted(erased - failed))  # they hold the erased data
+    if failures:
+        conn.execute(insert(tables.failures), [storable(f) for f in failures])
     return len(failures)
+
+
+def _write(
+    conn: Connection,
+    tables: ViewTables,
+    views: dict[str, ContactView],
+    history: list[tuple[str, int | None, StatusHistoryEntry]],
+    notes: list[tuple[str, NoteEntry]],
+    touched: dict[tuple[str, str], MessageEntry],
+) -> None:
+    """The page's rows, each written once (leads that failed in this page are left out)."""
+    rows = rows_of(conn, tables.contacts)
+    rows.upsert(conn, [rows.encode({**vars(v), "lead_id": i}) for i, v in views.items()])
+    rows = rows_of(conn, tables.history)
+    rows.insert(
+        conn,
+        [
+            rows.encode(
+                {
+                    **vars(h),
+                    "lead_id": lead,
+                    "workspace": views[lead].workspace,
+                    "notification_id": notification_id,
+                }
+            )
+            for lead, notification_id, h in history
+            if lead in views
+        ],
+    )
+    rows = rows_of(conn, tables.notes)
+    rows.insert(
+        conn,
+        [
+            rows.encode({**vars(n), "lead_id": lead, "workspace": views[lead].workspace})
+            for lead, n in notes
+            if lead in views
+        ],
+    )
+    rows = rows_of(conn, tables.messages)
+    rows.upsert(
+        conn,
+        [
+            rows.encode({**vars(m), "lead_id": lead, "workspace": views[lead].workspace})
+            for (lead, _), m in touched.items()
+            if lead in views
+        ],
+    )
 
 
 def apply_page_isolating(
@@ -107,7 +171,7 @@ def record_failure(
     conn: Connection, tables: ViewTables, event: LedgerEvent, exc: Exception
 ) -> None:
     """Set an event aside: its lead is frozen (see stuck_leads) until a fix and a rebuild."""
-    conn.execute(insert(tables.failures).values(**_failure_row(event, exc)))
+    conn.execute(insert(tables.failures).values(**storable(_failure_row(event, exc))))
 
 
 def _failure_row(event: LedgerEvent, exc: Exception) -> dict[str, Any]:
@@ -120,94 +184,76 @@ def _failure_row(event: LedgerEvent, exc: Exception) -> dict[str, Any]:
 
 
 def stuck_leads(conn: Connection, tables: ViewTables, lead_ids: list[str]) -> set[str]:
-    f = tables.failures
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
     found: set[str] = set()
-    for chunk in _chunks(lead_ids):
-        found.update(conn.execute(select(f.c.lead_id).where(f.c.lead_id.in_(chunk))).scalars())
+    for i in range(0, len(lead_ids), IN_CHUNK):
+        chunk = lead_ids[i : i + IN_CHUNK]
+        found.update(
+            row[0]
+            for row in conn.exec_driver_sql(
+                f'SELECT "lead_id" FROM "{tables.failures.name}" '  # noqa: S608 - our name
+                f'WHERE "lead_id" IN ({", ".join([mark] * len(chunk))})',
+                tuple(chunk),
+            )
+        )
     return found
 
 
 def row_to_view(row: Any) -> ContactView:
+    """A contacts row (SQLAlchemy) as the view."""
     data = dict(row._mapping)
     data["lead_id"] = UUID(data["lead_id"])
+    return _view(data)
+
+
+def _view(data: dict[str, Any]) -> ContactView:
     data["extracted"] = dict(data["extracted"] or {})
-    return ContactView(**data)
+    return built(ContactView, data)
+
+
+def view_from_row(data: dict[str, Any]) -> ContactView:
+    """A contacts row as `rows_of(...).decode` gives it (lead id as text) as the view."""
+    return _view({**data, "lead_id": UUID(data["lead_id"])})
+
+
+def built(cls: type[T], data: dict[str, Any]) -> T:
+    """A frozen dataclass from its stored fields, all present, without running `__init__`
+    (the writer reads thousands per page; these classes have no `__post_init__`)."""
+    made = object.__new__(cls)
+    made.__dict__.update(data)
+    return made
 
 
 def _load_views(
-    conn: Connection, tables: ViewTables, lead_ids: list[str]
+    conn: Connection, tables: ViewTables, lead_ids: list[str], ids: dict[str, UUID]
 ) -> dict[str, ContactView]:
     views: dict[str, ContactView] = {}
-    for chunk in _chunks(lead_ids):
-        for row in conn.execute(
-            select(tables.contacts).where(tables.contacts.c.lead_id.in_(chunk))
-        ):
-            views[row.lead_id] = row_to_view(row)
+    for data in rows_of(conn, tables.contacts).select_in(conn, "lead_id", lead_ids):
+        lead = data["lead_id"]
+        data["lead_id"] = ids[lead]
+        views[lead] = _view(data)
     return views
 
 
 def _load_messages(
-    conn: Connection, tables: ViewTables, events: Sequence[LedgerEvent]
-) -> dict[str, dict[str, MessageEntry]]:
-    wanted = sorted(
-        {(str(e.lead_id), str(e.data["message_id"])) for e in events if e.data.get("message_id")}
-    )
-    found: dict[str, dict[str, MessageEntry]] = defaultdict(dict)
-    m = tables.messages
-    for chunk in _chunks(wanted):
-        for row in conn.execute(select(m).where(tuple_(m.c.lead_id, m.c.message_id).in_(chunk))):
-            data = dict(row._mapping)
-            data.pop("workspace")
-            data["lead_id"] = UUID(data["lead_id"])
-            found[row.lead_id][row.message_id] = MessageEntry(**data)
-    return found
-
-
-def _replace_views(conn: Connection, tables: ViewTables, views: dict[str, ContactView]) -> None:
-    ids = sorted(views)
-    for chunk in _chunks(ids):
-        conn.execute(delete(tables.contacts).where(tables.contacts.c.lead_id.in_(chunk)))
-    _insert(conn, tables.contacts, [{**_plain(views[i]), "lead_id": i} for i in ids])
-
-
-def _replace_messages(
     conn: Connection,
     tables: ViewTables,
-    touched: dict[tuple[str, str], MessageEntry],
-    views: dict[str, ContactView],
-) -> None:
-    m = tables.messages
-    keys = sorted(touched)
-    for chunk in _chunks(keys):
-        conn.execute(delete(m).where(tuple_(m.c.lead_id, m.c.message_id).in_(chunk)))
-    _insert(
-        conn,
-        m,
-        [{**_plain(touched[k]), "lead_id": k[0], "workspace": views[k[0]].workspace} for k in keys],
-    )
-
-
-def _plain(entry: Any) -> dict[str, Any]:
-    """A dataclass's fields, shallow (dataclasses.asdict deep-copies: 10x slower here)."""
-    return {f.name: getattr(entry, f.name) for f in fields(entry)}
-
-
-def _insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(table), [{k: _storable(v) for k, v in row.items()} for row in rows])
-
-
-def _storable(value: Any) -> Any:
-    """PostgreSQL text cannot hold NUL: a source that sent one keeps it in the ledger, the
-    view shows U+FFFD instead (the same on every backend, so views stay comparable)."""
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd") if "\x00" in value else value
-    if isinstance(value, list):
-        return [_storable(v) for v in value]
-    if isinstance(value, dict):
-        return {_storable(k): _storable(v) for k, v in value.items()}
-    return value
-
-
-def _chunks(items: list[T]) -> list[list[T]]:
-    return [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+    events: Sequence[LedgerEvent],
+    leads: list[str],
+    ids: dict[str, UUID],
+) -> dict[str, dict[str, MessageEntry]]:
+    """The stored entries of the messages the events name (a status builds on its
+    message's entry, a message on a status that came first)."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for lead, event in zip(leads, events, strict=True):
+        message_id = event.data.get("message_id")
+        if message_id:
+            wanted[lead].add(str(message_id))
+    found: dict[str, dict[str, MessageEntry]] = defaultdict(dict)
+    for data in rows_of(conn, tables.messages).select_in(conn, "lead_id", sorted(wanted)):
+        lead = data.pop("lead_id")
+        if data["message_id"] in wanted[lead]:
+            del data["workspace"]
+            data["lead_id"] = ids[lead]
+            found[lead][data["message_id"]] = built(MessageEntry, data)
+    return found

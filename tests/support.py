@@ -31,11 +31,17 @@ def sample_json(name: str) -> Any:
 
 
 def kapso_headers(
-    body: bytes, event: str | None = None, batch: bool = False, idempotency_key: str | None = None,
+    body: bytes,
+    event: str | None = None,
+    batch: bool = False,
+    idempotency_key: str | None = None,
     secret: str = KAPSO_SECRET,
 ) -> dict[str, str]:
-    headers = {"Content-Type": "application/json", "X-Webhook-Signature": sign(secret, body),
-               "X-Webhook-Payload-Version": "v2"}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Webhook-Signature": sign(secret, body),
+        "X-Webhook-Payload-Version": "v2",
+    }
     if event:
         headers["X-Webhook-Event"] = event
     if batch:
@@ -46,12 +52,15 @@ def kapso_headers(
 
 
 def meta_headers(body: bytes, secret: str = META_SECRET) -> dict[str, str]:
-    return {"Content-Type": "application/json",
-            "X-Hub-Signature-256": "sha256=" + sign(secret, body)}
+    return {
+        "Content-Type": "application/json",
+        "X-Hub-Signature-256": "sha256=" + sign(secret, body),
+    }
 
 
-def post_kapso(client: TestClient, body: bytes | dict[str, Any], event: str | None = None,
-               **kwargs: Any) -> Any:
+def post_kapso(
+    client: TestClient, body: bytes | dict[str, Any], event: str | None = None, **kwargs: Any
+) -> Any:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     return client.post("/webhook/kapso", content=raw, headers=kapso_headers(raw, event, **kwargs))
 
@@ -104,45 +113,82 @@ FactKey = tuple[str, str, str | None, str | None]  # (E.164 phone, event type, i
 def phone_spellings(e164: str) -> list[str]:
     """Ways people and APIs write an Indonesian E.164 number (+62...)."""
     rest = e164[3:]
-    return [e164, e164[1:], "0" + rest, f"+62 {rest[:3]}-{rest[3:7]}-{rest[7:]}",
-            f"0{rest[:3]} {rest[3:7]} {rest[7:]}"]
+    return [
+        e164,
+        e164[1:],
+        "0" + rest,
+        f"+62 {rest[:3]}-{rest[3:7]}-{rest[7:]}",
+        f"0{rest[:3]} {rest[3:7]} {rest[7:]}",
+    ]
 
 
 def conversation_id_for(e164: str) -> str:
     return f"conv-{e164[1:]}"
 
 
-def kapso_inbound(message_id: str, phone: str, e164: str, name: str | None = None,
-                  new_conversation: bool = False) -> dict[str, Any]:
+def kapso_inbound(
+    message_id: str, phone: str, e164: str, name: str | None = None, new_conversation: bool = False
+) -> dict[str, Any]:
     """One whatsapp.message.received element, Kapso payload v2 shape."""
-    conversation: dict[str, Any] = {"id": conversation_id_for(e164), "phone_number": phone,
-                                    "status": "active", "phone_number_id": PHONE_NUMBER_ID}
+    conversation: dict[str, Any] = {
+        "id": conversation_id_for(e164),
+        "phone_number": phone,
+        "status": "active",
+        "phone_number_id": PHONE_NUMBER_ID,
+    }
     if name is not None:
         conversation["kapso"] = {"contact_name": name}
     return {
-        "message": {"id": message_id, "timestamp": "1764000000", "type": "text", "from": phone,
-                    "text": {"body": f"text of {message_id}"},
-                    "kapso": {"direction": "inbound", "status": "received"}},
-        "conversation": conversation, "is_new_conversation": new_conversation,
+        "message": {
+            "id": message_id,
+            "timestamp": "1764000000",
+            "type": "text",
+            "from": phone,
+            "text": {"body": f"text of {message_id}"},
+            "kapso": {"direction": "inbound", "status": "received"},
+        },
+        "conversation": conversation,
+        "is_new_conversation": new_conversation,
         "phone_number_id": PHONE_NUMBER_ID,
     }
 
 
-def kapso_outbound(message_id: str, phone: str, e164: str, status: str,
-                   history: Sequence[str] = (), name: str | None = None) -> dict[str, Any]:
+def kapso_outbound(
+    message_id: str,
+    phone: str,
+    e164: str,
+    status: str,
+    history: Sequence[str] = (),
+    name: str | None = None,
+) -> dict[str, Any]:
     """One whatsapp.message.<status> element; `history` lists earlier statuses it repeats."""
-    conversation: dict[str, Any] = {"id": conversation_id_for(e164), "phone_number": phone,
-                                    "status": "active", "phone_number_id": PHONE_NUMBER_ID}
+    conversation: dict[str, Any] = {
+        "id": conversation_id_for(e164),
+        "phone_number": phone,
+        "status": "active",
+        "phone_number_id": PHONE_NUMBER_ID,
+    }
     if name is not None:
         conversation["kapso"] = {"contactName": name}
-    statuses = [{"id": message_id, "status": s, "timestamp": "1764000100",
-                 "recipient_id": e164[1:]} for s in history]
+    statuses = [
+        {"id": message_id, "status": s, "timestamp": "1764000100", "recipient_id": e164[1:]}
+        for s in history
+    ]
     return {
-        "message": {"id": message_id, "timestamp": "1764000100", "type": "text",
-                    "text": {"body": f"text of {message_id}"},
-                    "kapso": {"direction": "outbound", "status": status, "origin": "cloud_api",
-                              "statuses": statuses}},
-        "conversation": conversation, "phone_number_id": PHONE_NUMBER_ID,
+        "message": {
+            "id": message_id,
+            "timestamp": "1764000100",
+            "type": "text",
+            "text": {"body": f"text of {message_id}"},
+            "kapso": {
+                "direction": "outbound",
+                "status": status,
+                "origin": "cloud_api",
+                "statuses": statuses,
+            },
+        },
+        "conversation": conversation,
+        "phone_number_id": PHONE_NUMBER_ID,
     }
 
 
@@ -161,8 +207,9 @@ class KapsoDelivery:
     idempotency_key: str | None = None
 
 
-def record_kapso(services: Services, delivery: KapsoDelivery,
-                 workspace: str = WORKSPACE) -> Recording:
+def record_kapso(
+    services: Services, delivery: KapsoDelivery, workspace: str = WORKSPACE
+) -> Recording:
     """Translate a delivery as the webhook does, then record its commands through the Ledger."""
     elements = list(delivery.elements)
     header_event: str | None = delivery.event
@@ -176,8 +223,9 @@ def record_kapso(services: Services, delivery: KapsoDelivery,
         body, header_event = {"type": delivery.event, "batch": True, "data": elements}, None
     else:
         body, header_event = {"type": delivery.event, "data": elements}, None
-    items = translate_kapso(body, header_event, batch_header, delivery.idempotency_key,
-                            datetime.now(UTC), "ID")
+    items = translate_kapso(
+        body, header_event, batch_header, delivery.idempotency_key, datetime.now(UTC), "ID"
+    )
     assert len(items) == len(elements)
     assert all(item.unhandled_reason is None for item in items)
     return services.ledger.record(workspace, [c for item in items for c in item.commands])
@@ -199,13 +247,15 @@ def fact_key(e164: str, event: Any) -> FactKey:
     return (e164, name, None, None)
 
 
-def fact_counts(services: Services, phones: Sequence[str],
-                workspace: str = WORKSPACE) -> Counter[FactKey]:
+def fact_counts(
+    services: Services, phones: Sequence[str], workspace: str = WORKSPACE
+) -> Counter[FactKey]:
     """How many times each fact is stored on the leads of these E.164 phones."""
     counts: Counter[FactKey] = Counter()
     for e164 in phones:
-        counts.update(fact_key(e164, e)
-                      for e in services.store.events.get(lead_id_for(workspace, e164)))
+        counts.update(
+            fact_key(e164, e) for e in services.store.events.get(lead_id_for(workspace, e164))
+        )
     return counts
 
 

@@ -23,6 +23,7 @@ from starlette.types import Message
 from api.bootstrap import Services, bootstrap
 from api.routes import ENDPOINTS
 from api.view_schemas import AsOfParams, AuditParams, LeadListParams
+from domain.extracted import ExtractedData
 from tests.conftest import settings_for
 from tests.support import (
     AUTH,
@@ -79,8 +80,12 @@ def sarah(client: TestClient, body: dict[str, Any], auth: dict[str, str] = AUTH)
     return str(resp.json()["lead_id"])
 
 
-def refused(resp: httpx.Response, status: int, field: str | None = None, case: Any = None,
-            ) -> None:
+def refused(
+    resp: httpx.Response,
+    status: int,
+    field: str | None = None,
+    case: Any = None,
+) -> None:
     assert resp.status_code == status, (case, resp.text[:300])
     error = resp.json()["error"]
     assert error["status"] == status, case
@@ -102,14 +107,20 @@ def body_routes(lead: str) -> list[tuple[str, dict[str, str]]]:
     """Every POST route, with the credentials it needs, from the declarations."""
     posts = [e for e in ENDPOINTS if e.method == "POST"]
     assert len(posts) >= 6
-    auth = {"bearer": AUTH, "kapso_signature": {"X-Webhook-Signature": "0" * 64},
-            "meta_signature": {"X-Hub-Signature-256": "sha256=" + "0" * 64}}
+    auth = {
+        "bearer": AUTH,
+        "kapso_signature": {"X-Webhook-Signature": "0" * 64},
+        "meta_signature": {"X-Hub-Signature-256": "sha256=" + "0" * 64},
+    }
     return [(e.path.replace("{lead_id}", lead), {**JSON, **auth[e.auth]}) for e in posts]
 
 
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
 def test_oversized_bodies_are_refused_before_being_read(
-    client: TestClient, services: Services, ours: Ours, declared: bool,
+    client: TestClient,
+    services: Services,
+    ours: Ours,
+    declared: bool,
 ) -> None:
     chunks = 4 * LIMIT // CHUNK
     for path, headers in body_routes(ours.id):
@@ -123,8 +134,9 @@ def test_oversized_bodies_are_refused_before_being_read(
             assert 0 < answer.chunks_read <= LIMIT // CHUNK + 1, path
 
 
-def send_raw(client: TestClient, path: str, headers: dict[str, str], chunks: int,
-             declared: bool) -> RawAnswer:
+def send_raw(
+    client: TestClient, path: str, headers: dict[str, str], chunks: int, declared: bool
+) -> RawAnswer:
     """POST `chunks` chunks of a JSON-looking body straight to the app, counting reads."""
     app, portal = client.app, client.portal
     assert portal is not None
@@ -134,10 +146,20 @@ def send_raw(client: TestClient, path: str, headers: dict[str, str], chunks: int
     raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
     if declared:
         raw.append((b"content-length", str(chunks * CHUNK).encode()))
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
-             "query_string": b"", "root_path": "", "headers": raw,
-             "client": ("127.0.0.1", 50000), "server": ("testserver", 80)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": raw,
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
 
     async def receive() -> Message:
         nonlocal read
@@ -164,22 +186,28 @@ def send_raw(client: TestClient, path: str, headers: dict[str, str], chunks: int
 # -- bodies: shape and text -----------------------------------------------------------------
 
 
-def post_everywhere(client: TestClient, lead: str, raw: bytes, status: int,
-                    field: str | None = "body") -> None:
+def post_everywhere(
+    client: TestClient, lead: str, raw: bytes, status: int, field: str | None = "body"
+) -> None:
     """The same bytes to every body route (webhooks validly signed): refused alike."""
-    for path, headers in [("/sarah/state", {**JSON, **AUTH}),
-                          (f"/leads/{lead}/notes", {**JSON, **AUTH}),
-                          ("/webhook/kapso", kapso_headers(raw, RECEIVED)),
-                          ("/webhook/meta", meta_headers(raw))]:
-        refused(client.post(path, content=raw, headers=headers), status, field,
-                (path, raw[:40]))
+    for path, headers in [
+        ("/sarah/state", {**JSON, **AUTH}),
+        (f"/leads/{lead}/notes", {**JSON, **AUTH}),
+        ("/webhook/kapso", kapso_headers(raw, RECEIVED)),
+        ("/webhook/meta", meta_headers(raw)),
+    ]:
+        refused(client.post(path, content=raw, headers=headers), status, field, (path, raw[:40]))
 
 
 def test_deeply_nested_json_is_400_not_a_crash(client: TestClient, ours: Ours) -> None:
     depth = 100_000
-    for raw in [b"[" * depth + b"]" * depth, b'{"a":' * depth + b"1" + b"}" * depth,
-                json.dumps({"contact_phone": PHONE, "state": "greeting",
-                            "extracted_data": {"x": _nested(70)}}).encode()]:
+    for raw in [
+        b"[" * depth + b"]" * depth,
+        b'{"a":' * depth + b"1" + b"}" * depth,
+        json.dumps(
+            {"contact_phone": PHONE, "state": "greeting", "extracted_data": {"x": _nested(70)}}
+        ).encode(),
+    ]:
         assert len(raw) < LIMIT
         post_everywhere(client, ours.id, raw, 400)
 
@@ -195,13 +223,15 @@ def test_huge_flat_json_under_the_limit_is_refused(client: TestClient, ours: Our
     flat_list = json.dumps(list(range(40_000))).encode()
     assert len(flat_list) < LIMIT
     post_everywhere(client, ours.id, flat_list, 422)  # an object is expected
-    many_keys = {"contact_phone": PHONE, "state": "greeting",
-                 **{f"k{i}": i for i in range(15_000)}}
+    many_keys = {"contact_phone": PHONE, "state": "greeting", **{f"k{i}": i for i in range(15_000)}}
     resp = client.post("/sarah/state", json=many_keys, headers=AUTH)
     refused(resp, 422)
     assert resp.json()["error"]["field"].startswith("k")
-    big_extract = {"contact_phone": PHONE, "state": "greeting",
-                   "extracted_data": {f"k{i}": "v" for i in range(10_000)}}
+    big_extract = {
+        "contact_phone": PHONE,
+        "state": "greeting",
+        "extracted_data": {f"k{i}": "v" for i in range(10_000)},
+    }
     refused(client.post("/sarah/state", json=big_extract, headers=AUTH), 422, "extracted_data")
 
 
@@ -212,7 +242,7 @@ INVALID_TEXT = {
     "latin-1": b'{"contact_phone": "Jos\xe9"}',
     "utf-16": '{"contact_phone": "1"}'.encode("utf-16"),
     "lone-surrogate-escape": b'{"contact_phone": "0812", "state": "greeting", '
-                             b'"extracted_data": {"name": "\\ud800"}}',
+    b'"extracted_data": {"name": "\\ud800"}}',
     "lone-surrogate-key": b'{"content": "hi", "author": "ana", "\\udfff": 1}',
 }
 
@@ -223,16 +253,24 @@ def test_invalid_unicode_is_400(client: TestClient, ours: Ours) -> None:
 
 
 NUL_FIELDS: list[tuple[str, dict[str, Any], str]] = [
-    ("/sarah/state", {"contact_phone": PHONE, "state": "greeting",
-                      "extracted_data": {"name": "Bu\x00di"}}, "extracted_data"),
-    ("/sarah/state", {"contact_phone": PHONE, "state": "greeting",
-                      "extracted_data": {"pain": [{"x\x00": 1}]}}, "extracted_data"),
-    ("/sarah/state", {"contact_phone": PHONE, "state": "greeting", "outcome": "\x00"},
-     "outcome"),
+    (
+        "/sarah/state",
+        {"contact_phone": PHONE, "state": "greeting", "extracted_data": {"name": "Bu\x00di"}},
+        "extracted_data",
+    ),
+    (
+        "/sarah/state",
+        {"contact_phone": PHONE, "state": "greeting", "extracted_data": {"pain": [{"x\x00": 1}]}},
+        "extracted_data",
+    ),
+    ("/sarah/state", {"contact_phone": PHONE, "state": "greeting", "outcome": "\x00"}, "outcome"),
     ("notes", {"content": "a\x00b", "author": "ana"}, "content"),
     ("notes", {"content": "ab", "author": "an\x00a"}, "author"),
-    ("status", {"status": "qualified", "source": "human", "actor": "ana", "reason": "\x00"},
-     "reason"),
+    (
+        "status",
+        {"status": "qualified", "source": "human", "actor": "ana", "reason": "\x00"},
+        "reason",
+    ),
     ("status/release", {"actor": "\x00"}, "actor"),
 ]
 
@@ -244,17 +282,23 @@ def test_nul_in_command_text_is_422(client: TestClient, ours: Ours) -> None:
         refused(client.post(url, json=body, headers=AUTH), 422, field, (path, body))
 
 
-def test_emoji_and_right_to_left_text_round_trip(client: TestClient, services: Services,
-                                                 ours: Ours) -> None:
+def test_emoji_and_right_to_left_text_round_trip(
+    client: TestClient, services: Services, ours: Ours
+) -> None:
     fraktur = "\U0001d518\U0001d52b\U0001d526"  # astral-plane letters
-    extracted = {"name": "Budi 👩🏽‍💻 بودي", "business_type": "חנות אונליין",
-                 "domisili": "\u202eBandung\u202c", "pain_points": ["Zoe\u0308", f"{fraktur} 🇮🇩"],
-                 "قيمة": None}
+    extracted = {
+        "name": "Budi 👩🏽‍💻 بودي",
+        "business_type": "חנות אונליין",
+        "domisili": "\u202eBandung\u202c",
+        "pain_points": ["Zoe\u0308", f"{fraktur} 🇮🇩"],
+        "قيمة": None,
+    }
     note = "اتصلت — wants a demo 🗓️ יום שני"
     author = "דנה"
     sarah(client, {"contact_phone": PHONE, "state": "listening", "extracted_data": extracted})
-    resp = client.post(f"/leads/{ours.id}/notes", json={"content": note, "author": author},
-                       headers=AUTH)
+    resp = client.post(
+        f"/leads/{ours.id}/notes", json={"content": note, "author": author}, headers=AUTH
+    )
     assert resp.status_code == 200, resp.text
     message = kapso_inbound("wamid.rtl.1", PHONE[1:], PHONE, name="سارة 🌙")
     message["message"]["text"]["body"] = note
@@ -264,14 +308,21 @@ def test_emoji_and_right_to_left_text_round_trip(client: TestClient, services: S
     services.views.catch_up()
     lead = client.get(f"/leads/{ours.id}", headers=AUTH).json()
     assert (lead["sarah_name"], lead["business_type"], lead["domisili"]) == (
-        extracted["name"], extracted["business_type"], extracted["domisili"])
+        extracted["name"],
+        extracted["business_type"],
+        extracted["domisili"],
+    )
     assert lead["pain_points"] == extracted["pain_points"]
     assert lead["name"] == "سارة 🌙"
     assert {k: lead["extracted"][k] for k in extracted if extracted[k]} == {
-        k: v for k, v in extracted.items() if v}
+        k: v for k, v in extracted.items() if v
+    }
     events = client.get(f"/leads/{ours.id}/events", headers=AUTH).json()["events"]
     reported = [e["data"]["extracted_data"] for e in events if "extracted_data" in e["data"]]
-    assert reported[-1] == extracted  # the ledger keeps it as said, the null included
+    # Stored typed (SarahPhaseReported v2): every text exactly as said, the null dropped.
+    assert reported[-1] == ExtractedData.from_sarah(extracted).to_event()
+    assert reported[-1]["sarah_name"] == extracted["name"]
+    assert reported[-1]["pain_points"] == extracted["pain_points"]
     [saved] = client.get(f"/leads/{ours.id}/notes", headers=AUTH).json()["notes"]
     assert (saved["content"], saved["actor"]) == (note, author)
     [said] = client.get(f"/leads/{ours.id}/messages", headers=AUTH).json()["messages"]
@@ -285,15 +336,45 @@ def test_emoji_and_right_to_left_text_round_trip(client: TestClient, services: S
 
 # -- query strings --------------------------------------------------------------------------
 
-HOSTILE = ["'", '"', "`", ";", "--", "/*", "*/", "%", "_", "\\", "\x00", "%00",
-           "' OR 1=1 --", "1; DROP TABLE ll_contacts_g1; --", "$$", "' UNION SELECT 1 --",
-           "\ufffd", "x" * 2000, "0.5", "1700000000", "-1", "9" * 40, "NaN", "[]", "{}"]
+HOSTILE = [
+    "'",
+    '"',
+    "`",
+    ";",
+    "--",
+    "/*",
+    "*/",
+    "%",
+    "_",
+    "\\",
+    "\x00",
+    "%00",
+    "' OR 1=1 --",
+    "1; DROP TABLE ll_contacts_g1; --",
+    "$$",
+    "' UNION SELECT 1 --",
+    "\ufffd",
+    "x" * 2000,
+    "0.5",
+    "1700000000",
+    "-1",
+    "9" * 40,
+    "NaN",
+    "[]",
+    "{}",
+]
 
 
-@pytest.mark.parametrize(("path", "model"), [("/leads", LeadListParams), ("/audit", AuditParams),
-                                             ("/leads/{lead_id}", AsOfParams)])
+@pytest.mark.parametrize(
+    ("path", "model"),
+    [("/leads", LeadListParams), ("/audit", AuditParams), ("/leads/{lead_id}", AsOfParams)],
+)
 def test_hostile_values_in_every_query_parameter(
-    client: TestClient, services: Services, ours: Ours, path: str, model: type[BaseModel],
+    client: TestClient,
+    services: Services,
+    ours: Ours,
+    path: str,
+    model: type[BaseModel],
 ) -> None:
     url = path.replace("{lead_id}", ours.id)
     for name in model.model_fields:
@@ -319,8 +400,11 @@ def test_hostile_path_parameters(client: TestClient, ours: Ours) -> None:
 
 def test_time_parameters_take_iso_8601_only(client: TestClient, ours: Ours) -> None:
     for value in ["0.5", "1700000000", "yesterday", "24/11/2026"]:
-        for path, name in [("/leads", "updated_since"), ("/audit", "until"),
-                           (f"/leads/{ours.id}", "as_of")]:
+        for path, name in [
+            ("/leads", "updated_since"),
+            ("/audit", "until"),
+            (f"/leads/{ours.id}", "as_of"),
+        ]:
             refused(client.get(path, params={name: value}, headers=AUTH), 422, name, value)
     ok = client.get("/audit", params={"until": "2100-01-01T00:00:00+07:00"}, headers=AUTH)
     assert ok.status_code == 200
@@ -339,8 +423,11 @@ def test_out_of_range_scores_are_422(client: TestClient, ours: Ours) -> None:
 UNKNOWN_ENUMS: list[tuple[str, dict[str, Any], str]] = [
     ("/sarah/state", {"contact_phone": PHONE, "state": "GREETING"}, "state"),
     ("/sarah/state", {"contact_phone": PHONE, "state": " greeting"}, "state"),
-    ("/sarah/state", {"contact_phone": PHONE, "state": "greeting",
-                      "lead_temperature": "HOT"}, "lead_temperature"),
+    (
+        "/sarah/state",
+        {"contact_phone": PHONE, "state": "greeting", "lead_temperature": "HOT"},
+        "lead_temperature",
+    ),
     ("status", {"status": "Qualified", "source": "human", "actor": "ana"}, "status"),
     ("status", {"status": "qualified", "source": "sarah", "actor": "ana"}, "source"),
     ("notes", {"content": "hi", "author": "ana", "source": "alien"}, "source"),
@@ -364,36 +451,57 @@ def test_absurd_page_sizes_are_422(client: TestClient, ours: Ours) -> None:
 
 # -- headers --------------------------------------------------------------------------------
 
-SIGNATURE_HEADERS = {"/webhook/kapso": b"x-webhook-signature",
-                     "/webhook/meta": b"x-hub-signature-256"}
+SIGNATURE_HEADERS = {
+    "/webhook/kapso": b"x-webhook-signature",
+    "/webhook/meta": b"x-hub-signature-256",
+}
 
 
 def post_signed_with(client: TestClient, path: str, signature: bytes) -> httpx.Response:
     raw = json.dumps(kapso_inbound("wamid.sig.1", PHONE[1:], PHONE)).encode()
-    headers = [(SIGNATURE_HEADERS[path], signature), (b"content-type", b"application/json"),
-               (b"x-webhook-event", RECEIVED.encode())]
+    headers = [
+        (SIGNATURE_HEADERS[path], signature),
+        (b"content-type", b"application/json"),
+        (b"x-webhook-event", RECEIVED.encode()),
+    ]
     resp: httpx.Response = client.post(path, content=raw, headers=headers)
     return resp
 
 
 def test_malformed_signatures_are_401(client: TestClient, ours: Ours) -> None:
     """Checked on the raw bytes, whatever the header holds: never a 500."""
-    for signature in [b"sha256=" + b"g" * 64, b"0" * 10_000, b"\x00" * 64, b"sha256=",
-                      b" sha256 = abc ", b"sha256=" + b"0" * 64, b"sha256=" + b"\xe9" * 64,
-                      "sha256=\u00e9".encode()]:
+    for signature in [
+        b"sha256=" + b"g" * 64,
+        b"0" * 10_000,
+        b"\x00" * 64,
+        b"sha256=",
+        b" sha256 = abc ",
+        b"sha256=" + b"0" * 64,
+        b"sha256=" + b"\xe9" * 64,
+        "sha256=\u00e9".encode(),
+    ]:
         for path in SIGNATURE_HEADERS:
             refused(post_signed_with(client, path, signature), 401, case=(path, signature))
 
 
-KEYS = [b"k1\r\nX-Injected: yes", b"k2\nSet-Cookie: a=b", b"k3\x00",
-        "k4-\u00e9t\u00e9".encode("latin-1"), b"k" * 201, b""]
+KEYS = [
+    b"k1\r\nX-Injected: yes",
+    b"k2\nSet-Cookie: a=b",
+    b"k3\x00",
+    "k4-\u00e9t\u00e9".encode("latin-1"),
+    b"k" * 201,
+    b"",
+]
 
 
 def test_idempotency_key_injection(client: TestClient, services: Services, ours: Ours) -> None:
     """Odd keys are either refused or just keys: never echoed as headers, never merged."""
     for key in KEYS:
-        headers = [(b"authorization", AUTH["Authorization"].encode()),
-                   (b"content-type", b"application/json"), (b"idempotency-key", key)]
+        headers = [
+            (b"authorization", AUTH["Authorization"].encode()),
+            (b"content-type", b"application/json"),
+            (b"idempotency-key", key),
+        ]
         body = json.dumps({"content": f"note {KEYS.index(key)}", "author": "ana"}).encode()
         first = client.post(f"/leads/{ours.id}/notes", content=body, headers=headers)
         assert "x-injected" not in first.headers, key

@@ -52,11 +52,21 @@ A_PHONE = "+6281377770001"
 UNDECLARED_PUBLIC = {("GET", "/openapi.json")}
 # A valid body per command model: a route taking a new model must be given one here.
 VALID_BODIES: dict[str, dict[str, Any]] = {
-    "SarahState": {"contact_phone": B_PHONE, "state": "close_attempt", "lead_score": 99,
-                   "extracted_data": {"name": "Mallory"}},
+    "SarahState": {
+        "contact_phone": B_PHONE,
+        "state": "close_attempt",
+        "lead_score": 99,
+        "extracted_data": {"name": "Mallory"},
+    },
     "StatusCommand": {"status": "archived", "source": "human", "actor": "mallory"},
     "ReleaseCommand": {"actor": "mallory"},
     "NoteCommand": {"content": "mallory was here", "author": "mallory"},
+    "ErasureCommand": {"actor": "mallory", "reason": "erase B"},
+    "ImportRequest": {
+        "contacts": json.dumps(
+            {"_id": "m1", "phone": B_PHONE, "lead_status": "client", "kapso_name": "Mallory"}
+        )
+    },
 }
 
 
@@ -77,8 +87,11 @@ class Probe:
 @pytest.fixture
 def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
     config = tmp_path / "routing.toml"
-    config.write_text(f'[workspaces.{WORKSPACE}]\nphone_number_ids = ["{PHONE_NUMBER_ID}"]\n'
-                      f'[workspaces.{B}]\nphone_number_ids = ["{B_PNID}"]\n', encoding="utf-8")
+    config.write_text(
+        f'[workspaces.{WORKSPACE}]\nphone_number_ids = ["{PHONE_NUMBER_ID}"]\n'
+        f'[workspaces.{B}]\nphone_number_ids = ["{B_PNID}"]\n',
+        encoding="utf-8",
+    )
     settings = settings_for(database_url, tmp_path).model_copy(update={"config_file": config})
     built = bootstrap(settings)
     yield built
@@ -87,29 +100,61 @@ def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
 
 def seed(client: TestClient) -> Victim:
     """B's lead, with everything a route could show; and a lead of A's own."""
-    message = kapso_inbound("wamid.B.1", B_PHONE[1:], B_PHONE, name=B_NAME,
-                            new_conversation=True)
+    message = kapso_inbound("wamid.B.1", B_PHONE[1:], B_PHONE, name=B_NAME, new_conversation=True)
     message["phone_number_id"] = message["conversation"]["phone_number_id"] = B_PNID
     ok(post_kapso(client, message, "whatsapp.message.received"))
     ok(post_kapso(client, {"phone_number_id": B_PNID, "marker": B_RAW}, "x.unknown.event"))
-    lead_id = ok(client.post("/sarah/state", headers=OTHER_AUTH, json={
-        "contact_phone": B_PHONE, "state": "listening", "lead_score": 77,
-        "extracted_data": {"name": B_NAME, "domisili": "Bandung"}}))["lead_id"]
+    lead_id = ok(
+        client.post(
+            "/sarah/state",
+            headers=OTHER_AUTH,
+            json={
+                "contact_phone": B_PHONE,
+                "state": "listening",
+                "lead_score": 77,
+                "extracted_data": {"name": B_NAME, "domisili": "Bandung"},
+            },
+        )
+    )["lead_id"]
     assert lead_id == str(lead_id_for(B, B_PHONE))
-    ok(client.post(f"/leads/{lead_id}/status", headers=OTHER_AUTH,
-                   json={"status": "qualified", "source": "human", "actor": B_ACTOR,
-                         "reason": B_REASON}))
-    ok(client.post(f"/leads/{lead_id}/notes", headers=OTHER_AUTH,
-                   json={"content": B_NOTE, "author": B_ACTOR}))
-    ok(client.post("/sarah/state", headers=AUTH, json={
-        "contact_phone": A_PHONE, "state": "greeting", "extracted_data": {"name": "Ani"}}))
+    ok(
+        client.post(
+            f"/leads/{lead_id}/status",
+            headers=OTHER_AUTH,
+            json={"status": "qualified", "source": "human", "actor": B_ACTOR, "reason": B_REASON},
+        )
+    )
+    ok(
+        client.post(
+            f"/leads/{lead_id}/notes",
+            headers=OTHER_AUTH,
+            json={"content": B_NOTE, "author": B_ACTOR},
+        )
+    )
+    ok(
+        client.post(
+            "/sarah/state",
+            headers=AUTH,
+            json={"contact_phone": A_PHONE, "state": "greeting", "extracted_data": {"name": "Ani"}},
+        )
+    )
     # B sees all of it (so its absence from A's answers means something).
     b_view = client.get("/deliveries/unhandled", headers=OTHER_AUTH).text
     assert B_RAW in b_view
     b_view = client.get(f"/leads/{lead_id}/events", headers=OTHER_AUTH).text
     assert all(s in b_view for s in (B_NAME, B_NOTE, B_ACTOR, B_REASON, "wamid.B.1"))
-    secrets = (lead_id, B_PHONE, B_PHONE[1:], B_NAME, B_NOTE, B_ACTOR, B_REASON, B_RAW,
-               "wamid.B.1", f'"workspace":"{B}"')
+    secrets = (
+        lead_id,
+        B_PHONE,
+        B_PHONE[1:],
+        B_NAME,
+        B_NOTE,
+        B_ACTOR,
+        B_REASON,
+        B_RAW,
+        "wamid.B.1",
+        f'"workspace":"{B}"',
+    )
     return Victim(lead_id, secrets)
 
 
@@ -141,8 +186,10 @@ def probes(endpoint: Endpoint, method: str, victim: Victim) -> list[Probe]:
     if "{lead_id}" in endpoint.path:
         paths = [(endpoint.path.replace("{lead_id}", victim.lead_id), victim.lead_id)]
     elif "{phone}" in endpoint.path:
-        paths = [(endpoint.path.replace("{phone}", quote(spelling, safe="")), B_PHONE)
-                 for spelling in phone_spellings(B_PHONE)]
+        paths = [
+            (endpoint.path.replace("{phone}", quote(spelling, safe="")), B_PHONE)
+            for spelling in phone_spellings(B_PHONE)
+        ]
     assert "{" not in paths[0][0], f"no B value for the path parameter of {endpoint.path}"
     body = None
     if endpoint.request is not None:
@@ -151,8 +198,10 @@ def probes(endpoint: Endpoint, method: str, victim: Victim) -> list[Probe]:
     found = [Probe(method, path, body, sent) for path, sent in paths]
     for param in endpoint.params:
         for value in query_values(param, victim):
-            found += [Probe(method, f"{path}?{param.name}={quote(value, safe='')}", body, value)
-                      for path, _ in paths]
+            found += [
+                Probe(method, f"{path}?{param.name}={quote(value, safe='')}", body, value)
+                for path, _ in paths
+            ]
     return found
 
 
@@ -169,7 +218,8 @@ def query_values(param: Param, victim: Victim) -> list[str]:
 
 
 def test_a_key_of_workspace_a_reaches_nothing_of_workspace_b(
-    client: TestClient, services: Services,
+    client: TestClient,
+    services: Services,
 ) -> None:
     victim = seed(client)
     services.views.catch_up()
@@ -203,8 +253,9 @@ def test_a_key_of_workspace_a_reaches_nothing_of_workspace_b(
     assert len(after) == b_events
 
 
-def check(client: TestClient, services: Services, probe: Probe, victim: Victim,
-          lead_route: bool) -> None:
+def check(
+    client: TestClient, services: Services, probe: Probe, victim: Victim, lead_route: bool
+) -> None:
     before = ledger_size(services)
     resp = client.request(probe.method, probe.url, json=probe.body, headers=AUTH)
     case = (probe.method, probe.url, resp.status_code, resp.text[:300])

@@ -23,23 +23,64 @@ from tests.support import AUTH, OTHER_AUTH, PHONE_NUMBER_ID, post_kapso, with_ro
 
 # name -> (phone, Sarah report or None, Kapso message time or None)
 SEED: dict[str, tuple[str, dict[str, Any] | None, int | None]] = {
-    "a": ("+6281311110001", {"state": "collect_domisili", "lead_score": 35,
-                             "lead_temperature": "lukewarm", "extracted_data": {
-                                 "name": "Budi", "business_type": "online shop",
-                                 "domisili": "Bandung"}}, 1764000000),
-    "b": ("+6281311110002", {"state": "validate_pain_points", "lead_score": 68,
-                             "lead_temperature": "warm", "extracted_data": {
-                                 "name": "Sari", "business_type": "Kuliner",
-                                 "domisili": "Jakarta"}}, 1764000100),
-    "c": ("+6281311110003", {"state": "close_attempt", "lead_score": 82,
-                             "lead_temperature": "hot", "extracted_data": {
-                                 "name": "Andi 100%_off", "business_type": "fashion",
-                                 "domisili": "Surabaya"}}, 1764000100),
+    "a": (
+        "+6281311110001",
+        {
+            "state": "collect_domisili",
+            "lead_score": 35,
+            "lead_temperature": "lukewarm",
+            "extracted_data": {
+                "name": "Budi",
+                "business_type": "online shop",
+                "domisili": "Bandung",
+            },
+        },
+        1764000000,
+    ),
+    "b": (
+        "+6281311110002",
+        {
+            "state": "validate_pain_points",
+            "lead_score": 68,
+            "lead_temperature": "warm",
+            "extracted_data": {"name": "Sari", "business_type": "Kuliner", "domisili": "Jakarta"},
+        },
+        1764000100,
+    ),
+    "c": (
+        "+6281311110003",
+        {
+            "state": "close_attempt",
+            "lead_score": 82,
+            "lead_temperature": "hot",
+            "extracted_data": {
+                "name": "Andi 100%_off",
+                "business_type": "fashion",
+                "domisili": "Surabaya",
+            },
+        },
+        1764000100,
+    ),
     "d": ("+6281311110004", None, 1764000200),
     "e": ("+6281311110005", {"state": "greeting", "extracted_data": {}}, None),
 }
-HOSTILE = ["'", "%", "_", ";", "\\", "' OR '1'='1", "1; DROP TABLE ll_contacts_g1; --",
-           "%' --", '"', "\x00", "é", "a" * 300, "-1", "1e9", "9" * 40]
+HOSTILE = [
+    "'",
+    "%",
+    "_",
+    ";",
+    "\\",
+    "' OR '1'='1",
+    "1; DROP TABLE ll_contacts_g1; --",
+    "%' --",
+    '"',
+    "\x00",
+    "é",
+    "a" * 300,
+    "-1",
+    "1e9",
+    "9" * 40,
+]
 
 
 @pytest.fixture
@@ -61,13 +102,23 @@ def inbound(client: TestClient, phone: str, at: int, text: str = "halo") -> str:
     digits = phone.lstrip("+")
     message_id = f"wamid.{digits}.{at}"
     body = {
-        "message": {"id": message_id, "timestamp": str(at), "type": "text", "from": digits,
-                    "text": {"body": text},
-                    "kapso": {"direction": "inbound", "status": "received", "content": text}},
-        "conversation": {"id": f"conv_{digits}", "phone_number": phone, "status": "active",
-                         "phone_number_id": PHONE_NUMBER_ID,
-                         "kapso": {"contact_name": f"Contact {digits[-2:]}"}},
-        "is_new_conversation": True, "phone_number_id": PHONE_NUMBER_ID,
+        "message": {
+            "id": message_id,
+            "timestamp": str(at),
+            "type": "text",
+            "from": digits,
+            "text": {"body": text},
+            "kapso": {"direction": "inbound", "status": "received", "content": text},
+        },
+        "conversation": {
+            "id": f"conv_{digits}",
+            "phone_number": phone,
+            "status": "active",
+            "phone_number_id": PHONE_NUMBER_ID,
+            "kapso": {"contact_name": f"Contact {digits[-2:]}"},
+        },
+        "is_new_conversation": True,
+        "phone_number_id": PHONE_NUMBER_ID,
     }
     resp = post_kapso(client, body, "whatsapp.message.received", idempotency_key=message_id)
     assert resp.status_code == 200, resp.text
@@ -113,33 +164,37 @@ def every_page(client: TestClient, path: str, key: str, **params: Any) -> list[A
 # -- filters and search ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("params", "expected"), [
-    ({"status": "qualified"}, {"b"}),
-    ({"status": ["new", "contacted"]}, {"a", "c", "d", "e"}),
-    ({"status": "new,contacted"}, {"a", "c", "d", "e"}),
-    ({"temperature": "hot"}, {"c"}),
-    ({"chat_phase": "validate_pain_points"}, {"b"}),
-    ({"score_min": 50}, {"b", "c"}),
-    ({"score_max": 50}, {"a"}),
-    ({"score_min": 60, "score_max": 70}, {"b"}),
-    ({"last_message_since": "2025-11-24T16:01:00Z"}, {"b", "c", "d"}),
-    ({"last_message_until": "2025-11-24T16:01:40Z"}, {"a", "b", "c"}),
-    ({"last_message_until": "2025-11-24T23:01:40+07:00"}, {"a", "b", "c"}),
-    ({"q": "BUDI"}, {"a"}),
-    ({"q": "jakarta"}, {"b"}),
-    ({"q": "Kuliner"}, {"b"}),
-    ({"q": "6281311110004"}, {"d"}),
-    ({"q": "contact 04"}, {"d"}),
-    ({"q": "%"}, {"c"}),
-    ({"q": "0%_o"}, {"c"}),
-    ({"q": "_"}, {"c"}),
-    ({"q": "' OR '1'='1"}, set()),
-    ({"q": "\\"}, set()),
-    ({"status": "new", "q": "budi", "temperature": "lukewarm"}, {"a"}),
-    ({"unknown": "x", "temperature": "warm"}, {"b"}),
-])
-def test_filters_narrow(client: TestClient, services: Services, params: dict[str, Any],
-                        expected: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"status": "qualified"}, {"b"}),
+        ({"status": ["new", "contacted"]}, {"a", "c", "d", "e"}),
+        ({"status": "new,contacted"}, {"a", "c", "d", "e"}),
+        ({"temperature": "hot"}, {"c"}),
+        ({"chat_phase": "validate_pain_points"}, {"b"}),
+        ({"score_min": 50}, {"b", "c"}),
+        ({"score_max": 50}, {"a"}),
+        ({"score_min": 60, "score_max": 70}, {"b"}),
+        ({"last_message_since": "2025-11-24T16:01:00Z"}, {"b", "c", "d"}),
+        ({"last_message_until": "2025-11-24T16:01:40Z"}, {"a", "b", "c"}),
+        ({"last_message_until": "2025-11-24T23:01:40+07:00"}, {"a", "b", "c"}),
+        ({"q": "BUDI"}, {"a"}),
+        ({"q": "jakarta"}, {"b"}),
+        ({"q": "Kuliner"}, {"b"}),
+        ({"q": "6281311110004"}, {"d"}),
+        ({"q": "contact 04"}, {"d"}),
+        ({"q": "%"}, {"c"}),
+        ({"q": "0%_o"}, {"c"}),
+        ({"q": "_"}, {"c"}),
+        ({"q": "' OR '1'='1"}, set()),
+        ({"q": "\\"}, set()),
+        ({"status": "new", "q": "budi", "temperature": "lukewarm"}, {"a"}),
+        ({"unknown": "x", "temperature": "warm"}, {"b"}),
+    ],
+)
+def test_filters_narrow(
+    client: TestClient, services: Services, params: dict[str, Any], expected: set[str]
+) -> None:
     ids = seed(client, services)
     found = names(client, ids, **params)
     assert set(found) == expected
@@ -150,24 +205,36 @@ def test_updated_range(client: TestClient, services: Services) -> None:
     ids = seed(client, services)
     middle = datetime.now(UTC)
     time.sleep(0.01)
-    resp = client.post(f"/leads/{ids['b']}/notes", json={"content": "call back", "author": "ana"},
-                       headers=AUTH)
+    resp = client.post(
+        f"/leads/{ids['b']}/notes", json={"content": "call back", "author": "ana"}, headers=AUTH
+    )
     assert resp.status_code == 200, resp.text
     assert set(names(client, ids, updated_since=middle.isoformat())) == {"b"}
     assert set(names(client, ids, updated_until=middle.isoformat())) == {"a", "c", "d", "e"}
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"status": "lost"}, "status"), ({"status": "new,bogus"}, "status"),
-    ({"temperature": "boiling"}, "temperature"), ({"chat_phase": "dancing"}, "chat_phase"),
-    ({"sort": "name"}, "sort"), ({"order": "up"}, "order"), ({"score_min": "x"}, "score_min"),
-    ({"score_max": 101}, "score_max"), ({"score_min": 70, "score_max": 10}, "score_min"),
-    ({"updated_since": "yesterday"}, "updated_since"),
-    ({"last_message_until": "2025-13-01"}, "last_message_until"),
-    ({"q": "x" * 201}, "q"), ({"q": "a\x00b"}, "q"), ({"cursor": "not-a-cursor"}, "cursor"),
-])
-def test_bad_values_are_422_naming_the_field(client: TestClient, params: dict[str, Any],
-                                             field: str) -> None:
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"status": "lost"}, "status"),
+        ({"status": "new,bogus"}, "status"),
+        ({"temperature": "boiling"}, "temperature"),
+        ({"chat_phase": "dancing"}, "chat_phase"),
+        ({"sort": "name"}, "sort"),
+        ({"order": "up"}, "order"),
+        ({"score_min": "x"}, "score_min"),
+        ({"score_max": 101}, "score_max"),
+        ({"score_min": 70, "score_max": 10}, "score_min"),
+        ({"updated_since": "yesterday"}, "updated_since"),
+        ({"last_message_until": "2025-13-01"}, "last_message_until"),
+        ({"q": "x" * 201}, "q"),
+        ({"q": "a\x00b"}, "q"),
+        ({"cursor": "not-a-cursor"}, "cursor"),
+    ],
+)
+def test_bad_values_are_422_naming_the_field(
+    client: TestClient, params: dict[str, Any], field: str
+) -> None:
     body = get(client, "/leads", 422, **params)
     assert body["error"]["field"] == field
 
@@ -184,14 +251,26 @@ def test_limit_bounds_accepted(client: TestClient, services: Services) -> None:
     assert get(client, "/leads")["limit"] == 50
 
 
-PARAMS = ["status", "temperature", "chat_phase", "score_min", "score_max", "updated_since",
-          "updated_until", "last_message_since", "last_message_until", "q", "sort", "order",
-          "limit", "cursor"]
+PARAMS = [
+    "status",
+    "temperature",
+    "chat_phase",
+    "score_min",
+    "score_max",
+    "updated_since",
+    "updated_until",
+    "last_message_since",
+    "last_message_until",
+    "q",
+    "sort",
+    "order",
+    "limit",
+    "cursor",
+]
 
 
 @pytest.mark.parametrize("param", PARAMS)
-def test_sql_metacharacters_never_leak(client: TestClient, services: Services,
-                                       param: str) -> None:
+def test_sql_metacharacters_never_leak(client: TestClient, services: Services, param: str) -> None:
     ids = seed(client, services)
     mine = set(ids.values()) | {sarah(client, "+6281311119999", {"state": "greeting"})}
     services.views.catch_up()
@@ -219,8 +298,9 @@ def _searched(lead: dict[str, Any]) -> str:
 # -- sort and keyset pages -----------------------------------------------------------------
 
 
-def test_default_sort_is_last_message_desc_nulls_last(client: TestClient,
-                                                      services: Services) -> None:
+def test_default_sort_is_last_message_desc_nulls_last(
+    client: TestClient, services: Services
+) -> None:
     ids = seed(client, services)
     tied = sorted(["b", "c"], key=lambda n: ids[n], reverse=True)
     assert names(client, ids) == ["d", *tied, "a", "e"]
@@ -240,8 +320,9 @@ def test_sort_by_score_and_updated(client: TestClient, services: Services) -> No
 
 @pytest.mark.parametrize("sort", ["last_message_at", "lead_score", "updated_at"])
 @pytest.mark.parametrize("order", ["asc", "desc"])
-def test_pages_visit_every_lead_once_under_ties(client: TestClient, services: Services,
-                                                sort: str, order: str) -> None:
+def test_pages_visit_every_lead_once_under_ties(
+    client: TestClient, services: Services, sort: str, order: str
+) -> None:
     created = set()
     for i in range(9):
         phone = f"+62813111120{i:02d}"
@@ -250,8 +331,10 @@ def test_pages_visit_every_lead_once_under_ties(client: TestClient, services: Se
         if i < 6:  # six leads share one message time, three have none
             inbound(client, phone, 1764000000)
     services.views.catch_up()
-    everything = [lead["lead_id"] for lead in get(client, "/leads", sort=sort, order=order,
-                                                  limit=200)["leads"]]
+    everything = [
+        lead["lead_id"]
+        for lead in get(client, "/leads", sort=sort, order=order, limit=200)["leads"]
+    ]
     paged = every_page(client, "/leads", "leads", sort=sort, order=order, limit=2)
     assert [lead["lead_id"] for lead in paged] == everything
     assert set(everything) == created
@@ -262,8 +345,10 @@ def test_cursor_of_another_sort_is_refused(client: TestClient, services: Service
     seed(client, services)
     cursor = get(client, "/leads", limit=2)["next_cursor"]
     assert cursor is not None
-    assert get(client, "/leads", 422, limit=2, cursor=cursor, order="asc")["error"]["field"] \
+    assert (
+        get(client, "/leads", 422, limit=2, cursor=cursor, order="asc")["error"]["field"]
         == "cursor"
+    )
 
 
 # -- one lead, its rows, isolation ---------------------------------------------------------
@@ -272,46 +357,59 @@ def test_cursor_of_another_sort_is_refused(client: TestClient, services: Service
 def test_lead_and_its_rows(client: TestClient, services: Services) -> None:
     ids = seed(client, services)
     lead_id = ids["b"]
-    resp = client.post(f"/leads/{lead_id}/status", json={
-        "status": "archived", "source": "human", "actor": "ana", "reason": "spam"}, headers=AUTH)
+    resp = client.post(
+        f"/leads/{lead_id}/status",
+        json={"status": "archived", "source": "human", "actor": "ana", "reason": "spam"},
+        headers=AUTH,
+    )
     assert resp.status_code == 200, resp.text
-    client.post(f"/leads/{lead_id}/notes", json={"content": "first", "author": "ana"},
-                headers=AUTH)
-    client.post(f"/leads/{lead_id}/notes", json={"content": "second", "author": "bo"},
-                headers=AUTH)
+    client.post(f"/leads/{lead_id}/notes", json={"content": "first", "author": "ana"}, headers=AUTH)
+    client.post(f"/leads/{lead_id}/notes", json={"content": "second", "author": "bo"}, headers=AUTH)
     services.views.catch_up()
     lead = get(client, f"/leads/{lead_id}")
     assert (lead["lead_status"], lead["sarah_name"], lead["phone"]) == (
-        "archived", "Sari", SEED["b"][0])
+        "archived",
+        "Sari",
+        SEED["b"][0],
+    )
     history = get(client, f"/leads/{lead_id}/status-history")["history"]
     assert [(h["from"], h["to"], h["source"], h["outcome"]) for h in history] == [
-        ("new", "qualified", "sarah", "applied"), ("qualified", "archived", "human", "applied")]
+        ("new", "qualified", "sarah", "applied"),
+        ("qualified", "archived", "human", "applied"),
+    ]
     assert (history[1]["reason"], history[1]["actor"]) == ("spam", "ana")
     assert [h["position"] for h in history] == sorted(h["position"] for h in history)
     notes = get(client, f"/leads/{lead_id}/notes")["notes"]
     assert [(n["content"], n["actor"]) for n in notes] == [("first", "ana"), ("second", "bo")]
     messages = get(client, f"/leads/{lead_id}/messages")["messages"]
     assert [(m["direction"], m["type"], m["text"]) for m in messages] == [
-        ("inbound", "text", "halo")]
+        ("inbound", "text", "halo")
+    ]
     assert messages[0]["at"] == "2025-11-24T16:01:40Z"
 
 
 def test_other_workspace_gets_404_and_no_data(client: TestClient, services: Services) -> None:
     ids = seed(client, services)
     lead_id, phone = ids["a"], SEED["a"][0]
-    paths = [f"/leads/{lead_id}", f"/leads/{lead_id}/status-history", f"/leads/{lead_id}/notes",
-             f"/leads/{lead_id}/messages", f"/leads/{lead_id}/events",
-             f"/leads/{lead_id}?as_of=2030-01-01T00:00:00Z",
-             f"/leads/by-phone/{quote(phone, safe='')}"]
+    paths = [
+        f"/leads/{lead_id}",
+        f"/leads/{lead_id}/status-history",
+        f"/leads/{lead_id}/notes",
+        f"/leads/{lead_id}/messages",
+        f"/leads/{lead_id}/events",
+        f"/leads/{lead_id}?as_of=2030-01-01T00:00:00Z",
+        f"/leads/by-phone/{quote(phone, safe='')}",
+    ]
     for path in paths:
         resp = client.get(path, headers=OTHER_AUTH)
         assert resp.status_code == 404, (path, resp.text)
         assert set(resp.json()) == {"error"}
         assert "Budi" not in resp.text
-    for path, body in [(f"/leads/{lead_id}/status", {"status": "archived", "source": "human",
-                                                      "actor": "x"}),
-                       (f"/leads/{lead_id}/notes", {"content": "x", "author": "x"}),
-                       (f"/leads/{lead_id}/status/release", {"actor": "x"})]:
+    for path, body in [
+        (f"/leads/{lead_id}/status", {"status": "archived", "source": "human", "actor": "x"}),
+        (f"/leads/{lead_id}/notes", {"content": "x", "author": "x"}),
+        (f"/leads/{lead_id}/status/release", {"actor": "x"}),
+    ]:
         assert client.post(path, json=body, headers=OTHER_AUTH).status_code == 404
     assert get(client, f"/leads/{lead_id}")["lead_status"] == "new"  # nothing recorded
     other = client.get("/stats", headers=OTHER_AUTH).json()
@@ -345,8 +443,11 @@ def test_as_of_before_and_after_a_status_change(client: TestClient, services: Se
     time.sleep(0.01)
     before_change = datetime.now(UTC)
     time.sleep(0.01)
-    resp = client.post(f"/leads/{lead_id}/status", json={
-        "status": "archived", "source": "human", "actor": "ana"}, headers=AUTH)
+    resp = client.post(
+        f"/leads/{lead_id}/status",
+        json={"status": "archived", "source": "human", "actor": "ana"},
+        headers=AUTH,
+    )
     assert resp.status_code == 200, resp.text
     then = get(client, f"/leads/{lead_id}", as_of=before_change.isoformat())
     assert (then["lead_status"], then["status_source"]) == ("qualified", "sarah")
@@ -368,12 +469,17 @@ def test_reads_follow_a_rebuild_and_its_policy(client: TestClient, services: Ser
     """After a blue/green rebuild the reads use the new generation, and as_of replays use
     the new (active) policy: here one without human holds, where Brain outranks humans."""
     lead_id = sarah(client, "+6281311110001", {"state": "listening"})
-    for body in ({"status": "archived", "source": "human", "actor": "ana"},
-                 {"status": "contacted", "source": "brain", "actor": "b"}):
+    for body in (
+        {"status": "archived", "source": "human", "actor": "ana"},
+        {"status": "contacted", "source": "brain", "actor": "b"},
+    ):
         assert client.post(f"/leads/{lead_id}/status", json=body, headers=AUTH).is_success
     assert get(client, f"/leads/{lead_id}")["lead_status"] == "archived"
-    result = rebuild(services.engines.write, services.store,
-                     'hold = []\n[ranks]\nbrain = 3\nhuman = 2\nsarah = 1\n')
+    result = rebuild(
+        services.engines.write,
+        services.store,
+        "hold = []\n[ranks]\nbrain = 3\nhuman = 2\nsarah = 1\n",
+    )
     assert result.generation == 2
     live = get(client, f"/leads/{lead_id}")
     assert (live["lead_status"], live["status_source"]) == ("contacted", "brain")
@@ -389,24 +495,34 @@ def test_reads_follow_a_rebuild_and_its_policy(client: TestClient, services: Ser
 def test_stats_counts(client: TestClient, services: Services) -> None:
     seed(client, services)
     assert get(client, "/stats") == {
-        "total": 5, "by_status": {"new": 3, "qualified": 1, "contacted": 1},
+        "total": 5,
+        "by_status": {"new": 3, "qualified": 1, "contacted": 1},
         "by_temperature": {"lukewarm": 1, "warm": 1, "hot": 1, "unset": 2},
     }
 
 
 def test_audit_filters_and_pages(client: TestClient, services: Services) -> None:
     ids = seed(client, services)
-    for name, body in [("a", {"status": "archived", "source": "human", "actor": "alice"}),
-                       ("c", {"status": "converted", "source": "brain", "actor": "brain-1"})]:
+    for name, body in [
+        ("a", {"status": "archived", "source": "human", "actor": "alice"}),
+        ("c", {"status": "converted", "source": "brain", "actor": "brain-1"}),
+    ]:
         assert client.post(f"/leads/{ids[name]}/status", json=body, headers=AUTH).is_success
-    assert client.post(f"/leads/{ids['b']}/notes", json={"content": "vip", "author": "bob"},
-                       headers=AUTH).is_success
+    assert client.post(
+        f"/leads/{ids['b']}/notes", json={"content": "vip", "author": "bob"}, headers=AUTH
+    ).is_success
     services.views.catch_up()
     human = get(client, "/audit", source="human")["entries"]
     assert [(e["kind"], e["actor"]) for e in human] == [("note", "bob"), ("status", "alice")]
     assert human[1] | {"at": None} == human[1] | {
-        "lead_id": ids["a"], "phone": SEED["a"][0], "from": "new", "to": "archived",
-        "outcome": "applied", "origin": "request", "at": None}
+        "lead_id": ids["a"],
+        "phone": SEED["a"][0],
+        "from": "new",
+        "to": "archived",
+        "outcome": "applied",
+        "origin": "request",
+        "at": None,
+    }
     assert [e["to"] for e in get(client, "/audit", actor="brain-1")["entries"]] == ["converted"]
     assert get(client, "/audit", actor="nobody")["entries"] == []
     sarah_rows = get(client, "/audit", source="sarah")["entries"]
@@ -429,21 +545,29 @@ def test_commands_answer_with_outcome_and_lead(client: TestClient) -> None:
     body = {"status": "archived", "source": "human", "actor": "ana", "reason": "spam"}
     first = client.post(f"/leads/{lead_id}/status", json=body, headers=headers).json()
     assert (first["outcome"], first["outcome_reason"], first["appended"]) == (
-        "applied", "higher_priority", True)
+        "applied",
+        "higher_priority",
+        True,
+    )
     assert first["status_change"]["to"] == "archived"
     assert first["lead"]["lead_status"] == "archived"
     retry = client.post(f"/leads/{lead_id}/status", json=body, headers=headers).json()
     assert retry == first | {"appended": False}
-    brain = client.post(f"/leads/{lead_id}/status", json={
-        "status": "contacted", "source": "brain", "actor": "b"}, headers=AUTH).json()
+    brain = client.post(
+        f"/leads/{lead_id}/status",
+        json={"status": "contacted", "source": "brain", "actor": "b"},
+        headers=AUTH,
+    ).json()
     assert (brain["outcome"], brain["outcome_reason"]) == ("suppressed", "held_by_human")
     assert brain["lead"]["lead_status"] == "archived"
-    released = client.post(f"/leads/{lead_id}/status/release", json={"actor": "ana"},
-                           headers=AUTH).json()
+    released = client.post(
+        f"/leads/{lead_id}/status/release", json={"actor": "ana"}, headers=AUTH
+    ).json()
     assert (released["outcome"], released["outcome_reason"]) == ("applied", "released")
     assert released["lead"]["status_held"] is False
-    note = client.post(f"/leads/{lead_id}/notes", json={"content": "hi", "author": "ana"},
-                       headers=AUTH).json()
+    note = client.post(
+        f"/leads/{lead_id}/notes", json={"content": "hi", "author": "ana"}, headers=AUTH
+    ).json()
     assert (note["outcome"], note["note"]["content"]) == ("applied", "hi")
 
 
@@ -454,8 +578,15 @@ def test_openapi_documents_the_query_api(client: TestClient) -> None:
     assert set(PARAMS) <= set(params)
     assert params["limit"]["schema"]["maximum"] == 200
     assert "qualified" in str(params["status"]["schema"])
-    for path in ("/leads/{lead_id}", "/leads/{lead_id}/status-history", "/leads/{lead_id}/notes",
-                 "/leads/{lead_id}/messages", "/stats", "/audit", "/leads/by-phone/{phone}"):
+    for path in (
+        "/leads/{lead_id}",
+        "/leads/{lead_id}/status-history",
+        "/leads/{lead_id}/notes",
+        "/leads/{lead_id}/messages",
+        "/stats",
+        "/audit",
+        "/leads/by-phone/{phone}",
+    ):
         assert doc["paths"][path]["get"]["security"] == [{"bearer": []}], path
     assert "as_of" in {p["name"] for p in doc["paths"]["/leads/{lead_id}"]["get"]["parameters"]}
     assert "from" in doc["components"]["schemas"]["StatusChangeOut"]["properties"]

@@ -21,8 +21,7 @@ from tests.conftest import settings_for
 from tests.support import AUTH, post_kapso, sample, sample_json, with_routing
 
 BUDI = "+6281234567890"
-PHASES = ("sarah-phase1-gathering.json", "sarah-phase2-interest.json",
-          "sarah-phase3-closing.json")
+PHASES = ("sarah-phase1-gathering.json", "sarah-phase2-interest.json", "sarah-phase3-closing.json")
 
 
 @pytest.fixture
@@ -35,8 +34,9 @@ def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
 
 
 def sarah_sample(client: TestClient, name: str) -> dict[str, Any]:
-    resp = client.post("/sarah/state", content=sample(name),
-                       headers={**AUTH, "Content-Type": "application/json"})
+    resp = client.post(
+        "/sarah/state", content=sample(name), headers={**AUTH, "Content-Type": "application/json"}
+    )
     assert resp.status_code == 200, resp.text
     return dict(resp.json())
 
@@ -74,19 +74,28 @@ def test_duplicate_contacts_are_one_lead(client: TestClient, services: Services)
         assert found.json()["lead_id"] == leads[0]["lead_id"]
 
 
-def test_human_status_holds_against_bots_until_released(client: TestClient,
-                                                         services: Services) -> None:
+def test_human_status_holds_against_bots_until_released(
+    client: TestClient, services: Services
+) -> None:
     lead_id = sarah_sample(client, PHASES[0])["lead_id"]
-    archived = command(client, lead_id, "/status", {
-        "status": "archived", "source": "human", "actor": "ana", "reason": "not a buyer"})
+    archived = command(
+        client,
+        lead_id,
+        "/status",
+        {"status": "archived", "source": "human", "actor": "ana", "reason": "not a buyer"},
+    )
     assert (archived["outcome"], archived["lead"]["lead_status"]) == ("applied", "archived")
-    brain = command(client, lead_id, "/status", {
-        "status": "qualified", "source": "brain", "actor": "brain-1"})
+    brain = command(
+        client, lead_id, "/status", {"status": "qualified", "source": "brain", "actor": "brain-1"}
+    )
     assert (brain["outcome"], brain["outcome_reason"]) == ("suppressed", "held_by_human")
     sarah_sample(client, PHASES[1])  # validate_pain_points proposes "qualified"
     current = lead(client, services, lead_id)
     assert (current["lead_status"], current["status_source"], current["status_held"]) == (
-        "archived", "human", True)
+        "archived",
+        "human",
+        True,
+    )
     history = client.get(f"/leads/{lead_id}/status-history", headers=AUTH).json()["history"]
     assert [(h["source"], h["to"], h["outcome"], h["outcome_reason"]) for h in history[-3:]] == [
         ("human", "archived", "applied", "higher_priority"),
@@ -96,11 +105,11 @@ def test_human_status_holds_against_bots_until_released(client: TestClient,
     released = command(client, lead_id, "/status/release", {"actor": "ana"})
     assert (released["outcome"], released["outcome_reason"]) == ("applied", "released")
     assert released["lead"]["lead_status"] == "archived"  # a release changes no status
-    brain = command(client, lead_id, "/status", {
-        "status": "qualified", "source": "brain", "actor": "brain-1"})
+    brain = command(
+        client, lead_id, "/status", {"status": "qualified", "source": "brain", "actor": "brain-1"}
+    )
     assert (brain["outcome"], brain["outcome_reason"]) == ("applied", "hold_released")
-    assert (brain["lead"]["lead_status"], brain["lead"]["status_source"]) == (
-        "qualified", "brain")
+    assert (brain["lead"]["lead_status"], brain["lead"]["status_source"]) == ("qualified", "brain")
 
 
 def test_phase_two_nulls_keep_phase_one_data(client: TestClient, services: Services) -> None:
@@ -108,26 +117,34 @@ def test_phase_two_nulls_keep_phase_one_data(client: TestClient, services: Servi
     for name in PHASES:
         lead_id = sarah_sample(client, name)["lead_id"]
     current = lead(client, services, lead_id)
-    assert {k: current[k] for k in ("sarah_name", "business_type", "domisili",
-                                    "business_duration")} == {
-        "sarah_name": "Budi", "business_type": "online shop", "domisili": "Bandung",
-        "business_duration": "3 tahun"}
+    assert {
+        k: current[k] for k in ("sarah_name", "business_type", "domisili", "business_duration")
+    } == {
+        "sarah_name": "Budi",
+        "business_type": "online shop",
+        "domisili": "Bandung",
+        "business_duration": "3 tahun",
+    }
     assert current["pain_points"] == ["kewalahan balas chat", "miss message malam hari"]
     assert (current["urgency_level"], current["closing_technique_used"]) == ("high", "summary")
     assert (current["lead_score"], current["lead_temperature"], current["chat_phase"]) == (
-        82, "hot", "close_attempt")
+        82,
+        "hot",
+        "close_attempt",
+    )
     assert current["extracted"]["name"] == "Budi"
 
 
-def test_lead_status_and_conversation_status_move_apart(client: TestClient,
-                                                        services: Services) -> None:
+def test_lead_status_and_conversation_status_move_apart(
+    client: TestClient, services: Services
+) -> None:
     kapso_sample(client, "kapso-message-received.json", "whatsapp.message.received")
     services.views.catch_up()
-    lead_id = client.get(f"/leads/by-phone/{quote(BUDI, safe='')}", headers=AUTH).json()[
-        "lead_id"]
+    lead_id = client.get(f"/leads/by-phone/{quote(BUDI, safe='')}", headers=AUTH).json()["lead_id"]
     assert _statuses(lead(client, services, lead_id)) == ("new", "open")
-    archived = command(client, lead_id, "/status", {
-        "status": "archived", "source": "human", "actor": "ana"})
+    archived = command(
+        client, lead_id, "/status", {"status": "archived", "source": "human", "actor": "ana"}
+    )
     assert _statuses(archived["lead"]) == ("archived", "open")  # the chat is still open
     kapso_sample(client, "kapso-conversation-ended.json", "whatsapp.conversation.ended")
     assert _statuses(lead(client, services, lead_id)) == ("archived", "closed")

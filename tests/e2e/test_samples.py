@@ -17,6 +17,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from api.bootstrap import Services, bootstrap
+from domain.extracted import ExtractedData
 from tests.conftest import settings_for
 from tests.support import (
     AUTH,
@@ -43,7 +44,9 @@ BATCH_IDS = (
 META_INBOUND_ID = "wamid.HBgNNjI4MTM5ODc2NTQzMhUCABIYFk1FVEEwMDAwMDAwMDAwMDAwMDAwMQA="
 META_STATUS_ID = "wamid.HBgNNjI4MTM5ODc2NTQzMhUCABEYEk9VVE1FVEEwMDAwMDAwMDAxAA=="
 SARAH_SAMPLES = (
-    "sarah-phase1-gathering.json", "sarah-phase2-interest.json", "sarah-phase3-closing.json",
+    "sarah-phase1-gathering.json",
+    "sarah-phase2-interest.json",
+    "sarah-phase3-closing.json",
 )
 
 
@@ -77,8 +80,12 @@ class Delivery:
 
 def kapso(name: str, event: str, idempotency_key: str, batch: bool = False) -> Delivery:
     body = sample(name)
-    return Delivery(name, "/webhook/kapso", body,
-                    kapso_headers(body, event, batch=batch, idempotency_key=idempotency_key))
+    return Delivery(
+        name,
+        "/webhook/kapso",
+        body,
+        kapso_headers(body, event, batch=batch, idempotency_key=idempotency_key),
+    )
 
 
 def meta(name: str) -> Delivery:
@@ -94,8 +101,9 @@ def sarah(name: str) -> Delivery:
 
 def kapso_received() -> Delivery:
     headers = sample_headers()
-    return kapso("kapso-message-received.json", headers["X-Webhook-Event"],
-                 headers["X-Idempotency-Key"])
+    return kapso(
+        "kapso-message-received.json", headers["X-Webhook-Event"], headers["X-Idempotency-Key"]
+    )
 
 
 def every_sample() -> list[Delivery]:
@@ -103,8 +111,12 @@ def every_sample() -> list[Delivery]:
         kapso_received(),
         kapso("kapso-message-delivered.json", "whatsapp.message.delivered", "idem-delivered"),
         kapso("kapso-conversation-ended.json", "whatsapp.conversation.ended", "idem-ended"),
-        kapso("kapso-message-received-batch.json", "whatsapp.message.received", "idem-batch",
-              batch=True),
+        kapso(
+            "kapso-message-received-batch.json",
+            "whatsapp.message.received",
+            "idem-batch",
+            batch=True,
+        ),
         meta("meta-text-message.json"),
         meta("meta-status-read.json"),
         *(sarah(name) for name in SARAH_SAMPLES),
@@ -148,7 +160,10 @@ def test_kapso_message_received(client: TestClient, services: Services) -> None:
     answer = post(client, kapso_received())
     events = events_of(client, BUDI)
     assert types(events) == [
-        "Registered", "ContactNameReported", "InboundMessageReceived", "ConversationChanged",
+        "Registered",
+        "ContactNameReported",
+        "InboundMessageReceived",
+        "ConversationChanged",
     ]
     registered, name, message, opened = events
     assert registered["data"] == {"workspace": WORKSPACE, "phone": BUDI}
@@ -158,7 +173,8 @@ def test_kapso_message_received(client: TestClient, services: Services) -> None:
     assert message["data"]["text"] == "Halo kak, saya mau tanya soal chatbot untuk toko online saya"
     assert message["data"]["conversation_id"] == "conv_01JDX8Y2N5K3"
     assert (opened["data"]["conversation_id"], opened["data"]["change"]) == (
-        "conv_01JDX8Y2N5K3", "opened",
+        "conv_01JDX8Y2N5K3",
+        "opened",
     )
     for event in events:
         assert (event["source"], event["actor"]) == ("kapso", "kapso")
@@ -168,7 +184,9 @@ def test_kapso_message_received(client: TestClient, services: Services) -> None:
     assert answer["status"] == "accepted"
     assert answer["kept_unhandled"] == 0
     assert [f["fact"] for f in answer["facts"]] == [
-        "contact_name", f"message:{INBOUND_ID}", "conversation:conv_01JDX8Y2N5K3:opened",
+        "contact_name",
+        f"message:{INBOUND_ID}",
+        "conversation:conv_01JDX8Y2N5K3:opened",
     ]
     assert ledger_size(services) == 4
 
@@ -177,17 +195,22 @@ def test_kapso_message_delivered(client: TestClient) -> None:
     post(client, kapso("kapso-message-delivered.json", "whatsapp.message.delivered", "d1"))
     events = events_of(client, BUDI)
     assert types(events) == [
-        "Registered", "ContactNameReported", "OutboundMessageSent", "MessageStatusChanged",
+        "Registered",
+        "ContactNameReported",
+        "OutboundMessageSent",
+        "MessageStatusChanged",
         "MessageStatusChanged",
     ]
     [sent] = data_of(events, "OutboundMessageSent")
     assert sent["message_id"] == OUTBOUND_ID
     assert sent["text"] == (
-        "Halo Budi! Saya Sarah dari tim kami. Boleh tahu bisnisnya di bidang apa?")
+        "Halo Budi! Saya Sarah dari tim kami. Boleh tahu bisnisnya di bidang apa?"
+    )
     assert sent["origin"] == "cloud_api"
     statuses = data_of(events, "MessageStatusChanged")
     assert [(s["message_id"], s["status"]) for s in statuses] == [
-        (OUTBOUND_ID, "sent"), (OUTBOUND_ID, "delivered"),
+        (OUTBOUND_ID, "sent"),
+        (OUTBOUND_ID, "delivered"),
     ]
     # Each status keeps its own time from kapso.statuses.
     times = [e["occurred_at"] for e in events if e["type"] == "MessageStatusChanged"]
@@ -204,21 +227,29 @@ def test_kapso_conversation_ended(client: TestClient) -> None:
 
 
 def test_kapso_batch(client: TestClient) -> None:
-    answer = post(client, kapso("kapso-message-received-batch.json",
-                                "whatsapp.message.received", "b1", batch=True))
+    answer = post(
+        client,
+        kapso("kapso-message-received-batch.json", "whatsapp.message.received", "b1", batch=True),
+    )
     events = events_of(client, SARI)
     assert types(events) == [
-        "Registered", "ContactNameReported", "InboundMessageReceived", "ConversationChanged",
+        "Registered",
+        "ContactNameReported",
+        "InboundMessageReceived",
+        "ConversationChanged",
         "InboundMessageReceived",
     ]
     assert data_of(events, "ContactNameReported") == [{"name": "Sari Dewi"}]  # camelCase key
     first, second = data_of(events, "InboundMessageReceived")
     assert (first["message_id"], first["text"]) == (BATCH_IDS[0], "Selamat sore")
     assert (second["message_id"], second["message_type"], second["text"]) == (
-        BATCH_IDS[1], "image", "ini katalog saya",
+        BATCH_IDS[1],
+        "image",
+        "ini katalog saya",
     )
-    assert second["media"] == {"image": {"id": "1234567890", "mime_type": "image/jpeg",
-                                         "caption": "ini katalog saya"}}
+    assert second["media"] == {
+        "image": {"id": "1234567890", "mime_type": "image/jpeg", "caption": "ini katalog saya"}
+    }
     assert {f["lead_id"] for f in answer["facts"]} == {lead_id_of(client, SARI)}
 
 
@@ -227,8 +258,9 @@ def test_batch_detected_without_header(client: TestClient) -> None:
     body = sample("kapso-message-received-batch.json")
     resp = client.post("/webhook/kapso", content=body, headers=kapso_headers(body))
     assert resp.status_code == 200, resp.text
-    assert data_of(events_of(client, SARI), "InboundMessageReceived")[1]["message_id"] == (
-        BATCH_IDS[1]
+    assert (
+        data_of(events_of(client, SARI), "InboundMessageReceived")[1]["message_id"]
+        == (BATCH_IDS[1])
     )
 
 
@@ -237,12 +269,16 @@ def test_meta_text_and_read_status(client: TestClient) -> None:
     post(client, meta("meta-status-read.json"))
     events = events_of(client, ANDI)
     assert types(events) == [
-        "Registered", "ContactNameReported", "InboundMessageReceived", "MessageStatusChanged",
+        "Registered",
+        "ContactNameReported",
+        "InboundMessageReceived",
+        "MessageStatusChanged",
     ]
     assert data_of(events, "ContactNameReported") == [{"name": "Andi Wijaya"}]
     [message] = data_of(events, "InboundMessageReceived")
     assert (message["message_id"], message["text"]) == (
-        META_INBOUND_ID, "Berapa harga paket bulanan?",
+        META_INBOUND_ID,
+        "Berapa harga paket bulanan?",
     )
     [read] = data_of(events, "MessageStatusChanged")
     assert (read["message_id"], read["status"]) == (META_STATUS_ID, "read")
@@ -260,10 +296,14 @@ def test_sarah_phases_make_one_lead(client: TestClient) -> None:
     for data, name in zip(reported, SARAH_SAMPLES, strict=True):
         given = sample_json(name)
         assert data["chat_phase"] == given["state"]
-        assert data["extracted_data"] == given["extracted_data"]  # as given, nulls included
+        # Stored typed (SarahPhaseReported v2): Sarah's nulls read as "said nothing".
+        typed = ExtractedData.from_sarah(given["extracted_data"]).to_event()
+        assert data["extracted_data"] == typed
         assert data["lead_score"] == given["lead_score"]
         assert data["lead_temperature"] == given["lead_temperature"]
-    assert reported[1]["extracted_data"]["name"] is None
+    assert reported[1]["extracted_data"]["sarah_name"] is None
+    said = sample_json(SARAH_SAMPLES[1])["extracted_data"]
+    assert reported[1]["extracted_data"]["pain_points"] == said["pain_points"]
     assert {e["source"] for e in events[1:]} == {"sarah"}
 
 
@@ -272,9 +312,17 @@ def test_every_sample_together(client: TestClient, services: Services) -> None:
         post(client, delivery)
     budi = events_of(client, BUDI)
     assert types(budi) == [
-        "Registered", "ContactNameReported", "InboundMessageReceived", "ConversationChanged",
-        "OutboundMessageSent", "MessageStatusChanged", "MessageStatusChanged",
-        "ConversationChanged", "SarahPhaseReported", "SarahPhaseReported", "SarahPhaseReported",
+        "Registered",
+        "ContactNameReported",
+        "InboundMessageReceived",
+        "ConversationChanged",
+        "OutboundMessageSent",
+        "MessageStatusChanged",
+        "MessageStatusChanged",
+        "ConversationChanged",
+        "SarahPhaseReported",
+        "SarahPhaseReported",
+        "SarahPhaseReported",
     ]
     # The name is repeated by every Kapso delivery, but reported once.
     assert data_of(budi, "ContactNameReported") == [{"name": "Budi Santoso"}]
@@ -297,13 +345,22 @@ def test_posting_every_sample_again_adds_nothing(client: TestClient, services: S
 
 
 def test_batch_elements_one_by_one_add_nothing(client: TestClient, services: Services) -> None:
-    post(client, kapso("kapso-message-received-batch.json", "whatsapp.message.received",
-                       "batch-1", batch=True))
+    post(
+        client,
+        kapso(
+            "kapso-message-received-batch.json", "whatsapp.message.received", "batch-1", batch=True
+        ),
+    )
     size = ledger_size(services)
     for index, element in enumerate(sample_json("kapso-message-received-batch.json")["data"]):
         body = json.dumps(element).encode()
-        resp = client.post("/webhook/kapso", content=body, headers=kapso_headers(
-            body, "whatsapp.message.received", idempotency_key=f"single-{index}"))
+        resp = client.post(
+            "/webhook/kapso",
+            content=body,
+            headers=kapso_headers(
+                body, "whatsapp.message.received", idempotency_key=f"single-{index}"
+            ),
+        )
         assert resp.status_code == 200, resp.text
         assert f"message:{BATCH_IDS[index]}" in [f["fact"] for f in resp.json()["facts"]]
         assert ledger_size(services) == size
@@ -313,13 +370,25 @@ def test_batch_elements_one_by_one_add_nothing(client: TestClient, services: Ser
 def test_single_messages_then_batch_adds_nothing(client: TestClient, services: Services) -> None:
     for index, element in enumerate(sample_json("kapso-message-received-batch.json")["data"]):
         body = json.dumps(element).encode()
-        resp = client.post("/webhook/kapso", content=body, headers=kapso_headers(
-            body, "whatsapp.message.received", idempotency_key=f"single-{index}"))
+        resp = client.post(
+            "/webhook/kapso",
+            content=body,
+            headers=kapso_headers(
+                body, "whatsapp.message.received", idempotency_key=f"single-{index}"
+            ),
+        )
         assert resp.status_code == 200, resp.text
     size = ledger_size(services)
     assert size == 5
-    post(client, kapso("kapso-message-received-batch.json", "whatsapp.message.received",
-                       "batch-late", batch=True))
+    post(
+        client,
+        kapso(
+            "kapso-message-received-batch.json",
+            "whatsapp.message.received",
+            "batch-late",
+            batch=True,
+        ),
+    )
     assert ledger_size(services) == size
 
 
@@ -330,12 +399,16 @@ def test_lead_found_by_any_spelling(client: TestClient) -> None:
         assert resp.status_code == 200, (spelling, resp.text)
         found = resp.json()
         assert (found["lead_id"], found["workspace"], found["phone"]) == (
-            answer["facts"][0]["lead_id"], WORKSPACE, BUDI), spelling
+            answer["facts"][0]["lead_id"],
+            WORKSPACE,
+            BUDI,
+        ), spelling
 
 
 def test_unknown_kapso_event_is_kept_raw_once(client: TestClient, services: Services) -> None:
-    body = json.dumps({"phone_number_id": PHONE_NUMBER_ID,
-                       "widget": {"id": "w-42", "spun": True}}).encode()
+    body = json.dumps(
+        {"phone_number_id": PHONE_NUMBER_ID, "widget": {"id": "w-42", "spun": True}}
+    ).encode()
     headers = kapso_headers(body, "whatsapp.widget.spun", idempotency_key="unknown-1")
     first = client.post("/webhook/kapso", content=body, headers=headers)
     assert first.status_code == 200, first.text
@@ -359,12 +432,17 @@ def test_unknown_kapso_event_is_kept_raw_once(client: TestClient, services: Serv
 
 
 def test_unknown_kapso_event_of_another_shape_is_kept_raw(
-    client: TestClient, services: Services,
+    client: TestClient,
+    services: Services,
 ) -> None:
-    body = json.dumps({"phone_number_id": PHONE_NUMBER_ID,
-                       "message": {"reaction": {"emoji": "+1"}}}).encode()
-    resp = client.post("/webhook/kapso", content=body,
-                       headers=kapso_headers(body, "whatsapp.message.reaction_added"))
+    body = json.dumps(
+        {"phone_number_id": PHONE_NUMBER_ID, "message": {"reaction": {"emoji": "+1"}}}
+    ).encode()
+    resp = client.post(
+        "/webhook/kapso",
+        content=body,
+        headers=kapso_headers(body, "whatsapp.message.reaction_added"),
+    )
     assert resp.status_code == 200, resp.text
     assert resp.json()["kept_unhandled"] == 1
     assert ledger_size(services) == 1

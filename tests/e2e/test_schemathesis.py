@@ -112,24 +112,47 @@ def running(services: Services) -> Iterator[tuple[BaseSchema, requests.Session]]
 def seed(session: requests.Session) -> str:
     """A lead with a message, a Sarah report, a status change and a note."""
     digits = PHONE.lstrip("+")
-    message = json.dumps({
-        "message": {"id": "wamid.fuzz.1", "timestamp": "1764000000", "type": "text",
-                    "from": digits, "text": {"body": "halo"},
-                    "kapso": {"direction": "inbound", "status": "received"}},
-        "conversation": {"id": "conv_fuzz", "phone_number": PHONE, "status": "active",
-                         "phone_number_id": PHONE_NUMBER_ID, "kapso": {"contact_name": "Fuzz"}},
-        "phone_number_id": PHONE_NUMBER_ID,
-    }).encode()
-    resp = session.post("/webhook/kapso", data=message,
-                        headers=kapso_headers(message, "whatsapp.message.received"))
+    message = json.dumps(
+        {
+            "message": {
+                "id": "wamid.fuzz.1",
+                "timestamp": "1764000000",
+                "type": "text",
+                "from": digits,
+                "text": {"body": "halo"},
+                "kapso": {"direction": "inbound", "status": "received"},
+            },
+            "conversation": {
+                "id": "conv_fuzz",
+                "phone_number": PHONE,
+                "status": "active",
+                "phone_number_id": PHONE_NUMBER_ID,
+                "kapso": {"contact_name": "Fuzz"},
+            },
+            "phone_number_id": PHONE_NUMBER_ID,
+        }
+    ).encode()
+    resp = session.post(
+        "/webhook/kapso", data=message, headers=kapso_headers(message, "whatsapp.message.received")
+    )
     assert resp.status_code == 200, resp.text
-    resp = session.post("/sarah/state", headers=AUTH, json={
-        "contact_phone": PHONE, "state": "listening", "lead_score": 40,
-        "lead_temperature": "warm", "extracted_data": {"name": "Fuzz", "domisili": None}})
+    resp = session.post(
+        "/sarah/state",
+        headers=AUTH,
+        json={
+            "contact_phone": PHONE,
+            "state": "listening",
+            "lead_score": 40,
+            "lead_temperature": "warm",
+            "extracted_data": {"name": "Fuzz", "domisili": None},
+        },
+    )
     assert resp.status_code == 200, resp.text
     lead_id = str(resp.json()["lead_id"])
-    for path, body in [("status", {"status": "qualified", "source": "human", "actor": "ana"}),
-                       ("notes", {"content": "called", "author": "ana"})]:
+    for path, body in [
+        ("status", {"status": "qualified", "source": "human", "actor": "ana"}),
+        ("notes", {"content": "called", "author": "ana"}),
+    ]:
         resp = session.post(f"/leads/{lead_id}/{path}", headers=AUTH, json=body)
         assert resp.status_code == 200, resp.text
     return lead_id
@@ -143,8 +166,10 @@ def test_answers_match_the_schema(fuzzed: tuple[BaseSchema, str], operation: str
     seen: Counter[int] = Counter()
 
     coverage = schema.iter_coverage_cases(
-        op, generation_modes=MODES,
-        generation_config=schema.config.generation_for(operation=op, phase="coverage"))
+        op,
+        generation_modes=MODES,
+        generation_config=schema.config.generation_for(operation=op, phase="coverage"),
+    )
     for case in coverage:
         seen[call(case)] += 1
     assert seen, f"{operation}: no coverage cases"
@@ -164,8 +189,9 @@ def test_not_ready_answer_matches_the_schema(database_url: str, tmp_path: Path) 
     services = bootstrap(settings.model_copy(update={"follow": False, "ready_max_lag": 0}))
     try:
         with running(services) as (schema, session):
-            resp = session.post("/sarah/state", headers=AUTH,
-                                json={"contact_phone": PHONE, "state": "greeting"})
+            resp = session.post(
+                "/sarah/state", headers=AUTH, json={"contact_phone": PHONE, "state": "greeting"}
+            )
             assert resp.status_code == 200, resp.text  # in the ledger; no follower: views lag
             conformance = [c for c in CHECKS if c is not not_a_server_error]  # 503 is the point
             answer = schema["/readyz"]["GET"].Case().call_and_validate(checks=conformance)
@@ -205,8 +231,9 @@ def cases(op: Operation, lead_id: str) -> st.SearchStrategy[AnyCase]:
         strategies.append(op.as_strategy(path_parameters={"phone": PHONE}))
     if (op.method.upper(), op.path) == ("GET", "/webhook/meta"):
         strategies.append(op.as_strategy(query={"hub.mode": "subscribe"}))
-        strategies.append(op.as_strategy(
-            query={"hub.mode": "subscribe", "hub.verify_token": META_VERIFY_TOKEN}))
+        strategies.append(
+            op.as_strategy(query={"hub.mode": "subscribe", "hub.verify_token": META_VERIFY_TOKEN})
+        )
     if op.path == "/sarah/state":
         strategies.append(op.as_strategy().map(with_body(contact_phone=PHONE)))
     if op.path == "/webhook/kapso":
@@ -231,8 +258,7 @@ def credentials(case: AnyCase) -> dict[str, Any]:
         raw = body_bytes(case.body)
         if channel == "kapso":
             return {"headers": {"X-Webhook-Signature": sign(KAPSO_SECRET, raw)}, "data": raw}
-        return {"headers": {"X-Hub-Signature-256": "sha256=" + sign(META_SECRET, raw)},
-                "data": raw}
+        return {"headers": {"X-Hub-Signature-256": "sha256=" + sign(META_SECRET, raw)}, "data": raw}
     return {"headers": {"Authorization": f"Bearer {API_KEY}"}}
 
 

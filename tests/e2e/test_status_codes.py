@@ -66,8 +66,13 @@ def appends_nothing(services: Services) -> Iterator[None]:
     assert ledger_size(services) == before
 
 
-def assert_error(resp: httpx.Response, status: int, code: str | None = None,
-                 field: str | None = None, case: object = None) -> dict[str, Any]:
+def assert_error(
+    resp: httpx.Response,
+    status: int,
+    code: str | None = None,
+    field: str | None = None,
+    case: object = None,
+) -> dict[str, Any]:
     """The status, and the error shape {"error": {"status", "code", "message", "field"?}}."""
     assert resp.status_code == status, (case, resp.text)
     body = resp.json()
@@ -94,8 +99,11 @@ def bearer_requests(lead: str) -> list[tuple[str, str, bytes | None]]:
     """Every bearer endpoint, with a body it would accept (so a bypass would append)."""
     return [
         ("POST", "/sarah/state", sarah_body()),
-        ("POST", f"/leads/{lead}/status",
-         json.dumps({"status": "qualified", "source": "human", "actor": "ana"}).encode()),
+        (
+            "POST",
+            f"/leads/{lead}/status",
+            json.dumps({"status": "qualified", "source": "human", "actor": "ana"}).encode(),
+        ),
         ("POST", f"/leads/{lead}/status/release", json.dumps({"actor": "ana"}).encode()),
         ("POST", f"/leads/{lead}/notes", json.dumps({"content": "hi", "author": "ana"}).encode()),
         ("GET", f"/leads/{lead}/events", None),
@@ -117,7 +125,9 @@ BAD_AUTH = [
 
 
 def test_bearer_endpoints_refuse_missing_or_bad_keys(
-    client: TestClient, services: Services, lead_id: str,
+    client: TestClient,
+    services: Services,
+    lead_id: str,
 ) -> None:
     for auth in BAD_AUTH:
         for method, path, body in bearer_requests(lead_id):
@@ -129,8 +139,9 @@ def test_bearer_endpoints_refuse_missing_or_bad_keys(
             assert BUDI not in resp.text
 
 
-def test_good_key_is_accepted_as_a_control(client: TestClient, services: Services,
-                                          lead_id: str) -> None:
+def test_good_key_is_accepted_as_a_control(
+    client: TestClient, services: Services, lead_id: str
+) -> None:
     """The same requests with the right key succeed (the 401s above are about the key)."""
     before = ledger_size(services)
     for method, path, body in bearer_requests(lead_id):
@@ -166,15 +177,18 @@ def test_kapso_refuses_missing_or_bad_signature(client: TestClient, services: Se
 
 
 def test_kapso_accepts_bare_and_sha256_prefixed_signature(
-    client: TestClient, services: Services,
+    client: TestClient,
+    services: Services,
 ) -> None:
     for index, prefix in enumerate(["sha256=", "SHA256=", "", "sha256="]):
         body = sample_json("kapso-message-received.json")
         body["message"]["id"] = f"wamid.prefix.{index}"
         raw = json.dumps(body).encode()
         digest = sign(KAPSO_SECRET, raw)
-        headers = {**kapso_headers(raw, RECEIVED),
-                   "X-Webhook-Signature": prefix + (digest.upper() if index == 2 else digest)}
+        headers = {
+            **kapso_headers(raw, RECEIVED),
+            "X-Webhook-Signature": prefix + (digest.upper() if index == 2 else digest),
+        }
         before = ledger_size(services)
         resp = client.post("/webhook/kapso", content=raw, headers=headers)
         assert resp.status_code == 200, (prefix, resp.text)
@@ -191,8 +205,14 @@ def meta_signature_cases() -> list[tuple[str, dict[str, str]]]:
         ("bare-hex", {**JSON, "X-Hub-Signature-256": digest}),
         ("wrong-secret", meta_headers(body, secret="not-the-secret")),
         ("kapso-secret", meta_headers(body, secret=KAPSO_SECRET)),
-        ("other-body", {**JSON, "X-Hub-Signature-256": "sha256=" + sign(
-            META_SECRET, sample("meta-status-read.json"))}),
+        (
+            "other-body",
+            {
+                **JSON,
+                "X-Hub-Signature-256": "sha256="
+                + sign(META_SECRET, sample("meta-status-read.json")),
+            },
+        ),
         ("prefix-only", {**JSON, "X-Hub-Signature-256": "sha256="}),
     ]
 
@@ -200,8 +220,9 @@ def meta_signature_cases() -> list[tuple[str, dict[str, str]]]:
 def test_meta_refuses_missing_or_bad_signature(client: TestClient, services: Services) -> None:
     for case, headers in meta_signature_cases():
         with appends_nothing(services):
-            resp = client.post("/webhook/meta", content=sample("meta-text-message.json"),
-                               headers=headers)
+            resp = client.post(
+                "/webhook/meta", content=sample("meta-text-message.json"), headers=headers
+            )
         assert_error(resp, 401, "unauthorized", case=case)
     assert ledger_size(services) == 0
 
@@ -215,11 +236,17 @@ def test_meta_accepts_its_signature_as_a_control(client: TestClient, services: S
 
 # -- 404 ------------------------------------------------------------------------------------
 
+
 def test_lead_of_another_workspace_is_not_found(
-    client: TestClient, services: Services, lead_id: str,
+    client: TestClient,
+    services: Services,
+    lead_id: str,
 ) -> None:
-    requests = [r for r in bearer_requests(lead_id) if r[1] != "/deliveries/unhandled"
-                and r[1] != "/sarah/state"]
+    requests = [
+        r
+        for r in bearer_requests(lead_id)
+        if r[1] != "/deliveries/unhandled" and r[1] != "/sarah/state"
+    ]
     assert len(requests) == 5
     for method, path, body in requests:
         with appends_nothing(services):
@@ -246,8 +273,11 @@ def test_unhandled_delivery_id_is_not_a_lead(client: TestClient, services: Servi
     assert resp.status_code == 200, resp.text
     [kept] = client.get("/deliveries/unhandled", headers=AUTH).json()["deliveries"]
     with appends_nothing(services):
-        resp = client.post(f"/leads/{kept['id']}/notes", headers={**JSON, **AUTH},
-                           content=json.dumps({"content": "hi", "author": "ana"}).encode())
+        resp = client.post(
+            f"/leads/{kept['id']}/notes",
+            headers={**JSON, **AUTH},
+            content=json.dumps({"content": "hi", "author": "ana"}).encode(),
+        )
     assert_error(resp, 404, "not_found")
 
 
@@ -265,7 +295,9 @@ MALFORMED = {
 
 
 def test_malformed_body_is_400_everywhere(
-    client: TestClient, services: Services, lead_id: str,
+    client: TestClient,
+    services: Services,
+    lead_id: str,
 ) -> None:
     for name, raw in MALFORMED.items():
         targets: list[tuple[str, dict[str, str]]] = [
@@ -283,28 +315,37 @@ def test_malformed_body_is_400_everywhere(
 
 
 def test_non_json_constants_are_malformed(client: TestClient, services: Services) -> None:
-    sarah = (b'{"contact_phone": "081234567890", "state": "greeting", '
-             b'"extracted_data": {"budget": NaN, "reach": Infinity}}')
+    sarah = (
+        b'{"contact_phone": "081234567890", "state": "greeting", '
+        b'"extracted_data": {"budget": NaN, "reach": Infinity}}'
+    )
     kapso = sample("kapso-message-received.json").replace(
-        b'"metadata": {}', b'"metadata": {"score": -Infinity}')
+        b'"metadata": {}', b'"metadata": {"score": -Infinity}'
+    )
     assert b"-Infinity" in kapso
-    for path, raw, headers in [("/sarah/state", sarah, {**JSON, **AUTH}),
-                               ("/webhook/kapso", kapso, kapso_headers(kapso, RECEIVED))]:
+    for path, raw, headers in [
+        ("/sarah/state", sarah, {**JSON, **AUTH}),
+        ("/webhook/kapso", kapso, kapso_headers(kapso, RECEIVED)),
+    ]:
         with appends_nothing(services):
             resp = client.post(path, content=raw, headers=headers)
         assert_error(resp, 400, "malformed_json", "body", case=path)
 
 
 def test_distinct_long_idempotency_keys_are_never_merged(
-    client: TestClient, services: Services, lead_id: str,
+    client: TestClient,
+    services: Services,
+    lead_id: str,
 ) -> None:
     prefix = "k" * 200
     accepted = 0
     before = ledger_size(services)
     for key in (prefix + "-first", prefix + "-second"):
-        resp = client.post(f"/leads/{lead_id}/notes", headers={
-            **JSON, **AUTH, "Idempotency-Key": key},
-            content=json.dumps({"content": f"note {key[-6:]}", "author": "ana"}).encode())
+        resp = client.post(
+            f"/leads/{lead_id}/notes",
+            headers={**JSON, **AUTH, "Idempotency-Key": key},
+            content=json.dumps({"content": f"note {key[-6:]}", "author": "ana"}).encode(),
+        )
         if resp.status_code == 200:
             accepted += 1
         else:
@@ -314,6 +355,7 @@ def test_distinct_long_idempotency_keys_are_never_merged(
 
 
 # -- 413 ------------------------------------------------------------------------------------
+
 
 def oversized() -> bytes:
     body = sample_json("kapso-message-received.json")
@@ -344,11 +386,10 @@ def test_streamed_body_over_the_limit_is_413(client: TestClient, services: Servi
 
     def chunks() -> Iterator[bytes]:
         for start in range(0, len(raw), 8192):
-            yield raw[start:start + 8192]
+            yield raw[start : start + 8192]
 
     with appends_nothing(services):
-        resp = client.post("/webhook/kapso", content=chunks(),
-                           headers=kapso_headers(raw, RECEIVED))
+        resp = client.post("/webhook/kapso", content=chunks(), headers=kapso_headers(raw, RECEIVED))
     assert_error(resp, 413, "payload_too_large", "body")
 
 
@@ -380,12 +421,15 @@ SARAH_INVALID: list[tuple[dict[str, Any], str]] = [
 
 
 def test_sarah_validation_names_the_field(
-    client: TestClient, services: Services, lead_id: str,
+    client: TestClient,
+    services: Services,
+    lead_id: str,
 ) -> None:
     for changes, field in SARAH_INVALID:
         with appends_nothing(services):
-            resp = client.post("/sarah/state", content=sarah_body(**changes),
-                               headers={**JSON, **AUTH})
+            resp = client.post(
+                "/sarah/state", content=sarah_body(**changes), headers={**JSON, **AUTH}
+            )
         assert_error(resp, 422, "validation_error", field, case=changes)
 
 
@@ -400,21 +444,31 @@ COMMAND_INVALID: list[tuple[str, Any, str]] = [
 
 
 def test_command_validation_names_the_field(
-    client: TestClient, services: Services, lead_id: str,
+    client: TestClient,
+    services: Services,
+    lead_id: str,
 ) -> None:
     for path, body, field in COMMAND_INVALID:
         with appends_nothing(services):
-            resp = client.post(f"/leads/{lead_id}/{path}", content=json.dumps(body).encode(),
-                               headers={**JSON, **AUTH})
+            resp = client.post(
+                f"/leads/{lead_id}/{path}",
+                content=json.dumps(body).encode(),
+                headers={**JSON, **AUTH},
+            )
         assert_error(resp, 422, "validation_error", field, case=(path, body))
 
 
 def test_malformed_lead_id_and_phone_name_the_field(
-    client: TestClient, services: Services, lead_id: str,
+    client: TestClient,
+    services: Services,
+    lead_id: str,
 ) -> None:
     with appends_nothing(services):
-        resp = client.post("/leads/not-a-uuid/notes", headers={**JSON, **AUTH},
-                           content=json.dumps({"content": "hi", "author": "ana"}).encode())
+        resp = client.post(
+            "/leads/not-a-uuid/notes",
+            headers={**JSON, **AUTH},
+            content=json.dumps({"content": "hi", "author": "ana"}).encode(),
+        )
         assert_error(resp, 422, "validation_error", "lead_id")
         resp = client.get("/leads/by-phone/abc123", headers=AUTH)
         assert_error(resp, 422, "validation_error", "phone")
@@ -444,8 +498,13 @@ def kapso_invalid_cases() -> list[tuple[str, Any, str | None, bool, str]]:
         ("no-message", no_message, RECEIVED, False, "message"),
         ("batch-element-without-id", batch, None, True, "data.1.message.id"),
         ("batch-without-data", {"type": RECEIVED, "batch": True}, None, True, "data"),
-        ("ended-junk-phone", ended, "whatsapp.conversation.ended", False,
-         "conversation.phone_number"),
+        (
+            "ended-junk-phone",
+            ended,
+            "whatsapp.conversation.ended",
+            False,
+            "conversation.phone_number",
+        ),
         ("array-body", [single], RECEIVED, False, "body"),
     ]
 
@@ -454,8 +513,9 @@ def test_kapso_validation_names_the_field(client: TestClient, services: Services
     for case, body, event, batch, field in kapso_invalid_cases():
         raw = json.dumps(body).encode()
         with appends_nothing(services):
-            resp = client.post("/webhook/kapso", content=raw,
-                               headers=kapso_headers(raw, event, batch=batch))
+            resp = client.post(
+                "/webhook/kapso", content=raw, headers=kapso_headers(raw, event, batch=batch)
+            )
         assert_error(resp, 422, "validation_error", field, case=case)
     assert ledger_size(services) == 0
 
@@ -481,21 +541,31 @@ def test_unrouted_phone_number_id_is_422(client: TestClient, services: Services)
 
 # -- the Meta handshake ---------------------------------------------------------------------
 
+
 def test_meta_handshake(client: TestClient, services: Services) -> None:
     challenge = {"hub.mode": "subscribe", "hub.challenge": "1158201444"}
     with appends_nothing(services):
-        resp = client.get("/webhook/meta",
-                          params={**challenge, "hub.verify_token": META_VERIFY_TOKEN})
+        resp = client.get(
+            "/webhook/meta", params={**challenge, "hub.verify_token": META_VERIFY_TOKEN}
+        )
         assert resp.status_code == 200
         assert resp.text == "1158201444"
         assert resp.headers["content-type"].startswith("text/plain")
-        for token in ["wrong", "", META_VERIFY_TOKEN + "x", META_VERIFY_TOKEN.upper(),
-                      KAPSO_SECRET, None]:
+        for token in [
+            "wrong",
+            "",
+            META_VERIFY_TOKEN + "x",
+            META_VERIFY_TOKEN.upper(),
+            KAPSO_SECRET,
+            None,
+        ]:
             params = challenge if token is None else {**challenge, "hub.verify_token": token}
             resp = client.get("/webhook/meta", params=params)
             error = assert_error(resp, 403, "forbidden", "hub.verify_token", case=token)
             assert "1158201444" not in resp.text
             assert META_VERIFY_TOKEN not in error["message"]
-        resp = client.get("/webhook/meta", params={
-            **challenge, "hub.mode": "unsubscribe", "hub.verify_token": META_VERIFY_TOKEN})
+        resp = client.get(
+            "/webhook/meta",
+            params={**challenge, "hub.mode": "unsubscribe", "hub.verify_token": META_VERIFY_TOKEN},
+        )
         assert_error(resp, 400, "bad_request", "hub.mode")

@@ -54,34 +54,45 @@ def workload() -> tuple[list[KapsoDelivery], Counter[FactKey]]:
     for p, e164 in enumerate(PHONES):
         name = f"Kontak {p}"
         spellings = phone_spellings(e164)
-        inbound = [kapso_inbound(f"wamid.c{p}.in{i}", spellings[i % len(spellings)], e164, name,
-                                 new_conversation=i == 0) for i in range(6)]
+        inbound = [
+            kapso_inbound(
+                f"wamid.c{p}.in{i}",
+                spellings[i % len(spellings)],
+                e164,
+                name,
+                new_conversation=i == 0,
+            )
+            for i in range(6)
+        ]
         deliveries += [KapsoDelivery(KAPSO_RECEIVED, (e,)) for e in inbound]
-        deliveries += [KapsoDelivery(KAPSO_RECEIVED, tuple(inbound[i:i + 3]), "flag")
-                       for i in (0, 3)]
+        deliveries += [
+            KapsoDelivery(KAPSO_RECEIVED, tuple(inbound[i : i + 3]), "flag") for i in (0, 3)
+        ]
         expected[(e164, "Registered", e164, "acme")] = 1
         expected[(e164, "ContactNameReported", name, None)] = 1
         expected[(e164, "ConversationChanged", conversation_id_for(e164), "opened")] = 1
-        expected.update({(e164, "InboundMessageReceived", f"wamid.c{p}.in{i}", None): 1
-                         for i in range(6)})
+        expected.update(
+            {(e164, "InboundMessageReceived", f"wamid.c{p}.in{i}", None): 1 for i in range(6)}
+        )
         for m in range(2):
             message_id = f"wamid.c{p}.out{m}"
             expected[(e164, "OutboundMessageSent", message_id, None)] = 1
             for s, status in enumerate(STATUSES):
                 expected[(e164, "MessageStatusChanged", message_id, status)] = 1
-                element = kapso_outbound(message_id, spellings[s], e164, status,
-                                         history=STATUSES[:s], name=name)
+                element = kapso_outbound(
+                    message_id, spellings[s], e164, status, history=STATUSES[:s], name=name
+                )
                 deliveries.append(KapsoDelivery(f"whatsapp.message.{status}", (element,)))
-                deliveries.append(KapsoDelivery(f"whatsapp.message.{status}", (element,),
-                                                "header"))
+                deliveries.append(KapsoDelivery(f"whatsapp.message.{status}", (element,), "header"))
     return deliveries, expected
 
 
 def shuffled(deliveries: list[KapsoDelivery], seed: int) -> list[KapsoDelivery]:
     """This writer's order, each delivery under this writer's own idempotency key."""
     rng = random.Random(seed)
-    mine = [KapsoDelivery(d.event, d.elements, d.style, f"w{seed}-{uuid.uuid4()}")
-            for d in deliveries]
+    mine = [
+        KapsoDelivery(d.event, d.elements, d.style, f"w{seed}-{uuid.uuid4()}") for d in deliveries
+    ]
     rng.shuffle(mine)
     return mine
 
@@ -116,16 +127,20 @@ def test_threads_on_several_stores(durable_database_url: str, tmp_path: Path) ->
             services.close()
 
 
-def process_writer(database_url: str, tmp_path: str, seed: int, start: threading.Barrier,
-                   results: multiprocessing.Queue[str]) -> None:
+def process_writer(
+    database_url: str,
+    tmp_path: str,
+    seed: int,
+    start: threading.Barrier,
+    results: multiprocessing.Queue[str],
+) -> None:
     """Runs in a spawned process: its own store, all deliveries in its own order."""
     try:
         services = bootstrap(settings_for(database_url, Path(tmp_path)))
         try:
             deliveries, _ = workload()
             start.wait(timeout=TIMEOUT)
-            appended = sum(record_kapso(services, d).appended
-                           for d in shuffled(deliveries, seed))
+            appended = sum(record_kapso(services, d).appended for d in shuffled(deliveries, seed))
         finally:
             services.close()
         results.put(f"ok {appended}")
@@ -140,9 +155,13 @@ def test_spawned_processes(durable_database_url: str, tmp_path: Path) -> None:
         context = multiprocessing.get_context("spawn")
         start = context.Barrier(PROCESSES)
         results: multiprocessing.Queue[str] = context.Queue()
-        processes = [context.Process(target=process_writer, args=(
-            durable_database_url, str(tmp_path), seed, start, results))
-            for seed in range(PROCESSES)]
+        processes = [
+            context.Process(
+                target=process_writer,
+                args=(durable_database_url, str(tmp_path), seed, start, results),
+            )
+            for seed in range(PROCESSES)
+        ]
         for process in processes:
             process.start()
         try:

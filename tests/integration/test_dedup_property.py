@@ -70,13 +70,15 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         e164 = draw(st.sampled_from(phones))
         spelling, name = spelling_and_name(draw, e164, names, used, named)
         opens = draw(st.booleans())
-        elements.append(Element(KAPSO_RECEIVED, kapso_inbound(message_id, spelling, e164, name,
-                                                              opens)))
+        elements.append(
+            Element(KAPSO_RECEIVED, kapso_inbound(message_id, spelling, e164, name, opens))
+        )
         expected[(e164, "InboundMessageReceived", message_id, None)] = 1
         if opens:
             expected[(e164, "ConversationChanged", conversation_id_for(e164), "opened")] = 1
-    for n in draw(st.lists(st.integers(0, 99), min_size=1 if not elements else 0, max_size=4,
-                           unique=True)):
+    for n in draw(
+        st.lists(st.integers(0, 99), min_size=1 if not elements else 0, max_size=4, unique=True)
+    ):
         message_id = f"wamid.out.{n}"
         statuses = draw(st.lists(st.sampled_from(STATUSES), min_size=1, unique=True))
         e164 = draw(st.sampled_from(phones))
@@ -86,8 +88,12 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             # Kapso repeats earlier statuses in kapso.statuses: only ones of this fact set.
             history = draw(st.lists(st.sampled_from(statuses), unique=True))
             spelling, name = spelling_and_name(draw, e164, names, used, named)
-            elements.append(Element(f"whatsapp.message.{status}", kapso_outbound(
-                message_id, spelling, e164, status, history, name)))
+            elements.append(
+                Element(
+                    f"whatsapp.message.{status}",
+                    kapso_outbound(message_id, spelling, e164, status, history, name),
+                )
+            )
     for e164 in used:
         expected[(e164, "Registered", e164, "acme")] = 1
     for e164 in named:
@@ -119,8 +125,9 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     deliveries = [delivery(group) for group in first.values()]
     # ...then re-batchings of any elements, exact retries, and retries under a new key.
     indices = st.integers(0, len(elements) - 1)
-    for picked in draw(st.lists(st.lists(indices, min_size=1, max_size=4, unique=True),
-                                max_size=3)):
+    for picked in draw(
+        st.lists(st.lists(indices, min_size=1, max_size=4, unique=True), max_size=3)
+    ):
         deliveries += [delivery(group) for group in by_event(picked)]
     positions = st.integers(0, len(deliveries) - 1)
     deliveries += [deliveries[i] for i in draw(st.lists(positions, max_size=len(deliveries)))]
@@ -130,8 +137,9 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     return Scenario(sorted(used), expected, draw(st.permutations(deliveries)))
 
 
-def spelling_and_name(draw: st.DrawFn, e164: str, names: dict[str, str], used: set[str],
-                      named: set[str]) -> tuple[str, str | None]:
+def spelling_and_name(
+    draw: st.DrawFn, e164: str, names: dict[str, str], used: set[str], named: set[str]
+) -> tuple[str, str | None]:
     """A spelling of the phone, and its (constant) contact name or none; noted as used."""
     used.add(e164)
     with_name = draw(st.booleans())
@@ -163,9 +171,16 @@ def test_each_fact_is_stored_exactly_once(backend: str, tmp_path: Path) -> None:
     if backend == "postgres":
         require_postgres()
 
-    @settings(max_examples=EXAMPLES[backend], deadline=None, database=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                     HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=EXAMPLES[backend],
+        deadline=None,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+        ],
+    )
     @given(scenario=scenarios())
     def check(scenario: Scenario) -> None:
         with fresh_services(backend, tmp_path) as services:
@@ -184,8 +199,10 @@ def test_replayed_recording_reports_duplicates(backend: str, tmp_path: Path) -> 
     if backend == "postgres":
         require_postgres()
     e164 = PHONES[0]
-    elements = tuple(kapso_inbound(f"wamid.x.{i}", s, e164, "Budi", i == 0)
-                     for i, s in enumerate(phone_spellings(e164)[:3]))
+    elements = tuple(
+        kapso_inbound(f"wamid.x.{i}", s, e164, "Budi", i == 0)
+        for i, s in enumerate(phone_spellings(e164)[:3])
+    )
     with fresh_services(backend, tmp_path) as services:
         first = record_kapso(services, KapsoDelivery(KAPSO_RECEIVED, elements, "flag", "k1"))
         assert first.appended == 5  # name, opened, three messages
@@ -194,7 +211,8 @@ def test_replayed_recording_reports_duplicates(backend: str, tmp_path: Path) -> 
         for element in elements:
             again = record_kapso(services, KapsoDelivery(KAPSO_RECEIVED, (element,), "single"))
             assert again.appended == 0
-        rekeyed = record_kapso(services, KapsoDelivery(KAPSO_RECEIVED, elements[::-1], "data",
-                                                       "k2"))
+        rekeyed = record_kapso(
+            services, KapsoDelivery(KAPSO_RECEIVED, elements[::-1], "data", "k2")
+        )
         assert (rekeyed.appended, rekeyed.duplicates) == (0, len(rekeyed.facts))
         assert ledger_size(services) == size

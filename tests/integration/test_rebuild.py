@@ -192,8 +192,9 @@ def busy_ledger(leads: int, commands: int, seed: int = 11) -> list[list[LeadComm
         elif roll < 0.6:
             made.append(RecordOutboundMessage(phone, kapso, message_id=f"wamid.out.{i}"))
             for status in rng.sample(["sent", "delivered", "read"], rng.randint(1, 3)):
-                made.append(RecordMessageStatus(phone, kapso, message_id=f"wamid.out.{i}",
-                                                status=status))
+                made.append(
+                    RecordMessageStatus(phone, kapso, message_id=f"wamid.out.{i}", status=status)
+                )
         elif roll < 0.8:
             data = {
                 "name": rng.choice([*NAMES, None, ""]),
@@ -202,13 +203,26 @@ def busy_ledger(leads: int, commands: int, seed: int = 11) -> list[list[LeadComm
                 "pain_points": rng.choice([[], ["harga"], ["stok", ""], None]),
             }
             outcome = rng.choice([None, "won", "lost"])
-            made.append(ReportSarahPhase(phone, Said("sarah", "sarah-bot", at),
-                                         rng.choice(PHASES), data, rng.randint(0, 100),
-                                         rng.choice(["hot", "warm", "cold"]), outcome))
+            made.append(
+                ReportSarahPhase(
+                    phone,
+                    Said("sarah", "sarah-bot", at),
+                    rng.choice(PHASES),
+                    data,
+                    rng.randint(0, 100),
+                    rng.choice(["hot", "warm", "cold"]),
+                    outcome,
+                )
+            )
         elif roll < 0.9:
             source = rng.choice(["brain", "human"])
-            made.append(RequestStatus(phone, Said(source, f"{source}-1", at),
-                                      status=rng.choice(["qualified", "contacted", "converted"])))
+            made.append(
+                RequestStatus(
+                    phone,
+                    Said(source, f"{source}-1", at),
+                    status=rng.choice(["qualified", "contacted", "converted"]),
+                )
+            )
         elif roll < 0.95:
             made.append(ReleaseStatusHold(phone, Said("human", "ana", at)))
         else:
@@ -307,7 +321,9 @@ def test_a_killed_rebuild_leaves_the_live_view_serving_and_resumes(
     assert shown.code == 0, shown.err
     [rebuilding] = [line for line in shown.out.splitlines() if "(rebuilding)" in line]
     assert [c.strip() for c in rebuilding.split("│")[1:4]] == [
-        "lead_views (rebuilding)", str(building), str(killed_at)
+        "lead_views (rebuilding)",
+        str(building),
+        str(killed_at),
     ]
     checked = verify(engines.write, services.store, page_size=500)
     assert checked.differences == []
@@ -330,7 +346,10 @@ def test_a_killed_rebuild_leaves_the_live_view_serving_and_resumes(
     # Running it again resumes the building generation from its own position.
     reports: list[tuple[int, int]] = []
     result = rebuild(
-        engines.write, services.store, DEFAULT_POLICY_TOML, lambda d, t: reports.append((d, t)),
+        engines.write,
+        services.store,
+        DEFAULT_POLICY_TOML,
+        lambda d, t: reports.append((d, t)),
         100,
     )
     assert result.resumed
@@ -395,8 +414,8 @@ def test_rebuild_with_another_policy_re_derives_statuses(
 
     # Live catch-ups (any process) now decide under the stored policy.
     services.ledger.record(
-        WORKSPACE, [RequestStatus(a, Said("brain", "brain-1", T0 + timedelta(hours=1)),
-                                  status="contacted")]
+        WORKSPACE,
+        [RequestStatus(a, Said("brain", "brain-1", T0 + timedelta(hours=1)), status="contacted")],
     )
     services.views.catch_up()
     last = history(engines.read, a)[-1]
@@ -441,7 +460,13 @@ def test_status_and_verify_report_and_exit_codes(
     assert shown.code == 0, shown.err
     [line] = [line for line in shown.out.splitlines() if "│ lead_views " in line]
     assert [c.strip() for c in line.split("│")[1:-1]] == [
-        "lead_views", "1", str(applied), str(top), "3", "0", "default"
+        "lead_views",
+        "1",
+        str(applied),
+        str(top),
+        "3",
+        "0",
+        "default",
     ]
     assert "(rebuilding)" not in shown.out
 
@@ -462,7 +487,11 @@ def test_status_and_verify_report_and_exit_codes(
     assert different.code == 1, different.out + different.err
     [reported] = [line for line in different.out.splitlines() if corrupted in line]
     assert [c.strip() for c in reported.split("│")[1:-1]] == [
-        "ll_contacts", corrupted, "lead_status", "'archived'", "'new'"
+        "ll_contacts",
+        corrupted,
+        "lead_status",
+        "'archived'",
+        "'new'",
     ]
     assert "1 difference(s)" in different.out
 
@@ -504,8 +533,9 @@ def test_rebuild_and_verify_survive_an_event_the_database_refuses(
         WORKSPACE,
         [
             RecordOutboundMessage(phone, kapso, message_id="wamid.out.1"),
-            RecordMessageStatus(phone, kapso, message_id="wamid.out.1", status="failed",
-                                error_code=2**31),
+            RecordMessageStatus(
+                phone, kapso, message_id="wamid.out.1", status="failed", error_code=2**31
+            ),
             RecordInboundMessage(other, kapso, message_id="wamid.in.1"),
         ],
     )
@@ -523,9 +553,7 @@ def test_rebuild_and_verify_survive_an_event_the_database_refuses(
 # -- (d) readers during a rebuild ------------------------------------------------------------
 
 
-def test_readers_keep_the_full_old_view_until_the_switch(
-    durable: Services, tmp_path: Path
-) -> None:
+def test_readers_keep_the_full_old_view_until_the_switch(durable: Services, tmp_path: Path) -> None:
     services, engines = durable, durable.engines
     a = phone_for(900)
     record(services, [*busy_ledger(leads=15, commands=100, seed=9), policy_cases()])
@@ -554,8 +582,11 @@ def test_readers_keep_the_full_old_view_until_the_switch(
             # A write lands mid-rebuild: the live view shows it at once (old policy).
             services.ledger.record(
                 WORKSPACE,
-                [RequestStatus(a, Said("brain", "brain-1", T0 + timedelta(hours=1)),
-                               status="contacted")],
+                [
+                    RequestStatus(
+                        a, Said("brain", "brain-1", T0 + timedelta(hours=1)), status="contacted"
+                    )
+                ],
             )
             assert services.views.catch_up() == 1
             expected_live = dump(engines.read)

@@ -33,8 +33,9 @@ def said(key: str | None = None) -> Said:
 
 
 def message(n: int) -> RecordInboundMessage:
-    return RecordInboundMessage(PHONE, said(f"delivery-{n // 37}"), message_id=f"wamid.{n}",
-                                text=f"pesan {n}")
+    return RecordInboundMessage(
+        PHONE, said(f"delivery-{n // 37}"), message_id=f"wamid.{n}", text=f"pesan {n}"
+    )
 
 
 @pytest.fixture
@@ -61,7 +62,8 @@ def test_snapshots_are_taken(long_lead: Services) -> None:
     assert long_lead.store.snapshots is not None
     snapshots: list[Any] = list(long_lead.store.snapshots.get(LEAD_ID))
     assert [s.originator_version for s in snapshots] == list(
-        range(INTERVAL, MESSAGES + 1, INTERVAL))
+        range(INTERVAL, MESSAGES + 1, INTERVAL)
+    )
     latest = snapshots[-1]
     # The snapshot holds the dedup memory: every message recorded up to its version.
     facts = latest.state["facts"]
@@ -86,7 +88,10 @@ def test_repository_returns_the_current_version(long_lead: Services) -> None:
 
 
 def test_cold_start_loads_from_the_snapshot_and_still_dedups(
-    long_lead: Services, sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    long_lead: Services,
+    sqlite_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     cold = bootstrap(settings_for(sqlite_url, tmp_path))  # empty cache: loads via snapshot
     try:
@@ -120,7 +125,9 @@ def test_cold_start_loads_from_the_snapshot_and_still_dedups(
     assert long_lead.store.repository.get(LEAD_ID).version == MESSAGES + 3
     events = list(long_lead.store.events.get(LEAD_ID, gt=MESSAGES))
     assert [type(e).__name__ for e in events] == [
-        "InboundMessageReceived", "MessageStatusChanged", "InboundMessageReceived",
+        "InboundMessageReceived",
+        "MessageStatusChanged",
+        "InboundMessageReceived",
     ]
 
 
@@ -134,4 +141,8 @@ def test_snapshot_matches_a_full_replay(long_lead: Services) -> None:
     loaded: object = long_lead.store.repository.get(LEAD_ID)
     assert isinstance(loaded, Lead)
     assert (loaded.version, loaded.facts, loaded.reported_name, loaded.workspace) == (
-        replayed.version, replayed.facts, replayed.reported_name, replayed.workspace)
+        replayed.version,
+        replayed.facts,
+        replayed.reported_name,
+        replayed.workspace,
+    )

@@ -39,8 +39,9 @@ def sample(name: str) -> dict[str, Any]:
     return data
 
 
-def translate(body: Any, event: str | None = RECEIVED, batch_header: bool = False,
-              key: str | None = "idem-1") -> list[TranslatedItem]:
+def translate(
+    body: Any, event: str | None = RECEIVED, batch_header: bool = False, key: str | None = "idem-1"
+) -> list[TranslatedItem]:
     return translate_kapso(body, event, batch_header, key, RECEIVED_AT, "ID")
 
 
@@ -52,14 +53,21 @@ def test_received_sample() -> None:
     body = sample("kapso-message-received.json")
     [item] = translate(body)
     assert (item.phone_number_id, item.event_type, item.unhandled_reason) == (
-        "109876543210987", RECEIVED, None)
+        "109876543210987",
+        RECEIVED,
+        None,
+    )
     assert item.raw == body
     name, message, opened = item.commands
     assert isinstance(name, ReportContactName)
     assert (name.phone, name.name) == (BUDI, "Budi Santoso")
     assert isinstance(message, RecordInboundMessage)
     assert (message.phone, message.message_id, message.message_type, message.conversation_id) == (
-        BUDI, INBOUND_ID, "text", "conv_01JDX8Y2N5K3")
+        BUDI,
+        INBOUND_ID,
+        "text",
+        "conv_01JDX8Y2N5K3",
+    )
     assert message.text == "Halo kak, saya mau tanya soal chatbot untuk toko online saya"
     assert message.said.source == Source.KAPSO
     assert message.said.idempotency_key == "idem-1"
@@ -122,8 +130,12 @@ def test_text_falls_back_to_kapso_content() -> None:
 
 def test_delivered_sample_gives_message_and_every_status() -> None:
     [item] = translate(sample("kapso-message-delivered.json"), "whatsapp.message.delivered")
-    assert facts(item) == ["contact_name", f"message:{OUTBOUND_ID}",
-                           f"status:{OUTBOUND_ID}:sent", f"status:{OUTBOUND_ID}:delivered"]
+    assert facts(item) == [
+        "contact_name",
+        f"message:{OUTBOUND_ID}",
+        f"status:{OUTBOUND_ID}:sent",
+        f"status:{OUTBOUND_ID}:delivered",
+    ]
     outbound = item.commands[1]
     assert isinstance(outbound, RecordOutboundMessage)
     assert (outbound.phone, outbound.origin) == (BUDI, "cloud_api")
@@ -158,14 +170,22 @@ def test_failed_status_carries_the_error_code() -> None:
     failed = item.commands[-1]
     assert isinstance(failed, RecordMessageStatus)
     assert (failed.status, failed.error_code, failed.error_title) == (
-        "failed", 131047, "Re-engagement message")
+        "failed",
+        131047,
+        "Re-engagement message",
+    )
 
 
 def test_failed_status_in_history_keeps_its_own_error() -> None:
     body = sample("kapso-message-delivered.json")
-    body["message"]["kapso"]["statuses"].append({
-        "id": OUTBOUND_ID, "status": "failed", "timestamp": "1764000300",
-        "errors": [{"code": 131026, "title": "Message undeliverable"}]})
+    body["message"]["kapso"]["statuses"].append(
+        {
+            "id": OUTBOUND_ID,
+            "status": "failed",
+            "timestamp": "1764000300",
+            "errors": [{"code": 131026, "title": "Message undeliverable"}],
+        }
+    )
     [item] = translate(body, "whatsapp.message.failed")
     failed = item.commands[-1]
     assert isinstance(failed, RecordMessageStatus)
@@ -179,7 +199,10 @@ def test_conversation_ended() -> None:
     assert isinstance(name, ReportContactName)
     assert isinstance(ended, RecordConversation)
     assert (ended.phone, ended.conversation_id, ended.change) == (
-        BUDI, "conv_01JDX8Y2N5K3", "ended")
+        BUDI,
+        "conv_01JDX8Y2N5K3",
+        "ended",
+    )
     assert ended.said.occurred_at == datetime(2025, 11, 25, 16, tzinfo=UTC)
 
 
@@ -199,8 +222,11 @@ def test_batch_sample() -> None:
     first, second = translate(body, None)
     assert (first.event_type, second.event_type) == (RECEIVED, RECEIVED)
     assert (first.raw, second.raw) == tuple(body["data"])
-    assert facts(first) == ["contact_name", f"message:{BATCH_IDS[0]}",
-                            "conversation:conv_01JDX9AAAA01:opened"]
+    assert facts(first) == [
+        "contact_name",
+        f"message:{BATCH_IDS[0]}",
+        "conversation:conv_01JDX9AAAA01:opened",
+    ]
     assert facts(second) == ["contact_name", f"message:{BATCH_IDS[1]}"]
     name = first.commands[0]
     assert isinstance(name, ReportContactName)
@@ -208,18 +234,21 @@ def test_batch_sample() -> None:
     image = second.commands[1]
     assert isinstance(image, RecordInboundMessage)
     assert (image.message_type, image.text) == ("image", "ini katalog saya")
-    assert image.media == {"image": {"id": "1234567890", "mime_type": "image/jpeg",
-                                     "caption": "ini katalog saya"}}
+    assert image.media == {
+        "image": {"id": "1234567890", "mime_type": "image/jpeg", "caption": "ini katalog saya"}
+    }
     # One delivery, one idempotency key, many facts.
-    assert {c.said.idempotency_key for item in (first, second) for c in item.commands} == {
-        "idem-1"}
+    assert {c.said.idempotency_key for item in (first, second) for c in item.commands} == {"idem-1"}
 
 
-@pytest.mark.parametrize(("shape", "header"), [
-    ("header", True),     # X-Webhook-Batch: true, body {"data": [...]}
-    ("flag", False),      # body {"batch": true, "data": [...]}
-    ("data", False),      # body {"data": [...]} alone
-])
+@pytest.mark.parametrize(
+    ("shape", "header"),
+    [
+        ("header", True),  # X-Webhook-Batch: true, body {"data": [...]}
+        ("flag", False),  # body {"batch": true, "data": [...]}
+        ("data", False),  # body {"data": [...]} alone
+    ],
+)
 def test_batch_detection(shape: str, header: bool) -> None:
     elements = sample("kapso-message-received-batch.json")["data"]
     body: dict[str, Any] = {"data": elements}
@@ -247,12 +276,17 @@ def test_unknown_event_is_kept_unhandled() -> None:
     assert item.commands == []
     assert item.unhandled_reason == "unknown event type 'whatsapp.template.approved'"
     assert (item.event_type, item.raw, item.phone_number_id) == (
-        "whatsapp.template.approved", body, "109876543210987")
+        "whatsapp.template.approved",
+        body,
+        "109876543210987",
+    )
 
 
 def test_unknown_event_of_any_shape_is_kept_unhandled() -> None:
-    body = {"conversation": {"phone_number_id": "109876543210987"},
-            "message": {"reaction": {"emoji": "+1"}}}  # no message id: not a known shape
+    body = {
+        "conversation": {"phone_number_id": "109876543210987"},
+        "message": {"reaction": {"emoji": "+1"}},
+    }  # no message id: not a known shape
     [item] = translate(body, "whatsapp.message.reaction_added")
     assert (item.commands, item.raw, item.phone_number_id) == ([], body, "109876543210987")
     assert item.unhandled_reason is not None
@@ -271,17 +305,24 @@ def test_unknown_events_in_a_batch_are_each_kept() -> None:
     assert all(i.unhandled_reason and not i.commands for i in items)
 
 
-@pytest.mark.parametrize(("mutate", "field"), [
-    (lambda b: b["message"].update(**{"from": "abc123"}), "message.from"),
-    (lambda b: (b["message"].pop("from"), b["conversation"].update(phone_number="abc123")),
-     "conversation.phone_number"),
-    (lambda b: (b["message"].pop("from"), b["conversation"].pop("phone_number")),
-     "conversation.phone_number"),
-    (lambda b: b["message"].pop("id"), "message.id"),
-    (lambda b: b["message"].update(id=""), "message.id"),
-    (lambda b: b.pop("message"), "message"),
-    (lambda b: b.update(message="hello"), "message"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda b: b["message"].update(**{"from": "abc123"}), "message.from"),
+        (
+            lambda b: (b["message"].pop("from"), b["conversation"].update(phone_number="abc123")),
+            "conversation.phone_number",
+        ),
+        (
+            lambda b: (b["message"].pop("from"), b["conversation"].pop("phone_number")),
+            "conversation.phone_number",
+        ),
+        (lambda b: b["message"].pop("id"), "message.id"),
+        (lambda b: b["message"].update(id=""), "message.id"),
+        (lambda b: b.pop("message"), "message"),
+        (lambda b: b.update(message="hello"), "message"),
+    ],
+)
 def test_junk_names_the_field(mutate: Any, field: str) -> None:
     body = sample("kapso-message-received.json")
     mutate(body)

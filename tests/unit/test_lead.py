@@ -38,8 +38,9 @@ def said(key: str | None = None, source: str = Source.KAPSO) -> Said:
 
 
 def new_lead() -> Lead:
-    lead = Lead(workspace=WORKSPACE, phone=PHONE, source=Source.KAPSO, actor="kapso",
-                received_at=AT)
+    lead = Lead(
+        workspace=WORKSPACE, phone=PHONE, source=Source.KAPSO, actor="kapso", received_at=AT
+    )
     lead.collect_events()  # drop Registered: count only what commands append
     return lead
 
@@ -103,8 +104,9 @@ def test_contact_name_only_when_it_changes() -> None:
 
 
 def sarah(lead: Lead, key: str | None) -> bool:
-    return lead.report_sarah_phase(said(key, Source.SARAH), "collect_name", {"name": None},
-                                   10, "cold", None)
+    return lead.report_sarah_phase(
+        said(key, Source.SARAH), "collect_name", {"name": None}, 10, "cold", None
+    )
 
 
 def test_sarah_report_repeated_without_a_key_is_one_fact() -> None:
@@ -116,11 +118,15 @@ def test_sarah_report_repeated_without_a_key_is_one_fact() -> None:
     assert len(pending_types(lead)) == 3
 
 
-@pytest.mark.parametrize("record", [
-    lambda lead, key: lead.request_status(said(key, Source.HUMAN), "qualified", "called"),
-    lambda lead, key: lead.release_status_hold(said(key, Source.HUMAN)),
-    lambda lead, key: lead.add_note(said(key, Source.HUMAN), "a note"),
-], ids=["status", "release", "note"])
+@pytest.mark.parametrize(
+    "record",
+    [
+        lambda lead, key: lead.request_status(said(key, Source.HUMAN), "qualified", "called"),
+        lambda lead, key: lead.release_status_hold(said(key, Source.HUMAN)),
+        lambda lead, key: lead.add_note(said(key, Source.HUMAN), "a note"),
+    ],
+    ids=["status", "release", "note"],
+)
 def test_commands_without_natural_key_dedup_on_the_idempotency_key(record: Any) -> None:
     """(Sarah's reports also dedup on the key: see the Sarah test below and the e2e samples.)"""
     lead = new_lead()
@@ -133,8 +139,9 @@ def test_commands_without_natural_key_dedup_on_the_idempotency_key(record: Any) 
     events = lead.collect_events()
     assert len(events) == 4
     # The key is remembered by the event itself, so a rebuilt lead knows it too.
-    registered = Lead(workspace=WORKSPACE, phone=PHONE, source="kapso", actor="kapso",
-                      received_at=AT).collect_events()
+    registered = Lead(
+        workspace=WORKSPACE, phone=PHONE, source="kapso", actor="kapso", received_at=AT
+    ).collect_events()
     rebuilt = replayed([*registered, *events])
     assert not record(rebuilt, "key-1")
     assert not record(rebuilt, "key-2")
@@ -167,6 +174,7 @@ def test_facts_survive_a_rebuild_from_events() -> None:
 
 # -- through the Ledger (in-memory store) ---------------------------------------------------
 
+
 @pytest.fixture
 def store() -> Iterator[LedgerStore]:
     built = open_store(DatabaseURL.parse("memory://"))
@@ -191,22 +199,29 @@ def test_batch_with_one_key_carrying_two_messages_records_both(store: LedgerStor
     assert again.appended == 0
     assert again.new_leads == []
     assert [type(e).__name__ for e in store.events.get(lead_id_for(WORKSPACE, PHONE))] == [
-        "Registered", "ContactNameReported", "InboundMessageReceived",
-        "InboundMessageReceived", "ConversationChanged",
+        "Registered",
+        "ContactNameReported",
+        "InboundMessageReceived",
+        "InboundMessageReceived",
+        "ConversationChanged",
     ]
 
 
 def test_commands_on_several_leads_in_one_recording(store: LedgerStore) -> None:
     ledger = Ledger(store)
     other = "+6285712345678"
-    recording = ledger.record(WORKSPACE, [
-        RecordOutboundMessage(PHONE, said(), message_id="wamid.o1"),
-        RecordMessageStatus(other, said(), message_id="wamid.o2", status="sent"),
-        RecordMessageStatus(PHONE, said(), message_id="wamid.o1", status="sent"),
-    ])
+    recording = ledger.record(
+        WORKSPACE,
+        [
+            RecordOutboundMessage(PHONE, said(), message_id="wamid.o1"),
+            RecordMessageStatus(other, said(), message_id="wamid.o2", status="sent"),
+            RecordMessageStatus(PHONE, said(), message_id="wamid.o1", status="sent"),
+        ],
+    )
     assert recording.appended == 3
     assert sorted(recording.new_leads) == sorted(
-        [lead_id_for(WORKSPACE, PHONE), lead_id_for(WORKSPACE, other)])
+        [lead_id_for(WORKSPACE, PHONE), lead_id_for(WORKSPACE, other)]
+    )
     assert {f.lead_id for f in recording.facts} == set(recording.new_leads)
 
 
@@ -220,14 +235,19 @@ def test_same_phone_in_another_workspace_is_another_lead(store: LedgerStore) -> 
     assert lead.workspace == "other"
 
 
-@pytest.mark.parametrize("command", [
-    ReportSarahPhase(PHONE, said("s1", Source.SARAH), chat_phase="greeting"),
-    RequestStatus(PHONE, said("s1", Source.BRAIN), status="qualified"),
-    ReleaseStatusHold(PHONE, said("s1", Source.HUMAN)),
-    AddNote(PHONE, said("s1", Source.HUMAN), content="x"),
-], ids=["sarah", "status", "release", "note"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ReportSarahPhase(PHONE, said("s1", Source.SARAH), chat_phase="greeting"),
+        RequestStatus(PHONE, said("s1", Source.BRAIN), status="qualified"),
+        ReleaseStatusHold(PHONE, said("s1", Source.HUMAN)),
+        AddNote(PHONE, said("s1", Source.HUMAN), content="x"),
+    ],
+    ids=["sarah", "status", "release", "note"],
+)
 def test_retried_command_through_the_ledger_appends_once(
-    store: LedgerStore, command: LeadCommand,
+    store: LedgerStore,
+    command: LeadCommand,
 ) -> None:
     ledger = Ledger(store)
     assert ledger.record(WORKSPACE, [command]).appended == 1

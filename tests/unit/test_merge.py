@@ -76,7 +76,10 @@ def test_is_blank() -> None:
 # -- invariants ---------------------------------------------------------------------------
 
 scalars = st.one_of(
-    st.none(), st.text("ab \t", max_size=4), st.integers(), st.booleans(),
+    st.none(),
+    st.text("ab \t", max_size=4),
+    st.integers(),
+    st.booleans(),
     st.lists(st.text("ab ", max_size=3), max_size=2),
 )
 keys = st.sampled_from(["name", "domisili", "pain_points", "priority", "extra"])
@@ -85,7 +88,8 @@ extracted = st.dictionaries(keys, scalars, max_size=5)
 
 @given(extracted, extracted)
 def test_merge_never_loses_a_non_blank_value(
-    current: dict[str, Any], update: dict[str, Any],
+    current: dict[str, Any],
+    update: dict[str, Any],
 ) -> None:
     merged = merge_extracted(current, update)
     for key, value in current.items():

@@ -46,7 +46,9 @@ def test_text_message_sample() -> None:
     assert isinstance(message, RecordInboundMessage)
     assert message.phone == PHONE
     assert (message.message_type, message.text, message.media) == (
-        "text", "Berapa harga paket bulanan?", None,
+        "text",
+        "Berapa harga paket bulanan?",
+        None,
     )
     assert message.said.source == Source.META
     assert message.said.actor == "meta"

@@ -10,10 +10,18 @@ from domain.phases import STATUS_RANK, is_forward, is_lost, status_for_phase
 from domain.values import ChatPhase, LeadStatus
 
 EXPECTED = {
-    "greeting": "new", "collect_name": "new", "salam_kenal": "new", "collect_domisili": "new",
-    "listening": "qualified", "summarize": "qualified", "validate_pain_points": "qualified",
-    "discover_interest": "qualified", "solution_match": "contacted", "close_attempt": "contacted",
-    "handoff": "contacted", "completed": "converted",
+    "greeting": "new",
+    "collect_name": "new",
+    "salam_kenal": "new",
+    "collect_domisili": "new",
+    "listening": "qualified",
+    "summarize": "qualified",
+    "validate_pain_points": "qualified",
+    "discover_interest": "qualified",
+    "solution_match": "contacted",
+    "close_attempt": "contacted",
+    "handoff": "contacted",
+    "completed": "converted",
 }
 
 
@@ -29,8 +37,17 @@ def test_every_known_phase_maps_to_a_known_status() -> None:
 
 
 @pytest.mark.parametrize(
-    "outcome", ["lost", "LOST", " Lost ", "not_interested", "Not Interested", "not-interested",
-                "rejected", "REJECTED"],
+    "outcome",
+    [
+        "lost",
+        "LOST",
+        " Lost ",
+        "not_interested",
+        "Not Interested",
+        "not-interested",
+        "rejected",
+        "REJECTED",
+    ],
 )
 def test_completed_and_lost_is_archived(outcome: str) -> None:
     assert is_lost(outcome)

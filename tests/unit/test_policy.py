@@ -27,8 +27,9 @@ T0 = datetime(2025, 11, 24, 16, 0, tzinfo=UTC)
 
 
 def ask(to: str, source: str, minute: int = 0, actor: str | None = None) -> StatusProposal:
-    return StatusProposal(to, source, actor or f"{source}-1", None, T0 + timedelta(minutes=minute),
-                          minute)
+    return StatusProposal(
+        to, source, actor or f"{source}-1", None, T0 + timedelta(minutes=minute), minute
+    )
 
 
 def run(*proposals: StatusProposal, state: StatusState | None = None) -> list[Decision]:
@@ -46,7 +47,7 @@ def run(*proposals: StatusProposal, state: StatusState | None = None) -> list[De
 
 def test_default_policy() -> None:
     assert load_policy(DEFAULT_POLICY_TOML) == DEFAULT_POLICY == Policy()
-    assert dict(DEFAULT_POLICY.ranks) == {"human": 3, "brain": 2, "import": 2, "sarah": 1}
+    assert dict(DEFAULT_POLICY.ranks) == {"human": 3, "brain": 2, "import": 1, "sarah": 1}
     assert DEFAULT_POLICY.forward_only == {"sarah"}
     assert DEFAULT_POLICY.rank("kapso") == 0
 
@@ -60,8 +61,10 @@ def test_missing_keys_fall_back_to_defaults_and_ranks_replace_as_a_whole() -> No
 
 
 def test_fingerprint_is_about_rules_not_names_or_order() -> None:
-    reordered = load_policy('name = "x"\nforward_only = ["sarah"]\n[ranks]\nsarah = 1\n'
-                            'import = 2\nbrain = 2\nhuman = 3\n')
+    reordered = load_policy(
+        'name = "x"\nforward_only = ["sarah"]\n[ranks]\nsarah = 1\n'
+        "import = 1\nbrain = 2\nhuman = 3\n"
+    )
     assert reordered.fingerprint() == DEFAULT_POLICY.fingerprint()
     assert load_policy("forward_only = []").fingerprint() != DEFAULT_POLICY.fingerprint()
     assert load_policy("[ranks]\nhuman = 4").fingerprint() != DEFAULT_POLICY.fingerprint()
@@ -111,30 +114,38 @@ def test_lower_priority_is_suppressed() -> None:
 
 def test_equal_rank_later_wins_and_older_is_stale() -> None:
     _, later, older = run(
-        ask("contacted", "brain", 5), ask("qualified", "import", 6), ask("new", "brain", 1),
+        ask("qualified", "sarah", 5),
+        ask("contacted", "import", 6),
+        ask("new", "sarah", 1),
     )
     assert (later.outcome, later.reason) == ("applied", "same_priority")
     assert (older.outcome, older.reason) == ("suppressed", "stale")
-    assert older.state.status == "qualified"
+    assert older.state.status == "contacted"
 
 
 def test_forward_only_source_cannot_move_back_but_brain_can() -> None:
-    _, back, brain = run(ask("contacted", "sarah"), ask("qualified", "sarah", 1),
-                         ask("new", "brain", 2))
+    _, back, brain = run(
+        ask("contacted", "sarah"), ask("qualified", "sarah", 1), ask("new", "brain", 2)
+    )
     assert (back.outcome, back.reason) == ("suppressed", "backward_move")
     assert (brain.outcome, brain.state.status) == ("applied", "new")
 
 
 def test_sarah_may_archive_from_anywhere_but_not_leave_archived() -> None:
-    archive, reopen = run(ask("archived", "sarah", 1), ask("converted", "sarah", 2),
-                          state=StatusState("converted", "sarah", False, T0, "s"))
+    archive, reopen = run(
+        ask("archived", "sarah", 1),
+        ask("converted", "sarah", 2),
+        state=StatusState("converted", "sarah", False, T0, "s"),
+    )
     assert archive.outcome == "applied"
     assert (reopen.outcome, reopen.reason) == ("suppressed", "backward_move")
 
 
 def test_human_holds_until_released() -> None:
     human, brain, other_human = run(
-        ask("qualified", "human"), ask("contacted", "brain", 1), ask("new", "human", 2, "u2"),
+        ask("qualified", "human"),
+        ask("contacted", "brain", 1),
+        ask("new", "human", 2, "u2"),
     )
     assert human.state.held
     assert (brain.outcome, brain.reason) == ("suppressed", "held_by_human")
@@ -158,7 +169,9 @@ def test_release_lets_bots_move_again_forward_only_still_applies() -> None:
 
 def test_same_status_is_no_change_but_a_human_confirmation_takes_the_hold() -> None:
     sarah, again, human = run(
-        ask("qualified", "sarah"), ask("qualified", "sarah", 1), ask("qualified", "human", 2),
+        ask("qualified", "sarah"),
+        ask("qualified", "sarah", 1),
+        ask("qualified", "human", 2),
     )
     assert (again.outcome, again.reason) == ("no_change", "same_status")
     assert again.state == sarah.state  # the status did not change: nor does its owner
@@ -176,8 +189,12 @@ def test_unknown_status_is_suppressed() -> None:
 
 def test_flip_flop_between_bot_and_human_is_suppressed() -> None:
     decisions = run(
-        ask("qualified", "sarah", 0), ask("archived", "human", 1), ask("qualified", "sarah", 2),
-        ask("contacted", "brain", 3), ask("contacted", "sarah", 4), ask("qualified", "sarah", 5),
+        ask("qualified", "sarah", 0),
+        ask("archived", "human", 1),
+        ask("qualified", "sarah", 2),
+        ask("contacted", "brain", 3),
+        ask("contacted", "sarah", 4),
+        ask("qualified", "sarah", 5),
     )
     assert [d.state.status for d in decisions] == ["qualified"] + ["archived"] * 5
     assert all(d.outcome == "suppressed" for d in decisions[2:])

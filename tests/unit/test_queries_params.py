@@ -30,10 +30,16 @@ def refused(text: str) -> str:
     return caught.value.field
 
 
-@pytest.mark.parametrize(("text", "pattern"), [
-    ("Budi", "%budi%"), ("100%", "%100\\%%"), ("a_b", "%a\\_b%"), ("c:\\x", "%c:\\\\x%"),
-    ("'; DROP TABLE x; --", "%'; drop table x; --%"),
-])
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("Budi", "%budi%"),
+        ("100%", "%100\\%%"),
+        ("a_b", "%a\\_b%"),
+        ("c:\\x", "%c:\\\\x%"),
+        ("'; DROP TABLE x; --", "%'; drop table x; --%"),
+    ],
+)
 def test_like_pattern_escapes_wildcards(text: str, pattern: str) -> None:
     assert like_pattern(text) == pattern
 
@@ -41,7 +47,11 @@ def test_like_pattern_escapes_wildcards(text: str, pattern: str) -> None:
 def test_defaults() -> None:
     query = lead_query(QueryParams(""))
     assert (query.sort, query.descending, query.limit, query.after) == (
-        "last_message_at", True, 50, None)
+        "last_message_at",
+        True,
+        50,
+        None,
+    )
     assert (query.statuses, query.q) == ((), None)
 
 
@@ -52,22 +62,36 @@ def test_lists_repeat_or_take_commas_and_empty_is_absent() -> None:
     assert all(type(s) is str for s in query.statuses)  # plain values for the SQL binds
 
 
-@pytest.mark.parametrize(("text", "field"), [
-    ("status=lost", "status"), ("status=new,,bogus", "status"), ("temperature=HOT", "temperature"),
-    ("chat_phase=x", "chat_phase"), ("limit=0", "limit"), ("limit=201", "limit"),
-    ("limit=ten", "limit"), ("score_min=-1", "score_min"), ("score_max=101", "score_max"),
-    ("score_min=9&score_max=8", "score_min"), ("sort=phone", "sort"), ("order=ASC", "order"),
-    ("updated_since=soon", "updated_since"), ("q=%00", "q"), (f"q={'x' * 201}", "q"),
-    ("cursor=%%%", "cursor"), ("last_message_until=9999-12-31T23:59:59-01:00",
-                               "last_message_until"),
-])
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("status=lost", "status"),
+        ("status=new,,bogus", "status"),
+        ("temperature=HOT", "temperature"),
+        ("chat_phase=x", "chat_phase"),
+        ("limit=0", "limit"),
+        ("limit=201", "limit"),
+        ("limit=ten", "limit"),
+        ("score_min=-1", "score_min"),
+        ("score_max=101", "score_max"),
+        ("score_min=9&score_max=8", "score_min"),
+        ("sort=phone", "sort"),
+        ("order=ASC", "order"),
+        ("updated_since=soon", "updated_since"),
+        ("q=%00", "q"),
+        (f"q={'x' * 201}", "q"),
+        ("cursor=%%%", "cursor"),
+        ("last_message_until=9999-12-31T23:59:59-01:00", "last_message_until"),
+    ],
+)
 def test_bad_values_name_their_field(text: str, field: str) -> None:
     assert refused(text) == field
 
 
 def test_times_are_utc_and_a_decoded_plus_is_an_offset() -> None:
-    query = lead_query(QueryParams("updated_since=2025-11-24T23:00:00 07:00"
-                                   "&updated_until=2025-11-24T16:00:00"))
+    query = lead_query(
+        QueryParams("updated_since=2025-11-24T23:00:00 07:00&updated_until=2025-11-24T16:00:00")
+    )
     assert query.updated_since == datetime(2025, 11, 24, 16, tzinfo=UTC)
     assert query.updated_until == datetime(2025, 11, 24, 16, tzinfo=UTC)
     assert query.updated_since.tzinfo is UTC
@@ -75,11 +99,16 @@ def test_times_are_utc_and_a_decoded_plus_is_an_offset() -> None:
     assert as_of == datetime(2025, 11, 24, 15, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("sort", "value"), [
-    ("last_message_at", datetime(2025, 11, 24, 16, 0, 0, 123456, tzinfo=UTC)),
-    ("updated_at", datetime(2025, 11, 24, 16, tzinfo=timezone(timedelta(hours=7)))),
-    ("lead_score", 50), ("lead_score", None), ("updated_at", None),
-])
+@pytest.mark.parametrize(
+    ("sort", "value"),
+    [
+        ("last_message_at", datetime(2025, 11, 24, 16, 0, 0, 123456, tzinfo=UTC)),
+        ("updated_at", datetime(2025, 11, 24, 16, tzinfo=timezone(timedelta(hours=7)))),
+        ("lead_score", 50),
+        ("lead_score", None),
+        ("updated_at", None),
+    ],
+)
 @pytest.mark.parametrize("descending", [True, False])
 def test_lead_cursor_round_trips(sort: str, value: Any, descending: bool) -> None:
     cursor = lead_cursor((value, LEAD), sort, descending)
@@ -96,11 +125,19 @@ def _forged(payload: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
 
 
-@pytest.mark.parametrize("cursor", [
-    "", "!!!", "e30", _forged({"a": 1}), _forged(["leads/lead_score/desc", "50", LEAD]),
-    _forged(["leads/lead_score/desc", True, LEAD]), _forged(["leads/lead_score/desc", 5, "x"]),
-    _forged(["leads/lead_score/desc", 5, LEAD, "extra"]),
-])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "",
+        "!!!",
+        "e30",
+        _forged({"a": 1}),
+        _forged(["leads/lead_score/desc", "50", LEAD]),
+        _forged(["leads/lead_score/desc", True, LEAD]),
+        _forged(["leads/lead_score/desc", 5, "x"]),
+        _forged(["leads/lead_score/desc", 5, LEAD, "extra"]),
+    ],
+)
 def test_forged_cursors_are_refused(cursor: str) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - every refusal is a ValueError by design
         lead_after(cursor, "lead_score", True)
@@ -108,10 +145,14 @@ def test_forged_cursors_are_refused(cursor: str) -> None:
 
 def test_time_cursor_must_be_aware() -> None:
     with pytest.raises(ValueError):  # noqa: PT011
-        lead_after(_forged(["leads/updated_at/asc", "2025-11-24T16:00:00", LEAD]),
-                   "updated_at", False)
-    query = lead_query(QueryParams(f"sort=updated_at&order=asc&cursor="
-                                   f"{lead_cursor((None, LEAD), 'updated_at', False)}"))
+        lead_after(
+            _forged(["leads/updated_at/asc", "2025-11-24T16:00:00", LEAD]), "updated_at", False
+        )
+    query = lead_query(
+        QueryParams(
+            f"sort=updated_at&order=asc&cursor={lead_cursor((None, LEAD), 'updated_at', False)}"
+        )
+    )
     assert query.after == (None, LEAD)
 
 

@@ -15,23 +15,39 @@ SECRETS = [("acme", "acme-secret"), ("globex", "globex-secret")]
 def test_sign_is_hmac_sha256_hex() -> None:
     # RFC-style known vector: HMAC-SHA256("key", "The quick brown fox jumps over the lazy dog").
     assert sign("key", b"The quick brown fox jumps over the lazy dog") == (
-        "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8")
+        "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
+    )
 
 
-@pytest.mark.parametrize("spell", [
-    lambda d: d, lambda d: d.upper(), lambda d: "sha256=" + d, lambda d: "SHA256=" + d.upper(),
-    lambda d: f"  sha256={d} ",
-])
+@pytest.mark.parametrize(
+    "spell",
+    [
+        lambda d: d,
+        lambda d: d.upper(),
+        lambda d: "sha256=" + d,
+        lambda d: "SHA256=" + d.upper(),
+        lambda d: f"  sha256={d} ",
+    ],
+)
 def test_accepted_spellings(spell: Callable[[str], str]) -> None:
     header = spell(sign("acme-secret", BODY))
     assert matching_workspaces(header, BODY, SECRETS) == {"acme"}
 
 
-@pytest.mark.parametrize("header", [
-    None, "", "sha256=", "sha1=" + sign("acme-secret", BODY), sign("acme-secret", BODY)[:-1],
-    sign("acme-secret", BODY) + "0", "zz" * 32, sign("wrong-secret", BODY),
-    sign("acme-secret", BODY + b" "),
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "sha256=",
+        "sha1=" + sign("acme-secret", BODY),
+        sign("acme-secret", BODY)[:-1],
+        sign("acme-secret", BODY) + "0",
+        "zz" * 32,
+        sign("wrong-secret", BODY),
+        sign("acme-secret", BODY + b" "),
+    ],
+)
 def test_refused_signatures(header: str | None) -> None:
     assert matching_workspaces(header, BODY, SECRETS) == set()
 

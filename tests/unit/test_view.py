@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.lead_events import SarahPhaseReported
 from domain.policy import DEFAULT_POLICY, Policy, load_policy
 from domain.view import (
     ContactView,
@@ -46,6 +47,8 @@ def ev(position: int, type_: str, **data: Any) -> LedgerEvent:
     data.setdefault("received_at", at(position))
     data.setdefault("occurred_at", None)
     data.setdefault("idempotency_key", None)
+    if type_ == "SarahPhaseReported":  # Sarah's object as given: stored typed (v1 -> v2)
+        SarahPhaseReported.upcast_v1_v2(data)
     return LedgerEvent(LEAD, position, position, type_, at(position), data)
 
 
@@ -55,16 +58,34 @@ def registered() -> LedgerEvent:
 
 def sarah(position: int, name: str, outcome: str | None = None) -> LedgerEvent:
     body = json.loads((SAMPLES / f"sarah-{name}.json").read_text())
-    return sarah_phase(position, body["state"], body["extracted_data"], body["lead_score"],
-                       body["lead_temperature"], outcome)
+    return sarah_phase(
+        position,
+        body["state"],
+        body["extracted_data"],
+        body["lead_score"],
+        body["lead_temperature"],
+        outcome,
+    )
 
 
 def sarah_phase(
-    position: int, phase: str, extracted: dict[str, Any] | None = None, score: int | None = None,
-    temperature: str | None = None, outcome: str | None = None,
+    position: int,
+    phase: str,
+    extracted: dict[str, Any] | None = None,
+    score: int | None = None,
+    temperature: str | None = None,
+    outcome: str | None = None,
 ) -> LedgerEvent:
-    return ev(position, "SarahPhaseReported", chat_phase=phase, extracted_data=extracted or {},
-              lead_score=score, lead_temperature=temperature, outcome=outcome, source="sarah")
+    return ev(
+        position,
+        "SarahPhaseReported",
+        chat_phase=phase,
+        extracted_data=extracted or {},
+        lead_score=score,
+        lead_temperature=temperature,
+        outcome=outcome,
+        source="sarah",
+    )
 
 
 def status(position: int, to: str, source: str, reason: str | None = None) -> LedgerEvent:
@@ -89,23 +110,32 @@ def test_a_lead_starts_new_with_nobody_owning_the_status() -> None:
 
 
 def test_sarah_phases_fill_the_view_and_nulls_never_blank_earlier_data() -> None:
-    view = view_of(sarah(2, "phase1-gathering"), sarah(3, "phase2-interest"),
-                   sarah(4, "phase3-closing"))
-    assert (view.sarah_name, view.business_type, view.domisili) == ("Budi", "online shop",
-                                                                    "Bandung")
+    view = view_of(
+        sarah(2, "phase1-gathering"), sarah(3, "phase2-interest"), sarah(4, "phase3-closing")
+    )
+    assert (view.sarah_name, view.business_type, view.domisili) == (
+        "Budi",
+        "online shop",
+        "Bandung",
+    )
     assert view.business_duration == "3 tahun"
     assert view.pain_points == ["kewalahan balas chat", "miss message malam hari"]
     assert (view.priority, view.urgency_level) == ("kewalahan balas chat", "high")
     assert (view.closing_technique_used, view.objection_raised) == ("summary", "harga")
     assert (view.lead_score, view.lead_temperature) == (82, "hot")
-    assert (view.chat_phase, view.lead_status, view.status_source) == ("close_attempt",
-                                                                       "contacted", "sarah")
+    assert (view.chat_phase, view.lead_status, view.status_source) == (
+        "close_attempt",
+        "contacted",
+        "sarah",
+    )
     assert view.extracted["name"] == "Budi"
 
 
 def test_missing_score_and_temperature_keep_earlier_ones_and_unknown_keys_are_kept() -> None:
-    view = view_of(sarah(2, "phase1-gathering"),
-                   sarah_phase(3, "listening", {"budget": "5jt", "domisili": " "}))
+    view = view_of(
+        sarah(2, "phase1-gathering"),
+        sarah_phase(3, "listening", {"budget": "5jt", "domisili": " "}),
+    )
     assert (view.lead_score, view.lead_temperature) == (35, "lukewarm")
     assert view.extracted["budget"] == "5jt"
     assert view.domisili == "Bandung"
@@ -115,9 +145,12 @@ def test_sarah_status_goes_through_the_policy_with_history() -> None:
     effects = apply(view_of(), sarah_phase(2, "listening"), DEFAULT_POLICY)
     (entry,) = effects.history
     assert (entry.origin, entry.source, entry.from_status, entry.to_status) == (
-        "sarah_phase", "sarah", "new", "qualified")
-    assert (entry.outcome, entry.position, entry.reason) == ("applied", 2,
-                                                             "sarah phase listening")
+        "sarah_phase",
+        "sarah",
+        "new",
+        "qualified",
+    )
+    assert (entry.outcome, entry.position, entry.reason) == ("applied", 2, "sarah phase listening")
     assert apply(view_of(), sarah_phase(2, "mystery"), DEFAULT_POLICY).history == []
 
 
@@ -127,9 +160,13 @@ def test_completed_lost_archives() -> None:
 
 
 def test_status_flip_flop_between_bot_and_human_is_suppressed() -> None:
-    events = [sarah_phase(2, "listening"), status(3, "archived", "human", "said no"),
-              sarah_phase(4, "close_attempt"), status(5, "contacted", "brain"),
-              sarah_phase(6, "discover_interest")]
+    events = [
+        sarah_phase(2, "listening"),
+        status(3, "archived", "human", "said no"),
+        sarah_phase(4, "close_attempt"),
+        status(5, "contacted", "brain"),
+        sarah_phase(6, "discover_interest"),
+    ]
     view, history, _, _ = replay([registered(), *events], DEFAULT_POLICY)
     assert view is not None
     assert (view.lead_status, view.status_source, view.status_held) == ("archived", "human", True)
@@ -140,25 +177,40 @@ def test_status_flip_flop_between_bot_and_human_is_suppressed() -> None:
 
 
 def test_release_lets_sarah_move_forward_again() -> None:
-    view = view_of(status(2, "qualified", "human"), sarah_phase(3, "close_attempt"),
-                   ev(4, "StatusHoldReleased", source="human"), sarah_phase(5, "close_attempt"))
-    assert (view.lead_status, view.status_source, view.status_held) == ("contacted", "sarah",
-                                                                        False)
+    view = view_of(
+        status(2, "qualified", "human"),
+        sarah_phase(3, "close_attempt"),
+        ev(4, "StatusHoldReleased", source="human"),
+        sarah_phase(5, "close_attempt"),
+    )
+    assert (view.lead_status, view.status_source, view.status_held) == ("contacted", "sarah", False)
 
 
 def test_lead_status_and_conversation_status_are_independent() -> None:
     steps = [
-        (ev(2, "ConversationChanged", conversation_id="c1", change="opened", detail=None),
-         "new", "open"),
+        (
+            ev(2, "ConversationChanged", conversation_id="c1", change="opened", detail=None),
+            "new",
+            "open",
+        ),
         (status(3, "converted", "human"), "converted", "open"),
         (sarah_phase(4, "handoff"), "converted", "handover"),
-        (ev(5, "ConversationChanged", conversation_id="c1", change="opened", detail=None),
-         "converted", "handover"),
-        (ev(6, "ConversationChanged", conversation_id="c1", change="ended", detail=None),
-         "converted", "closed"),
+        (
+            ev(5, "ConversationChanged", conversation_id="c1", change="opened", detail=None),
+            "converted",
+            "handover",
+        ),
+        (
+            ev(6, "ConversationChanged", conversation_id="c1", change="ended", detail=None),
+            "converted",
+            "closed",
+        ),
         (status(7, "archived", "human"), "archived", "closed"),
-        (ev(8, "ConversationChanged", conversation_id="c2", change="opened", detail=None),
-         "archived", "open"),
+        (
+            ev(8, "ConversationChanged", conversation_id="c2", change="opened", detail=None),
+            "archived",
+            "open",
+        ),
     ]
     view = view_of()
     for event, lead_status, conversation_status in steps:
@@ -167,8 +219,11 @@ def test_lead_status_and_conversation_status_are_independent() -> None:
 
 
 def test_contact_name_and_sarah_name_are_separate() -> None:
-    view = view_of(ev(2, "ContactNameReported", name="Budi Santoso"), sarah(3, "phase1-gathering"),
-                   ev(4, "ContactNameReported", name=""))
+    view = view_of(
+        ev(2, "ContactNameReported", name="Budi Santoso"),
+        sarah(3, "phase1-gathering"),
+        ev(4, "ContactNameReported", name=""),
+    )
     assert (view.name, view.sarah_name) == ("Budi Santoso", "Budi")
 
 
@@ -181,12 +236,36 @@ def test_notes_and_last_contact() -> None:
 
 
 def test_messages_count_and_keep_the_latest_source_time() -> None:
-    inbound = ev(2, "InboundMessageReceived", message_id="m1", message_type="text", text="Halo",
-                 media=None, conversation_id="c1", occurred_at=at(-10))
-    late = ev(3, "InboundMessageReceived", message_id="m0", message_type="text", text="old",
-              media=None, conversation_id="c1", occurred_at=at(-20))
-    out = ev(4, "OutboundMessageSent", message_id="m2", message_type="text", text="Hai",
-             origin="cloud_api", conversation_id="c1", source="sarah")
+    inbound = ev(
+        2,
+        "InboundMessageReceived",
+        message_id="m1",
+        message_type="text",
+        text="Halo",
+        media=None,
+        conversation_id="c1",
+        occurred_at=at(-10),
+    )
+    late = ev(
+        3,
+        "InboundMessageReceived",
+        message_id="m0",
+        message_type="text",
+        text="old",
+        media=None,
+        conversation_id="c1",
+        occurred_at=at(-20),
+    )
+    out = ev(
+        4,
+        "OutboundMessageSent",
+        message_id="m2",
+        message_type="text",
+        text="Hai",
+        origin="cloud_api",
+        conversation_id="c1",
+        source="sarah",
+    )
     view, _, _, messages = replay([registered(), inbound, late, out], DEFAULT_POLICY)
     assert view is not None
     assert (view.inbound_count, view.outbound_count) == (2, 1)
@@ -198,37 +277,94 @@ def test_messages_count_and_keep_the_latest_source_time() -> None:
 
 
 def test_a_human_outbound_message_is_a_handover_and_a_contact() -> None:
-    view = view_of(ev(2, "OutboundMessageSent", message_id="m", message_type="text", text="x",
-                      origin="business_app", conversation_id=None))
+    view = view_of(
+        ev(
+            2,
+            "OutboundMessageSent",
+            message_id="m",
+            message_type="text",
+            text="x",
+            origin="business_app",
+            conversation_id=None,
+        )
+    )
     assert (view.conversation_status, view.last_contact_at) == ("handover", at(2))
-    late = ev(3, "OutboundMessageSent", message_id="m0", message_type="text", text="old",
-              source="human", origin=None, conversation_id=None, occurred_at=at(-5))
+    late = ev(
+        3,
+        "OutboundMessageSent",
+        message_id="m0",
+        message_type="text",
+        text="old",
+        source="human",
+        origin=None,
+        conversation_id=None,
+        occurred_at=at(-5),
+    )
     assert apply(view, late, DEFAULT_POLICY).view.last_contact_at == at(2)
 
 
 def test_message_statuses_reach_the_same_entry_in_any_order() -> None:
     facts: list[tuple[str, dict[str, Any]]] = [
-        ("OutboundMessageSent", {"message_id": "m", "message_type": "text", "text": "Hai",
-                                 "origin": None, "conversation_id": None, "occurred_at": at(0)}),
-        *[("MessageStatusChanged", {"message_id": "m", "status": s, "error_code": code,
-                                    "error_title": None, "occurred_at": at(minute)})
-          for s, code, minute in [("sent", None, 1), ("failed", 131026, 2),
-                                  ("delivered", None, 3), ("read", None, 5), ("read", None, 4)]],
+        (
+            "OutboundMessageSent",
+            {
+                "message_id": "m",
+                "message_type": "text",
+                "text": "Hai",
+                "origin": None,
+                "conversation_id": None,
+                "occurred_at": at(0),
+            },
+        ),
+        *[
+            (
+                "MessageStatusChanged",
+                {
+                    "message_id": "m",
+                    "status": s,
+                    "error_code": code,
+                    "error_title": None,
+                    "occurred_at": at(minute),
+                },
+            )
+            for s, code, minute in [
+                ("sent", None, 1),
+                ("failed", 131026, 2),
+                ("delivered", None, 3),
+                ("read", None, 5),
+                ("read", None, 4),
+            ]
+        ],
     ]
     finals = set()  # a repeated status (another device) keeps its earliest report
     for order in permutations(facts):
         events = [ev(i + 2, t, **d) for i, (t, d) in enumerate(order)]
         finals.add(replay([registered(), *events], DEFAULT_POLICY)[3]["m"])
-    assert finals == {MessageEntry(LEAD, "m", "outbound", "text", "Hai", "read", None, at(0),
-                                   at(4))}
+    assert finals == {
+        MessageEntry(LEAD, "m", "outbound", "text", "Hai", "read", None, at(0), at(4))
+    }
 
 
-@pytest.mark.parametrize(("statuses", "final"), [(["sent", "failed"], "failed"),
-                                                 (["failed", "delivered"], "delivered"),
-                                                 (["played", "read"], "played")])
+@pytest.mark.parametrize(
+    ("statuses", "final"),
+    [
+        (["sent", "failed"], "failed"),
+        (["failed", "delivered"], "delivered"),
+        (["played", "read"], "played"),
+    ],
+)
 def test_message_status_precedence(statuses: list[str], final: str) -> None:
-    events = [ev(i + 2, "MessageStatusChanged", message_id="m", status=s, error_code=None,
-                 error_title=None) for i, s in enumerate(statuses)]
+    events = [
+        ev(
+            i + 2,
+            "MessageStatusChanged",
+            message_id="m",
+            status=s,
+            error_code=None,
+            error_title=None,
+        )
+        for i, s in enumerate(statuses)
+    ]
     entry = replay([registered(), *events], DEFAULT_POLICY)[3]["m"]
     assert (entry.status, entry.direction) == (final, None)
 
@@ -273,34 +409,95 @@ MINUTE = st.integers(-30, 30).map(at)
 
 @st.composite
 def facts(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
-    kind = draw(st.sampled_from(["in", "out", "status", "sarah", "request", "release", "note",
-                                 "conversation", "name", "unknown"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "in",
+                "out",
+                "status",
+                "sarah",
+                "request",
+                "release",
+                "note",
+                "conversation",
+                "name",
+                "unknown",
+            ]
+        )
+    )
     message_id = draw(st.sampled_from(["m1", "m2", "m3"]))
     common = {"occurred_at": draw(st.none() | MINUTE), "source": draw(SOURCES)}
     table: dict[str, tuple[str, dict[str, Any]]] = {
-        "in": ("InboundMessageReceived", {"message_id": message_id, "message_type": "text",
-                                          "text": "hi", "media": None, "conversation_id": "c"}),
-        "out": ("OutboundMessageSent", {"message_id": message_id, "message_type": "text",
-                                        "text": "yo", "conversation_id": "c",
-                                        "origin": draw(st.sampled_from([None, "inbox"]))}),
-        "status": ("MessageStatusChanged", {
-            "message_id": message_id, "error_title": None, "error_code": None,
-            "status": draw(st.sampled_from(["sent", "delivered", "read", "failed", "odd"]))}),
-        "sarah": ("SarahPhaseReported", {
-            "chat_phase": draw(st.sampled_from(["greeting", "listening", "handoff", "completed",
-                                                "close_attempt", "??"])),
-            "extracted_data": draw(st.dictionaries(st.sampled_from(["name", "domisili", "x"]),
-                                                   st.none() | st.sampled_from(["a", "", "b"]),
-                                                   max_size=2)),
-            "lead_score": draw(st.none() | st.integers(0, 100)), "lead_temperature": None,
-            "outcome": draw(st.none() | st.just("lost"))}),
-        "request": ("StatusRequested", {"reason": None, "status": draw(st.sampled_from(
-            ["new", "qualified", "contacted", "converted", "archived", "hot"]))}),
+        "in": (
+            "InboundMessageReceived",
+            {
+                "message_id": message_id,
+                "message_type": "text",
+                "text": "hi",
+                "media": None,
+                "conversation_id": "c",
+            },
+        ),
+        "out": (
+            "OutboundMessageSent",
+            {
+                "message_id": message_id,
+                "message_type": "text",
+                "text": "yo",
+                "conversation_id": "c",
+                "origin": draw(st.sampled_from([None, "inbox"])),
+            },
+        ),
+        "status": (
+            "MessageStatusChanged",
+            {
+                "message_id": message_id,
+                "error_title": None,
+                "error_code": None,
+                "status": draw(st.sampled_from(["sent", "delivered", "read", "failed", "odd"])),
+            },
+        ),
+        "sarah": (
+            "SarahPhaseReported",
+            {
+                "chat_phase": draw(
+                    st.sampled_from(
+                        ["greeting", "listening", "handoff", "completed", "close_attempt", "??"]
+                    )
+                ),
+                "extracted_data": draw(
+                    st.dictionaries(
+                        st.sampled_from(["name", "domisili", "x"]),
+                        st.none() | st.sampled_from(["a", "", "b"]),
+                        max_size=2,
+                    )
+                ),
+                "lead_score": draw(st.none() | st.integers(0, 100)),
+                "lead_temperature": None,
+                "outcome": draw(st.none() | st.just("lost")),
+            },
+        ),
+        "request": (
+            "StatusRequested",
+            {
+                "reason": None,
+                "status": draw(
+                    st.sampled_from(
+                        ["new", "qualified", "contacted", "converted", "archived", "hot"]
+                    )
+                ),
+            },
+        ),
         "release": ("StatusHoldReleased", {}),
         "note": ("NoteAdded", {"content": "n"}),
-        "conversation": ("ConversationChanged", {"conversation_id": "c", "detail": None,
-                                                 "change": draw(st.sampled_from(
-                                                     ["opened", "ended", "inactive"]))}),
+        "conversation": (
+            "ConversationChanged",
+            {
+                "conversation_id": "c",
+                "detail": None,
+                "change": draw(st.sampled_from(["opened", "ended", "inactive"])),
+            },
+        ),
         "name": ("ContactNameReported", {"name": draw(st.sampled_from(["Budi", "Sari"]))}),
         "unknown": ("FutureEvent", {}),
     }
@@ -357,10 +554,16 @@ def test_as_of_replay_equals_the_live_view_at_that_position(events: list[LedgerE
         assert live[n - 1].version == n
 
 
-SARAH_FIRST = load_policy('name = "sarah-first"\nforward_only = []\nhold = []\n'
-                          "[ranks]\nsarah = 9\nhuman = 1\nbrain = 1\n")
-STATUS_FIELDS = ("lead_status", "status_source", "status_updated_at", "status_updated_by",
-                 "status_held")
+SARAH_FIRST = load_policy(
+    'name = "sarah-first"\nforward_only = []\nhold = []\n[ranks]\nsarah = 9\nhuman = 1\nbrain = 1\n'
+)
+STATUS_FIELDS = (
+    "lead_status",
+    "status_source",
+    "status_updated_at",
+    "status_updated_by",
+    "status_held",
+)
 
 
 @given(streams)

@@ -70,7 +70,8 @@ def test_api_keys_hashed_or_plain_in_toml(two: Workspaces) -> None:
 
 def test_hash_api_key_is_sha256_hex() -> None:
     assert hash_api_key("abc") == (
-        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    )
 
 
 def test_two_kapso_secrets_during_rotation_both_sign(two: Workspaces) -> None:
@@ -84,8 +85,7 @@ def test_two_kapso_secrets_during_rotation_both_sign(two: Workspaces) -> None:
 def test_meta_secrets_and_tokens(two: Workspaces) -> None:
     secrets = two.meta_secrets()
     assert matching_workspaces("sha256=" + sign("acme-meta", BODY), BODY, secrets) == {"acme"}
-    assert matching_workspaces("sha256=" + sign("globex-meta", BODY), BODY, secrets) == {
-        "globex"}
+    assert matching_workspaces("sha256=" + sign("globex-meta", BODY), BODY, secrets) == {"globex"}
     assert two.meta_verify_tokens() == ["acme-verify"]
 
 
@@ -100,7 +100,8 @@ def test_env_api_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_env_secrets_apply_to_every_workspace_and_rotate(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("LEADLEDGER_KAPSO_WEBHOOK_SECRET", "env-old, env-new")
     monkeypatch.setenv("LEADLEDGER_META_VERIFY_TOKEN", "env-verify")
@@ -113,8 +114,7 @@ def test_env_secrets_apply_to_every_workspace_and_rotate(
 
 
 def test_env_only_single_workspace_takes_every_number(tmp_path: Path) -> None:
-    loaded = load_workspaces(settings(tmp_path, None, api_keys="solo=k",
-                                      kapso_webhook_secret="s"))
+    loaded = load_workspaces(settings(tmp_path, None, api_keys="solo=k", kapso_webhook_secret="s"))
     assert loaded.single is not None
     assert loaded.single.name == "solo"
     assert loaded.for_phone_number_id("anything") == "solo"

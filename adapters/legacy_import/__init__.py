@@ -1,0 +1,1 @@
+"""Importing contacts and notes exported from the team's previous (Convex) system."""

@@ -1,0 +1,127 @@
+"""`leadledger import contacts.jsonl [notes.jsonl]`: bring over the previous system's data."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from adapters.legacy_import.importer import LegacyImport
+from adapters.legacy_import.mapping import LegacyMapping, MappingError, mapping_from_files
+from adapters.legacy_import.readers import format_of, read_file
+from adapters.legacy_import.report import Summary, default_rejects_path
+from api.bootstrap import Services, bootstrap
+from api.cli_history import _workspace
+
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def import_legacy(
+    contacts: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="The contacts export (.jsonl or .csv)."
+    ),
+    notes: Path | None = typer.Argument(
+        None, exists=True, dir_okay=False, help="The contactNotes export (.jsonl or .csv)."
+    ),
+    workspace: str | None = typer.Option(None, help="Needed when several workspaces exist."),
+    mapping: Path | None = typer.Option(
+        None, exists=True, dir_okay=False, help="TOML file with a [legacy_status] table."
+    ),
+    rejects: Path | None = typer.Option(
+        None, help="Where rejected rows go (default: <contacts>.rejects.jsonl)."
+    ),
+    file_format: str | None = typer.Option(
+        None, "--format", help="jsonl or csv (default: by file extension)."
+    ),
+    update_views: bool = typer.Option(
+        False, "--update-views", help="Bring the read models up to date before exiting."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Import contacts and notes; re-running adds nothing, changed rows add only changes."""
+    if file_format not in (None, "jsonl", "csv"):
+        raise typer.BadParameter("--format must be jsonl or csv")
+    services = bootstrap()
+    try:
+        legacy = _mapping(services, mapping)
+        rejects_path = rejects or default_rejects_path(contacts)
+        with rejects_path.open("w", encoding="utf-8") as rejects_out, _progress() as progress:
+            contacts_task = progress.add_task("contacts", total=_lines(contacts))
+            notes_task = progress.add_task("notes", total=_lines(notes) if notes else 0)
+            job = LegacyImport(
+                services.ledger,
+                _workspace(services, workspace),
+                services.workspaces.default_region,
+                legacy,
+                rejects_out=rejects_out,
+                on_progress=lambda n: progress.advance(contacts_task, n),
+            )
+            note_rows = read_file(notes, format_of(notes, file_format)) if notes else ()
+            summary = job.run(
+                read_file(contacts, format_of(contacts, file_format)),
+                _counting(note_rows, lambda: progress.advance(notes_task)),
+            )
+        if update_views:
+            with err.status("updating the read models"):
+                services.views.catch_up()
+        _print(summary, rejects_path, as_json)
+    finally:
+        services.close()
+
+
+def _mapping(services: Services, given: Path | None) -> LegacyMapping:
+    try:
+        return mapping_from_files(given, services.settings.config_file)
+    except MappingError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description:>8}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+def _lines(path: Path) -> int:
+    """Rows to expect (physical lines; CSV quoting or blank lines make it approximate)."""
+    count = 0
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            count += block.count(b"\n")
+    return count
+
+
+def _counting(rows: Iterable[T], tick: Callable[[], None]) -> Iterator[T]:
+    for row in rows:
+        yield row
+        tick()
+
+
+def _print(summary: Summary, rejects_path: Path, as_json: bool) -> None:
+    data = summary.as_json()
+    if as_json:
+        typer.echo(json.dumps({**data, "rejects_file": str(rejects_path)}))
+        return
+    c, n, r = data["contacts"], data["notes"], data["rejected"]
+    out.print(
+        f"contacts: {c['imported']} imported, {c['unchanged']} unchanged of {c['read']} read; "
+        f"notes: {n['imported']} imported, {n['unchanged']} unchanged of {n['read']} read"
+    )
+    out.print(f"leads created: {data['leads_created']}; events appended: {data['events_appended']}")
+    if r["total"]:
+        reasons = ", ".join(f"{k} {v}" for k, v in r["by_reason"].items())
+        out.print(f"[yellow]rejected: {r['total']} ({reasons}); see {rejects_path}[/yellow]")
+    else:
+        out.print("rejected: 0")

@@ -1,0 +1,202 @@
+"""The ingest section of docs/performance.md: tables, ratios, aims, the profile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench import profiling
+
+AIM_PLAIN = 1.0
+AIM_BARE = 0.4
+
+
+def _by(results: list[dict[str, Any]], workers: int) -> dict[str, dict[str, Any]]:
+    return {r["app"]: r for r in results if r["workers"] == workers}
+
+
+def _best(result: dict[str, Any]) -> dict[str, Any]:
+    return max(result["levels"], key=lambda lv: lv["req_per_s"])
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
+
+
+def _lat(level: dict[str, Any]) -> str:
+    lat = level["latency_ms"]
+    return f"{lat['p50']:.1f} / {lat['p99']:.1f}"
+
+
+def _rate(level: dict[str, Any]) -> str:
+    # * : the level used up its pre-built deliveries early; the rate is over its own time.
+    return f"{level['req_per_s']:.0f}{'*' if level.get('exhausted') else ''}"
+
+
+def _cpu(level: dict[str, Any]) -> str:
+    # Server CPU time per answered request, all its processes: what one request costs.
+    value = level.get("server_cpu_ms_per_request")
+    return "?" if value is None else f"{value:.2f}"
+
+
+def table(group: dict[str, dict[str, Any]]) -> list[str]:
+    lines = [
+        "| concurrency | bare req/s | plain req/s | leadledger req/s | leadledger msg/s "
+        "| ledger/plain | ledger/bare | bare p50/p99 ms | plain p50/p99 ms "
+        "| ledger p50/p99 ms | bare CPU ms/req | plain CPU ms/req | ledger CPU ms/req |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for i, ledger in enumerate(group["leadledger"]["levels"]):
+        bare, plain = group["bare"]["levels"][i], group["plain"]["levels"][i]
+        lines.append(
+            f"| {ledger['concurrency']} | {_rate(bare)} | {_rate(plain)} "
+            f"| {_rate(ledger)} | {ledger['msg_per_s']:.0f} "
+            f"| {_ratio(ledger['req_per_s'], plain['req_per_s']):.2f}x "
+            f"| {_ratio(ledger['req_per_s'], bare['req_per_s']):.2f}x "
+            f"| {_lat(bare)} | {_lat(plain)} | {_lat(ledger)} "
+            f"| {_cpu(bare)} | {_cpu(plain)} | {_cpu(ledger)} |"
+        )
+    best = {app: _best(r) for app, r in group.items()}
+    lines.append(
+        f"| **best** | {best['bare']['req_per_s']:.0f} (c={best['bare']['concurrency']}) "
+        f"| {best['plain']['req_per_s']:.0f} (c={best['plain']['concurrency']}) "
+        f"| {best['leadledger']['req_per_s']:.0f} (c={best['leadledger']['concurrency']}) "
+        f"| {best['leadledger']['msg_per_s']:.0f} "
+        f"| **{_ratio(best['leadledger']['req_per_s'], best['plain']['req_per_s']):.2f}x** "
+        f"| **{_ratio(best['leadledger']['req_per_s'], best['bare']['req_per_s']):.2f}x** "
+        "| | | | | | |"
+    )
+    return lines
+
+
+def bound(group: dict[str, dict[str, Any]], workers: int, cores: int) -> str:
+    """What limits leadledger at its best level: CPU per request, and whether it is busy."""
+    best = {app: _best(r) for app, r in group.items()}
+    ledger = best["leadledger"]
+    cost = {
+        app: level.get("server_cpu_ms_per_request", float("nan")) for app, level in best.items()
+    }
+    busy = ledger.get("server_cpu_pct", float("nan"))
+    text = (
+        f"What bounds it: at its best level leadledger's server spent {cost['leadledger']:.2f} ms "
+        f"of CPU per request (plain table {cost['plain']:.2f} ms, bare {cost['bare']:.2f} ms), "
+        f"{cost['leadledger'] / cost['plain']:.1f}x the plain table's, and was busy "
+        f"{busy:.0f} % of one core ({workers} worker{'s' if workers > 1 else ''}). "
+    )
+    if busy >= 85 * min(workers, cores):
+        return text + "It is CPU-bound: more throughput needs less Python work per request."
+    return text + (
+        "It is not CPU-bound (unless other work on the machine starves it: see the load "
+        "average above): requests wait (on the database's commits or a lock) more than they "
+        "compute; the profile below shows where."
+    )
+
+
+def aims_of(backend: str, workers: int, group: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    best = {app: _best(r)["req_per_s"] for app, r in group.items()}
+    where = f"{backend}, {workers} worker{'s' if workers > 1 else ''}, best level"
+    aims = []
+    for rival, target in (("plain", AIM_PLAIN), ("bare", AIM_BARE)):
+        ratio = _ratio(best["leadledger"], best[rival])
+        name = "plain-table baseline" if rival == "plain" else "bare ceiling"
+        aims.append(
+            {
+                "aim": f"Ingest throughput vs the {name} ({where})",
+                "target": f"≥ {target:.1f}x",
+                "measured": f"{ratio:.2f}x ({best['leadledger']:.0f} vs {best[rival]:.0f} req/s)",
+                "met": ratio >= target,
+                "shortfall_pct": max(0.0, 100 * (1 - ratio / target)),
+            }
+        )
+    check = group["leadledger"].get("check", {})
+    aims.append(
+        {
+            "aim": f"Every delivery answered 200, every message stored once ({backend}, "
+            f"x{workers})",
+            "target": "0 failed, 0 lost, 0 duplicated",
+            "measured": f"{check.get('failed_requests', '?')} failed, {check.get('lost', '?')} "
+            f"lost, {check.get('duplicated', '?')} duplicated of "
+            f"{check.get('acknowledged_unique', '?')}",
+            "met": bool(check.get("ok")),
+        }
+    )
+    return aims
+
+
+def section(
+    runs: dict[str, list[dict[str, Any]]], command: str, machine: dict[str, Any], seconds: float
+) -> dict[str, Any]:
+    md = ["## Ingest over HTTP", ""]
+    md.append(
+        "Signed Kapso deliveries (≈85 % new single inbound messages over 50,000 leads, ≈10 % "
+        "exact repeats, ≈5 % batches of 2-5) from a load generator in its own process, "
+        "against three servers under the same uvicorn settings: the bare ceiling (reads the "
+        "body, answers 200), the plain-table baseline (verify signature, parse, upsert a "
+        "contact and insert the message with a unique index, one transaction) and "
+        "leadledger. Each level runs for a fixed time; throughput counts 200 answers. Ratios "
+        "are leadledger's requests/s over the rival's, in this run. CPU ms/req is the "
+        "server's CPU time (all its processes) over the level divided by the requests "
+        "answered: what one request costs, whatever the concurrency."
+    )
+    aims: list[dict[str, Any]] = []
+    figures: dict[str, Any] = {"seconds": seconds}
+    for backend, results in runs.items():
+        if backend == "postgres_unreachable":
+            md += ["", "PostgreSQL was not reachable: its section was skipped."]
+            continue
+        for workers in sorted({r["workers"] for r in results}):
+            group = _by(results, workers)
+            md += ["", f"### {backend}, {workers} server worker{'s' if workers > 1 else ''}", ""]
+            md += table(group)
+            if any(lv.get("exhausted") for r in group.values() for lv in r["levels"]):
+                md += [
+                    "",
+                    "\\* ran out of pre-built deliveries before the level's time was up; "
+                    "the rate is answers over the time it did run.",
+                ]
+            check = group["leadledger"].get("check", {})
+            plain_check = group["plain"].get("check", {})
+            md += [
+                "",
+                f"Correctness: {check.get('failed_requests')} requests failed (not 200); "
+                f"{check.get('acknowledged_unique')} distinct messages acknowledged, "
+                f"{check.get('stored_rows')} stored in the ledger ({check.get('lost')} lost, "
+                f"{check.get('duplicated')} duplicated); plain table: "
+                f"{plain_check.get('lost')} lost, {plain_check.get('duplicated')} duplicated.",
+            ]
+            aims += aims_of(backend, workers, group)
+            md += ["", bound(group, workers, int(machine.get("nproc", 1)))]
+            if "profile" in group["leadledger"]:
+                prof = group["leadledger"]["profile"]
+                level = group["leadledger"].get("profiled_level", {})
+                title = (
+                    f"py-spy profile of the leadledger server at concurrency "
+                    f"{level.get('concurrency', '?')} "
+                    f"({level.get('req_per_s', 0):.0f} req/s while sampled)"
+                )
+                md += ["", profiling.markdown(prof, title)]
+            figures[f"{backend}_x{workers}"] = group
+    max_client = max(
+        (lv["client_cpu_pct"] for rs in runs.values() for r in rs for lv in r["levels"]),
+        default=0.0,
+    )
+    md += [
+        "",
+        f"The load generator (one process, uvloop, raw keep-alive HTTP/1.1, requests built "
+        f"and signed before the clock starts) used at most {max_client:.0f} % of one core in "
+        "any level. On a machine with few cores it shares them with the server, as real "
+        "load would not; the ratios carry that equally for all three servers.",
+    ]
+    missed = [a for a in aims if not a["met"] and "shortfall_pct" in a]
+    if missed:
+        md += ["", "Missed aims, by how much:", ""]
+        md += [f"- {a['aim']}: {a['measured']}, {a['shortfall_pct']:.0f} % short." for a in missed]
+    for aim in aims:
+        aim.pop("shortfall_pct", None)
+    figures["machine"] = machine
+    return {
+        "section": "Ingest over HTTP",
+        "command": command,
+        "markdown": "\n".join(md) + "\n",
+        "aims": aims,
+        "figures": figures,
+    }

@@ -1,0 +1,168 @@
+"""View rows straight through the database driver: bulk upserts and loads without
+SQLAlchemy's per-value type processing (a rebuild writes about one row per event).
+
+Values are stored exactly as the SQLAlchemy column types store them (tables.py), so rows
+written here and rows written or read through SQLAlchemy are interchangeable:
+UTCDateTime -> naive UTC text `YYYY-MM-DD HH:MM:SS.ffffff` on SQLite, an aware timestamp on
+PostgreSQL; JSON -> `json.dumps` text (None as JSON null); Boolean -> 0/1 on SQLite.
+PostgreSQL text cannot hold NUL: a source that sent one keeps it in the ledger, the view
+shows U+FFFD instead (on every backend, so views stay comparable).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Connection, Table
+
+from projections.database import UTCDateTime
+
+Codec = Callable[[Any], Any]
+IN_CHUNK = 500  # bound parameters per IN list
+
+
+def storable(value: Any) -> Any:
+    """NUL replaced by U+FFFD in text, also inside lists and maps (see module doc)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    return value
+
+
+def _text(value: Any) -> Any:
+    return value.replace("\x00", "\ufffd") if value.__class__ is str and "\x00" in value else value
+
+
+def _json(value: Any) -> str:
+    return json.dumps(storable(value))
+
+
+def _json_in(value: Any) -> Any:
+    return None if value is None else json.loads(value)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(" ", "microseconds")
+
+
+def _sqlite_time_in(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _bool_in(value: Any) -> Any:
+    return None if value is None else bool(value)
+
+
+def _bool_out(value: Any) -> Any:
+    return None if value is None else int(value)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class TableRows:
+    """One table's columns, their codecs for one backend, and its SQL."""
+
+    table: Table
+    names: tuple[str, ...]
+    encoders: tuple[Codec, ...]
+    decoders: tuple[Codec | None, ...]
+    insert_sql: str
+    upsert_sql: str
+    select_sql: str  # ends in "WHERE " for the caller's condition
+
+    def encode(self, values: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple([enc(values[n]) for n, enc in zip(self.names, self.encoders, strict=True)])
+
+    def decode(self, row: Sequence[Any]) -> dict[str, Any]:
+        return {
+            n: v if dec is None else dec(v)
+            for n, dec, v in zip(self.names, self.decoders, row, strict=True)
+        }
+
+    def insert(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            conn.exec_driver_sql(self.insert_sql, rows)
+
+    def upsert(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            conn.exec_driver_sql(self.upsert_sql, rows)
+
+    def select_in(
+        self, conn: Connection, column: str, keys: Sequence[Any], extra: str = ""
+    ) -> Iterable[dict[str, Any]]:
+        """Rows whose `column` is one of `keys` (chunked), decoded."""
+        mark = _mark(conn.dialect.name)
+        for i in range(0, len(keys), IN_CHUNK):
+            chunk = keys[i : i + IN_CHUNK]
+            sql = f'{self.select_sql}"{column}" IN ({", ".join([mark] * len(chunk))}){extra}'
+            for row in conn.exec_driver_sql(sql, tuple(chunk)):
+                yield self.decode(row)
+
+
+def rows_of(conn: Connection, table: Table) -> TableRows:
+    return _rows(conn.dialect.name, table)
+
+
+def _mark(dialect: str) -> str:
+    return "?" if dialect == "sqlite" else "%s"
+
+
+@lru_cache(maxsize=64)
+def _rows(dialect: str, table: Table) -> TableRows:
+    sqlite = dialect == "sqlite"
+    names = tuple(c.name for c in table.columns)
+    encoders: list[Codec] = []
+    decoders: list[Codec | None] = []
+    marks: list[str] = []
+    for column in table.columns:
+        mark = _mark(dialect)
+        if isinstance(column.type, UTCDateTime):
+            encoders.append(_sqlite_time if sqlite else _utc)
+            decoders.append(_sqlite_time_in if sqlite else _utc)
+        elif isinstance(column.type, JSON):
+            encoders.append(_json)
+            decoders.append(_json_in if sqlite else None)
+            mark = mark if sqlite else f"CAST({mark} AS JSON)"
+        elif isinstance(column.type, Boolean):
+            encoders.append(_bool_out if sqlite else _same)
+            decoders.append(_bool_in if sqlite else None)
+        else:
+            encoders.append(_text)
+            decoders.append(None)
+        marks.append(mark)
+    quoted = ", ".join(f'"{n}"' for n in names)
+    keys = [c.name for c in table.primary_key.columns]
+    # Identifiers come from our own table metadata, values are always bound parameters.
+    insert = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join(marks)})'  # noqa: S608
+    updates = ", ".join(f'"{n}" = excluded."{n}"' for n in names if n not in keys)
+    conflict = ", ".join(f'"{k}"' for k in keys)
+    return TableRows(
+        table=table,
+        names=names,
+        encoders=tuple(encoders),
+        decoders=tuple(decoders),
+        insert_sql=insert,
+        upsert_sql=f"{insert} ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
+        select_sql=f'SELECT {quoted} FROM "{table.name}" WHERE ',  # noqa: S608
+    )
