@@ -177,7 +177,10 @@ class StatusChangeOut(_FromAttributes):
     reason: str | None
     outcome: Outcome
     outcome_reason: str
-    origin: str = Field(description="request (Brain/human) or sarah_phase")
+    origin: str = Field(
+        description="request (Brain/human), sarah_phase, release (a hold released) "
+        "or import (a legacy status)"
+    )
 
 
 class StatusHistoryOut(BaseModel):

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.import_bench [--quick] [--pg] [--out bench/out/import_bench.json]
 
-Generates N contacts (default 100,000; --quick 10,000) and one note per contact in the old
+Generates N contacts (default 100,000; --quick 3,000) and one note per contact in the old
 Convex export shape, with 1% bad rows (unusable phones, unknown statuses, broken JSON), then
 times `leadledger import` as a subprocess on a fresh ledger, and once more (the re-import,
 which must append nothing). Answers with {"section", "command", "markdown", "aims", "figures"}.
@@ -95,7 +95,7 @@ def run_import(url: str, workdir: Path, files: tuple[Path, Path]) -> Timed:
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
-    contacts = 10_000 if args.quick else args.contacts
+    contacts = 3_000 if args.quick else args.contacts
     backend = "PostgreSQL" if args.pg else "SQLite"
     with tempfile.TemporaryDirectory(prefix="ll-import-") as tmp:
         workdir = Path(tmp)
@@ -162,7 +162,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="10,000 contacts")
+    parser.add_argument("--quick", action="store_true", help="3,000 contacts")
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--pg", action="store_true", help="PostgreSQL instead of SQLite")
     parser.add_argument("--dsn", default=DEFAULT_PG, help="PostgreSQL database (--pg)")

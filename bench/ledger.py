@@ -278,7 +278,7 @@ def sqlite_ledger(events: int, leads: int, reuse: bool) -> tuple[str, bool]:
     if reuse and path.exists() and not Path(f"{path}.building").exists():
         return f"sqlite:///{path}", True
     for suffix in ("", "-wal", "-shm"):
-        for candidate in (path, path.with_suffix(".views.db")):
+        for candidate in (path, path.with_suffix(".views.db"), path.with_suffix(".keys.db")):
             Path(f"{candidate}{suffix}").unlink(missing_ok=True)
     return f"sqlite:///{path}", False
 

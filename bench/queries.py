@@ -1,6 +1,6 @@
 """How fast the dashboard's reads answer on a large ledger's views.
 
-On the views of bench/ledger.py's ledger (100,000 leads; `--quick` 3,000), many times
+On the views of bench/ledger.py's ledger (100,000 leads; `--quick` 2,000), many times
 each, the functions behind the HTTP routes (no HTTP, no JSON): GET /leads with filters
 and a sort, a lead by phone (GET /leads/by-phone/{phone}), the status history of the lead
 with 1,000 events (GET /leads/{id}/status-history) and that lead as of four moments
@@ -44,7 +44,7 @@ from projections.state import read_state
 from projections.tables import ViewTables
 
 FULL = (1_000_000, 100_000)
-QUICK = (30_000, 3_000)  # a smoke test: the aims are for 100,000 leads
+QUICK = (20_000, 2_000)  # a smoke test: the aims are for 100,000 leads
 LIST_AIM_MS, LEAD_AIM_MS = 10.0, 20.0
 LISTS = {
     "list: status=qualified, temperature=hot, by last message": LeadQuery(
@@ -160,7 +160,7 @@ def report(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="3,000 leads, fewer runs")
+    parser.add_argument("--quick", action="store_true", help="2,000 leads, fewer runs")
     parser.add_argument("--pg", action="store_true", help="PostgreSQL instead of SQLite")
     parser.add_argument("--dsn", default=DEFAULT_PG, help="PostgreSQL database (--pg)")
     parser.add_argument("--reuse", action="store_true", help="keep/reuse the built ledger")

@@ -30,8 +30,28 @@ from typing import Any
 from bench.common import DEFAULT_PG, OUT, ROOT, machine
 from bench.ingest import pg_reachable
 
-BENCHES = ("ingest", "lag", "rebuild", "queries")
-PG_AWARE = {"ingest", "rebuild", "queries"}  # lag measures the default store, SQLite
+BENCHES = ("ingest", "lag", "rebuild", "queries", "rebuild-pg", "import")
+PG_REBUILD = ["--events", "200000", "--leads", "20000"]  # bounds the full run's time
+
+
+def jobs(quick: bool, pg: bool) -> dict[str, list[str]]:
+    """Each section's module and arguments. Full runs reuse the 1M-event SQLite ledger
+    (built once, by rebuild, then read by queries); quick runs stay on SQLite except
+    ingest, and build small ledgers of their own."""
+    q = ["--quick"] if quick else []
+    reuse = [] if quick else ["--reuse"]
+    found = {
+        "ingest": ["ingest", *q, *(["--pg"] if pg else [])],
+        "lag": ["lag", *q],  # measures the default store, SQLite
+        "rebuild": ["rebuild", *q, *reuse],
+        "queries": ["queries", *q, *reuse],
+        "import": ["import_bench", *q],
+    }
+    if pg and not quick:
+        found["rebuild-pg"] = ["rebuild", "--pg", *PG_REBUILD]
+    return found
+
+
 KEYS = ("section", "command", "markdown", "aims")
 TIMEOUT_S = {"quick": 90, "full": 1200}  # per bench: the suite is bounded in time
 
@@ -48,14 +68,14 @@ def stop(bench: subprocess.Popen[bytes]) -> None:
         pass
 
 
-def run_bench(name: str, quick: bool, pg: bool, log_dir: Path) -> dict[str, Any]:
+def run_bench(name: str, job: list[str], quick: bool, log_dir: Path) -> dict[str, Any]:
     """One bench in its own process; its JSON answer, or why there is none."""
-    if importlib.util.find_spec(f"bench.{name}") is None:
-        return {"name": name, "error": f"bench/{name}.py does not exist"}
+    module, *arguments = job
+    if importlib.util.find_spec(f"bench.{module}") is None:
+        return {"name": name, "error": f"bench/{module}.py does not exist"}
     out = log_dir / f"{name}{'-quick' if quick else ''}.json"
     out.unlink(missing_ok=True)
-    command = [sys.executable, "-m", f"bench.{name}"] + (["--quick"] if quick else [])
-    command += (["--pg"] if pg and name in PG_AWARE else []) + ["--out", str(out)]
+    command = [sys.executable, "-m", f"bench.{module}", *arguments, "--out", str(out)]
     log = log_dir / f"{name}{'-quick' if quick else ''}.log"
     print(f"== bench.{name}: {' '.join(command[1:])} (log: {log})", flush=True)
     started = time.perf_counter()
@@ -152,11 +172,12 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()[0]
     started = time.perf_counter()
+    planned = jobs(args.quick, pg)
     results = [
-        run_bench(name, args.quick, pg, OUT)
+        run_bench(name, job, args.quick, OUT)
         if name in args.only
         else {"name": name, "error": "not run in this invocation (--only)"}
-        for name in BENCHES
+        for name, job in planned.items()
     ]
     seconds = time.perf_counter() - started
     command = " ".join(["python -m bench.run", *sys.argv[1:]])
