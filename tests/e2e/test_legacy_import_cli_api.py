@@ -45,8 +45,10 @@ def leadledger(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Complet
     )
 
 
-def test_cli_imports_csv_on_sqlite_and_reimport_adds_nothing(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/ledger.db"
+def test_cli_imports_csv_and_reimport_adds_nothing(
+    tmp_path: Path, durable_database_url: str
+) -> None:
+    url = durable_database_url  # SQLite and PostgreSQL
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADLEDGER_")}
     env |= {
         "LEADLEDGER_DATABASE_URL": url,
