@@ -73,6 +73,7 @@ class LeadBatch:
         self.store = store
         self.leads: dict[UUID, Lead] = {}
         self.unsaved: set[UUID] = set()  # leads known to have no stored events yet
+        self._current: dict[tuple[str, str], UUID] = {}  # (workspace, phone) -> lead id
 
     def record(self, requests: Sequence[WriteRequest]) -> list[Recording]:
         """Apply every request, save every touched lead in one transaction."""
@@ -90,7 +91,7 @@ class LeadBatch:
         applied = _Applied()
         marks: dict[UUID, int] = {}  # where this request's events start, per lead
         for command in request.commands:
-            lead_id = current_lead_id(self.store, request.workspace, command.phone)
+            lead_id = self._lead_id(request.workspace, command.phone)
             lead = self.leads.get(lead_id)
             if lead is None:
                 lead = self._load_or_register(request.workspace, command, lead_id, applied)
@@ -110,20 +111,27 @@ class LeadBatch:
         if not touched:
             return {}
         self.store.keys.ensure(lead.id for lead in touched)  # new leads' keys: one transaction
-        recordings = self.store.save(*touched)
+        recordings = self.store.save_leads(touched)
         return {
             (r.domain_event.originator_id, r.domain_event.originator_version): r.notification.id
             for r in recordings
         }
 
     def _probe_new_leads(self, requests: Sequence[WriteRequest]) -> None:
-        wanted = {
-            current_lead_id(self.store, r.workspace, c.phone) for r in requests for c in r.commands
-        }
+        wanted = {self._lead_id(r.workspace, c.phone) for r in requests for c in r.commands}
         wanted -= self.leads.keys()
         saved = saved_leads(self.store, wanted)
         if saved is not None:
             self.unsaved = wanted - saved
+
+    def _lead_id(self, workspace: str, phone: str) -> UUID:
+        """The phone's current lead, resolved once per batch (a tombstone that lands
+        meanwhile makes the save conflict: refuse_if_erased retries on fresh state)."""
+        key = (workspace, phone)
+        found = self._current.get(key)
+        if found is None:
+            found = self._current[key] = current_lead_id(self.store, workspace, phone)
+        return found
 
     def _load_or_register(
         self, workspace: str, command: LeadCommand, lead_id: UUID, applied: _Applied

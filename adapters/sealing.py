@@ -24,6 +24,7 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import (
     Cipher,
     Compressor,
+    JSONTranscoder,
     Mapper,
     MapperDeserialisationError,
     StoredEvent,
@@ -32,6 +33,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic, resolve_topic
 
+from adapters.fast_json import FastEncoder
 from adapters.key_store import KeyStore
 from domain.delivery import UnhandledDelivery
 from domain.lead import Lead
@@ -61,6 +63,8 @@ class SealingMapper(Mapper[UUID]):
     ) -> None:
         super().__init__(transcoder, compressor, cipher)
         self.keys = keys or KeyStore()
+        # Lead events only (adapters/fast_json.py); snapshots hold UUIDs, so stay stdlib.
+        self.fast = FastEncoder(transcoder) if isinstance(transcoder, JSONTranscoder) else None
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         cls = type(domain_event)
@@ -71,8 +75,9 @@ class SealingMapper(Mapper[UUID]):
         class_version = getattr(cls, "class_version", 1)
         if class_version > 1:
             event_state["class_version"] = class_version
-        self._seal(topic, event_state, originator_id, originator_version)
-        stored_state = self.transcoder.encode(event_state)
+        encoder = self.fast if self.fast and topic.startswith(LEAD_EVENT_PREFIX) else None
+        self._seal(topic, event_state, originator_id, originator_version, encoder)
+        stored_state = (encoder or self.transcoder).encode(event_state)
         if self.compressor:
             stored_state = self.compressor.compress(stored_state)
         if self.cipher:
@@ -117,7 +122,14 @@ class SealingMapper(Mapper[UUID]):
 
     # -- sealing -------------------------------------------------------------------------
 
-    def _seal(self, topic: str, state: dict[str, Any], lead_id: Any, version: int) -> None:
+    def _seal(
+        self,
+        topic: str,
+        state: dict[str, Any],
+        lead_id: Any,
+        version: int,
+        encoder: FastEncoder | None = None,
+    ) -> None:
         if topic.startswith(LEAD_EVENT_PREFIX):
             target, names = state, personal_fields(topic[len(LEAD_EVENT_PREFIX) :], state)
             redacted = redacted_event_fields
@@ -139,9 +151,8 @@ class SealingMapper(Mapper[UUID]):
             target.update(redacted(names), **refs)
             return
         nonce = os.urandom(NONCE_BYTES)
-        box = cipher.encrypt(
-            nonce, self.transcoder.encode(values), _aad(lead_id, version, topic, names)
-        )
+        plain = (encoder or self.transcoder).encode(values)
+        box = cipher.encrypt(nonce, plain, _aad(lead_id, version, topic, names))
         target[SEALED] = {"fields": names, "box": base64.b64encode(nonce + box).decode()}
         if refs:
             target[SEALED]["refs"] = refs

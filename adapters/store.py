@@ -6,7 +6,8 @@ from contextlib import suppress
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.persistence import Recording
 from eventsourcing.persistence import Mapper
 
 from adapters.database_url import DatabaseURL
@@ -43,6 +44,19 @@ class LedgerStore(Application[UUID]):
             compressor=self.factory.compressor(),
             keys=self.keys,
         )
+
+    def save_leads(self, leads: list[Lead]) -> list[Recording[UUID]]:
+        """`save(*leads)` without its per-object runtime Protocol checks (about 30 µs an
+        aggregate, a tenth of a bulk import); the same steps in the same order."""
+        processing: ProcessingEvent[UUID] = ProcessingEvent()
+        for lead in leads:
+            processing.events.extend(lead.collect_events())
+            processing.aggregates[lead.id] = lead
+        recordings = self._record(processing)
+        self._take_snapshots(processing)
+        self._notify(recordings)
+        self.notify(processing.events)  # deprecated upstream; kept as save() does
+        return recordings
 
     def close(self) -> None:
         super().close()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -13,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from adapters.legacy_import.importer import LegacyImport
 from adapters.legacy_import.mapping import LegacyMapping, MappingError, mapping_from_files
+from adapters.legacy_import.parallel import ImportJob, ImportWorkerError, run_parallel
 from adapters.legacy_import.readers import format_of, read_file
 from adapters.legacy_import.report import Summary, default_rejects_path
 from api.bootstrap import Services, bootstrap
@@ -21,6 +24,8 @@ from api.cli_history import _workspace
 out = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
+PARALLEL_FROM_ROWS = 20_000  # below this, starting worker processes costs more than it saves
+MAX_AUTO_JOBS = 4
 
 
 def import_legacy(
@@ -44,6 +49,12 @@ def import_legacy(
         False, "--update-views", help="Bring the read models up to date before exiting."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    jobs: int = typer.Option(
+        0,
+        "--jobs",
+        min=0,
+        help="Worker processes (0: one per CPU, up to 4, for files of 20,000 rows or more).",
+    ),
 ) -> None:
     """Import contacts and notes; re-running adds nothing, changed rows add only changes."""
     if file_format not in (None, "jsonl", "csv"):
@@ -52,28 +63,71 @@ def import_legacy(
     try:
         legacy = _mapping(services, mapping)
         rejects_path = rejects or default_rejects_path(contacts)
-        with rejects_path.open("w", encoding="utf-8") as rejects_out, _progress() as progress:
-            contacts_task = progress.add_task("contacts", total=_lines(contacts))
-            notes_task = progress.add_task("notes", total=_lines(notes) if notes else 0)
-            job = LegacyImport(
-                services.ledger,
-                _workspace(services, workspace),
-                services.workspaces.default_region,
-                legacy,
-                rejects_out=rejects_out,
-                on_progress=lambda n: progress.advance(contacts_task, n),
+        contact_lines = _lines(contacts)
+        workers = _workers(jobs, contact_lines, services)
+        with _progress() as progress:
+            tasks = {
+                "contacts": progress.add_task("contacts", total=contact_lines),
+                "notes": progress.add_task("notes", total=_lines(notes) if notes else 0),
+            }
+            job = ImportJob(
+                database_url=services.settings.database_url,
+                workspace=_workspace(services, workspace),
+                region=services.workspaces.default_region,
+                mapping=legacy,
+                contacts=contacts,
+                contacts_format=format_of(contacts, file_format),
+                notes=notes,
+                notes_format=format_of(notes, file_format) if notes else "jsonl",
+                received_at=datetime.now(UTC),
+                rejects=rejects_path,
             )
-            note_rows = read_file(notes, format_of(notes, file_format)) if notes else ()
-            summary = job.run(
-                read_file(contacts, format_of(contacts, file_format)),
-                _counting(note_rows, lambda: progress.advance(notes_task)),
-            )
+            advance = lambda what, n: progress.advance(tasks[what], n)  # noqa: E731
+            if workers > 1:
+                summary = _parallel(job, workers, advance)
+            else:
+                summary = _in_process(services, job, advance)
         if update_views:
             with err.status("updating the read models"):
                 services.views.catch_up()
         _print(summary, rejects_path, as_json)
     finally:
         services.close()
+
+
+def _workers(jobs: int, contact_lines: int, services: Services) -> int:
+    if services.database.kind == "memory":
+        return 1  # an in-memory ledger lives in this process only
+    if jobs:
+        return jobs
+    return min(os.cpu_count() or 1, MAX_AUTO_JOBS) if contact_lines >= PARALLEL_FROM_ROWS else 1
+
+
+def _in_process(services: Services, job: ImportJob, advance: Callable[[str, int], None]) -> Summary:
+    with job.rejects.open("w", encoding="utf-8") as rejects_out:
+        importer = LegacyImport(
+            services.ledger,
+            job.workspace,
+            job.region,
+            job.mapping,
+            rejects_out=rejects_out,
+            on_progress=lambda n: advance("contacts", n),
+            received_at=job.received_at,
+        )
+        note_rows = read_file(job.notes, job.notes_format) if job.notes else ()
+        return importer.run(
+            read_file(job.contacts, job.contacts_format),
+            _counting(note_rows, lambda: advance("notes", 1)),
+        )
+
+
+def _parallel(job: ImportJob, workers: int, advance: Callable[[str, int], None]) -> Summary:
+    try:
+        return run_parallel(job, workers, advance)
+    except ImportWorkerError as exc:
+        err.print(f"[red]import stopped: {exc}[/red]")
+        err.print("What was committed stays; run the same import again to finish it.")
+        raise typer.Exit(1) from None
 
 
 def _mapping(services: Services, given: Path | None) -> LegacyMapping:

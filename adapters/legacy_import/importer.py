@@ -57,13 +57,18 @@ class LegacyImport:
         rejects_out: IO[str] | None = None,
         on_progress: Callable[[int], None] | None = None,
         chunk_contacts: int = CHUNK_CONTACTS,
+        received_at: datetime | None = None,
+        pipelined: bool = True,
     ) -> None:
         self.ledger, self.workspace, self.region, self.mapping = ledger, workspace, region, mapping
         self.summary = Summary()
         self._reject = RejectSink(self.summary, rejects_out)
         self._on_progress = on_progress
         self.chunk_contacts = chunk_contacts
-        self.received_at = datetime.now(UTC)
+        self.received_at = received_at or datetime.now(UTC)
+        # Read the next chunk while one is written: worth it when a core is free; a worker
+        # process among as many as there are cores gains nothing from a second thread.
+        self.pipelined = pipelined
         self.last_notification_id: int | None = None  # the ledger position last written
 
     def run(self, contacts: Iterable[RawRow], notes: Iterable[RawRow] = ()) -> Summary:
@@ -71,7 +76,7 @@ class LegacyImport:
         rejected_ids: set[str] = set()
         chunk: list[_Group] = []
         # One chunk is written (in the ledger) while the next one is read and validated.
-        with ThreadPoolExecutor(1, thread_name_prefix="import-writer") as writer:
+        with _writer(self.pipelined) as writer:
             in_flight: Future[list[_Outcome]] | None = None
             for row in contacts:
                 self.summary.contacts_read += 1
@@ -171,6 +176,29 @@ class LegacyImport:
     def _progress(self, n: int) -> None:
         if self._on_progress is not None:
             self._on_progress(n)
+
+
+class _InlineWriter:
+    """The executor interface, writing on the calling thread."""
+
+    def submit(
+        self, fn: Callable[[list[_Group]], list[_Outcome]], chunk: list[_Group]
+    ) -> Future[list[_Outcome]]:
+        done: Future[list[_Outcome]] = Future()
+        done.set_result(fn(chunk))
+        return done
+
+    def __enter__(self) -> _InlineWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _writer(pipelined: bool) -> ThreadPoolExecutor | _InlineWriter:
+    if pipelined:
+        return ThreadPoolExecutor(1, thread_name_prefix="import-writer")
+    return _InlineWriter()
 
 
 def _ids_of(row: RawRow) -> list[str]:

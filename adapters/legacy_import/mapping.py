@@ -56,6 +56,9 @@ class LegacyMapping:
     def __post_init__(self) -> None:
         object.__setattr__(self, "table", MappingProxyType(dict(self.table)))
 
+    def __reduce__(self) -> tuple[type[LegacyMapping], tuple[dict[str, Mapped]]]:
+        return (LegacyMapping, (dict(self.table),))  # a mappingproxy does not pickle
+
     def map(self, legacy: str) -> Mapped | None:
         """The mapping of a legacy value (case and surrounding spaces ignored), or None."""
         return self.table.get(legacy.strip().lower())

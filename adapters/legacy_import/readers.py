@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -33,17 +33,27 @@ def format_of(path: Path, given: str | None = None) -> Format:
     return "csv" if path.suffix.lower() == ".csv" else "jsonl"
 
 
-def read_rows(name: str, lines: Iterable[bytes], fmt: Format) -> Iterator[RawRow]:
-    return _csv_rows(name, lines) if fmt == "csv" else _jsonl_rows(name, lines)
+Wanted = Callable[[int], bool]  # by the line a row starts on: skip the others unparsed
 
 
-def read_file(path: Path, fmt: Format) -> Iterator[RawRow]:
+def read_rows(
+    name: str, lines: Iterable[bytes], fmt: Format, wanted: Wanted | None = None
+) -> Iterator[RawRow]:
+    rows = _csv_rows(name, lines) if fmt == "csv" else _jsonl_rows(name, lines, wanted)
+    if fmt == "csv" and wanted is not None:  # a CSV row may span lines: parse, then pick
+        return (row for row in rows if wanted(row.line))
+    return rows
+
+
+def read_file(path: Path, fmt: Format, wanted: Wanted | None = None) -> Iterator[RawRow]:
     with path.open("rb") as handle:
-        yield from read_rows(path.name, handle, fmt)
+        yield from read_rows(path.name, handle, fmt, wanted)
 
 
-def _jsonl_rows(name: str, lines: Iterable[bytes]) -> Iterator[RawRow]:
+def _jsonl_rows(name: str, lines: Iterable[bytes], wanted: Wanted | None) -> Iterator[RawRow]:
     for number, raw_bytes in enumerate(lines, start=1):
+        if wanted is not None and not wanted(number):
+            continue
         try:
             text = raw_bytes.decode("utf-8")
         except UnicodeDecodeError:

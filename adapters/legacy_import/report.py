@@ -43,6 +43,14 @@ class Summary:
     rejected: Counter[str] = field(default_factory=Counter)
     rejects: list[Reject] = field(default_factory=list)
 
+    def add(self, other: Summary) -> None:
+        """Fold in another part of the same import (a worker's share)."""
+        for name in _COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.rejected.update(other.rejected)
+        room = MAX_REJECTS_IN_MEMORY - len(self.rejects)
+        self.rejects += other.rejects[: max(room, 0)]
+
     @property
     def rejected_total(self) -> int:
         return sum(self.rejected.values())
@@ -67,6 +75,18 @@ class Summary:
                 "by_reason": dict(sorted(self.rejected.items())),
             },
         }
+
+
+_COUNTS = (
+    "contacts_read",
+    "contacts_imported",
+    "contacts_unchanged",
+    "notes_read",
+    "notes_imported",
+    "notes_unchanged",
+    "leads_created",
+    "events_appended",
+)
 
 
 class RejectSink:
