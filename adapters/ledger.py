@@ -34,6 +34,11 @@ log = logging.getLogger("leadledger.ledger")
 # batch gets the error (the API answers 503), with no request-by-request retry against it.
 UNAVAILABLE = (OperationalError, InterfaceError)
 BATCH_ATTEMPTS = 5  # conflicts on a whole batch before writing its requests one by one
+# Commands per transaction (a command appends one or two events). One PostgreSQL save of
+# 10,000-15,000 events once stalled in psycopg's pipeline (docs/reliability.md, gap 6);
+# group commits and import chunks stay far below, and a batch above is split. A single
+# request is never split: its commands commit together or not at all.
+MAX_COMMANDS_PER_TRANSACTION = 2000
 
 
 class LeadNotFoundError(LookupError):
@@ -49,9 +54,16 @@ class _ContentionError(Exception):
 
 
 class Ledger:
-    def __init__(self, store: LedgerStore, max_attempts: int = 50, max_batch: int = 256) -> None:
+    def __init__(
+        self,
+        store: LedgerStore,
+        max_attempts: int = 50,
+        max_batch: int = 256,
+        max_commands: int = MAX_COMMANDS_PER_TRANSACTION,
+    ) -> None:
         self.store = store
         self.max_attempts = max_attempts
+        self.max_commands = max_commands
         # Called after each committed recording (metrics); never before the commit.
         self.listeners: list[Callable[[Recording], None]] = []
         self.writer: GroupCommitter[WriteRequest, Recording] = GroupCommitter(
@@ -95,7 +107,14 @@ class Ledger:
         self.writer.close()
 
     def write_batch(self, requests: Sequence[WriteRequest]) -> list[Recording | BaseException]:
-        """The writer's job: one outcome per request, a Recording only for committed work."""
+        """The writer's job: one outcome per request, a Recording only for committed work;
+        one transaction per `max_commands` commands at most."""
+        outcomes: list[Recording | BaseException] = []
+        for part in _parts(requests, self.max_commands):
+            outcomes += self._write_part(part)
+        return outcomes
+
+    def _write_part(self, requests: Sequence[WriteRequest]) -> list[Recording | BaseException]:
         if len(requests) == 1:
             return [self._write_alone(requests[0])]
         try:
@@ -129,3 +148,18 @@ class Ledger:
                 # Someone else appended to one of these leads: reload and re-apply.
                 time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise _ContentionError
+
+
+def _parts(requests: Sequence[WriteRequest], max_commands: int) -> list[Sequence[WriteRequest]]:
+    """Consecutive runs of requests of at most `max_commands` commands (a larger request
+    is a run of its own)."""
+    parts: list[Sequence[WriteRequest]] = []
+    start, size = 0, 0
+    for i, request in enumerate(requests):
+        if size and size + len(request.commands) > max_commands:
+            parts.append(requests[start:i])
+            start, size = i, 0
+        size += len(request.commands)
+    if start < len(requests):
+        parts.append(requests[start:])
+    return parts

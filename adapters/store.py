@@ -7,8 +7,7 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import Application, ProcessingEvent
-from eventsourcing.persistence import Recording
-from eventsourcing.persistence import Mapper
+from eventsourcing.persistence import Mapper, Recording
 
 from adapters.database_url import DatabaseURL
 from adapters.key_backends import key_backend_for

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 # Provenance every lead event carries (domain/envelope.py) plus eventsourcing's own fields.
@@ -73,8 +74,13 @@ SNAPSHOT_REDACTED: Mapping[str, Any] = {"facts": {}}
 
 def personal_fields(event_name: str, names: Iterable[str]) -> list[str]:
     """The personal ones among a Lead event's stored field names (sorted, stable)."""
+    return list(_personal_fields(event_name, tuple(names)))
+
+
+@lru_cache(maxsize=1024)  # an event class has one or two field sets: asked once per event
+def _personal_fields(event_name: str, names: tuple[str, ...]) -> tuple[str, ...]:
     audit = AUDIT_FIELDS.get(event_name, frozenset())
-    return sorted(n for n in names if n not in ENVELOPE and n not in audit)
+    return tuple(sorted(n for n in names if n not in ENVELOPE and n not in audit))
 
 
 def personal_delivery_fields(event_name: str, names: Iterable[str]) -> list[str]:

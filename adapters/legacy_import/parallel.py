@@ -15,8 +15,10 @@ from __future__ import annotations
 import json
 import multiprocessing
 import queue
+import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.process import BaseProcess
@@ -64,8 +66,9 @@ def run_parallel(job: ImportJob, jobs: int, on_progress: Progress | None = None)
         context.Process(target=_worker, args=(job, shard, assignments, messages), daemon=True)
         for shard in range(jobs)
     ]
-    for worker in workers:
-        worker.start()
+    with _main_module_not_rerun():
+        for worker in workers:
+            worker.start()
     try:
         # Computed while the workers start up (imports take a second or two).
         assignment = assign(_rows(job.contacts, job.contacts_format), _note_rows(job), jobs)
@@ -82,6 +85,22 @@ def run_parallel(job: ImportJob, jobs: int, on_progress: Progress | None = None)
     for summary in summaries:
         total.add(summary)
     return total
+
+
+@contextmanager
+def _main_module_not_rerun() -> Iterator[None]:
+    """Spawned children import the parent's __main__ (here the `leadledger` script, so the
+    whole CLI: about two seconds each) unless it has no file. Workers need none of it."""
+    main = sys.modules["__main__"]
+    path = getattr(main, "__file__", None)
+    if path is not None and getattr(main, "__spec__", None) is None:
+        del main.__file__
+        try:
+            yield
+        finally:
+            main.__file__ = path
+    else:
+        yield
 
 
 def _collect(

@@ -58,7 +58,7 @@ class Poison(LeadCommand):
 
 
 class Gate:
-    """Wraps `store.save`: counts calls, holds the first one until released, and can make a
+    """Wraps `store.save_leads` (the ledger's one save per transaction): counts calls, holds the first one until released, and can make a
     later call fail as an unreachable database does."""
 
     def __init__(self, services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -66,7 +66,7 @@ class Gate:
         self.entered = threading.Event()
         self.released = threading.Event()
         self.fail_call: int | None = None
-        original = services.store.save
+        original = services.store.save_leads
 
         def save(*objs: Any, **kwargs: Any) -> Any:
             self.saves += 1
@@ -77,7 +77,7 @@ class Gate:
                 raise OperationalError("database is unreachable (injected)")
             return original(*objs, **kwargs)
 
-        monkeypatch.setattr(services.store, "save", save)
+        monkeypatch.setattr(services.store, "save_leads", save)
 
 
 def in_one_batch(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from itertools import pairwise
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,6 +23,7 @@ from adapters.store import LedgerStore, open_store
 from domain.commands import AddNote, LeadCommand, RecordInboundMessage, RecordMessageStatus
 from domain.envelope import Said
 from domain.identity import lead_id_for
+from domain.lead import Lead
 from domain.values import Source
 from tests.support import FactKey, fact_key
 
@@ -55,9 +57,12 @@ requests = st.builds(
 )
 
 
-def write(requests: Sequence[WriteRequest], cuts: Sequence[int]) -> tuple[Ledger, list[object]]:
-    """Write `requests` in batches cut at `cuts`; every outcome, in request order."""
-    ledger = Ledger(open_store(DatabaseURL.parse("memory://")))
+def write(
+    requests: Sequence[WriteRequest], cuts: Sequence[int], max_commands: int = 2000
+) -> tuple[Ledger, list[object]]:
+    """Write `requests` in batches cut at `cuts`, each batch split into transactions of
+    at most `max_commands` commands; every outcome, in request order."""
+    ledger = Ledger(open_store(DatabaseURL.parse("memory://")), max_commands=max_commands)
     outcomes: list[object] = []
     bounds = [0, *sorted(set(cuts)), len(requests)]
     for start, end in pairwise(bounds):
@@ -84,9 +89,15 @@ def answer(outcome: object) -> tuple[object, ...]:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(requests, min_size=1, max_size=12), st.lists(st.integers(0, 12), max_size=6))
-def test_any_batching_equals_writing_one_by_one(drawn: list[WriteRequest], cuts: list[int]) -> None:
-    batched, batched_outcomes = write(drawn, [c for c in cuts if c < len(drawn)])
+@given(
+    st.lists(requests, min_size=1, max_size=12),
+    st.lists(st.integers(0, 12), max_size=6),
+    st.integers(1, 8),
+)
+def test_any_batching_equals_writing_one_by_one(
+    drawn: list[WriteRequest], cuts: list[int], max_commands: int
+) -> None:
+    batched, batched_outcomes = write(drawn, [c for c in cuts if c < len(drawn)], max_commands)
     alone, alone_outcomes = write(drawn, range(1, len(drawn)))
     try:
         assert [answer(o) for o in batched_outcomes] == [answer(o) for o in alone_outcomes]
@@ -94,3 +105,23 @@ def test_any_batching_equals_writing_one_by_one(drawn: list[WriteRequest], cuts:
     finally:
         batched.store.close()
         alone.store.close()
+
+
+def test_a_batch_over_the_command_cap_commits_in_several_transactions() -> None:
+    store = open_store(DatabaseURL.parse("memory://"))
+    saves: list[int] = []
+    save_leads = store.save_leads
+
+    def counted(leads: list[Lead]) -> list[Any]:
+        saves.append(len(leads))
+        return save_leads(leads)
+
+    store.save_leads = counted  # type: ignore[method-assign]
+    ledger = Ledger(store, max_commands=3)
+    note = [AddNote(phone, said(None), content="hi") for phone in PHONES]
+    sizes = (2, 2, 1, 5)  # -> [2], [2, 1], [5]: a request larger than the cap stays whole
+    batch = [WriteRequest("acme", tuple((note * 2)[:n])) for n in sizes]
+    outcomes = ledger.write_batch(batch)
+    assert len(saves) == 3
+    assert [len(o.facts) for o in outcomes if isinstance(o, Recording)] == list(sizes)
+    store.close()
