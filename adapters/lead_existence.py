@@ -29,14 +29,14 @@ def saved_leads(store: LedgerStore, lead_ids: Collection[UUID]) -> set[UUID] | N
     (then callers load each lead as before)."""
     if not lead_ids:
         return set()
-    found = _saved_in(store.recorder, list(lead_ids), first_only=True)
+    found = saved_in(store.recorder, list(lead_ids), first_only=True)
     if found is None or store.snapshots is None:
         return found
-    snapshotted = _saved_in(store.snapshots.recorder, list(set(lead_ids) - found), first_only=False)
+    snapshotted = saved_in(store.snapshots.recorder, list(set(lead_ids) - found), first_only=False)
     return None if snapshotted is None else found | snapshotted
 
 
-def _saved_in(recorder: object, lead_ids: list[UUID], *, first_only: bool) -> set[UUID] | None:
+def saved_in(recorder: object, lead_ids: list[UUID], *, first_only: bool) -> set[UUID] | None:
     """Leads with a row in this recorder's table (with first_only, their version 1)."""
     condition = "AND originator_version = 1" if first_only else ""
     if not lead_ids:

@@ -15,6 +15,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from adapters.lead_existence import saved_leads
+from adapters.lead_loading import load_leads
 from adapters.lead_resolution import current_lead_id, refuse_if_erased, register_lead
 from adapters.store import LedgerStore
 from domain.commands import LeadCommand
@@ -22,6 +23,9 @@ from domain.identity import lead_id_for
 from domain.lead import Lead
 
 EventKey = tuple[UUID, int]  # (lead id, version): one event
+# Existing leads in a batch from which one events query beats a repository load each
+# (a snapshot and an events query per lead): re-imports, bursts of replies.
+BULK_LOAD_FROM = 16
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ class LeadBatch:
         self.store = store
         self.leads: dict[UUID, Lead] = {}
         self.unsaved: set[UUID] = set()  # leads known to have no stored events yet
+        self.preloaded: dict[UUID, Lead] = {}  # existing leads loaded in bulk
         self._current: dict[tuple[str, str], UUID] = {}  # (workspace, phone) -> lead id
 
     def record(self, requests: Sequence[WriteRequest]) -> list[Recording]:
@@ -123,6 +128,9 @@ class LeadBatch:
         saved = saved_leads(self.store, wanted)
         if saved is not None:
             self.unsaved = wanted - saved
+            cold = [i for i in saved if not self.store.is_cached(i)]  # cached: fast-forwarded
+            if len(cold) >= BULK_LOAD_FROM:
+                self.preloaded = load_leads(self.store, cold)
 
     def _lead_id(self, workspace: str, phone: str) -> UUID:
         """The phone's current lead, resolved once per batch (a tombstone that lands
@@ -142,7 +150,9 @@ class LeadBatch:
         try:
             # The repository hands out a copy of its cached aggregate, so what is applied
             # here reaches nobody else unless it is saved.
-            lead: object = self.store.repository.get(lead_id)
+            lead: object = self.preloaded.pop(lead_id, None)
+            if lead is None:
+                lead = self.store.repository.get(lead_id)
             assert isinstance(lead, Lead)
             refuse_if_erased(self.store, lead)  # erased meanwhile: retried, resolved anew
             return lead

@@ -61,6 +61,11 @@ class LedgerStore(Application[UUID]):
         super().close()
         self.keys.close()
 
+    def is_cached(self, lead_id: UUID) -> bool:
+        """In the aggregate cache (a load would only fast-forward it)."""
+        cache = self.repository.cache
+        return cache is not None and lead_id in cache.cache
+
     def forget_cached(self, lead_id: UUID) -> None:
         """Drop a lead from the aggregate cache (after an erasure)."""
         cache = self.repository.cache

@@ -25,7 +25,9 @@ from typing import Any
 
 from bench.common import DEFAULT_PG, ROOT, WORKSPACE, database, leadledger_bin, machine
 
-AIM_SECONDS = 60.0  # the issue: 100,000 contacts "well under a minute" on SQLite
+# The issue: 100,000 contacts "in well under a minute" on SQLite. Read here as at most two
+# thirds of a minute for the contacts file; the run with a note per contact is shown beside.
+AIM_SECONDS = 40.0
 STATUSES = ("hot", "warm", "cold", "client", "lost")
 BASE_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 
@@ -138,7 +140,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     first, again = runs[0].timed, runs[1].timed
     scaled = first.wall * 100_000 / contacts
     scaled_only = only.wall * 100_000 / contacts
-    met = scaled < AIM_SECONDS and again.summary["events_appended"] == 0
+    met = scaled_only <= AIM_SECONDS and again.summary["events_appended"] == 0
     command = "python -m bench.import_bench" + (" --quick" if args.quick else "")
     command += " --pg" if args.pg else ""
     md = [
@@ -178,7 +180,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "aims": [
             {
                 "aim": f"Import 100,000 legacy contacts ({backend})",
-                "target": f"well under {AIM_SECONDS:g} s; a re-import appends nothing",
+                "target": f"well under a minute (≤ {AIM_SECONDS:g} s); a re-import appends nothing",
                 "measured": f"{scaled_only:.1f} s per 100,000 contacts alone, {scaled:.1f} s "
                 f"with 100,000 notes (measured on {contacts:,}); re-import appended "
                 f"{again.summary['events_appended']}",

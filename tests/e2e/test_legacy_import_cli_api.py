@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 
 from api.app import create_app
@@ -45,8 +46,9 @@ def leadledger(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Complet
     )
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])  # one process, and two worker processes
 def test_cli_imports_csv_and_reimport_adds_nothing(
-    tmp_path: Path, durable_database_url: str
+    tmp_path: Path, durable_database_url: str, jobs: str
 ) -> None:
     url = durable_database_url  # SQLite and PostgreSQL
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADLEDGER_")}
@@ -59,7 +61,15 @@ def test_cli_imports_csv_and_reimport_adds_nothing(
     (tmp_path / "notes.csv").write_text(NOTES_CSV, encoding="utf-8")
 
     first = leadledger(
-        "import", "contacts.csv", "notes.csv", "--json", "--update-views", env=env, cwd=tmp_path
+        "import",
+        "contacts.csv",
+        "notes.csv",
+        "--json",
+        "--update-views",
+        "--jobs",
+        jobs,
+        env=env,
+        cwd=tmp_path,
     )
     assert first.returncode == 0, first.stderr
     summary = json.loads(first.stdout)
@@ -73,7 +83,9 @@ def test_cli_imports_csv_and_reimport_adds_nothing(
     }
     assert "contacts" in first.stderr  # the progress bar
 
-    again = leadledger("import", "contacts.csv", "notes.csv", "--json", env=env, cwd=tmp_path)
+    again = leadledger(
+        "import", "contacts.csv", "notes.csv", "--json", "--jobs", jobs, env=env, cwd=tmp_path
+    )
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["events_appended"] == 0
 

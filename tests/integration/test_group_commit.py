@@ -58,8 +58,8 @@ class Poison(LeadCommand):
 
 
 class Gate:
-    """Wraps `store.save_leads` (the ledger's one save per transaction): counts calls, holds the first one until released, and can make a
-    later call fail as an unreachable database does."""
+    """Wraps `store.save_leads` (one call per transaction): counts calls, holds the first
+    one until released, and can make a later call fail as an unreachable database does."""
 
     def __init__(self, services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
         self.saves = 0
