@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import orjson
+
 Format = Literal["jsonl", "csv"]
 
 
@@ -64,7 +66,7 @@ def _jsonl_rows(name: str, lines: Iterable[bytes], wanted: Wanted | None) -> Ite
         if not raw.strip():
             continue
         try:
-            value = json.loads(raw, parse_constant=_no_constant)
+            value = _loads(raw)
         except (json.JSONDecodeError, RecursionError) as exc:
             yield RawRow(name, number, raw, error=f"broken JSON: {exc}")
             continue
@@ -72,6 +74,15 @@ def _jsonl_rows(name: str, lines: Iterable[bytes], wanted: Wanted | None) -> Ite
             yield RawRow(name, number, raw, error="broken JSON: a JSON object is expected")
             continue
         yield RawRow(name, number, raw, data=value)
+
+
+def _loads(raw: str) -> Any:
+    """orjson first (a third of the time); anything it refuses (broken JSON, integers past
+    64 bits, lone surrogates) is read again by the stdlib, whose answer or error stands."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw, parse_constant=_no_constant)
 
 
 def _no_constant(constant: str) -> Any:

@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import orjson
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 # Epoch milliseconds between 1970 and 9999: anything else is not a time the old app wrote.
@@ -18,8 +19,14 @@ MAX_EPOCH_MS = 253_402_300_799_999
 
 
 def _no_nul(value: Any) -> Any:
-    text = value if isinstance(value, str) else json.dumps(value)
-    if "\x00" in text or "\\u0000" in text:
+    if isinstance(value, str):
+        found = "\x00" in value
+    else:
+        try:  # orjson escapes NUL as \u0000, in a fraction of json.dumps' time
+            found = b"\\u0000" in orjson.dumps(value)
+        except TypeError:  # what orjson refuses (a non-string key): the stdlib's text
+            found = "\\u0000" in json.dumps(value, default=str)
+    if found:
         raise ValueError("must not contain NUL characters")
     return value
 

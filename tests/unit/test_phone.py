@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from domain.phone import InvalidPhoneError, normalise_phone
+from domain.phone import InvalidPhoneError, _indonesian, _parsed, normalise_phone
 
 
 @pytest.mark.parametrize(
@@ -35,3 +37,44 @@ def test_region_is_configurable() -> None:
 def test_junk_is_rejected(junk: str) -> None:
     with pytest.raises(InvalidPhoneError):
         normalise_phone(junk)
+
+
+# The Indonesian fast path (domain/phone.py) must answer exactly as the full parse does,
+# or step aside.
+_spelled = st.builds(
+    lambda prefix, digits, sep: prefix + sep.join([digits[:3], digits[3:7], digits[7:]]),
+    st.sampled_from(["+62", "62", "0", "08", "+620", "0062", "+1", "", "6", "+6"]),
+    st.text(alphabet="0123456789", min_size=0, max_size=16),
+    st.sampled_from(["", " ", "-", ".", "(", "/"]),
+)
+
+
+@settings(max_examples=1000)
+@given(_spelled, st.sampled_from(["ID", "US", "GB", "SG"]))
+def test_the_fast_path_agrees_with_the_full_parse(raw: str, region: str) -> None:
+    raw = raw.strip()
+    if not raw:
+        return
+    fast = _indonesian(raw, region)
+    try:
+        full: str | None = _parsed(raw, region, raw)
+    except InvalidPhoneError:
+        full = None
+    assert fast is None or fast == full
+
+
+@settings(max_examples=500)
+@given(st.integers(10**7, 10**12 - 1))
+def test_the_fast_path_takes_valid_indonesian_mobiles(n: int) -> None:
+    raw = f"+628{n}"
+    full = _parsed(raw, "ID", raw) if _valid(raw) else None
+    assert _indonesian(raw, "ID") == full
+    assert _indonesian(f"08{n}", "ID") == full
+
+
+def _valid(raw: str) -> bool:
+    try:
+        _parsed(raw, "ID", raw)
+    except InvalidPhoneError:
+        return False
+    return True
