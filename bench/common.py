@@ -3,6 +3,7 @@ and nearest-rank percentiles."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import platform
@@ -27,6 +28,16 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 DEFAULT_PG = os.environ.get("LEADLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 WORKSPACE = "bench"
+
+
+def speed_probe(loops: int = 300_000) -> float:
+    """Seconds of CPU for a fixed pure-Python job (json.dumps of a small dict): this
+    machine's speed at the moment, since a shared host's varies by up to 2x over a day."""
+    data = {"a": [1, 2, 3], "b": "x" * 50}
+    started = time.process_time()
+    for _ in range(loops):
+        json.dumps(data)
+    return time.process_time() - started
 
 
 def machine() -> dict[str, Any]:

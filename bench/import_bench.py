@@ -23,7 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import DEFAULT_PG, ROOT, WORKSPACE, database, leadledger_bin, machine
+from bench.common import (
+    DEFAULT_PG,
+    ROOT,
+    WORKSPACE,
+    database,
+    leadledger_bin,
+    machine,
+    speed_probe,
+)
 
 # The issue: 100,000 contacts "in well under a minute" on SQLite. Read here as at most two
 # thirds of a minute for the contacts file; the run with a note per contact is shown beside.
@@ -115,6 +123,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         contacts_file, notes_file = generate(workdir, contacts, args.seed)
         both = [contacts_file, notes_file]
         load = os.getloadavg()[0]
+        speed_before = speed_probe()
         with database(args.pg, args.dsn, workdir, "import") as url:
             runs.append(
                 Run(
@@ -137,6 +146,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             runs.append(
                 Run("first, --jobs 1", "contacts + notes", run_import(url, workdir, both, 1))
             )
+        speed_after = speed_probe()
     first, again = runs[0].timed, runs[1].timed
     scaled = first.wall * 100_000 / contacts
     scaled_only = only.wall * 100_000 / contacts
@@ -151,7 +161,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "import on a fresh ledger; the re-import runs the same files again. `--jobs "
         f"{jobs}` (one worker process per CPU) is what the default picks for 20,000 rows or "
         f"more; `--jobs 1` is one process. Load average at the start: {load:.1f} on "
-        f"{os.cpu_count()} CPUs.",
+        f"{os.cpu_count()} CPUs. Speed probe (`bench.common.speed_probe`, CPU seconds of a "
+        f"fixed Python loop; lower is faster): {speed_before:.2f} s before, "
+        f"{speed_after:.2f} s after.",
         "",
         "| run | files | wall time | CPU time (all processes) | contacts/s (wall) "
         "| contacts imported | notes imported | events appended | rejected |",
@@ -200,6 +212,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 for r in runs
             ],
             "load_average": load,
+            "speed_probe_seconds": [speed_before, speed_after],
             "machine": machine(),
         },
     }
