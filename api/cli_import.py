@@ -13,7 +13,6 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from adapters.legacy_import.importer import LegacyImport
 from adapters.legacy_import.mapping import LegacyMapping, MappingError, mapping_from_files
 from adapters.legacy_import.parallel import ImportJob, ImportWorkerError, run_parallel
 from adapters.legacy_import.readers import format_of, read_file
@@ -105,15 +104,7 @@ def _workers(jobs: int, contact_lines: int, services: Services) -> int:
 
 def _in_process(services: Services, job: ImportJob, advance: Callable[[str, int], None]) -> Summary:
     with job.rejects.open("w", encoding="utf-8") as rejects_out:
-        importer = LegacyImport(
-            services.ledger,
-            job.workspace,
-            job.region,
-            job.mapping,
-            rejects_out=rejects_out,
-            on_progress=lambda n: advance("contacts", n),
-            received_at=job.received_at,
-        )
+        importer = job.importer(services.ledger, rejects_out, lambda n: advance("contacts", n))
         note_rows = read_file(job.notes, job.notes_format) if job.notes else ()
         return importer.run(
             read_file(job.contacts, job.contacts_format),

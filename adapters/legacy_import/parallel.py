@@ -24,8 +24,10 @@ from datetime import datetime
 from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from adapters.ledger import Ledger
+from adapters.legacy_import.importer import LegacyImport
 from adapters.legacy_import.mapping import LegacyMapping
 from adapters.legacy_import.readers import Format, RawRow, Wanted, read_file
 from adapters.legacy_import.report import Summary
@@ -56,6 +58,26 @@ class ImportJob:
 
     def part(self, shard: int) -> Path:
         return self.rejects.with_name(f"{self.rejects.name}.part{shard}")
+
+    def importer(
+        self,
+        ledger: Ledger,
+        rejects_out: IO[str],
+        on_progress: Callable[[int], None],
+        *,
+        pipelined: bool = True,
+    ) -> LegacyImport:
+        """The importer of this job's rows (all of them, or one worker's share)."""
+        return LegacyImport(
+            ledger,
+            self.workspace,
+            self.region,
+            self.mapping,
+            rejects_out=rejects_out,
+            on_progress=on_progress,
+            received_at=self.received_at,
+            pipelined=pipelined,
+        )
 
 
 def run_parallel(job: ImportJob, jobs: int, on_progress: Progress | None = None) -> Summary:
@@ -149,8 +171,6 @@ def _import_shard(
 ) -> Summary:
     # Imported here: the parent needs none of the store's machinery to spawn workers.
     from adapters.database_url import DatabaseURL
-    from adapters.ledger import Ledger
-    from adapters.legacy_import.importer import LegacyImport
     from adapters.store import open_store
 
     ticks = _Ticks(messages)
@@ -160,15 +180,9 @@ def _import_shard(
     assignment = assignments.get()
     try:
         with job.part(shard).open("w", encoding="utf-8") as rejects:
-            importer = LegacyImport(
-                ledger,
-                job.workspace,
-                job.region,
-                job.mapping,
-                rejects_out=rejects,
-                on_progress=lambda n: ticks("contacts", n),
-                received_at=job.received_at,
-                pipelined=False,  # as many workers as cores: a reading thread gains nothing
+            # As many workers as cores: a second (reading) thread per worker gains nothing.
+            importer = job.importer(
+                ledger, rejects, lambda n: ticks("contacts", n), pipelined=False
             )
             mine = assignment.contact_owned(shard)
             contacts = read_file(job.contacts, job.contacts_format, mine)

@@ -92,18 +92,7 @@ def test_parallel_import_writes_what_one_process_writes(
         )
         serial = importer.run(read_file(contacts, "jsonl"), read_file(notes, "jsonl"))
 
-    job = ImportJob(
-        database_url=many.settings.database_url,
-        workspace=WORKSPACE,
-        region="ID",
-        mapping=DEFAULT_MAPPING,
-        contacts=contacts,
-        contacts_format="jsonl",
-        notes=notes,
-        notes_format="jsonl",
-        received_at=RECEIVED,
-        rejects=tmp_path / "parallel.rejects.jsonl",
-    )
+    job = _job(many.settings.database_url, files, tmp_path / "parallel.rejects.jsonl")
     progress: list[tuple[str, int]] = []
     parallel = run_parallel(job, 3, lambda what, n: progress.append((what, n)))
 
@@ -124,9 +113,16 @@ def test_a_failing_worker_stops_the_import_with_its_reason(
 ) -> None:
     from adapters.legacy_import.parallel import ImportWorkerError
 
+    # A ledger that cannot be created: every worker fails as it opens the store.
+    job = _job("sqlite:////proc/no-such-dir/ledger.db", files, tmp_path / "r.jsonl")
+    with pytest.raises(ImportWorkerError, match="import worker"):
+        run_parallel(job, 2)
+
+
+def _job(database_url: str, files: tuple[Path, Path], rejects: Path) -> ImportJob:
     contacts, notes = files
-    job = ImportJob(
-        database_url="sqlite:////proc/no-such-dir/ledger.db",  # cannot be created
+    return ImportJob(
+        database_url=database_url,
         workspace=WORKSPACE,
         region="ID",
         mapping=DEFAULT_MAPPING,
@@ -135,10 +131,8 @@ def test_a_failing_worker_stops_the_import_with_its_reason(
         notes=notes,
         notes_format="jsonl",
         received_at=RECEIVED,
-        rejects=tmp_path / "r.jsonl",
+        rejects=rejects,
     )
-    with pytest.raises(ImportWorkerError, match="import worker"):
-        run_parallel(job, 2)
 
 
 def _sorted_lines(path: Path) -> list[str]:
