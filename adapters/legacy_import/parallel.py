@@ -102,7 +102,7 @@ def run_parallel(job: ImportJob, jobs: int, on_progress: Progress | None = None)
             if worker.is_alive():
                 worker.terminate()
             worker.join()
-    _merge_rejects(job, jobs)
+        _merge_rejects(job, jobs)  # also after a failure: what was rejected so far
     total = Summary()
     for summary in summaries:
         total.add(summary)

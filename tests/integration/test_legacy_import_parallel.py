@@ -117,6 +117,8 @@ def test_a_failing_worker_stops_the_import_with_its_reason(
     job = _job("sqlite:////proc/no-such-dir/ledger.db", files, tmp_path / "r.jsonl")
     with pytest.raises(ImportWorkerError, match="import worker"):
         run_parallel(job, 2)
+    assert job.rejects.exists()
+    assert not list(tmp_path.glob("r.jsonl.part*"))  # no part file left behind
 
 
 def _job(database_url: str, files: tuple[Path, Path], rejects: Path) -> ImportJob:
