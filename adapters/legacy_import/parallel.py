@@ -26,12 +26,14 @@ from multiprocessing.queues import Queue
 from pathlib import Path
 from typing import IO, Any
 
+from adapters.database_url import DatabaseURL
 from adapters.ledger import Ledger
 from adapters.legacy_import.importer import LegacyImport
 from adapters.legacy_import.mapping import LegacyMapping
 from adapters.legacy_import.readers import Format, RawRow, Wanted, read_file
 from adapters.legacy_import.report import Summary
 from adapters.legacy_import.shards import Assignment, assign
+from adapters.store import open_store
 
 PROGRESS_EVERY = 500  # rows between a worker's progress messages
 Progress = Callable[[str, int], None]  # ("contacts" | "notes", rows done)
@@ -93,7 +95,8 @@ def run_parallel(job: ImportJob, jobs: int, on_progress: Progress | None = None)
             worker.start()
     try:
         # Computed while the workers start up (imports take a second or two).
-        assignment = assign(_rows(job.contacts, job.contacts_format), _note_rows(job), jobs)
+        contacts = read_file(job.contacts, job.contacts_format)
+        assignment = assign(contacts, _note_rows(job), jobs)
         for _ in workers:
             assignments.put(assignment)
         summaries = _collect(workers, messages, on_progress)
@@ -169,10 +172,6 @@ def _import_shard(
     assignments: Queue[Assignment],
     messages: Queue[tuple[Any, ...]],
 ) -> Summary:
-    # Imported here: the parent needs none of the store's machinery to spawn workers.
-    from adapters.database_url import DatabaseURL
-    from adapters.store import open_store
-
     ticks = _Ticks(messages)
     store = open_store(DatabaseURL.parse(job.database_url))
     ledger = Ledger(store)
@@ -201,10 +200,6 @@ def _notes(job: ImportJob, mine: Wanted, ticks: _Ticks) -> Iterator[RawRow]:
     for row in read_file(job.notes, job.notes_format, mine):
         yield row
         ticks("notes", 1)
-
-
-def _rows(path: Path, fmt: Format) -> Iterator[RawRow]:
-    return read_file(path, fmt)
 
 
 def _note_rows(job: ImportJob) -> Iterator[RawRow]:

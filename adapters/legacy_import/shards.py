@@ -44,7 +44,6 @@ class Assignment:
     """The shard of every row, by the line it starts on: computed once by the parent, so a
     worker skips the rows of others without parsing them."""
 
-    shards: int
     contacts: array[int]
     notes: array[int]
 
@@ -67,7 +66,7 @@ def assign(contacts: Iterable[RawRow], notes: Iterable[RawRow], shards: int) -> 
     for row in notes:
         contact_id = None if row.data is None else _id_text(row.data.get("contact_id"))
         _put(note_lines, row.line, owners.get(contact_id or "", 0))
-    return Assignment(shards, contact_lines, note_lines)
+    return Assignment(contact_lines, note_lines)
 
 
 def _put(lines: array[int], line: int, shard: int) -> None:
