@@ -33,6 +33,7 @@ from adapters.legacy_import.mapping import LegacyMapping
 from adapters.legacy_import.readers import Format, RawRow, Wanted, read_file
 from adapters.legacy_import.report import Summary
 from adapters.legacy_import.shards import Assignment, assign
+from adapters.startup_lock import startup_lock
 from adapters.store import open_store
 
 PROGRESS_EVERY = 500  # rows between a worker's progress messages
@@ -173,7 +174,9 @@ def _import_shard(
     messages: Queue[tuple[Any, ...]],
 ) -> Summary:
     ticks = _Ticks(messages)
-    store = open_store(DatabaseURL.parse(job.database_url))
+    url = DatabaseURL.parse(job.database_url)
+    with startup_lock(url):  # workers start together: their CREATE … IF NOT EXISTS must not race
+        store = open_store(url)
     ledger = Ledger(store)
     ledger.close()  # this process is the only writer in it: write inline, no writer thread
     assignment = assignments.get()
