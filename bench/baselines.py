@@ -13,7 +13,7 @@
   worker and the default synchronous_commit=on, like the ledger.
 
 Both are served by `python -m bench.baselines {bare|plain} --port P --workers N` with the
-flags `leadledger serve` gives uvicorn (see api/cli.py). The database comes from
+flags `leadledger serve` gives uvicorn (see api/cli/main.py). The database comes from
 LEADLEDGER_DATABASE_URL, the secret from LEADLEDGER_KAPSO_WEBHOOK_SECRET.
 """
 
@@ -39,8 +39,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.database_url import DatabaseURL
-from api.observability import log_config
+from adapters.eventstore.database_url import DatabaseURL
+from api.http.observability import log_config
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS contacts (phone TEXT PRIMARY KEY, name TEXT, "
@@ -192,7 +192,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     level = os.environ.get("LEADLEDGER_LOG_LEVEL", "warning")
-    uvicorn.run(  # the same settings as api/cli.py's serve
+    uvicorn.run(  # the same settings as api/cli/main.py's serve
         f"bench.baselines:{'bare_app' if args.app == 'bare' else 'plain_table_app'}",
         factory=True,
         host=args.host,

@@ -30,8 +30,8 @@ from urllib.parse import urlsplit
 
 import psycopg
 
-from adapters.database_url import DatabaseURL
-from adapters.store import open_store
+from adapters.eventstore.database_url import DatabaseURL
+from adapters.eventstore.store import open_store
 from bench import profiling
 from bench.common import (
     DEFAULT_PG,

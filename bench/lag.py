@@ -35,8 +35,8 @@ from typing import Any
 
 import httpx
 
-from adapters.signatures import sign
-from api.traffic import NAMES, phone_for
+from adapters.webhooks.signatures import sign
+from adapters.webhooks.traffic import NAMES, phone_for
 from bench import loadgen
 from bench.common import (
     DEFAULT_PG,

@@ -21,9 +21,8 @@ from typing import Any
 
 import psycopg
 
-from adapters.settings import Settings
-from api.bootstrap import bootstrap
-from api.traffic import BUSINESSES, CITIES, NAMES, PHASES, phone_for
+from adapters.config.settings import Settings
+from adapters.webhooks.traffic import BUSINESSES, CITIES, NAMES, PHASES, phone_for
 from bench.common import OUT, WORKSPACE
 from domain.commands import (
     AddNote,
@@ -38,6 +37,7 @@ from domain.commands import (
 )
 from domain.envelope import Said
 from domain.lead import Lead
+from service_layer.bootstrap import bootstrap
 
 BIG_EVENTS = 1000
 BIG_PHONE = phone_for(0)

@@ -24,8 +24,8 @@ from typing import Any
 
 import uvloop
 
-from adapters.signatures import sign
-from api.traffic import NAMES, phone_for
+from adapters.webhooks.signatures import sign
+from adapters.webhooks.traffic import NAMES, phone_for
 
 PHONE_NUMBER_ID = "109876543210987"
 TEXTS = ("Halo kak", "Berapa harga paket bulanan?", "Boleh minta katalog?", "Oke, saya minat")

@@ -26,15 +26,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from adapters.settings import Settings
-from api.bootstrap import Services, bootstrap
-from api.lead_views import itself, read_lead
-from api.traffic import phone_for
+from adapters.config.settings import Settings
+from adapters.webhooks.traffic import phone_for
+from api.http.handlers.lead_queries import itself, read_lead
 from bench.common import DEFAULT_PG, OUT, WORKSPACE, machine, summary
 from bench.ledger import BIG_EVENTS, BIG_PHONE, drop_pg_ledger, ledger
 from domain.identity import lead_id_for
 from domain.phone import normalise_phone
-from domain.view import ContactView
+from domain.reducer import ContactView
 from projections import queries
 from projections.as_of import lead_as_of
 from projections.queries import LeadQuery, read_views
@@ -42,6 +41,7 @@ from projections.rebuild import rebuild
 from projections.source import head, lead_history
 from projections.state import read_state
 from projections.tables import ViewTables
+from service_layer.bootstrap import Services, bootstrap
 
 FULL = (1_000_000, 100_000)
 QUICK = (20_000, 2_000)  # a smoke test: the aims are for 100,000 leads

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapters.database_url import DatabaseURL
-from adapters.store import open_store
+from adapters.eventstore.database_url import DatabaseURL
+from adapters.eventstore.store import open_store
 from bench.common import DEFAULT_PG, OUT, leadledger_bin, machine
 from bench.ledger import drop_pg_ledger, ledger
 from bench.rebuild_report import report

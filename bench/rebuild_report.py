@@ -17,7 +17,7 @@ STAGES = (
     ("decode (store's mapper)", ("to_domain_event ",)),
     ("event -> LedgerEvent", ("to_ledger_event ",)),
     ("load views and messages", ("_load_views ", "_load_messages ", "stuck_leads ")),
-    ("reduce (domain.view.apply)", ("apply view.py",)),
+    ("reduce (domain.reducer.apply)", ("apply view.py",)),
     ("encode rows", ("encode ", "_write.<locals>")),
     ("SQL writes (executemany)", ("do_executemany ",)),
     ("commit", ("do_commit ",)),

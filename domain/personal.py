@@ -1,7 +1,8 @@
 """Which stored fields are personal data: everything but a whitelisted audit skeleton.
 
 The rule is a whitelist on purpose: a field someone adds to an event later is personal
-(sealed with the lead's key, see adapters/sealing.py) until someone decides otherwise here.
+(sealed with the lead's key, see adapters/eventstore/sealing.py) until someone decides
+otherwise here.
 What stays in clear is what an audit needs after an erasure: which kind of fact, when,
 from which source and actor, message ids and statuses, phases, lead statuses, and the
 erasure itself. The table is documented in docs/erasure.md.

@@ -12,9 +12,9 @@ from uuid import UUID
 
 from sqlalchemy import Connection, Engine, Table, and_, or_, select
 
-from adapters.store import LedgerStore
+from adapters.eventstore.store import LedgerStore
 from domain.policy import Policy
-from domain.view import ContactView, MessageEntry, apply
+from domain.reducer import ContactView, MessageEntry, apply
 from projections import snapshots
 from projections.queries import (
     cursor_int,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from adapters.store import LedgerStore
+from adapters.eventstore.store import LedgerStore
 from projections.database import Engines
 from projections.source import head, read_page
 from projections.state import ensure_state, lock_state, policy_of, read_state

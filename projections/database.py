@@ -13,7 +13,7 @@ from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from adapters.database_url import DatabaseURL
+from adapters.eventstore.database_url import DatabaseURL
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -12,7 +12,7 @@ import threading
 
 import psycopg
 
-from adapters.database_url import DatabaseURL
+from adapters.eventstore.database_url import DatabaseURL
 from projections.catchup import LiveViews
 
 log = logging.getLogger("leadledger.projections")

@@ -21,7 +21,7 @@ from uuid import UUID
 from sqlalchemy import Column, ColumnElement, Connection, Engine, and_, case, func, or_, select
 from sqlalchemy.exc import DBAPIError
 
-from domain.view import ContactView, MessageEntry, NoteEntry, StatusHistoryEntry
+from domain.reducer import ContactView, MessageEntry, NoteEntry, StatusHistoryEntry
 from projections.rows import rows_of
 from projections.state import read_state
 from projections.tables import ViewTables, view_tables

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.schema import CreateTable
 
-from adapters.store import LedgerStore
+from adapters.eventstore.store import LedgerStore
 from projections.source import head, read_page
 from projections.state import activate, lock_state, policy_of, set_building
 from projections.tables import ViewTables, view_tables

@@ -17,7 +17,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, delete, select
 
-from domain.view import ContactView, LedgerEvent
+from domain.reducer import ContactView, LedgerEvent
 from projections.rows import rows_of
 from projections.tables import ViewTables
 

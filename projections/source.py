@@ -8,8 +8,8 @@ from typing import Any
 from eventsourcing.persistence import Notification
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
-from adapters.store import LedgerStore
-from domain.view import LedgerEvent
+from adapters.eventstore.store import LedgerStore
+from domain.reducer import LedgerEvent
 
 LEAD_TOPIC_PREFIX = "domain.lead:Lead."
 _ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
@@ -74,7 +74,7 @@ def select_after(store: LedgerStore, after: int, limit: int) -> Sequence[Notific
 
 
 def _lead_events(store: LedgerStore, notifications: Sequence[Notification]) -> list[LedgerEvent]:
-    # One key-store query for the page's leads, not one per lead (adapters/key_store.py).
+    # One key-store query for the page's leads, not one per lead (adapters/keys/key_store.py).
     store.keys.prefetch(
         n.originator_id for n in notifications if n.topic.startswith(LEAD_TOPIC_PREFIX)
     )

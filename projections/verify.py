@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, select
 
-from adapters.store import LedgerStore
+from adapters.eventstore.store import LedgerStore
 from projections.rebuild import Progress, apply_next, drop_generation, fill
 from projections.state import lock_state, read_state
 from projections.tables import LAYOUT, ViewTables, view_tables

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, insert
 from sqlalchemy.exc import OperationalError
 
 from domain.policy import Policy
-from domain.view import (
+from domain.reducer import (
     ContactView,
     LedgerEvent,
     MessageEntry,

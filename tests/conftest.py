@@ -15,9 +15,9 @@ import psycopg
 import pytest
 from starlette.testclient import TestClient
 
-from adapters.settings import Settings
-from api.app import create_app
-from api.bootstrap import Services, bootstrap
+from adapters.config.settings import Settings
+from api.http.app import create_app
+from service_layer.bootstrap import Services, bootstrap
 from tests.support import (
     API_KEY,
     KAPSO_SECRET,

@@ -2,11 +2,12 @@
 
 - `TcpProxy`: a TCP proxy between the server and PostgreSQL that can be *cut* (listener and
   every connection closed with a reset) and *restored* on the same port.
-- `signed_deliveries`: the seeded traffic of `api.traffic` (Kapso messages, batches,
+- `signed_deliveries`: the seeded traffic of `adapters.webhooks.traffic` (Kapso messages, batches,
   delivery reports, Sarah phases), each with the ledger facts it must leave. Sarah's reports
   get an `Idempotency-Key`, so a retry of one is a no-op, like Kapso's natural keys.
 - `send_all`: concurrent signed POSTs, every answer (or transport error) recorded.
-- `ledger_facts`: the ledger read directly (`adapters.store.open_store`), one key per fact,
+- `ledger_facts`: the ledger read directly (`adapters.eventstore.store.open_store`), one key per
+  fact,
   so "exactly once" is a count.
 - `serve_in_process` and `SqliteFault`: the app served by uvicorn in a thread of the test
   process, so a fault (a full or read-only SQLite file) can be put into its own connections.
@@ -39,17 +40,17 @@ import httpx
 import uvicorn
 from sqlalchemy import Engine, event
 
-from adapters.database_url import DatabaseURL
-from adapters.store import open_store
-from api.app import create_app
-from api.bootstrap import Services
-from api.traffic import Request, Traffic
+from adapters.eventstore.database_url import DatabaseURL
+from adapters.eventstore.store import open_store
+from adapters.webhooks.traffic import Request, Traffic
+from api.http.app import create_app
 from domain.policy import DEFAULT_POLICY_TOML
-from domain.view import LedgerEvent
+from domain.reducer import LedgerEvent
 from projections.catchup import LiveViews
 from projections.database import make_engines
 from projections.source import read_page
 from projections.verify import verify
+from service_layer.bootstrap import Services
 from tests.e2e.test_server import STARTUP_SECONDS, Server, clean_env, free_port, running_server
 from tests.support import (
     API_KEY,
@@ -218,7 +219,8 @@ class Delivery:
 def signed_deliveries(
     count: int, leads: int, seed: int, tag: str = "", duplicate_rate: float = 0.1
 ) -> list[Delivery]:
-    """`count` signed requests of `api.traffic`; `duplicate_rate` of them exact repeats of
+    """`count` signed requests of `adapters.webhooks.traffic`; `duplicate_rate` of them exact
+    repeats of
     earlier ones (Kapso's retries). `tag` keeps Sarah's keys apart between runs."""
     traffic = Traffic(
         KAPSO_SECRET,

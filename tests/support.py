@@ -8,8 +8,8 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from adapters.signatures import sign
-from api.bootstrap import Services
+from adapters.webhooks.signatures import sign
+from service_layer.bootstrap import Services
 
 WORKSPACE = "acme"
 API_KEY = "test-key-acme"
@@ -77,7 +77,7 @@ def ledger_size(services: Services) -> int:
 
 # -- appended: workspace routing and ledger reads shared by the e2e/integration tests -------
 
-from adapters.settings import Settings  # noqa: E402
+from adapters.config.settings import Settings  # noqa: E402
 
 PHONE_NUMBER_ID = "109876543210987"  # the WhatsApp number of every shared sample
 
@@ -102,9 +102,9 @@ from collections.abc import Sequence  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 
-from adapters.kapso import translate_kapso  # noqa: E402
-from adapters.ledger import Recording  # noqa: E402
+from adapters.webhooks.kapso import translate_kapso  # noqa: E402
 from domain.identity import lead_id_for  # noqa: E402
+from service_layer.ledger import Recording  # noqa: E402
 
 KAPSO_RECEIVED = "whatsapp.message.received"
 FactKey = tuple[str, str, str | None, str | None]  # (E.164 phone, event type, id, detail)

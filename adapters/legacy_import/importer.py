@@ -17,7 +17,6 @@ from typing import IO
 
 from eventsourcing.persistence import InterfaceError, OperationalError
 
-from adapters.ledger import Ledger, LedgerBusyError, Recording
 from adapters.legacy_import.mapping import DEFAULT_MAPPING, LegacyMapping
 from adapters.legacy_import.plan import (
     PlannedContact,
@@ -30,6 +29,7 @@ from adapters.legacy_import.plan import (
 from adapters.legacy_import.readers import RawRow
 from adapters.legacy_import.report import Reject, RejectSink, Summary
 from domain.commands import LeadCommand
+from service_layer.ledger import Ledger, LedgerBusyError, Recording
 
 log = logging.getLogger(__name__)
 CHUNK_CONTACTS = 500

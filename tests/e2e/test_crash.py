@@ -2,7 +2,8 @@
 
 - Crash: `leadledger serve` takes signed deliveries from 8 concurrent senders and is
   killed with SIGKILL mid-load. With no server running, the ledger is read directly
-  (`adapters.store.open_store`): every delivery answered 200 is there exactly once. After a
+  (`adapters.eventstore.store.open_store`): every delivery answered 200 is there exactly once.
+  After a
   restart, redelivering every acknowledged delivery appends nothing, redelivering
   everything (as Kapso retries what got no 200) leaves every fact exactly once, and the
   views the restarted server's follower keeps equal a full rebuild (`projections.verify`).

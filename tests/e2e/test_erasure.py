@@ -19,16 +19,16 @@ import pytest
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from adapters.database_url import DatabaseURL
-from adapters.key_backends import SqliteKeyBackend
-from adapters.key_store import KeyStore
-from adapters.store import open_store
-from api.app import create_app
-from api.bootstrap import Services, bootstrap
-from api.cli import app as cli_app
+from adapters.eventstore.database_url import DatabaseURL
+from adapters.eventstore.store import open_store
+from adapters.keys.key_backends import SqliteKeyBackend
+from adapters.keys.key_store import KeyStore
+from api.cli.main import app as cli_app
+from api.http.app import create_app
 from domain.personal import pseudonym
 from projections.rebuild import rebuild
 from projections.state import read_state
+from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import PG_DSN, settings_for
 from tests.support import (
     API_KEY,

@@ -20,10 +20,10 @@ from pydantic import BaseModel
 from starlette.testclient import TestClient
 from starlette.types import Message
 
-from api.bootstrap import Services, bootstrap
-from api.routes import ENDPOINTS
-from api.view_schemas import AsOfParams, AuditParams, LeadListParams
+from api.http.query_schemas import AsOfParams, AuditParams, LeadListParams
+from api.http.routes import ENDPOINTS
 from domain.extracted import ExtractedData
+from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
 from tests.support import (
     AUTH,

@@ -23,10 +23,10 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from api.bootstrap import Services, bootstrap
-from api.endpoint import Endpoint, Param
-from api.routes import ENDPOINTS
+from api.http.endpoint import Endpoint, Param
+from api.http.routes import ENDPOINTS
 from domain.identity import lead_id_for
+from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
 from tests.support import (
     AUTH,

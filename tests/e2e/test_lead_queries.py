@@ -16,8 +16,8 @@ from urllib.parse import quote
 import pytest
 from starlette.testclient import TestClient
 
-from api.bootstrap import Services, bootstrap
 from projections.rebuild import rebuild
+from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
 from tests.support import AUTH, OTHER_AUTH, PHONE_NUMBER_ID, post_kapso, with_routing
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from api.app import create_app
-from api.bootstrap import bootstrap
+from api.http.app import create_app
 from domain.identity import lead_id_for
+from service_layer.bootstrap import bootstrap
 from tests.conftest import settings_for
 from tests.support import API_KEY, AUTH, OTHER_API_KEY, WORKSPACE, ledger_size
 

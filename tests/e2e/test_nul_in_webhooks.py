@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from api.bootstrap import Services, bootstrap
+from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
 from tests.support import AUTH, post_kapso, sample_json, with_routing
 

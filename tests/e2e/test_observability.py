@@ -15,14 +15,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine
 from starlette.testclient import TestClient
 
-from adapters.signatures import sign
-from api.app import create_app
-from api.bootstrap import Services, bootstrap
-from api.metrics import RebuildGauge
-from api.observability import JsonFormatter, current_request_id, request_id_from
+from adapters.webhooks.signatures import sign
+from api.http.app import create_app
+from api.http.metrics import RebuildGauge
+from api.http.observability import JsonFormatter, current_request_id, request_id_from
 from projections.database import Engines
 from projections.rebuild import rebuild
 from projections.state import read_state
+from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
 from tests.support import (
     API_KEY,

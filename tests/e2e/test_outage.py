@@ -29,8 +29,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.database_url import DatabaseURL
-from api.bootstrap import bootstrap
+from adapters.eventstore.database_url import DatabaseURL
+from service_layer.bootstrap import bootstrap
 from tests.conftest import PG_DSN, _drop_schema, require_postgres, settings_for
 from tests.faults import (
     Answer,

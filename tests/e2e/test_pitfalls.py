@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pytest
 from starlette.testclient import TestClient
 
-from api.bootstrap import Services, bootstrap
+from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
 from tests.support import AUTH, post_kapso, sample, sample_json, with_routing
 

@@ -1,6 +1,6 @@
 """A projection handler that raises on one event, on SQLite and PostgreSQL.
 
-The fault is injected in this process: `domain.view`'s handler for InboundMessageReceived
+The fault is injected in this process: `domain.reducer`'s handler for InboundMessageReceived
 raises when the message text is a poison value. The app runs over real HTTP (uvicorn in a
 thread) with its follower thread, as `leadledger serve` does. Then:
 
@@ -32,15 +32,15 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-import domain.view
-from adapters.settings import Settings
-from api.bootstrap import Services, bootstrap
+import domain.reducer
+from adapters.config.settings import Settings
 from domain.identity import lead_id_for
 from domain.policy import Policy
-from domain.view import ContactView, Effects, LedgerEvent, MessageEntry
+from domain.reducer import ContactView, Effects, LedgerEvent, MessageEntry
 from projections.state import read_state
 from projections.tables import view_tables
 from projections.verify import verify
+from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
 from tests.e2e.test_server import LEADLEDGER
 from tests.faults import serve_in_process, server_env, wait_for_views
@@ -146,8 +146,8 @@ def test_a_poisoned_event_freezes_only_its_lead_until_a_rebuild(
 ) -> None:
     a, b, c = PHONES
     settings = with_routing(settings_for(durable_database_url, tmp_path), tmp_path)
-    original = domain.view._HANDLERS["InboundMessageReceived"]
-    monkeypatch.setitem(domain.view._HANDLERS, "InboundMessageReceived", poison(original))
+    original = domain.reducer._HANDLERS["InboundMessageReceived"]
+    monkeypatch.setitem(domain.reducer._HANDLERS, "InboundMessageReceived", poison(original))
 
     services = bootstrap(settings)
     try:

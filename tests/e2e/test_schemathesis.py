@@ -42,10 +42,10 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
-from adapters.signatures import sign
-from api.app import create_app
-from api.bootstrap import Services, bootstrap
-from api.routes import ENDPOINTS
+from adapters.webhooks.signatures import sign
+from api.http.app import create_app
+from api.http.routes import ENDPOINTS
+from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
 from tests.support import (
     API_KEY,

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from adapters.signatures import sign
-from api.bootstrap import Services, bootstrap
+from adapters.webhooks.signatures import sign
+from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
 from tests.support import (
     API_KEY,

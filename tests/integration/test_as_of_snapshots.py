@@ -2,7 +2,7 @@
 
 A lead with 260 events (snapshots at 100 and 200) is asked as of moments drawn by
 hypothesis among its events' times, and just before and after them; the answer must be
-the pure fold of `domain.view.replay` over the events recorded up to that moment (stopping
+the pure fold of `domain.reducer.replay` over the events recorded up to that moment (stopping
 at the first later one). Snapshots after a clock-went-back marker are never used.
 """
 
@@ -19,17 +19,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, select
 
-from api.bootstrap import Services, bootstrap
 from domain.commands import AddNote, LeadCommand, RecordInboundMessage, RequestStatus
 from domain.envelope import Said
 from domain.identity import lead_id_for
 from domain.policy import DEFAULT_POLICY_TOML, load_policy
-from domain.view import ContactView, LedgerEvent, replay
+from domain.reducer import ContactView, LedgerEvent, replay
 from projections import snapshots
 from projections.as_of import lead_as_of
 from projections.source import lead_history
 from projections.state import read_state
 from projections.tables import view_tables
+from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
 from tests.support import WORKSPACE
 

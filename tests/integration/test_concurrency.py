@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from api.bootstrap import Services, bootstrap
+from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import _drop_schema, make_url, settings_for
 from tests.support import (
     KAPSO_RECEIVED,

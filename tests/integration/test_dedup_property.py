@@ -21,8 +21,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.bootstrap import Services, bootstrap
 from domain.phone import normalise_phone
+from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import _drop_schema, make_url, require_postgres, settings_for
 from tests.support import (
     KAPSO_RECEIVED,

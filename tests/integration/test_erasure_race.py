@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from adapters.database_url import DatabaseURL
-from adapters.erasure import erase_lead
-from adapters.ledger import Ledger
-from adapters.store import open_store
+from adapters.eventstore.database_url import DatabaseURL
+from adapters.eventstore.store import open_store
 from domain.commands import RecordInboundMessage
 from domain.envelope import Said
 from domain.identity import lead_id_for
+from service_layer.erasure import erase_lead
+from service_layer.ledger import Ledger
 
 PHONE = "+6281399990001"
 

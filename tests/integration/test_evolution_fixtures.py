@@ -21,8 +21,6 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from sqlalchemy import Connection
 
-from adapters.erasure import erase_lead
-from api.bootstrap import Services, bootstrap
 from domain.commands import RecordInboundMessage, ReportSarahPhase
 from domain.delivery import UnhandledDelivery
 from domain.envelope import Said
@@ -31,6 +29,8 @@ from domain.identity import lead_id_for, unhandled_delivery_id_for
 from domain.lead import Lead
 from projections.queries import get_view, messages, notes, read_views, status_history
 from projections.tables import ViewTables
+from service_layer.bootstrap import Services, bootstrap
+from service_layer.erasure import erase_lead
 from tests.conftest import _drop_schema, make_url, settings_for
 from tests.fixtures.events_v1.facts import BUDI, SITI, WORKSPACE, v1_commands
 

@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import OperationalError
 
-from adapters.ledger import Recording
-from api.bootstrap import Services
 from domain.commands import AddNote, LeadCommand, RecordInboundMessage
 from domain.envelope import Said
 from domain.identity import lead_id_for
 from domain.lead import Lead
 from domain.values import Source
+from service_layer.bootstrap import Services
+from service_layer.ledger import Recording
 from tests.support import WORKSPACE, fact_counts, ledger_count
 
 PHONES = ("+6281234567890", "+6285712345678", "+6281398765432")

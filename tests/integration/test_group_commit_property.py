@@ -16,15 +16,15 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.database_url import DatabaseURL
-from adapters.ledger import Ledger
-from adapters.ledger_batch import Recording, WriteRequest
-from adapters.store import LedgerStore, open_store
+from adapters.eventstore.database_url import DatabaseURL
+from adapters.eventstore.store import LedgerStore, open_store
 from domain.commands import AddNote, LeadCommand, RecordInboundMessage, RecordMessageStatus
 from domain.envelope import Said
 from domain.identity import lead_id_for
 from domain.lead import Lead
 from domain.values import Source
+from service_layer.ledger import Ledger
+from service_layer.ledger_batch import Recording, WriteRequest
 from tests.support import FactKey, fact_key
 
 PHONES = ("+6281234567890", "+6285712345678", "+6281398765432")

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from adapters.lead_existence import saved_leads
-from api.bootstrap import Services
+from adapters.eventstore.lead_existence import saved_leads
 from domain.commands import RecordInboundMessage
 from domain.envelope import Said
 from domain.identity import lead_id_for
 from domain.values import Source
+from service_layer.bootstrap import Services
 from tests.support import WORKSPACE
 
 SAVED = ("+6281234567890", "+6285712345678")

@@ -1,4 +1,4 @@
-"""Bulk loading (adapters/lead_loading.py) rebuilds each lead exactly as the repository
+"""Bulk loading (adapters/eventstore/lead_loading.py) rebuilds each lead exactly as the repository
 does, on SQLite and PostgreSQL; leads with a snapshot, unknown leads and a store it cannot
 query in bulk (memory) are left to the repository."""
 
@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 
-from adapters import ledger_batch
-from adapters.lead_loading import load_leads
-from adapters.ledger_batch import BULK_LOAD_FROM
-from api.bootstrap import Services
+from adapters.eventstore.lead_loading import load_leads
 from domain.commands import AddNote, ImportContact, RecordInboundMessage
 from domain.envelope import Said
 from domain.identity import lead_id_for
 from domain.legacy import LegacyContactRow
 from domain.values import Source
+from service_layer import ledger_batch
+from service_layer.bootstrap import Services
+from service_layer.ledger_batch import BULK_LOAD_FROM
 from tests.support import WORKSPACE
 
 PHONES = ("+6281234567890", "+6285712345678", "+6281398765432")

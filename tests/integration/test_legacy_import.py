@@ -12,9 +12,9 @@ from starlette.testclient import TestClient
 from adapters.legacy_import.importer import LegacyImport
 from adapters.legacy_import.readers import read_file
 from adapters.legacy_import.report import Summary
-from api.bootstrap import Services
 from domain.identity import lead_id_for
 from projections.source import lead_history
+from service_layer.bootstrap import Services
 from tests.support import AUTH, WORKSPACE, ledger_size
 
 MS = 1_706_600_000_000

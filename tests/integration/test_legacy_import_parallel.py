@@ -22,7 +22,7 @@ from adapters.legacy_import.mapping import DEFAULT_MAPPING
 from adapters.legacy_import.parallel import ImportJob, run_parallel
 from adapters.legacy_import.readers import read_file
 from adapters.legacy_import.report import Summary
-from api.bootstrap import Services, bootstrap
+from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import _drop_schema, make_url, settings_for
 from tests.support import WORKSPACE, phone_spellings
 

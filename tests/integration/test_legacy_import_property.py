@@ -16,16 +16,16 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.database_url import DatabaseURL
-from adapters.ledger import Ledger
+from adapters.eventstore.database_url import DatabaseURL
+from adapters.eventstore.store import open_store
 from adapters.legacy_import.importer import LegacyImport
 from adapters.legacy_import.mapping import DEFAULT_MAPPING
 from adapters.legacy_import.readers import RawRow
-from adapters.store import open_store
 from domain.identity import lead_id_for
 from domain.policy import DEFAULT_POLICY
-from domain.view import replay
+from domain.reducer import replay
 from projections.source import lead_history
+from service_layer.ledger import Ledger
 
 WORKSPACE = "acme"
 PHONES = {"c1": "+6281234567890", "c2": "+6285712345678", "c3": "+6281398765432"}

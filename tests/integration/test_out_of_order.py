@@ -42,8 +42,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from api.bootstrap import Services, bootstrap
-from api.traffic import phone_for
+from adapters.webhooks.traffic import phone_for
 from domain.commands import (
     LeadCommand,
     RecordConversation,
@@ -57,6 +56,7 @@ from domain.identity import lead_id_for
 from projections.state import read_state
 from projections.tables import view_tables
 from projections.verify import verify
+from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
 from tests.support import WORKSPACE, sample_json
 
@@ -294,7 +294,7 @@ def test_sarah_phases_with_their_own_time_keep_the_status(services: Services) ->
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
-    reason="domain/view.py _sarah_phase: chat_phase, lead_score and lead_temperature follow "
+    reason="domain/reducer.py _sarah_phase: chat_phase, lead_score and lead_temperature follow "
     "arrival order even when the reports carry occurred_at",
 )
 def test_sarah_phases_with_their_own_time_end_the_same(services: Services) -> None:

@@ -14,7 +14,7 @@ random batches. The same ledger is then projected:
 - a blue/green `rebuild` into a fresh generation,
 
 and every view table of the active generation must be identical in all of them, and equal
-to the pure fold of each lead's events (`domain.view.replay`). Then: rewinding the tracking
+to the pure fold of each lead's events (`domain.reducer.replay`). Then: rewinding the tracking
 position (a crash after commit, events read again) changes nothing; a rebuild under another
 policy equals a fresh projection started under that policy.
 
@@ -41,8 +41,7 @@ from sqlalchemy import Engine, inspect, select, update
 
 import projections.catchup
 import projections.tracking
-from adapters.database_url import DatabaseURL
-from api.bootstrap import Services, bootstrap
+from adapters.eventstore.database_url import DatabaseURL
 from domain.commands import (
     AddNote,
     LeadCommand,
@@ -58,14 +57,15 @@ from domain.commands import (
 from domain.envelope import Said
 from domain.identity import lead_id_for
 from domain.policy import DEFAULT_POLICY_TOML, Policy, load_policy
+from domain.reducer import MessageEntry, NoteEntry, StatusHistoryEntry, replay
 from domain.values import EXTRACTED_FIELDS, ChatPhase, LeadStatus
-from domain.view import MessageEntry, NoteEntry, StatusHistoryEntry, replay
 from projections.catchup import LiveViews
 from projections.database import Engines, make_engines
 from projections.rebuild import rebuild
 from projections.source import head, lead_history
 from projections.state import read_state
 from projections.tables import view_tables
+from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import PG_DSN, _drop_schema, make_url, require_postgres, settings_for
 from tests.support import WORKSPACE
 
@@ -518,8 +518,8 @@ def test_a_second_catch_up_changes_nothing(durable_backend: str, tmp_path: Path)
 
 # -- values an edge accepts must not stop the projection -------------------------------------
 # Kapso's models take `message.type`, `kapso.statuses[].status` as free strings (up to 100,000
-# characters) and `errors[].code` as an unbounded int (adapters/kapso_models.py:21; Meta's
-# likewise, adapters/meta_models.py:51): whatever the ledger stores, the views must take.
+# characters) and `errors[].code` as an unbounded int (adapters/webhooks/kapso_models.py:21; Meta's
+# likewise, adapters/webhooks/meta_models.py:51): whatever the ledger stores, the views must take.
 
 
 def test_free_text_message_fields_project_on_every_backend(

@@ -29,9 +29,8 @@ import psycopg
 import pytest
 from sqlalchemy import Connection, Engine, delete, func, inspect, select, update
 
-from adapters.database_url import DatabaseURL
-from api.bootstrap import Services, bootstrap
-from api.traffic import BUSINESSES, CITIES, NAMES, PHASES, phone_for
+from adapters.eventstore.database_url import DatabaseURL
+from adapters.webhooks.traffic import BUSINESSES, CITIES, NAMES, PHASES, phone_for
 from domain.commands import (
     AddNote,
     LeadCommand,
@@ -54,6 +53,7 @@ from projections.state import read_state
 from projections.tables import ViewTables, view_tables
 from projections.tracking import position
 from projections.verify import verify
+from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import PG_DSN, _drop_schema, settings_for
 from tests.support import WORKSPACE
 
@@ -179,7 +179,8 @@ def fresh_views(services: Services, tmp_path: Path) -> Iterator[Engines]:
 
 
 def busy_ledger(leads: int, commands: int, seed: int = 11) -> list[list[LeadCommand]]:
-    """Seeded, realistic traffic (api/traffic.py's people), recorded 100 commands at a time."""
+    """Seeded, realistic traffic (adapters/webhooks/traffic.py's people), recorded 100 commands
+    at a time."""
     rng = random.Random(seed)
     made: list[LeadCommand] = []
     for i in range(commands):
@@ -523,7 +524,7 @@ def test_verify_names_exactly_the_row_that_is_missing(durable: Services) -> None
 def test_rebuild_and_verify_survive_an_event_the_database_refuses(
     durable: Services, request: pytest.FixtureRequest
 ) -> None:
-    """The edges accept any int as a delivery error code (adapters/kapso_models.py:21,
+    """The edges accept any int as a delivery error code (adapters/webhooks/kapso_models.py:21,
     meta_models.py:51); the live catch-up sets an event the database refuses aside. A rebuild
     (after a fix, the documented way to re-derive everything) and verify must not die on it."""
     services, engines = durable, durable.engines

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from api.bootstrap import Services, bootstrap
 from domain.commands import LeadCommand, RecordInboundMessage, RecordMessageStatus
 from domain.envelope import Said
 from domain.identity import lead_id_for
 from domain.lead import Lead
 from domain.values import Source
+from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
 from tests.support import WORKSPACE, ledger_size
 

@@ -7,7 +7,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.signatures import matching_workspaces
+from adapters.webhooks.signatures import matching_workspaces
 from bench.baselines import rows_of
 from bench.common import quantile
 from bench.loadgen import Plan, deliveries

@@ -22,8 +22,8 @@ from domain.extracted import SARAH_KEYS, ExtractedData, score, temperature
 from domain.lead import Lead
 from domain.merge import is_blank
 from domain.policy import DEFAULT_POLICY
+from domain.reducer import ContactView, LedgerEvent, replay
 from domain.values import EXTRACTED_FIELDS, Temperature
-from domain.view import ContactView, LedgerEvent, replay
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "events_v1"
 AT = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""The orjson encoder of lead events (adapters/fast_json.py) means what eventsourcing's
+"""The orjson encoder of lead events (adapters/eventstore/fast_json.py) means what eventsourcing's
 JSONTranscoder means: whatever it is given, eventsourcing's decoder reads back the same
 value as from the stdlib encoding, or both refuse it alike."""
 
@@ -22,7 +22,7 @@ from eventsourcing.persistence import (
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.fast_json import FastEncoder
+from adapters.eventstore.fast_json import FastEncoder
 from domain import lead_events
 from domain.lead import Lead
 

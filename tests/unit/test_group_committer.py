@@ -8,7 +8,7 @@ from concurrent.futures import Future
 
 import pytest
 
-from adapters.group_commit import GroupCommitter
+from service_layer.group_commit import GroupCommitter
 
 WAIT = 30.0  # bound on every wait; never reached unless something hangs
 

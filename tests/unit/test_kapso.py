@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from adapters.kapso import is_batch, translate_kapso
-from adapters.translation import TranslatedItem, TranslationError
+from adapters.webhooks.kapso import is_batch, translate_kapso
+from adapters.webhooks.translation import TranslatedItem, TranslationError
 from domain.commands import (
     RecordConversation,
     RecordInboundMessage,

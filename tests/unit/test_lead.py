@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from adapters.database_url import DatabaseURL
-from adapters.ledger import Ledger
-from adapters.store import LedgerStore, open_store
+from adapters.eventstore.database_url import DatabaseURL
+from adapters.eventstore.store import LedgerStore, open_store
 from domain.commands import (
     AddNote,
     LeadCommand,
@@ -27,6 +26,7 @@ from domain.envelope import Said
 from domain.identity import lead_id_for
 from domain.lead import Lead
 from domain.values import Source
+from service_layer.ledger import Ledger
 
 PHONE = "+6281234567890"
 WORKSPACE = "acme"

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from adapters.meta import translate_meta
-from adapters.translation import TranslationError
+from adapters.webhooks.meta import translate_meta
+from adapters.webhooks.translation import TranslationError
 from domain.commands import RecordInboundMessage, RecordMessageStatus, ReportContactName
 from domain.values import Source
 

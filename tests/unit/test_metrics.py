@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from adapters.ledger import RecordedFact, Recording
-from api.metrics import Metrics, RebuildGauge, ratio
-from api.observability import log_config
+from api.http.metrics import Metrics, RebuildGauge, ratio
+from api.http.observability import log_config
 from projections.catchup import Status
+from service_layer.ledger import RecordedFact, Recording
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -105,14 +105,14 @@ def test_rebuild_gauge_sets_chains_and_writes_the_textfile(tmp_path: Path) -> No
 
 def test_uvicorn_log_config_is_json_without_an_access_log() -> None:
     config = log_config("debug")
-    assert config["formatters"]["json"]["()"] == "api.observability.JsonFormatter"
+    assert config["formatters"]["json"]["()"] == "api.http.observability.JsonFormatter"
     assert config["loggers"]["leadledger"]["level"] == "DEBUG"
     assert config["loggers"]["uvicorn.access"]["handlers"] == []
     assert log_config("nonsense")["loggers"]["uvicorn"]["level"] == "INFO"
 
 
 MULTIPROCESS = """
-from api.metrics import Metrics
+from api.http.metrics import Metrics
 from tests.unit.test_metrics import status
 a, b = Metrics(status, lambda: 0), Metrics(status, lambda: 0)
 a.observe_request("/healthz", "GET", 200, 0.01)

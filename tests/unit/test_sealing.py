@@ -1,4 +1,4 @@
-"""Sealing of personal fields (adapters/sealing.py) and the key store, as properties:
+"""Sealing of personal fields (adapters/eventstore/sealing.py) and the key store, as properties:
 round-trips with the key; with the key destroyed, no personal value survives in the stored
 bytes or the decoded events while every audit field is unchanged."""
 
@@ -15,10 +15,10 @@ from eventsourcing.persistence import Mapper, MapperDeserialisationError, Stored
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.key_backends import SqliteKeyBackend
-from adapters.key_store import KeyStore
-from adapters.sealing import SEALED
-from adapters.store import LedgerStore
+from adapters.eventstore.sealing import SEALED
+from adapters.eventstore.store import LedgerStore
+from adapters.keys.key_backends import SqliteKeyBackend
+from adapters.keys.key_store import KeyStore
 from domain.delivery import UnhandledDelivery
 from domain.envelope import Said
 from domain.lead import Lead

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from adapters.signatures import matching_workspaces, sign
+from adapters.webhooks.signatures import matching_workspaces, sign
 
 BODY = b'{"message": {"id": "wamid.1"}}'
 SECRETS = [("acme", "acme-secret"), ("globex", "globex-secret")]

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from domain.lead_events import SarahPhaseReported
 from domain.policy import DEFAULT_POLICY, Policy, load_policy
-from domain.view import (
+from domain.reducer import (
     ContactView,
     Effects,
     LedgerEvent,

@@ -11,12 +11,12 @@ from hypothesis import given
 
 from domain.personal import personal_fields, pseudonym, pseudonyms, redacted_event_fields
 from domain.policy import DEFAULT_POLICY
-from domain.view import LedgerEvent, MessageEntry, replay
+from domain.reducer import LedgerEvent, MessageEntry, replay
 from tests.unit.test_view import Replayed, ev, streams
 
 
 def shredded(event: LedgerEvent) -> LedgerEvent:
-    """The event as it reads once its lead's key is destroyed (adapters/sealing.py)."""
+    """The event as it reads once its lead's key is destroyed (adapters/eventstore/sealing.py)."""
     data = dict(event.data)
     names = personal_fields(event.type, data)
     values = {name: data[name] for name in names}

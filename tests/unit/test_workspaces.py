@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.settings import Settings
-from adapters.signatures import matching_workspaces, sign
-from adapters.workspaces import ConfigError, Workspaces, hash_api_key, load_workspaces
+from adapters.config.settings import Settings
+from adapters.config.workspaces import ConfigError, Workspaces, hash_api_key, load_workspaces
+from adapters.webhooks.signatures import matching_workspaces, sign
 
 BODY = b'{"hello": "world"}'
 

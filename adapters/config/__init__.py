@@ -1,0 +1,1 @@
+"""Settings, workspaces and the first-run config file."""

@@ -1,0 +1,142 @@
+"""Workspaces: who may call (API keys), which secrets sign their webhooks, which WhatsApp
+numbers (phone_number_id) belong to them. Built from the TOML config file and the env.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from adapters.config.settings import Settings
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used as written."""
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass
+class Workspace:
+    name: str
+    api_key_hashes: list[str] = field(default_factory=list)
+    kapso_secrets: list[str] = field(default_factory=list)
+    meta_app_secrets: list[str] = field(default_factory=list)
+    meta_verify_tokens: list[str] = field(default_factory=list)
+    phone_number_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Workspaces:
+    by_name: dict[str, Workspace]
+    default_region: str = "ID"
+
+    @property
+    def single(self) -> Workspace | None:
+        """With exactly one workspace, every webhook belongs to it."""
+        return next(iter(self.by_name.values())) if len(self.by_name) == 1 else None
+
+    def for_api_key(self, key: str) -> str | None:
+        """The workspace of an API key, compared in constant time against every hash."""
+        digest = hash_api_key(key)
+        found: str | None = None
+        for ws in self.by_name.values():
+            for known in ws.api_key_hashes:
+                if hmac.compare_digest(digest, known):
+                    found = ws.name
+        return found
+
+    def for_phone_number_id(self, phone_number_id: str | None) -> str | None:
+        for ws in self.by_name.values():
+            if phone_number_id is not None and phone_number_id in ws.phone_number_ids:
+                return ws.name
+        single = self.single
+        return single.name if single else None
+
+    def kapso_secrets(self) -> list[tuple[str, str]]:
+        return [(ws.name, s) for ws in self.by_name.values() for s in ws.kapso_secrets]
+
+    def meta_secrets(self) -> list[tuple[str, str]]:
+        return [(ws.name, s) for ws in self.by_name.values() for s in ws.meta_app_secrets]
+
+    def meta_verify_tokens(self) -> list[str]:
+        return [t for ws in self.by_name.values() for t in ws.meta_verify_tokens]
+
+
+def load_workspaces(settings: Settings) -> Workspaces:
+    """Merge the TOML file (several workspaces) with env settings (global secrets, keys)."""
+    by_name: dict[str, Workspace] = {}
+    region = settings.default_region
+    if settings.config_file.exists():
+        doc = _read_toml(settings.config_file)
+        region = str(doc.get("default_region", region))
+        tables = doc.get("workspaces", {})
+        if not isinstance(tables, dict):
+            raise ConfigError(f"{settings.config_file}: 'workspaces' must be a table of tables")
+        for name, raw in tables.items():
+            by_name[name] = _workspace_from_toml(name, raw)
+    if settings.api_keys is not None:
+        for name, key in _parse_pairs(settings.api_keys.get_secret_value()):
+            by_name.setdefault(name, Workspace(name)).api_key_hashes.append(hash_api_key(key))
+    # Env secrets apply to every workspace (the common single-workspace set-up).
+    for ws in by_name.values():
+        ws.kapso_secrets += _split(settings.kapso_webhook_secret)
+        ws.meta_app_secrets += _split(settings.meta_app_secret)
+        ws.meta_verify_tokens += _split(settings.meta_verify_token)
+    return Workspaces(by_name=by_name, default_region=region)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def _workspace_from_toml(name: str, raw: Any) -> Workspace:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"workspaces.{name} must be a table")
+    keys = _as_list(raw.get("api_key_sha256")) + [
+        hash_api_key(k) for k in _as_list(raw.get("api_keys"))
+    ]
+    return Workspace(
+        name=name,
+        api_key_hashes=keys,
+        kapso_secrets=_as_list(raw.get("kapso_webhook_secrets", raw.get("kapso_webhook_secret"))),
+        meta_app_secrets=_as_list(raw.get("meta_app_secrets", raw.get("meta_app_secret"))),
+        meta_verify_tokens=_as_list(raw.get("meta_verify_tokens", raw.get("meta_verify_token"))),
+        phone_number_ids=_as_list(raw.get("phone_number_ids")),
+    )
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Iterable):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def _split(secret: Any) -> list[str]:
+    if secret is None:
+        return []
+    return [s.strip() for s in secret.get_secret_value().split(",") if s.strip()]
+
+
+def _parse_pairs(text: str) -> list[tuple[str, str]]:
+    pairs = []
+    for item in text.split(","):
+        name, sep, key = item.strip().partition("=")
+        if not sep or not name.strip() or not key.strip():
+            raise ConfigError("LEADLEDGER_API_KEYS must be workspace=key[,workspace=key]")
+        pairs.append((name.strip(), key.strip()))
+    return pairs

@@ -1,0 +1,1 @@
+"""The event store: eventsourcing wiring, sealing mapper, transcoding, bulk lead loading."""

@@ -1,0 +1,91 @@
+"""The event store: an eventsourcing Application holding Lead aggregates."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.persistence import Mapper, Recording
+
+from adapters.eventstore.database_url import DatabaseURL
+from adapters.eventstore.sealing import SealingMapper
+from adapters.keys.key_backends import key_backend_for
+from adapters.keys.key_store import KeyStore
+from domain.delivery import UnhandledDelivery
+from domain.lead import Lead
+
+
+class LedgerStore(Application[UUID]):
+    """Leads and unhandled deliveries, in one notification log (the ledger's order).
+
+    Personal fields are sealed with per-lead keys held by `keys`, outside the event store
+    (docs/erasure.md); a store built without one keeps its keys in memory."""
+
+    name = "leadledger"
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Lead: 100}
+    env: ClassVar[dict[str, str]] = {
+        # A small cache with fast-forward makes the next delivery's load cheap and still
+        # correct when several processes write (fast-forward reads newer events).
+        "AGGREGATE_CACHE_MAXSIZE": "5000",
+        "AGGREGATE_CACHE_FASTFORWARD": "y",
+    }
+
+    def __init__(self, env: dict[str, str] | None = None, keys: KeyStore | None = None) -> None:
+        self.keys = keys or KeyStore()  # before super(): construct_mapper needs it
+        super().__init__(env=env)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return SealingMapper(
+            transcoder=self.construct_transcoder(),
+            cipher=self.factory.cipher(),
+            compressor=self.factory.compressor(),
+            keys=self.keys,
+        )
+
+    def save_leads(self, leads: list[Lead]) -> list[Recording[UUID]]:
+        """`save(*leads)` without its per-object runtime Protocol checks (about 30 µs an
+        aggregate, a tenth of a bulk import); the same steps in the same order."""
+        processing: ProcessingEvent[UUID] = ProcessingEvent()
+        for lead in leads:
+            processing.events.extend(lead.collect_events())
+            processing.aggregates[lead.id] = lead
+        recordings = self._record(processing)
+        self._take_snapshots(processing)
+        self._notify(recordings)
+        self.notify(processing.events)  # deprecated upstream; kept as save() does
+        return recordings
+
+    def close(self) -> None:
+        super().close()
+        self.keys.close()
+
+    def is_cached(self, lead_id: UUID) -> bool:
+        """In the aggregate cache (a load would only fast-forward it)."""
+        cache = self.repository.cache
+        return cache is not None and lead_id in cache.cache
+
+    def forget_cached(self, lead_id: UUID) -> None:
+        """Drop a lead from the aggregate cache (after an erasure)."""
+        cache = self.repository.cache
+        if cache is not None:
+            with suppress(KeyError):
+                cache.get(lead_id, evict=True)
+
+
+def open_store(url: DatabaseURL) -> LedgerStore:
+    if url.kind == "sqlite":
+        assert url.path is not None
+        url.path.parent.mkdir(parents=True, exist_ok=True)
+    if url.kind == "postgres" and url.schema:
+        _ensure_schema(url)
+    return LedgerStore(env=url.eventsourcing_env(), keys=KeyStore(key_backend_for(url)))
+
+
+def _ensure_schema(url: DatabaseURL) -> None:
+    with url.connect_postgres() as conn:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{url.schema}"')
+
+
+__all__ = ["LedgerStore", "UnhandledDelivery", "open_store"]

@@ -1,0 +1,1 @@
+"""Per-lead data keys, kept outside the event store (crypto-shredding)."""

@@ -1,0 +1,1 @@
+"""Webhook payloads in and out: Kapso and WhatsApp Cloud models, translators, signatures."""

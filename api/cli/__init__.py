@@ -1,0 +1,1 @@
+"""The `leadledger` command line: one module per command group."""

@@ -1,0 +1,145 @@
+"""`leadledger projections rebuild|status|verify`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from api.http.metrics import RebuildGauge
+from domain.policy import PolicyError, load_policy
+from projections.rebuild import rebuild
+from projections.state import read_state
+from projections.verify import verify
+from service_layer.bootstrap import Services, bootstrap
+
+app = typer.Typer(help="Rebuild, inspect and verify the read models.", no_args_is_help=True)
+out = Console()
+
+
+@app.command("rebuild")
+def rebuild_command(
+    policy: Path | None = typer.Option(
+        None, help="Source-priority policy file (TOML); default: the active policy."
+    ),
+    page_size: int = typer.Option(5000, min=100, help="Events per transaction."),
+) -> None:
+    """Replay the whole ledger into fresh tables, then switch readers to them atomically."""
+    services = bootstrap()
+    try:
+        text = _policy_text(services, policy)
+        with _bar("rebuilding") as report:
+            progress = RebuildGauge(then=report, textfile=services.settings.metrics_textfile)
+            result = rebuild(services.engines.write, services.store, text, progress, page_size)
+        verb = "resumed and finished" if result.resumed else "finished"
+        out.print(
+            f"Rebuild {verb}: generation {result.generation} is live "
+            f"(was {result.previous_generation}); ledger position {result.position}, "
+            f"{result.events_read} positions replayed in {result.seconds:.1f} s."
+        )
+    finally:
+        services.close()
+
+
+@app.command("status")
+def status_command() -> None:
+    """Each projection's position, the ledger head and the lag."""
+    services = bootstrap()
+    try:
+        s = services.views.status()
+        table = Table(
+            "projection", "generation", "position", "ledger head", "lag", "failed events", "policy"
+        )
+        table.add_row(
+            "lead_views",
+            str(s.generation),
+            str(s.position),
+            str(s.head),
+            str(s.lag),
+            str(s.failures),
+            s.policy,
+        )
+        if s.building_generation is not None:
+            table.add_row(
+                "lead_views (rebuilding)",
+                str(s.building_generation),
+                str(s.building_position),
+                str(s.head),
+                str(s.head - (s.building_position or 0)),
+                "-",
+                "-",
+            )
+        out.print(table)
+    finally:
+        services.close()
+
+
+@app.command("verify")
+def verify_command(page_size: int = typer.Option(5000, min=100)) -> None:
+    """Rebuild into a shadow and report every row that differs from the live view."""
+    services = bootstrap()
+    try:
+        with _bar("verifying") as report:
+            result = verify(services.engines.write, services.store, report, page_size)
+        if not result.differences:
+            out.print(f"OK: {result.rows_compared} rows identical at position {result.position}.")
+            return
+        table = Table("table", "key", "column", "live", "rebuilt")
+        for d in result.differences:
+            table.add_row(d.table, d.key, d.column, repr(d.live)[:60], repr(d.rebuilt)[:60])
+        out.print(table)
+        out.print(
+            f"[red]{len(result.differences)} difference(s)[/red] at position {result.position}."
+        )
+        raise typer.Exit(1)
+    finally:
+        services.close()
+
+
+@app.command("follow")
+def follow_command() -> None:
+    """Run a projection worker: keep the read models live until interrupted (Ctrl-C)."""
+    services = bootstrap()
+    services.follower.start()
+    out.print(f"Following the ledger ({services.database.kind}); Ctrl-C to stop.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        services.close()
+
+
+def _policy_text(services: Services, path: Path | None) -> str:
+    if path is None:
+        with services.engines.read.connect() as conn:
+            return read_state(conn).active_policy
+    text = path.read_text(encoding="utf-8")
+    try:
+        load_policy(text)
+    except PolicyError as exc:
+        out.print(f"[red]{path}: {exc}[/red]")
+        raise typer.Exit(2) from None
+    return text
+
+
+@contextmanager
+def _bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr; yields the callback long-running work reports to."""
+    progress = Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+    )
+    task = progress.add_task(label, total=None)
+    with progress:
+        yield lambda done, total: progress.update(task, completed=done, total=total)

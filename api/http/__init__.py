@@ -1,0 +1,1 @@
+"""The HTTP entrypoint: Starlette app, routes, handlers, schemas, OpenAPI, middleware."""

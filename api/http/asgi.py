@@ -1,0 +1,12 @@
+"""ASGI entry point for uvicorn (`uvicorn --factory api.http.asgi:build`), set from the env."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+
+from api.http.app import create_app
+from service_layer.bootstrap import bootstrap
+
+
+def build() -> Starlette:
+    return create_app(bootstrap())

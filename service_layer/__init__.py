@@ -1,0 +1,1 @@
+"""The application service: every state change goes through here (one write path)."""

@@ -1,0 +1,153 @@
+"""Erase a lead's personal data: record who, when and why, then destroy the lead's key.
+
+Order matters: the `PersonalDataErased` event is committed first, the key destroyed after.
+A process that dies in between leaves an erased lead with a live key: running the erasure
+again (or the next write for that phone, service_layer/lead_resolution.py) destroys it.
+Snapshots stay where they are: sealed, they shred with the key like the events.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from uuid import UUID
+
+import phonenumbers
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
+
+from adapters.eventstore.store import LedgerStore
+from domain.delivery import UnhandledDelivery
+from domain.envelope import Said
+from domain.lead import Lead
+from domain.values import Source
+
+ERASED_EVENT = "PersonalDataErased"
+_SEPARATORS = re.compile(r"[\s\-.()/]")  # inside phone numbers as people write them
+
+
+class ErasureTargetNotFoundError(LookupError):
+    """No lead with this id in this workspace."""
+
+
+@dataclass(frozen=True)
+class Erasure:
+    lead_id: UUID
+    workspace: str
+    erased_at: datetime
+    erased_by: str
+    reason: str
+    position: int
+    appended: bool  # False: the lead was already erased (this is the earlier erasure)
+    notification_id: int | None = None
+    deliveries_erased: int = 0  # unhandled deliveries that mentioned the phone
+
+
+def erase_lead(
+    store: LedgerStore,
+    workspace: str,
+    lead_id: UUID,
+    actor: str,
+    reason: str,
+    phone_e164: str | None = None,
+) -> Erasure:
+    """Erase the lead; also shred the unhandled deliveries of the workspace that mention its
+    phone (`phone_e164` names it when the lead is already erased, e.g. a re-run)."""
+    appended, notification_id = False, None
+    for attempt in range(50):
+        lead = _load(store, workspace, lead_id)
+        phone_e164 = lead.phone or phone_e164
+        if not lead.erase_personal_data(Said(Source.HUMAN, actor, datetime.now(UTC)), reason):
+            break
+        try:
+            recordings = store.save(lead)
+        except IntegrityError:  # a write landed first: erase the fresh state
+            time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+            continue
+        appended = True
+        notification_id = max(r.notification.id for r in recordings)
+        break
+    else:
+        raise RuntimeError(f"lead {lead_id}: too many concurrent writers to erase it")
+    store.keys.destroy(lead_id)  # idempotent: also completes an interrupted erasure
+    store.forget_cached(lead_id)
+    shredded = shred_deliveries_mentioning(store, workspace, phone_e164) if phone_e164 else 0
+    erasure = _recorded_erasure(store, workspace, lead_id, appended, notification_id)
+    return replace(erasure, deliveries_erased=shredded)
+
+
+def shred_deliveries_mentioning(
+    store: LedgerStore, workspace: str, phone_e164: str, page: int = 1000
+) -> int:
+    """Destroy the key of each unhandled delivery of the workspace whose raw headers or
+    body mention the phone (its national number, in any usual spelling). Such a delivery
+    may hold other people's data too: it goes as a whole (docs/erasure.md)."""
+    national = str(phonenumbers.parse(phone_e164).national_number)
+    topic = f"{get_topic(UnhandledDelivery)}.Kept"
+    shredded, after = 0, 0
+    while True:
+        found = store.recorder.select_notifications(
+            start=after, limit=page, topics=[topic], inclusive_of_start=False
+        )
+        for notification in found:
+            kept = vars(store.mapper.to_domain_event(notification))
+            raw = f"{kept.get('headers') or ''}{kept.get('body') or ''}"
+            if kept.get("workspace") == workspace and national in _SEPARATORS.sub("", raw):
+                store.keys.destroy(UUID(str(notification.originator_id)))
+                shredded += 1
+        if len(found) < page:
+            return shredded
+        after = found[-1].id
+
+
+def _load(store: LedgerStore, workspace: str, lead_id: UUID) -> Lead:
+    try:
+        lead: object = store.repository.get(lead_id)
+    except AggregateNotFoundError:
+        raise ErasureTargetNotFoundError(str(lead_id)) from None
+    if not isinstance(lead, Lead) or lead.workspace != workspace:
+        raise ErasureTargetNotFoundError(str(lead_id))
+    return lead
+
+
+def _recorded_erasure(
+    store: LedgerStore, workspace: str, lead_id: UUID, appended: bool, nid: int | None
+) -> Erasure:
+    """The lead's erasure event, as stored (its fields are all in clear)."""
+    for event in store.events.get(lead_id, desc=True):
+        if type(event).__name__ == ERASED_EVENT:
+            state = vars(event)
+            return Erasure(
+                lead_id=lead_id,
+                workspace=workspace,
+                erased_at=state["received_at"],
+                erased_by=state["actor"],
+                reason=state["reason"],
+                position=int(event.originator_version),
+                appended=appended,
+                notification_id=nid,
+            )
+    raise ErasureTargetNotFoundError(str(lead_id))  # unreachable once erase_personal_data ran
+
+
+def reapply_erasures(store: LedgerStore, page: int = 1000) -> int:
+    """Destroy the key of every lead the ledger says was erased (after restoring an old
+    key backup, or to finish interrupted erasures); returns how many erasures it read."""
+    topic = f"{get_topic(Lead)}.{ERASED_EVENT}"
+    seen, after = 0, 0
+    while True:
+        found = store.recorder.select_notifications(
+            start=after, limit=page, topics=[topic], inclusive_of_start=False
+        )
+        for notification in found:
+            lead_id = UUID(str(notification.originator_id))
+            store.keys.destroy(lead_id)
+            store.forget_cached(lead_id)
+        seen += len(found)
+        if len(found) < page:
+            return seen
+        after = found[-1].id

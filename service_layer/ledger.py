@@ -1,0 +1,165 @@
+"""The write service: apply commands to leads and save them, many requests per transaction.
+
+`record()` hands its request to the group committer (service_layer/group_commit.py) and waits:
+the writer thread writes everything waiting in one transaction (service_layer/ledger_batch.py),
+and each caller is answered only after its facts are committed. Optimistic-concurrency
+conflicts (another process appended to one of these leads first) are retried on fresh
+state, so they never surface as errors and never lose a fact; dedup lives in the
+aggregate, so a retry of an already-recorded fact appends nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
+
+from adapters.eventstore.store import LedgerStore
+from domain.commands import LeadCommand
+from domain.lead import Lead
+from service_layer.group_commit import GroupCommitter
+from service_layer.lead_resolution import current_lead_id
+from service_layer.ledger_batch import LeadBatch, RecordedFact, Recording, WriteRequest
+
+__all__ = ["LeadNotFoundError", "Ledger", "LedgerBusyError", "RecordedFact", "Recording"]
+
+log = logging.getLogger("leadledger.ledger")
+
+# The database is unreachable or refuses writes (down, disk full): every request of the
+# batch gets the error (the API answers 503), with no request-by-request retry against it.
+UNAVAILABLE = (OperationalError, InterfaceError)
+BATCH_ATTEMPTS = 5  # conflicts on a whole batch before writing its requests one by one
+# Commands per transaction (a command appends one or two events). One PostgreSQL save of
+# 10,000-15,000 events once stalled in psycopg's pipeline (docs/reliability.md, gap 6);
+# group commits and import chunks stay far below, and a batch above is split. A single
+# request is never split: its commands commit together or not at all.
+MAX_COMMANDS_PER_TRANSACTION = 2000
+
+
+class LeadNotFoundError(LookupError):
+    """No lead with this id in this workspace (another workspace's lead is 'not found' too)."""
+
+
+class LedgerBusyError(RuntimeError):
+    """Conflicts persisted past every retry (pathological contention)."""
+
+
+class _ContentionError(Exception):
+    """A batch kept conflicting: write its requests one by one instead."""
+
+
+class Ledger:
+    def __init__(
+        self,
+        store: LedgerStore,
+        max_attempts: int = 50,
+        max_batch: int = 256,
+        max_commands: int = MAX_COMMANDS_PER_TRANSACTION,
+    ) -> None:
+        self.store = store
+        self.max_attempts = max_attempts
+        self.max_commands = max_commands
+        # Called after each committed recording (metrics); never before the commit.
+        self.listeners: list[Callable[[Recording], None]] = []
+        self.writer: GroupCommitter[WriteRequest, Recording] = GroupCommitter(
+            self.write_batch, max_batch, name="ledger-writer"
+        )
+
+    def record(self, workspace: str, commands: Sequence[LeadCommand]) -> Recording:
+        """Append each command's fact (once) on its lead; all leads in one transaction,
+        shared with whatever other requests are waiting. Returns after the commit."""
+        recording = self.writer.submit(WriteRequest(workspace, tuple(commands))).result()
+        for listener in self.listeners:
+            listener(recording)
+        return recording
+
+    def record_on_lead(
+        self, workspace: str, lead_id: UUID, build: Callable[[str], LeadCommand]
+    ) -> Recording:
+        """Record a command addressed by lead id (status, notes) after a workspace check."""
+        lead = self.get_lead(workspace, lead_id)
+        if lead.erased or lead.phone is None:  # an erased lead takes no new facts
+            raise LeadNotFoundError(str(lead_id))
+        return self.record(workspace, [build(lead.phone)])
+
+    def get_lead(self, workspace: str, lead_id: UUID) -> Lead:
+        try:
+            lead: object = self.store.repository.get(lead_id)
+        except AggregateNotFoundError:
+            raise LeadNotFoundError(str(lead_id)) from None
+        if not isinstance(lead, Lead) or lead.workspace != workspace:
+            raise LeadNotFoundError(str(lead_id))
+        return lead
+
+    def find_lead(self, workspace: str, phone_e164: str) -> Lead | None:
+        try:
+            return self.get_lead(workspace, current_lead_id(self.store, workspace, phone_e164))
+        except LeadNotFoundError:
+            return None
+
+    def close(self) -> None:
+        """Write what is queued and stop the writer thread (later records write inline)."""
+        self.writer.close()
+
+    def write_batch(self, requests: Sequence[WriteRequest]) -> list[Recording | BaseException]:
+        """The writer's job: one outcome per request, a Recording only for committed work;
+        one transaction per `max_commands` commands at most."""
+        outcomes: list[Recording | BaseException] = []
+        for part in _parts(requests, self.max_commands):
+            outcomes += self._write_part(part)
+        return outcomes
+
+    def _write_part(self, requests: Sequence[WriteRequest]) -> list[Recording | BaseException]:
+        if len(requests) == 1:
+            return [self._write_alone(requests[0])]
+        try:
+            return list(self._write_with_retries(requests, BATCH_ATTEMPTS))
+        except UNAVAILABLE as exc:
+            return [exc] * len(requests)
+        except Exception as exc:  # a poisoned request, a bad row, a batch that kept conflicting
+            if not isinstance(exc, _ContentionError):
+                log.info(
+                    "batch of %d failed (%r); writing its requests one by one", len(requests), exc
+                )
+            return [self._write_alone(request) for request in requests]
+
+    def _write_alone(self, request: WriteRequest) -> Recording | BaseException:
+        try:
+            [recording] = self._write_with_retries([request], self.max_attempts)
+        except _ContentionError:
+            return LedgerBusyError("too many concurrent writers on the same lead")
+        except Exception as exc:
+            return exc
+        return recording
+
+    def _write_with_retries(
+        self, requests: Sequence[WriteRequest], attempts: int
+    ) -> list[Recording]:
+        for attempt in range(attempts):
+            try:
+                # Fresh aggregates on every attempt: a failed one is never saved.
+                return LeadBatch(self.store).record(requests)
+            except IntegrityError:
+                # Someone else appended to one of these leads: reload and re-apply.
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+        raise _ContentionError
+
+
+def _parts(requests: Sequence[WriteRequest], max_commands: int) -> list[Sequence[WriteRequest]]:
+    """Consecutive runs of requests of at most `max_commands` commands (a larger request
+    is a run of its own)."""
+    parts: list[Sequence[WriteRequest]] = []
+    start, size = 0, 0
+    for i, request in enumerate(requests):
+        if size and size + len(request.commands) > max_commands:
+            parts.append(requests[start:i])
+            start, size = i, 0
+        size += len(request.commands)
+    if start < len(requests):
+        parts.append(requests[start:])
+    return parts
