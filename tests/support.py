@@ -17,7 +17,7 @@ OTHER_API_KEY = "k-other"
 KAPSO_SECRET = "kapso-test-secret"
 META_SECRET = "meta-test-secret"
 META_VERIFY_TOKEN = "verify-me"
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parent / "fixtures" / "samples"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 OTHER_AUTH = {"Authorization": f"Bearer {OTHER_API_KEY}"}
 

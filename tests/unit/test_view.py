@@ -7,7 +7,6 @@ import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise, permutations
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -27,8 +26,8 @@ from domain.reducer import (
     apply,
     replay,
 )
+from tests.support import SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
 LEAD = UUID("00000000-0000-4000-8000-000000000001")
 T0 = datetime(2025, 11, 24, 16, 0, tzinfo=UTC)
 Replayed = tuple[
