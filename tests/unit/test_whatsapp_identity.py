@@ -10,6 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from domain.identity import lead_id_for
 from domain.phone import InvalidPhoneError, normalise_phone, whatsapp_phone
 from domain.whatsapp_identity import (
     Identity,
@@ -67,6 +68,12 @@ def test_a_bsuid_is_kept_as_sent_and_keys_apart_from_phones() -> None:
     for not_a_bsuid in ["", "13491208655302741918", "US.", "US 1349", "@sheena"]:
         with pytest.raises(InvalidIdentityError):
             user_identity(not_a_bsuid)
+
+
+def test_a_phone_identity_keeps_the_lead_id_phones_always_had() -> None:
+    by_id = lead_id_for("acme", phone_identity("5215512345678").lead_key)
+    assert by_id == lead_id_for("acme", normalise_phone("+52 55 1234 5678"))
+    assert by_id != lead_id_for("acme", user_identity("MX.13491208655302741918").lead_key)
 
 
 def test_usernames_fold_case_and_the_at_sign() -> None:
