@@ -1,4 +1,10 @@
-"""E.164 phone numbers: one spelling per person, junk rejected."""
+"""E.164 phone numbers: one spelling per person, junk rejected.
+
+Two kinds of input: ids WhatsApp sends (digits, maybe a "+": always international, checked
+for a possible length, because WhatsApp keeps forms a validator refuses) and numbers people
+write (spaces, dashes, a trunk 0: read in the default region, checked for validity). Both
+go through the same country rules (domain/country_rules.py), so each person has one key.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ from functools import lru_cache
 
 import phonenumbers
 
+from domain.country_rules import canonical_digits
+
 
 class InvalidPhoneError(ValueError):
     """The text is not a dialable phone number."""
@@ -14,16 +22,47 @@ class InvalidPhoneError(ValueError):
 
 @lru_cache(maxsize=16384)  # pure and slow (~60 µs); one lead's messages repeat its number
 def normalise_phone(text: str, default_region: str = "ID") -> str:
-    """Return the E.164 form of `text`.
+    """Return the canonical E.164 form of `text`.
 
-    A bare run of digits that starts with a country code (a WhatsApp id such as
-    "6281234567890") is read as international; anything else that lacks a "+" is read
-    in `default_region`, so "0812-3456-7890" and "+62 812 3456 7890" agree.
+    A compact run of digits (a WhatsApp id such as "6281234567890", or "+" and digits) is
+    read as international only — never in `default_region`, which would turn a foreign id
+    into a local stranger; anything else that lacks a "+" is read in `default_region`, so
+    "0812-3456-7890" and "+62 812 3456 7890" agree.
     """
     raw = text.strip()
     if not raw or len(raw) > 40:
         raise InvalidPhoneError(f"not a phone number: {text!r}")
-    return _indonesian(raw, default_region) or _parsed(raw, default_region, text)
+    fast = _indonesian(raw, default_region)
+    if fast is not None:
+        return fast
+    if _WHATSAPP_ID.fullmatch(raw):
+        return whatsapp_phone(raw)
+    return _parsed(raw, default_region, text)
+
+
+# A WhatsApp id as Meta (bare digits) or Kapso ("+" + the same digits) writes it.
+_WHATSAPP_ID = re.compile(r"\+?[1-9][0-9]{1,17}")
+
+
+@lru_cache(maxsize=16384)
+def whatsapp_phone(wa_id: str) -> str:
+    """The canonical E.164 key of a WhatsApp id ("5215512345678" -> "+525512345678").
+
+    Strictly international, and only `is_possible_number` (plus the country rules): WhatsApp
+    sends ids that are no longer valid dialling forms (Mexico's 521…, Brazil's 12-digit
+    mobiles) or that metadata does not know yet, and refusing them would lose the customer.
+    """
+    raw = wa_id.strip()
+    if not _WHATSAPP_ID.fullmatch(raw):
+        raise InvalidPhoneError(f"not a WhatsApp phone id: {wa_id!r}")
+    digits = canonical_digits(raw.removeprefix("+"))
+    try:
+        number = phonenumbers.parse("+" + digits, None)
+    except phonenumbers.NumberParseException:
+        raise InvalidPhoneError(f"not a WhatsApp phone id: {wa_id!r}") from None
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidPhoneError(f"not a possible phone number: {wa_id!r}")
+    return "+" + digits
 
 
 # The spellings WhatsApp ids and Indonesian exports use: +62…, 62…, 08… (a mobile, read in
@@ -52,8 +91,14 @@ def _parsed(raw: str, default_region: str, text: str) -> str:
             parsed = phonenumbers.parse(candidate, region)
         except phonenumbers.NumberParseException:
             continue
+        if parsed.extension:
+            continue
+        digits = f"{parsed.country_code}{parsed.national_number}"
+        canonical = canonical_digits(digits)
+        if canonical != digits:  # the rules only rewrite long, well-formed numbers
+            parsed = phonenumbers.parse("+" + canonical, None)
         # parse() accepts junk such as "abc123"; only a valid number counts.
-        if phonenumbers.is_valid_number(parsed) and not parsed.extension:
+        if phonenumbers.is_valid_number(parsed):
             return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
     raise InvalidPhoneError(f"not a valid phone number: {text!r}")
 
@@ -62,6 +107,7 @@ def _readings(raw: str, default_region: str) -> list[tuple[str, str | None]]:
     if raw.startswith("+"):
         return [(raw, None)]
     if raw.isdigit() and not raw.startswith("0"):
-        # WhatsApp ids are digits without "+": international first, local as a fallback.
-        return [("+" + raw, None), (raw, default_region)]
+        # A WhatsApp id: international only. Reading it in the default region as a fallback
+        # turned "97150123456" (UAE) into "+6297150123456", a stranger.
+        return [("+" + raw, None)]
     return [(raw, default_region)]
