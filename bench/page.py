@@ -22,6 +22,15 @@ RESULTS = ROOT / "bench" / "results"
 PAGE = ROOT / "docs" / "performance.md"
 # Page order; rebuild runs before queries in a full run (queries reuses its ledger).
 SECTIONS = ("ingest", "lag", "rebuild", "queries", "rebuild-pg", "import")
+# A section's heading whether measured or not, so links to it (#import-sqlite) hold.
+TITLES = {
+    "ingest": "Ingest over HTTP",
+    "lag": "Read-your-writes lag",
+    "rebuild": "Rebuild (sqlite)",
+    "queries": "Queries (sqlite)",
+    "rebuild-pg": "Rebuild (postgres)",
+    "import": "Import (SQLite)",
+}
 
 INTRO = (
     "Timings vary between machines; what counts are the ratios against baselines measured "
@@ -34,7 +43,7 @@ def run_header(
     date: str,
     machine: dict[str, Any],
     load_average: float,
-    speed_probe_seconds: tuple[float, float],
+    speed_probe_seconds: tuple[float | None, float | None],
     seconds: float,
     pg: bool,
 ) -> dict[str, Any]:
@@ -69,18 +78,24 @@ def load_results(results: Path = RESULTS) -> dict[str, dict[str, Any]]:
 def header_line(run: dict[str, Any]) -> str:
     m = run["machine"]
     before, after = run["speed_probe_seconds"]
+    probe = (
+        "no speed probe (--quick)"
+        if before is None or after is None
+        else f"speed probe {before:.2f} s before, {after:.2f} s after (`bench.common."
+        "speed_probe`: CPU seconds of a fixed Python loop, lower is faster; it shows how "
+        "much this shared machine's speed moved)"
+    )
     return (
         f"Measured by `{run['command']}` on {run['date']} in {run['seconds']:.0f} s; "
         f"{m['nproc']} CPUs ({m['cpu_model']}), Python {m['python']}, {m['platform']}; "
-        f"load average {run['load_average']:.1f} at the start; speed probe "
-        f"{before:.2f} s before, {after:.2f} s after (`bench.common.speed_probe`: CPU "
-        "seconds of a fixed Python loop, lower is faster; it shows how much this shared "
-        f"machine's speed moved); PostgreSQL {'on' if run['pg'] else 'off'}."
+        f"load average {run['load_average']:.1f} at the start (on {m['nproc']} CPUs: other "
+        f"work on the machine makes every figure noisier); {probe}; "
+        f"PostgreSQL {'on' if run['pg'] else 'off'}."
     )
 
 
 def not_measured(name: str) -> str:
-    return f"not measured in this run: run `python -m bench.run --only {name}`"
+    return f"not measured: run `python -m bench.run --only {name}`"
 
 
 def aims_table(results: dict[str, dict[str, Any]]) -> list[str]:
@@ -94,18 +109,16 @@ def aims_table(results: dict[str, dict[str, Any]]) -> list[str]:
         day = result["run"]["date"][:10]
         for aim in result["aims"]:
             mark = "yes" if aim["met"] else "**no**"
-            lines.append(
-                f"| {aim['aim']} | {aim['target']} | {aim['measured']} | {mark} | {day} |"
-            )
+            lines.append(f"| {aim['aim']} | {aim['target']} | {aim['measured']} | {mark} | {day} |")
     return lines
 
 
 def section(name: str, result: dict[str, Any] | None) -> list[str]:
     if result is None:
-        return [f"## {name}: not measured", "", f"Not measured: {not_measured(name)}."]
+        return [f"## {TITLES[name]}", "", f"No current measurement: run `python -m bench.run --only {name}`."]
     header = ["", header_line(result["run"])]
     if "error" in result:
-        md = [f"## {name}: not available", *header, "", f"`{name}`: {result['error']}."]
+        md = [f"## {TITLES[name]}", *header, "", f"Not available: `{name}` {result['error']}."]
         if result.get("log_tail"):
             md += ["", "```", result["log_tail"], "```"]
         return md
