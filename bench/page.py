@@ -115,7 +115,11 @@ def aims_table(results: dict[str, dict[str, Any]]) -> list[str]:
 
 def section(name: str, result: dict[str, Any] | None) -> list[str]:
     if result is None:
-        return [f"## {TITLES[name]}", "", f"No current measurement: run `python -m bench.run --only {name}`."]
+        return [
+            f"## {TITLES[name]}",
+            "",
+            f"No current measurement: run `python -m bench.run --only {name}`.",
+        ]
     header = ["", header_line(result["run"])]
     if "error" in result:
         md = [f"## {TITLES[name]}", *header, "", f"Not available: `{name}` {result['error']}."]
