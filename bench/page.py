@@ -98,15 +98,20 @@ def not_measured(name: str) -> str:
     return f"not measured: run `python -m bench.run --only {name}`"
 
 
+def run_label(run: dict[str, Any]) -> str:
+    """Beside each aim: when, and how busy the machine was (a loaded one misses more)."""
+    return f"{run['date'][:10]}, load {run['load_average']:.1f} on {run['machine']['nproc']} CPUs"
+
+
 def aims_table(results: dict[str, dict[str, Any]]) -> list[str]:
-    lines = ["| aim | target | measured | met? | measured on |", "|---|---|---|:---:|---|"]
+    lines = ["| aim | target | measured | met? | run (date, load) |", "|---|---|---|:---:|---|"]
     for name in SECTIONS:
         result = results.get(name)
         if result is None or "error" in result:
             why = not_measured(name) if result is None else "not available (see its section)"
             lines.append(f"| `{name}`: no current measurement | | {why} | | |")
             continue
-        day = result["run"]["date"][:10]
+        day = run_label(result["run"])
         for aim in result["aims"]:
             mark = "yes" if aim["met"] else "**no**"
             lines.append(f"| {aim['aim']} | {aim['target']} | {aim['measured']} | {mark} | {day} |")

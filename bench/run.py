@@ -143,7 +143,7 @@ def main() -> None:
     started = time.perf_counter()
     command = " ".join(["python -m bench.run", *sys.argv[1:]])
     planned = {name: job for name, job in jobs(args.quick, pg).items() if name in args.only}
-    skipped = sorted(set(args.only) - set(planned))  # rebuild-pg without PostgreSQL
+    skipped = sorted(set(args.only) - set(planned))  # rebuild-pg: full runs with PostgreSQL
     results: dict[str, dict[str, Any]] = {}
     for name, job in planned.items():
         results[name] = measured(name, job, args.quick, pg, command)
@@ -162,7 +162,7 @@ def main() -> None:
     )
     failed = [name for name, r in results.items() if "error" in r]
     print(f"wrote {target} in {seconds:.0f} s; not available: {failed or 'none'}", end="")
-    print(f"; not run (PostgreSQL off): {skipped}" if skipped else "")
+    print(f"; not run (full runs with PostgreSQL only): {skipped}" if skipped else "")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,16 @@ from typing import Any
 
 from bench.import_bench import import_aims
 from bench.ledger import events_per_save
-from bench.page import PAGE, RESULTS, SECTIONS, load_results, render, run_header, save_result
+from bench.page import (
+    PAGE,
+    RESULTS,
+    SECTIONS,
+    load_results,
+    render,
+    run_header,
+    run_label,
+    save_result,
+)
 from bench.rebuild_report import report
 
 MACHINE = {"nproc": 2, "cpu_model": "test CPU", "python": "3.11.7", "platform": "Linux"}
@@ -48,7 +57,7 @@ def test_every_aim_row_of_the_page_comes_from_a_section_result() -> None:
     results = load_results(RESULTS)
     generated = {
         f"| {a['aim']} | {a['target']} | {a['measured']} | {'yes' if a['met'] else '**no**'} "
-        f"| {r['run']['date'][:10]} |"
+        f"| {run_label(r['run'])} |"
         for r in results.values()
         for a in r.get("aims", [])
     }
@@ -64,7 +73,7 @@ def test_a_section_without_a_result_is_shown_unmeasured_with_its_command(tmp_pat
     for name in SECTIONS:
         if name != "lag":
             assert f"`python -m bench.run --only {name}`" in page
-    assert "| lag aim | < 1 s | 0.5 s | yes | 2026-12-02 |" in aim_rows(page)
+    assert "| lag aim | < 1 s | 0.5 s | yes | 2026-12-02, load 0.5 on 2 CPUs |" in aim_rows(page)
     assert "by `python -m bench.run --only lag` on 2026-12-02 10:00 UTC" in page
 
 
@@ -76,7 +85,7 @@ def test_a_section_rerun_replaces_only_its_own_result(tmp_path: Path) -> None:
     assert (tmp_path / "lag.json").read_bytes() == kept
     page = render(load_results(tmp_path))
     assert "70 s" not in page
-    assert "| import aim | < 1 s | 50 s | yes | 2026-12-02 |" in aim_rows(page)
+    assert "| import aim | < 1 s | 50 s | yes | 2026-12-02, load 0.5 on 2 CPUs |" in aim_rows(page)
 
 
 def test_the_issues_import_aim_counts_the_notes_and_the_authors_reading_never_decides_it() -> None:
