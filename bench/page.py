@@ -46,6 +46,7 @@ def run_header(
     speed_probe_seconds: tuple[float | None, float | None],
     seconds: float,
     pg: bool,
+    exit_code: int | None,
 ) -> dict[str, Any]:
     """What a reader needs to weigh a section's figures: how, when and where it ran."""
     return {
@@ -56,6 +57,7 @@ def run_header(
         "speed_probe_seconds": list(speed_probe_seconds),
         "seconds": seconds,
         "pg": pg,
+        "exit_code": exit_code,
     }
 
 
@@ -90,7 +92,8 @@ def header_line(run: dict[str, Any]) -> str:
         f"{m['nproc']} CPUs ({m['cpu_model']}), Python {m['python']}, {m['platform']}; "
         f"load average {run['load_average']:.1f} at the start (on {m['nproc']} CPUs: other "
         f"work on the machine makes every figure noisier); {probe}; "
-        f"PostgreSQL {'on' if run['pg'] else 'off'}."
+        f"PostgreSQL {'on' if run['pg'] else 'off'}; the bench's exit code: "
+        f"{'none (stopped)' if run['exit_code'] is None else run['exit_code']}."
     )
 
 

@@ -74,11 +74,13 @@ def stop(bench: subprocess.Popen[bytes]) -> None:
         pass
 
 
-def run_bench(name: str, job: list[str], quick: bool, log_dir: Path) -> dict[str, Any]:
-    """One bench in its own process; its JSON answer, or why there is none."""
+def run_bench(
+    name: str, job: list[str], quick: bool, log_dir: Path
+) -> tuple[dict[str, Any], int | None]:
+    """One bench in its own process: its JSON answer, or why there is none; its exit code."""
     module, *arguments = job
     if importlib.util.find_spec(f"bench.{module}") is None:
-        return {"name": name, "error": f"bench/{module}.py does not exist"}
+        return {"error": f"bench/{module}.py does not exist"}, None
     out = log_dir / f"{name}{'-quick' if quick else ''}.json"
     out.unlink(missing_ok=True)
     command = [sys.executable, "-m", f"bench.{module}", *arguments, "--out", str(out)]
@@ -105,12 +107,12 @@ def run_bench(name: str, job: list[str], quick: bool, log_dir: Path) -> dict[str
         answer: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         why = "timed out" if code is None else f"exit code {code}, no answer ({exc})"
-        return {"name": name, "error": why, "log_tail": tail, "seconds": seconds}
+        return {"error": why, "log_tail": tail}, code
     missing = [k for k in KEYS if k not in answer]
     if missing:
-        return {"name": name, "error": f"answer lacks {missing}", "log_tail": tail}
-    answer.update(name=name, seconds=seconds, exit_code=code)
-    return answer
+        return {"error": f"answer lacks {missing}", "log_tail": tail}, code
+    # The answer stays the bench's own: the runner's facts go in the run header.
+    return answer, code
 
 
 def measured(name: str, job: list[str], quick: bool, pg: bool, command: str) -> dict[str, Any]:
@@ -120,10 +122,12 @@ def measured(name: str, job: list[str], quick: bool, pg: bool, command: str) -> 
     date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     # A few seconds of CPU each: the smoke test's time budget has no room for them.
     before = None if quick else speed_probe()
-    answer = run_bench(name, job, quick, OUT)
+    started = time.perf_counter()
+    answer, code = run_bench(name, job, quick, OUT)
+    seconds = time.perf_counter() - started
     after = None if quick else speed_probe()
-    seconds = float(answer.get("seconds", 0.0))
-    answer["run"] = run_header(command, date, machine(), load, (before, after), seconds, pg)
+    probe = (before, after)
+    answer["run"] = run_header(command, date, machine(), load, probe, seconds, pg, code)
     return answer
 
 

@@ -32,6 +32,7 @@ def answer(section: str, measured: str, met: bool) -> dict[str, Any]:
         (1.0, 1.1),
         30.0,
         pg=False,
+        exit_code=0,
     )
     return {
         "section": section.title(),
