@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bench.import_bench import import_aims
 from bench.ledger import events_per_save
 from bench.page import (
@@ -136,3 +138,50 @@ def test_the_ledger_build_label_says_how_many_events_the_builder_saved_at_a_time
     markdown = report(figures, "python -m bench.rebuild --pg", None)["markdown"]
     assert f"aggregates, {events_per_save(pg=True):,} events per save" in markdown
     assert events_per_save(pg=True) != events_per_save(pg=False)
+
+
+def run_suite(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *argv: str
+) -> dict[str, dict[str, Any]]:
+    """bench.run's main with every bench answering at once (no benchmark runs): what it
+    saves as section results, with the page and scratch directories under tmp_path."""
+    import bench.run as suite
+
+    saved: dict[str, dict[str, Any]] = {}
+
+    def fake_bench(name: str, *_: Any) -> tuple[dict[str, Any], int]:
+        return {k: v for k, v in answer(name, "1 s", met=True).items() if k != "run"}, 0
+
+    def fake_save(name: str, result: dict[str, Any]) -> Path:
+        saved[name] = result
+        return save_result(name, result, tmp_path / "results")
+
+    monkeypatch.setattr(suite, "run_bench", fake_bench)
+    monkeypatch.setattr(suite, "speed_probe", lambda: 1.0)
+    monkeypatch.setattr(suite, "save_result", fake_save)
+    monkeypatch.setattr(suite, "load_results", lambda: load_results(tmp_path / "results"))
+    monkeypatch.setattr(suite, "PAGE", tmp_path / "performance.md")
+    monkeypatch.setattr(suite, "OUT", tmp_path / "out")
+    monkeypatch.setattr("sys.argv", ["bench.run", *argv])
+    suite.main()
+    return saved
+
+
+def test_a_quick_run_writes_neither_the_page_nor_section_results(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert run_suite(monkeypatch, tmp_path, "--quick", "--no-pg") == {}
+    assert not (tmp_path / "performance.md").exists()
+    assert "smoke test" in (tmp_path / "out" / "performance-quick.md").read_text()
+
+
+def test_a_full_section_run_saves_its_result_and_renders_the_page_from_all(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    save_result("import", answer("import", "50 s", met=True), tmp_path / "results")
+    saved = run_suite(monkeypatch, tmp_path, "--only", "lag", "--no-pg")
+    assert list(saved) == ["lag"]
+    assert saved["lag"]["run"]["command"] == "python -m bench.run --only lag --no-pg"
+    page = (tmp_path / "performance.md").read_text()
+    assert page == render(load_results(tmp_path / "results"))
+    assert "50 s" in page  # the import result measured earlier is still shown
