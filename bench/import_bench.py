@@ -33,9 +33,12 @@ from bench.common import (
     speed_probe,
 )
 
-# The issue: 100,000 contacts "in well under a minute" on SQLite. Read here as at most two
-# thirds of a minute for the contacts file; the run with a note per contact is shown beside.
-AIM_SECONDS = 40.0
+# The issue's aim: 100,000 contacts and their notes imported "in well under a minute" on
+# SQLite, and a re-import appends nothing.
+AIM_SECONDS = 60.0
+# The bench author's reading of "well under" (commit 508c425), kept beside the issue's aim,
+# never instead of it: at most two thirds of a minute, for the contacts file alone.
+AUTHOR_READING_SECONDS = 40.0
 STATUSES = ("hot", "warm", "cold", "client", "lost")
 BASE_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 
@@ -113,6 +116,32 @@ class Run:
     timed: Timed
 
 
+def import_aims(
+    backend: str, with_notes_s: float, contacts_only_s: float, reimport_appended: int, on: int
+) -> list[dict[str, Any]]:
+    """The issue's aim (contacts and their notes), then the bench author's reading beside
+    it; the second row never decides the first. Seconds are per 100,000 contacts."""
+    measured_on = f"measured on {on:,} contacts" if on != 100_000 else "measured"
+    return [
+        {
+            "aim": f"Import 100,000 legacy contacts and their notes ({backend})",
+            "target": f"well under a minute (< {AIM_SECONDS:g} s) for the contacts and their "
+            "notes; a re-import appends nothing",
+            "measured": f"{with_notes_s:.1f} s with a note per contact ({measured_on}); "
+            f"re-import appended {reimport_appended}",
+            "met": with_notes_s < AIM_SECONDS and reimport_appended == 0,
+        },
+        {
+            "aim": f"Import 100,000 legacy contacts, contacts file alone ({backend}): the bench "
+            "author's reading of the aim above, beside it, not instead of it",
+            "target": f"≤ {AUTHOR_READING_SECONDS:g} s (reason given: 'well under' a minute "
+            "read as at most two thirds of one, for the contacts file)",
+            "measured": f"{contacts_only_s:.1f} s ({measured_on})",
+            "met": contacts_only_s <= AUTHOR_READING_SECONDS,
+        },
+    ]
+
+
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     contacts = 3_000 if args.quick else args.contacts
     backend = "PostgreSQL" if args.pg else "SQLite"
@@ -150,7 +179,6 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     first, again = runs[0].timed, runs[1].timed
     scaled = first.wall * 100_000 / contacts
     scaled_only = only.wall * 100_000 / contacts
-    met = scaled_only <= AIM_SECONDS and again.summary["events_appended"] == 0
     command = "python -m bench.import_bench" + (" --quick" if args.quick else "")
     command += " --pg" if args.pg else ""
     md = [
@@ -189,16 +217,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "section": f"Import ({backend})",
         "command": command,
         "markdown": "\n".join(md) + "\n",
-        "aims": [
-            {
-                "aim": f"Import 100,000 legacy contacts ({backend})",
-                "target": f"well under a minute (≤ {AIM_SECONDS:g} s); a re-import appends nothing",
-                "measured": f"{scaled_only:.1f} s per 100,000 contacts alone, {scaled:.1f} s "
-                f"with 100,000 notes (measured on {contacts:,}); re-import appended "
-                f"{again.summary['events_appended']}",
-                "met": met,
-            }
-        ],
+        "aims": import_aims(
+            backend, scaled, scaled_only, again.summary["events_appended"], contacts
+        ),
         "figures": {
             "contacts": contacts,
             "runs": [

@@ -5,8 +5,9 @@ Sarah's phases, Brain and human status requests, notes) for `leads` leads, `even
 in all, interleaved 1,000 leads at a time. Lead 0 (`BIG_PHONE`) has 1,000 events: the
 long history the query benchmark reads. The commands are applied to real `Lead`
 aggregates (the domain's own dedup and events) held in memory, and saved through the
-store 20,000 events per transaction: the store maps, records and snapshots them exactly
-as the app does, without a load per command.
+store `events_per_save(pg)` events per transaction (20,000 on SQLite, 2,000 on PostgreSQL):
+the store maps, records and snapshots them exactly as the app does, without a load per
+command.
 """
 
 from __future__ import annotations
@@ -303,6 +304,12 @@ def pg_marker(events: int, leads: int) -> Path:
     return OUT / f"ledger-pg-{events}-{leads}.built"
 
 
+def events_per_save(pg: bool) -> int:
+    """Events per transaction while building: psycopg's pipeline stalls on one 20,000-event
+    insert (client in sync, server in ClientRead), so PostgreSQL saves in smaller ones."""
+    return 2_000 if pg else 20_000
+
+
 def ledger(
     pg: bool, dsn: str, events: int, leads: int, reuse: bool, seed: int = 7
 ) -> tuple[str, dict[str, Any]]:
@@ -318,10 +325,8 @@ def ledger(
     print(f"building {events:,} events over {leads:,} leads at {url}", flush=True)
     building = OUT / f"ledger-{events}-{leads}.db.building"
     building.touch()
-    # psycopg's pipeline stalls on one 20,000-event insert (client in sync, server in
-    # ClientRead); PostgreSQL saves in smaller transactions.
-    batch = 2_000 if pg else 20_000
-    built = {"reused": False, **build(url, events, leads, seed, batch)}
+    batch = events_per_save(pg)
+    built = {"reused": False, "events_per_save": batch, **build(url, events, leads, seed, batch)}
     building.unlink()
     if pg:
         pg_marker(events, leads).touch()

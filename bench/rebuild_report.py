@@ -121,7 +121,7 @@ def _markdown(figures: dict[str, Any], command: str, shares: list[tuple[str, flo
     ]
     if not built.get("reused"):
         lines.append(
-            f"| building the ledger (aggregates, 20,000 events per save) | "
+            f"| building the ledger (aggregates, {built['events_per_save']:,} events per save) | "
             f"{built['seconds']:.1f} s = {built['events_per_s']:,.0f} events/s |"
         )
     if shares:

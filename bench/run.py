@@ -1,16 +1,22 @@
 """The benchmark suite, one command: every bench side by side, then docs/performance.md.
 
-    .venv/bin/python -m bench.run             # full (≈ 15 min on 2 cores), writes docs/
-    .venv/bin/python -m bench.run --quick     # < 2 min, writes bench/out/performance-quick.md
-    .venv/bin/python -m bench.run --no-pg     # skip the PostgreSQL sections
+    .venv/bin/python -m bench.run                 # full (≈ 25 min on 2 cores)
+    .venv/bin/python -m bench.run --only import   # one section, full size
+    .venv/bin/python -m bench.run --quick         # < 2 min, writes bench/out/performance-quick.md
+    .venv/bin/python -m bench.run --no-pg         # skip the PostgreSQL sections
 
 Each bench runs as `python -m bench.<name> [--quick] [--pg] --out bench/out/<name>.json`
-and answers with {"section", "command", "markdown", "aims", "figures"}. PostgreSQL
-sections are on when $LEADLEDGER_TEST_PG (default postgresql://postgres@127.0.0.1:5432/test)
-answers, unless --no-pg (--pg goes to ingest, rebuild and queries; lag measures SQLite).
-Each bench gets at most 90 s with --quick and 20 min in a full run; one that is missing,
-fails or times out (its process group is stopped) is reported as not available, with its
-error and log tail, and the others still run. Logs: bench/out/<name>[-quick].log.
+and answers with {"section", "command", "markdown", "aims", "figures"}; this runner adds
+the header of the run (command, date, machine, load average, speed probe before and after).
+A full-size run keeps each section's answer in bench/results/<section>.json (committed:
+bench/out/ is gitignored scratch), replacing only the sections it ran, then renders
+docs/performance.md from all of them (bench/page.py). --quick touches neither.
+PostgreSQL sections are on when $LEADLEDGER_TEST_PG (default
+postgresql://postgres@127.0.0.1:5432/test) answers, unless --no-pg (--pg goes to ingest,
+rebuild and queries; lag measures SQLite). Each bench gets at most 90 s with --quick and
+20 min in a full run; one that is missing, fails or times out (its process group is
+stopped) is reported as not available, with its error and log tail, and the others still
+run. Logs: bench/out/<name>[-quick].log. Profiles need py-spy (`pip install -e '.[bench]'`).
 """
 
 from __future__ import annotations
@@ -27,10 +33,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import DEFAULT_PG, OUT, ROOT, machine
+from bench.common import DEFAULT_PG, OUT, ROOT, machine, speed_probe
 from bench.ingest import pg_reachable
+from bench.page import PAGE, SECTIONS, load_results, render, run_header, save_result
 
-BENCHES = ("ingest", "lag", "rebuild", "queries", "rebuild-pg", "import")
 PG_REBUILD = ["--events", "200000", "--leads", "20000"]  # bounds the full run's time
 
 
@@ -68,11 +74,13 @@ def stop(bench: subprocess.Popen[bytes]) -> None:
         pass
 
 
-def run_bench(name: str, job: list[str], quick: bool, log_dir: Path) -> dict[str, Any]:
-    """One bench in its own process; its JSON answer, or why there is none."""
+def run_bench(
+    name: str, job: list[str], quick: bool, log_dir: Path
+) -> tuple[dict[str, Any], int | None]:
+    """One bench in its own process: its JSON answer, or why there is none; its exit code."""
     module, *arguments = job
     if importlib.util.find_spec(f"bench.{module}") is None:
-        return {"name": name, "error": f"bench/{module}.py does not exist"}
+        return {"error": f"bench/{module}.py does not exist"}, None
     out = log_dir / f"{name}{'-quick' if quick else ''}.json"
     out.unlink(missing_ok=True)
     command = [sys.executable, "-m", f"bench.{module}", *arguments, "--out", str(out)]
@@ -99,59 +107,28 @@ def run_bench(name: str, job: list[str], quick: bool, log_dir: Path) -> dict[str
         answer: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         why = "timed out" if code is None else f"exit code {code}, no answer ({exc})"
-        return {"name": name, "error": why, "log_tail": tail, "seconds": seconds}
+        return {"error": why, "log_tail": tail}, code
     missing = [k for k in KEYS if k not in answer]
     if missing:
-        return {"name": name, "error": f"answer lacks {missing}", "log_tail": tail}
-    answer.update(name=name, seconds=seconds, exit_code=code)
+        return {"error": f"answer lacks {missing}", "log_tail": tail}, code
+    # The answer stays the bench's own: the runner's facts go in the run header.
+    return answer, code
+
+
+def measured(name: str, job: list[str], quick: bool, pg: bool, command: str) -> dict[str, Any]:
+    """One section's answer with the header of its run (a section's figures may be
+    shown beside others measured on another day, so each carries its own)."""
+    load = os.getloadavg()[0]
+    date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    # A few seconds of CPU each: the smoke test's time budget has no room for them.
+    before = None if quick else speed_probe()
+    started = time.perf_counter()
+    answer, code = run_bench(name, job, quick, OUT)
+    seconds = time.perf_counter() - started
+    after = None if quick else speed_probe()
+    probe = (before, after)
+    answer["run"] = run_header(command, date, machine(), load, probe, seconds, pg, code)
     return answer
-
-
-def aims_table(results: list[dict[str, Any]]) -> list[str]:
-    lines = ["| aim | target | measured | met? |", "|---|---|---|:---:|"]
-    for result in results:
-        for aim in result.get("aims", []):
-            mark = "yes" if aim["met"] else "**no**"
-            lines.append(f"| {aim['aim']} | {aim['target']} | {aim['measured']} | {mark} |")
-    return lines
-
-
-def document(
-    results: list[dict[str, Any]], command: str, seconds: float, pg: bool, load: float
-) -> str:
-    m = machine()
-    md = [
-        "# Performance",
-        "",
-        "Timings vary between machines; what counts are the ratios against baselines measured "
-        "side by side in the same run. Generated by `bench/run.py` from a real run; nothing "
-        "here is edited by hand.",
-        "",
-        f"- Command: `{command}` (from the repository root, {seconds / 60:.1f} min)",
-        f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- Machine: {m['nproc']} CPUs ({m['cpu_model']}), Python {m['python']}, {m['platform']}",
-        f"- Load average when the run began: {load:.1f} (on {m['nproc']} CPUs; other work on "
-        "the machine makes every figure, and a server's CPU share, noisier)",
-        f"- PostgreSQL sections: {'on' if pg else 'off (not reachable or --no-pg)'}",
-        "",
-        "## Aims",
-        "",
-        *aims_table(results),
-    ]
-    for result in results:
-        md.append("")
-        if "error" in result:
-            md += [
-                f"## {result['name']}: not available",
-                "",
-                f"`bench.{result['name']}`: {result['error']}.",
-            ]
-            if result.get("log_tail"):
-                md += ["", "```", result["log_tail"], "```"]
-            continue
-        md.append(result["markdown"].rstrip())
-        md += ["", f"Bench command: `{result['command']}` ({result['seconds']:.0f} s)."]
-    return "\n".join(md) + "\n"
 
 
 def main() -> None:
@@ -163,34 +140,33 @@ def main() -> None:
         default=None,
         help="PostgreSQL sections (default: on when reachable)",
     )
-    parser.add_argument(
-        "--write-docs", action="store_true", help="--quick: write docs/performance.md anyway"
-    )
-    parser.add_argument("--only", nargs="+", choices=BENCHES, default=list(BENCHES))
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     args = parser.parse_args()
     pg = pg_reachable(DEFAULT_PG) if args.pg is None else args.pg
     OUT.mkdir(parents=True, exist_ok=True)
-    load = os.getloadavg()[0]
     started = time.perf_counter()
-    planned = jobs(args.quick, pg)
-    results = [
-        run_bench(name, job, args.quick, OUT)
-        if name in args.only
-        else {"name": name, "error": "not run in this invocation (--only)"}
-        for name, job in planned.items()
-    ]
-    seconds = time.perf_counter() - started
     command = " ".join(["python -m bench.run", *sys.argv[1:]])
-    text = document(results, command, seconds, pg, load)
-    docs = not args.quick or args.write_docs
-    target = ROOT / "docs" / "performance.md" if docs else OUT / "performance-quick.md"
-    target.write_text(text, encoding="utf-8")
+    planned = {name: job for name, job in jobs(args.quick, pg).items() if name in args.only}
+    skipped = sorted(set(args.only) - set(planned))  # rebuild-pg: full runs with PostgreSQL
+    results: dict[str, dict[str, Any]] = {}
+    for name, job in planned.items():
+        results[name] = measured(name, job, args.quick, pg, command)
+        if not args.quick:  # a full-size measurement replaces that section's result only
+            save_result(name, results[name])
+    seconds = time.perf_counter() - started
+    if args.quick:  # a smoke test never reaches docs/ or bench/results/
+        target = OUT / "performance-quick.md"
+        target.write_text(render(results, quick=True), encoding="utf-8")
+    else:
+        target = PAGE
+        target.write_text(render(load_results()), encoding="utf-8")
     (OUT / f"performance{'-quick' if args.quick else ''}.json").write_text(
         json.dumps({"command": command, "seconds": seconds, "results": results}, indent=2),
         encoding="utf-8",
     )
-    failed = [r["name"] for r in results if "error" in r]
-    print(f"wrote {target} in {seconds:.0f} s; not available: {failed or 'none'}")
+    failed = [name for name, r in results.items() if "error" in r]
+    print(f"wrote {target} in {seconds:.0f} s; not available: {failed or 'none'}", end="")
+    print(f"; not run (full runs with PostgreSQL only): {skipped}" if skipped else "")
 
 
 if __name__ == "__main__":
