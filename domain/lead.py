@@ -61,7 +61,6 @@ class Lead(Aggregate):
             super().apply(aggregate)
             lead = cast(Lead, aggregate)
             lead.erased = True
-            lead.erased_at = self.received_at
             lead.phone = lead.reported_name = lead.last_sarah_report = None
 
     class ContactImported(events.ContactImported):
@@ -107,7 +106,6 @@ class Lead(Aggregate):
     # Class defaults: leads (and snapshots) from before erasure and imports existed. A
     # shredded snapshot reads `imported` as None.
     erased: bool = False
-    erased_at: datetime | None = None
     # Per (legacy id, field group) the fingerprint last imported.
     imported: dict[str, str] | None = None
 

@@ -65,8 +65,9 @@ DELIVERY_AUDIT_FIELDS: Mapping[str, frozenset[str]] = {
 PSEUDONYMISED = frozenset({"message_id"})
 PSEUDONYM_PREFIX = "erased:"
 
-# A Lead snapshot's aggregate state. `facts` (dedup keys) is sealed too: imported rows'
-# keys can hold a phone. Once shredded it becomes {} (an erased lead takes no new facts).
+# A Lead snapshot's aggregate state (`erased_at`: only in snapshots of older code).
+# `facts` (dedup keys) is sealed too: imported rows' keys can hold a phone. Once shredded
+# it becomes {} (an erased lead takes no new facts).
 SNAPSHOT_AUDIT_FIELDS = frozenset(
     {"_created_on", "_modified_on", "class_version", "workspace", "erased", "erased_at"}
 )

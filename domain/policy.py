@@ -1,20 +1,9 @@
 """Which source may set a lead's status: the source-priority policy (as data) and `decide`.
 
-A policy file is TOML. Every key is optional and falls back to the default; an unknown key
-is an error, so a typo cannot silently weaken the policy::
-
-    name = "default"            # a label only: not part of the fingerprint
-    forward_only = ["sarah"]    # sources that may only move forward along the pipeline
-    hold = ["human"]            # sources whose status is held until a release
-
-    [ranks]                     # higher wins; a source not listed ranks 0
-    human = 3
-    brain = 2
-    import = 1
-    sarah = 1
-
-A `[ranks]` table replaces the default ranks as a whole (what you read is what applies).
-"""
+A policy file is TOML (`DEFAULT_POLICY_TOML` below shows every key, with the defaults;
+docs/read-models.md explains them). Every key is optional and falls back to the default;
+an unknown key is an error, so a typo cannot silently weaken the policy. A `[ranks]` table
+replaces the default ranks as a whole (what you read is what applies)."""
 
 from __future__ import annotations
 
@@ -29,6 +18,9 @@ from typing import Any, Literal
 
 from domain.phases import KNOWN_STATUSES, is_forward
 
+# The one place the default is written. `name` is a label only (not in the fingerprint);
+# `forward_only` sources may only move forward along the pipeline; `hold` sources' status
+# holds until a release; `[ranks]`: higher wins, a source not listed ranks 0.
 DEFAULT_POLICY_TOML = """\
 name = "default"
 forward_only = ["sarah"]
@@ -49,18 +41,15 @@ class PolicyError(ValueError):
     """The policy text is not a valid policy."""
 
 
-def _default_ranks() -> Mapping[str, int]:
-    return {"human": 3, "brain": 2, "import": 1, "sarah": 1}
-
-
 @dataclass(frozen=True)
 class Policy:
-    """Ranks per source, forward-only sources and hold sources; `Policy()` is the default."""
+    """Ranks per source, forward-only sources and hold sources (`load_policy` builds one;
+    the default is `DEFAULT_POLICY`, read from `DEFAULT_POLICY_TOML`)."""
 
-    ranks: Mapping[str, int] = field(default_factory=_default_ranks, hash=False)
-    forward_only: frozenset[str] = frozenset({"sarah"})
-    hold: frozenset[str] = frozenset({"human"})
-    name: str = "default"
+    ranks: Mapping[str, int] = field(hash=False)
+    forward_only: frozenset[str]
+    hold: frozenset[str]
+    name: str
 
     def __post_init__(self) -> None:
         # A read-only copy: a policy is a value, whoever built it.
