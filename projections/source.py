@@ -28,6 +28,7 @@ def to_ledger_event(event: Any, notification_id: int | None = None) -> LedgerEve
         type=type(event).__name__,
         recorded_at=event.timestamp,
         data=data,
+        fact=event,  # the typed event the reducer matches on (LedgerEvent.fact, cached)
     )
     return made
 
