@@ -71,8 +71,6 @@ class Lead(Aggregate):
                 self.legacy_id,
                 name=self.name,
                 legacy_status=self.legacy_status,
-                status=self.status,
-                temperature=self.temperature,
                 lead_score=self.lead_score,
                 metadata=self.metadata,
             )
@@ -266,13 +264,11 @@ class Lead(Aggregate):
             changed=changed,
             name=row.name,
             legacy_status=row.legacy_status,
-            status=row.status,
-            temperature=row.temperature,
-            reason=row.reason,
             lead_score=row.lead_score,
             metadata=row.metadata,
             legacy_created_at=row.created_at,
             legacy_updated_at=row.updated_at,
+            mapped_at_import=None,  # the views map legacy_status (v2)
             **said.fields(),
         )
         return True

@@ -176,24 +176,35 @@ class PersonalDataErased(LeadFact):
 
 
 class ContactImported(LeadFact):
-    """A contact row of the previous system (`leadledger import`, docs/import.md): the row
-    as exported, its legacy status mapped by the legacy table, and `changed`, the field
-    groups that differ from this legacy id's last import (only those speak in the views)."""
+    """A contact row of the previous system (`leadledger import`, docs/import.md), as the
+    row said it, and `changed`, the field groups that differ from this legacy id's last
+    import (only those speak in the views).
 
-    class_version = 1
+    v2: `legacy_status` is the value as the file wrote it; the views map it with the
+    policy's legacy status table. v1 stored it lower-cased with the mapping the import
+    applied (`status`, `temperature`, `reason`); its upcaster keeps that mapping in
+    `mapped_at_import`, so an old row keeps its meaning whatever today's table says."""
+
+    class_version = 2
     legacy_id: str
     convex_id: str | None
     supabase_id: str | None
     changed: list[str]
     name: str | None
     legacy_status: str | None
-    status: str | None
-    temperature: str | None
-    reason: str | None
     lead_score: int | None
     metadata: dict[str, Any] | None
     legacy_created_at: datetime | None
     legacy_updated_at: datetime | None
+    # {"status", "temperature"} the import mapped to (v1 rows only); None: map on read.
+    mapped_at_import: dict[str, str | None] | None
 
     def fact_key(self) -> str:
         return import_fact(self.legacy_id)
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        status, temperature = state.pop("status", None), state.pop("temperature", None)
+        state.pop("reason", None)  # mapping.reason(legacy_status): derived again on read
+        mapped = None if status is None else {"status": status, "temperature": temperature}
+        state["mapped_at_import"] = mapped

@@ -46,7 +46,8 @@ AUDIT_FIELDS: Mapping[str, frozenset[str]] = {
     "StatusHoldReleased": frozenset(),
     "NoteAdded": frozenset(),
     # A row of the previous system: what decides the status stays (`changed` names field
-    # groups); the legacy id (it may be "phone:<E.164>"), names, scores and metadata go.
+    # groups; `status`: v1 rows only); the legacy id (it may be "phone:<E.164>"), names,
+    # scores and metadata go.
     "ContactImported": frozenset({"changed", "status", "legacy_status", "legacy_created_at"}),
     "PersonalDataErased": frozenset({"reason"}),
 }

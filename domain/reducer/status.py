@@ -4,6 +4,7 @@ decided by `domain.policy.decide` and recorded in the history with its outcome."
 from __future__ import annotations
 
 from domain.lead_events import ContactImported, StatusHoldReleased, StatusRequested
+from domain.legacy import Mapped, normalised
 from domain.policy import Policy, StatusProposal, StatusState, decide, release
 from domain.reducer.contact_view import (
     ContactView,
@@ -91,24 +92,36 @@ def contact_imported(
     view: ContactView, event: LedgerEvent, fact: ContactImported, policy: Policy
 ) -> Effects:
     """A row of the previous system (`leadledger import`): only the field groups that
-    changed since this legacy id's last import speak; its status is a request like any
-    other (source `import`), its reason shows the legacy mapping. The legacy `created_at`
-    moves the view's `created_at` back, never forward."""
+    changed since this legacy id's last import speak; its legacy status, mapped by the
+    policy's table, is a request like any other (source `import`), its reason shows the
+    mapping. The legacy `created_at` moves the view's `created_at` back, never forward."""
     changed = set(fact.changed or ())
     created = as_time(fact.legacy_created_at)
     name, score, temperature = view.name, view.lead_score, view.lead_temperature
+    legacy = text(fact.legacy_status)
+    mapped = _mapped(fact, policy, legacy)
     if "name" in changed:
         name = text(fact.name) or name
     if "lead_score" in changed:
         score = number(fact.lead_score, score)
-    if "status" in changed:
-        temperature = text(fact.temperature) or temperature
+    if "status" in changed and mapped is not None:
+        temperature = text(mapped.temperature) or temperature
     if created is not None and created < view.created_at:
         view = replace(view, created_at=created)
     view = replace(view, name=name, lead_score=score, lead_temperature=temperature)
-    target = text(fact.status)
-    if "status" not in changed or target is None:
+    if "status" not in changed or legacy is None:
         return Effects(view)
-    source = text(fact.source) or Source.IMPORT.value
-    actor = text(fact.actor)
-    return propose(view, event, policy, target, source, actor, text(fact.reason), "import")
+    source, actor = text(fact.source) or Source.IMPORT.value, text(fact.actor)
+    if mapped is None:  # not in today's table: `decide` suppresses it as unknown_status
+        reason = f"imported: legacy lead_status {normalised(legacy)!r} is not in the table"
+        return propose(view, event, policy, normalised(legacy), source, actor, reason, "import")
+    reason = mapped.reason(normalised(legacy))
+    return propose(view, event, policy, mapped.status, source, actor, reason, "import")
+
+
+def _mapped(fact: ContactImported, policy: Policy, legacy: str | None) -> Mapped | None:
+    """The mapping an old (v1) row was imported with, else today's table's."""
+    if fact.mapped_at_import:
+        recorded = fact.mapped_at_import
+        return Mapped(str(recorded.get("status")), recorded.get("temperature"))
+    return None if legacy is None else policy.legacy_status.map(legacy)
