@@ -1,7 +1,8 @@
 """The stored shape of each Lead event: its fields, its version and its upcasters.
 
-`domain.lead.Lead` adopts these classes (`Registered = lead_events.Registered`, then
-`@event(Registered)`), so they are stored under the topics `domain.lead:Lead.<Name>`.
+`domain.lead.Lead` adopts these classes (`NoteAdded = lead_events.NoteAdded`, or a nested
+subclass that adds its `apply`), so they are stored under the topics `domain.lead:Lead.<Name>`.
+Each fact names the key it dedups on (`fact_key`); `LeadFact.apply` remembers it.
 Changing a shape means: bump `class_version`, add `upcast_v<N>_v<N+1>` (a pure static
 method on the stored dict), keep old fixtures loading (docs/evolution.md). Upcasters run on
 plain values, after any decryption, and must accept None where a value was erased.
@@ -10,7 +11,7 @@ plain values, after any decryption, and must accept None where a value was erase
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from eventsourcing.domain import Aggregate
 
@@ -28,6 +29,13 @@ class Registered(Aggregate.Created):
     idempotency_key: str | None
 
 
+class RemembersFacts(Protocol):
+    """The aggregate as dedup sees it: fact keys and the version that recorded each."""
+
+    version: int
+    facts: dict[str, int]
+
+
 class LeadFact(Aggregate.Event):
     """Base of every event after Registered: who said the fact, and when (`Said`)."""
 
@@ -36,6 +44,39 @@ class LeadFact(Aggregate.Event):
     received_at: datetime
     occurred_at: datetime | None
     idempotency_key: str | None
+
+    def fact_key(self) -> str | None:
+        """What a repeat of this fact is recognised by. Facts without a natural key
+        (Sarah, Brain, humans) dedup on the caller's idempotency key, when given."""
+        return idempotency_fact(self.idempotency_key)
+
+    def apply(self, aggregate: RemembersFacts) -> None:
+        # Shared by every fact (as eventsourcing's contentmanagement example does); kept
+        # in snapshots, so dedup stays cheap for long histories.
+        key = self.fact_key()
+        if key is not None:
+            aggregate.facts[key] = aggregate.version
+
+
+def idempotency_fact(idempotency_key: str | None) -> str | None:
+    return None if idempotency_key is None else f"idem:{idempotency_key}"
+
+
+def message_fact(message_id: str) -> str:
+    return f"msg:{message_id}"
+
+
+def message_status_fact(message_id: str, status: str) -> str:
+    return f"status:{message_id}:{status}"
+
+
+def conversation_fact(conversation_id: str, change: str, detail: dict[str, Any] | None) -> str:
+    marker = (detail or {}).get("since_message_id") or ""
+    return f"conv:{conversation_id}:{change}:{marker}"
+
+
+def import_fact(legacy_id: str) -> str:
+    return f"import:{legacy_id}"
 
 
 class InboundMessageReceived(LeadFact):
@@ -46,6 +87,9 @@ class InboundMessageReceived(LeadFact):
     media: dict[str, Any] | None
     conversation_id: str | None
 
+    def fact_key(self) -> str:
+        return message_fact(self.message_id)
+
 
 class OutboundMessageSent(LeadFact):
     class_version = 1
@@ -55,6 +99,9 @@ class OutboundMessageSent(LeadFact):
     origin: str | None
     conversation_id: str | None
 
+    def fact_key(self) -> str:
+        return message_fact(self.message_id)
+
 
 class MessageStatusChanged(LeadFact):
     class_version = 1
@@ -63,6 +110,9 @@ class MessageStatusChanged(LeadFact):
     error_code: int | None
     error_title: str | None
 
+    def fact_key(self) -> str:
+        return message_status_fact(self.message_id, self.status)
+
 
 class ConversationChanged(LeadFact):
     class_version = 1
@@ -70,10 +120,16 @@ class ConversationChanged(LeadFact):
     change: str
     detail: dict[str, Any] | None
 
+    def fact_key(self) -> str:
+        return conversation_fact(self.conversation_id, self.change, self.detail)
+
 
 class ContactNameReported(LeadFact):
     class_version = 1
     name: str
+
+    def fact_key(self) -> None:
+        return None  # every delivery repeats the name: only a new spelling is recorded
 
 
 class SarahPhaseReported(LeadFact):
@@ -115,23 +171,40 @@ class PersonalDataErased(LeadFact):
     class_version = 1
     reason: str
 
+    def fact_key(self) -> None:
+        return None  # once erased, always: the aggregate's `erased` flag dedups it
+
 
 class ContactImported(LeadFact):
-    """A contact row of the previous system (`leadledger import`, docs/import.md): the row
-    as exported, its legacy status mapped by the legacy table, and `changed`, the field
-    groups that differ from this legacy id's last import (only those speak in the views)."""
+    """A contact row of the previous system (`leadledger import`, docs/import.md), as the
+    row said it, and `changed`, the field groups that differ from this legacy id's last
+    import (only those speak in the views).
 
-    class_version = 1
+    v2: `legacy_status` is the value as the file wrote it; the views map it with the
+    policy's legacy status table. v1 stored it lower-cased with the mapping the import
+    applied (`status`, `temperature`, `reason`); its upcaster keeps that mapping in
+    `mapped_at_import`, so an old row keeps its meaning whatever today's table says."""
+
+    class_version = 2
     legacy_id: str
     convex_id: str | None
     supabase_id: str | None
     changed: list[str]
     name: str | None
     legacy_status: str | None
-    status: str | None
-    temperature: str | None
-    reason: str | None
     lead_score: int | None
     metadata: dict[str, Any] | None
     legacy_created_at: datetime | None
     legacy_updated_at: datetime | None
+    # {"status", "temperature"} the import mapped to (v1 rows only); None: map on read.
+    mapped_at_import: dict[str, str | None] | None
+
+    def fact_key(self) -> str:
+        return import_fact(self.legacy_id)
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        status, temperature = state.pop("status", None), state.pop("temperature", None)
+        state.pop("reason", None)  # mapping.reason(legacy_status): derived again on read
+        mapped = None if status is None else {"status": status, "temperature": temperature}
+        state["mapped_at_import"] = mapped

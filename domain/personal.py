@@ -46,7 +46,8 @@ AUDIT_FIELDS: Mapping[str, frozenset[str]] = {
     "StatusHoldReleased": frozenset(),
     "NoteAdded": frozenset(),
     # A row of the previous system: what decides the status stays (`changed` names field
-    # groups); the legacy id (it may be "phone:<E.164>"), names, scores and metadata go.
+    # groups; `status`: v1 rows only); the legacy id (it may be "phone:<E.164>"), names,
+    # scores and metadata go.
     "ContactImported": frozenset({"changed", "status", "legacy_status", "legacy_created_at"}),
     "PersonalDataErased": frozenset({"reason"}),
 }
@@ -65,8 +66,9 @@ DELIVERY_AUDIT_FIELDS: Mapping[str, frozenset[str]] = {
 PSEUDONYMISED = frozenset({"message_id"})
 PSEUDONYM_PREFIX = "erased:"
 
-# A Lead snapshot's aggregate state. `facts` (dedup keys) is sealed too: imported rows'
-# keys can hold a phone. Once shredded it becomes {} (an erased lead takes no new facts).
+# A Lead snapshot's aggregate state (`erased_at`: only in snapshots of older code).
+# `facts` (dedup keys) is sealed too: imported rows' keys can hold a phone. Once shredded
+# it becomes {} (an erased lead takes no new facts).
 SNAPSHOT_AUDIT_FIELDS = frozenset(
     {"_created_on", "_modified_on", "class_version", "workspace", "erased", "erased_at"}
 )

@@ -1,20 +1,9 @@
 """Which source may set a lead's status: the source-priority policy (as data) and `decide`.
 
-A policy file is TOML. Every key is optional and falls back to the default; an unknown key
-is an error, so a typo cannot silently weaken the policy::
-
-    name = "default"            # a label only: not part of the fingerprint
-    forward_only = ["sarah"]    # sources that may only move forward along the pipeline
-    hold = ["human"]            # sources whose status is held until a release
-
-    [ranks]                     # higher wins; a source not listed ranks 0
-    human = 3
-    brain = 2
-    import = 1
-    sarah = 1
-
-A `[ranks]` table replaces the default ranks as a whole (what you read is what applies).
-"""
+A policy file is TOML (`DEFAULT_POLICY_TOML` below shows every key, with the defaults;
+docs/read-models.md explains them). Every key is optional and falls back to the default;
+an unknown key is an error, so a typo cannot silently weaken the policy. A `[ranks]` table
+replaces the default ranks as a whole (what you read is what applies)."""
 
 from __future__ import annotations
 
@@ -27,8 +16,12 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Literal
 
+from domain.legacy import DEFAULT_LEGACY_MAPPING, LegacyMapping, legacy_mapping
 from domain.phases import KNOWN_STATUSES, is_forward
 
+# The one place the default is written. `name` is a label only (not in the fingerprint);
+# `forward_only` sources may only move forward along the pipeline; `hold` sources' status
+# holds until a release; `[ranks]`: higher wins, a source not listed ranks 0.
 DEFAULT_POLICY_TOML = """\
 name = "default"
 forward_only = ["sarah"]
@@ -49,18 +42,18 @@ class PolicyError(ValueError):
     """The policy text is not a valid policy."""
 
 
-def _default_ranks() -> Mapping[str, int]:
-    return {"human": 3, "brain": 2, "import": 1, "sarah": 1}
-
-
 @dataclass(frozen=True)
 class Policy:
-    """Ranks per source, forward-only sources and hold sources; `Policy()` is the default."""
+    """Ranks per source, forward-only sources and hold sources (`load_policy` builds one;
+    the default is `DEFAULT_POLICY`, read from `DEFAULT_POLICY_TOML`)."""
 
-    ranks: Mapping[str, int] = field(default_factory=_default_ranks, hash=False)
-    forward_only: frozenset[str] = frozenset({"sarah"})
-    hold: frozenset[str] = frozenset({"human"})
-    name: str = "default"
+    ranks: Mapping[str, int] = field(hash=False)
+    forward_only: frozenset[str]
+    hold: frozenset[str]
+    name: str
+    # What a legacy `lead_status` means (docs/legacy-mapping.md): `[legacy_status]`, whose
+    # default is domain/legacy.py's table.
+    legacy_status: LegacyMapping = DEFAULT_LEGACY_MAPPING
 
     def __post_init__(self) -> None:
         # A read-only copy: a policy is a value, whoever built it.
@@ -73,11 +66,13 @@ class Policy:
 
     def fingerprint(self) -> str:
         """A stable hash of the rules (not the name): which policy built a view."""
-        content = {
+        content: dict[str, Any] = {
             "ranks": dict(sorted(self.ranks.items())),
             "forward_only": sorted(self.forward_only),
             "hold": sorted(self.hold),
         }
+        if self.legacy_status != DEFAULT_LEGACY_MAPPING:  # default policies keep their hash
+            content["legacy_status"] = dict(sorted(self.legacy_status.as_data().items()))
         text = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -88,7 +83,7 @@ def load_policy(text: str) -> Policy:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"policy is not valid TOML: {exc}") from None
-    unknown = set(doc) - set(_DEFAULT_DOC)
+    unknown = set(doc) - set(_DEFAULT_DOC) - {"legacy_status"}
     if unknown:
         raise PolicyError(f"unknown policy keys: {', '.join(sorted(unknown))}")
     doc = {**_DEFAULT_DOC, **doc}
@@ -100,6 +95,7 @@ def load_policy(text: str) -> Policy:
         forward_only=_sources(doc["forward_only"], "forward_only"),
         hold=_sources(doc["hold"], "hold"),
         name=name,
+        legacy_status=_legacy_status(doc.get("legacy_status")),
     )
 
 
@@ -111,6 +107,15 @@ def _ranks(value: Any) -> dict[str, int]:
         if not source.strip() or not isinstance(rank, int) or isinstance(rank, bool):
             raise PolicyError(f"policy rank for {source!r} must be an integer, not {rank!r}")
     return dict(value)
+
+
+def _legacy_status(table: Any) -> LegacyMapping:
+    if table is None:
+        return DEFAULT_LEGACY_MAPPING
+    try:
+        return legacy_mapping(table)
+    except ValueError as exc:
+        raise PolicyError(f"policy {exc}") from None
 
 
 def _sources(value: Any, key: str) -> frozenset[str]:

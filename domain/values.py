@@ -33,27 +33,6 @@ class Temperature(StrEnum):
     COLD = "cold"
 
 
-class MessageStatus(StrEnum):
-    """Delivery status of an outbound message, as WhatsApp reports it."""
-
-    SENT = "sent"
-    DELIVERED = "delivered"
-    READ = "read"
-    PLAYED = "played"
-    FAILED = "failed"
-
-
-class ConversationEvent(StrEnum):
-    OPENED = "opened"
-    ENDED = "ended"
-    INACTIVE = "inactive"
-
-
-class Direction(StrEnum):
-    INBOUND = "inbound"
-    OUTBOUND = "outbound"
-
-
 class ChatPhase(StrEnum):
     """Sarah's conversation phases, in the order she moves through them."""
 
@@ -69,13 +48,6 @@ class ChatPhase(StrEnum):
     CLOSE_ATTEMPT = "close_attempt"
     HANDOFF = "handoff"
     COMPLETED = "completed"
-
-
-class Outcome(StrEnum):
-    """How Sarah says a conversation ended (only meaningful with `completed`)."""
-
-    WON = "won"
-    LOST = "lost"
 
 
 # Sarah's extracted_data keys, as the seed names them.

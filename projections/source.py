@@ -9,9 +9,9 @@ from eventsourcing.persistence import Notification
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from adapters.eventstore.store import LedgerStore
+from adapters.eventstore.topics import is_lead_event
 from domain.reducer import LedgerEvent
 
-LEAD_TOPIC_PREFIX = "domain.lead:Lead."
 _ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
 
@@ -28,6 +28,7 @@ def to_ledger_event(event: Any, notification_id: int | None = None) -> LedgerEve
         type=type(event).__name__,
         recorded_at=event.timestamp,
         data=data,
+        fact=event,  # the typed event the reducer matches on (LedgerEvent.fact, cached)
     )
     return made
 
@@ -75,13 +76,11 @@ def select_after(store: LedgerStore, after: int, limit: int) -> Sequence[Notific
 
 def _lead_events(store: LedgerStore, notifications: Sequence[Notification]) -> list[LedgerEvent]:
     # One key-store query for the page's leads, not one per lead (adapters/keys/key_store.py).
-    store.keys.prefetch(
-        n.originator_id for n in notifications if n.topic.startswith(LEAD_TOPIC_PREFIX)
-    )
+    store.keys.prefetch(n.originator_id for n in notifications if is_lead_event(n.topic))
     return [
         to_ledger_event(store.mapper.to_domain_event(n), n.id)
         for n in notifications
-        if n.topic.startswith(LEAD_TOPIC_PREFIX)
+        if is_lead_event(n.topic)
     ]
 
 

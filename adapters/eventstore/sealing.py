@@ -34,9 +34,8 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import get_topic, resolve_topic
 
 from adapters.eventstore.fast_json import FastEncoder
+from adapters.eventstore.topics import LEAD_TOPIC, delivery_event_name, lead_event_name
 from adapters.keys.key_store import KeyStore
-from domain.delivery import UnhandledDelivery
-from domain.lead import Lead
 from domain.personal import (
     personal_delivery_fields,
     personal_fields,
@@ -47,9 +46,6 @@ from domain.personal import (
 )
 
 SEALED = "_sealed"
-LEAD_TOPIC = get_topic(Lead)
-LEAD_EVENT_PREFIX = f"{LEAD_TOPIC}."  # Lead events are stored as domain.lead:Lead.<Name>
-DELIVERY_EVENT_PREFIX = f"{get_topic(UnhandledDelivery)}."
 NONCE_BYTES = 12
 
 
@@ -75,8 +71,9 @@ class SealingMapper(Mapper[UUID]):
         class_version = getattr(cls, "class_version", 1)
         if class_version > 1:
             event_state["class_version"] = class_version
-        encoder = self.fast if self.fast and topic.startswith(LEAD_EVENT_PREFIX) else None
-        self._seal(topic, event_state, originator_id, originator_version, encoder)
+        lead_event = lead_event_name(topic)
+        encoder = self.fast if self.fast and lead_event else None
+        self._seal(topic, lead_event, event_state, originator_id, originator_version, encoder)
         stored_state = (encoder or self.transcoder).encode(event_state)
         if self.compressor:
             stored_state = self.compressor.compress(stored_state)
@@ -125,20 +122,22 @@ class SealingMapper(Mapper[UUID]):
     def _seal(
         self,
         topic: str,
+        lead_event: str | None,
         state: dict[str, Any],
         lead_id: Any,
         version: int,
         encoder: FastEncoder | None = None,
     ) -> None:
-        if topic.startswith(LEAD_EVENT_PREFIX):
-            target, names = state, personal_fields(topic[len(LEAD_EVENT_PREFIX) :], state)
+        delivery_event = None if lead_event else delivery_event_name(topic)
+        if lead_event:
+            target, names = state, personal_fields(lead_event, state)
             redacted = redacted_event_fields
         elif _is_lead_snapshot(state):
             target = state["state"] = dict(state["state"])  # never touch the aggregate's
             names, redacted = personal_snapshot_fields(target), redacted_snapshot_fields
-        elif topic.startswith(DELIVERY_EVENT_PREFIX):  # its own key, by delivery id
+        elif delivery_event:  # its own key, by delivery id
             target, redacted = state, redacted_event_fields
-            names = personal_delivery_fields(topic[len(DELIVERY_EVENT_PREFIX) :], state)
+            names = personal_delivery_fields(delivery_event, state)
         else:
             return
         values = {name: target.pop(name) for name in names}
@@ -182,9 +181,9 @@ class SealingMapper(Mapper[UUID]):
     def _redact_plain_if_erased(self, stored_event: StoredEvent, state: dict[str, Any]) -> None:
         """A plain lead event (stored before sealing existed) of an erased lead reads
         redacted too. Its bytes stay in the store: docs/erasure.md says what to do."""
-        topic = stored_event.topic
-        if topic.startswith(LEAD_EVENT_PREFIX):
-            names = personal_fields(topic[len(LEAD_EVENT_PREFIX) :], state)
+        lead_event = lead_event_name(stored_event.topic)
+        if lead_event:
+            names = personal_fields(lead_event, state)
             target, redacted = state, redacted_event_fields
         elif _is_lead_snapshot(state):
             target, redacted = state["state"], redacted_snapshot_fields

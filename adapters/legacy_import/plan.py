@@ -80,16 +80,12 @@ def plan_contact(
         received_at,
         occurred_at=contact.updated_at or contact.created_at,
     )
-    status = legacy.strip().lower()
     legacy_row = LegacyContactRow(
         legacy_id=contact.convex_id or contact.supabase_id or f"phone:{phone}",
         convex_id=contact.convex_id,
         supabase_id=contact.supabase_id,
         name=contact.kapso_name or None,
-        legacy_status=status,
-        status=mapped.status,
-        temperature=mapped.temperature,
-        reason=mapped.reason(status),
+        legacy_status=legacy,  # as written: the views map it (docs/legacy-mapping.md)
         lead_score=contact.lead_score,
         metadata=contact.metadata,
         created_at=contact.created_at,

@@ -72,7 +72,8 @@ def summary(event: LedgerEvent) -> str:
         case "PersonalDataErased":
             return f"personal data erased: {d.get('reason')}"[:120]
         case "ContactImported":
-            return f"legacy {d.get('legacy_id')}: {d.get('reason') or ''} {d.get('changed')}"[:120]
+            said = f"lead_status {d.get('legacy_status')!r}"
+            return f"legacy {d.get('legacy_id')}: {said} {d.get('changed')}"[:120]
     return ""
 
 

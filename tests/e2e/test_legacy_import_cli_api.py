@@ -188,8 +188,10 @@ def test_http_import_takes_multipart_csv_and_a_mapping(client: TestClient) -> No
     client.app.state.services.views.catch_up()  # type: ignore[attr-defined]
     lead_id = lead_id_for(WORKSPACE, BUDI)
     history = client.get(f"/leads/{lead_id}/status-history", headers=AUTH).json()["history"]
+    # The request's table decides which values are accepted; the views map the recorded
+    # value with the policy's table (docs/legacy-mapping.md): a mapping change is a rebuild.
     assert [(h["to"], h["reason"]) for h in history] == [
-        ("contacted", "imported: legacy lead_status 'hot' → contacted")
+        ("qualified", "imported: legacy lead_status 'hot' → qualified (temperature hot)")
     ]
 
 

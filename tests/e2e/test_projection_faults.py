@@ -32,10 +32,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-import domain.reducer
+import domain.reducer.messages
 from adapters.config.settings import Settings
 from domain.identity import lead_id_for
-from domain.policy import Policy
+from domain.lead_events import InboundMessageReceived
 from domain.reducer import ContactView, Effects, LedgerEvent, MessageEntry
 from projections.state import read_state
 from projections.tables import view_tables
@@ -49,7 +49,9 @@ from tests.support import AUTH, kapso_headers, kapso_inbound, with_routing
 POISON = "POISON-PILL"
 PHONES = ("+6281234567890", "+6285712345678", "+6281398765432")  # A, B (poisoned), C
 CLI_TIMEOUT = 120.0
-Handler = Callable[[ContactView, LedgerEvent, Policy, Mapping[str, MessageEntry]], Effects]
+Handler = Callable[
+    [ContactView, LedgerEvent, InboundMessageReceived, Mapping[str, MessageEntry]], Effects
+]
 
 
 class Collected(logging.Handler):
@@ -74,12 +76,12 @@ def poison(handler: Handler) -> Handler:
     def poisoned(
         view: ContactView,
         event: LedgerEvent,
-        policy: Policy,
+        fact: InboundMessageReceived,
         state: Mapping[str, MessageEntry],
     ) -> Effects:
-        if event.data.get("text") == POISON:
+        if fact.text == POISON:
             raise RuntimeError("poisoned message text")
-        return handler(view, event, policy, state)
+        return handler(view, event, fact, state)
 
     return poisoned
 
@@ -146,8 +148,7 @@ def test_a_poisoned_event_freezes_only_its_lead_until_a_rebuild(
 ) -> None:
     a, b, c = PHONES
     settings = with_routing(settings_for(durable_database_url, tmp_path), tmp_path)
-    original = domain.reducer._HANDLERS["InboundMessageReceived"]
-    monkeypatch.setitem(domain.reducer._HANDLERS, "InboundMessageReceived", poison(original))
+    monkeypatch.setattr(domain.reducer.messages, "inbound", poison(domain.reducer.messages.inbound))
 
     services = bootstrap(settings)
     try:

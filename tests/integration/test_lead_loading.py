@@ -26,7 +26,7 @@ AT = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 def _facts(phone: str, n: int) -> list[Any]:
     kapso = Said(Source.KAPSO, "kapso", AT)
-    row = LegacyContactRow(f"c{n}", name=f"Lead {n}", legacy_status="hot", status="qualified")
+    row = LegacyContactRow(f"c{n}", name=f"Lead {n}", legacy_status="hot")
     return [
         RecordInboundMessage(phone, kapso, message_id=f"wamid.load{n}", text=f"halo {n}"),
         AddNote(phone, Said(Source.HUMAN, "ana", AT, None, f"note-{n}"), content=f"called {n}"),

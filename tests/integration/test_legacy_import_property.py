@@ -102,6 +102,7 @@ def test_imports_never_duplicate_a_fact_and_the_last_import_wins(
             row["lead_score"],
             mapped.status,
         )
-        temperatures = [t for e in imported if (t := e.data["temperature"]) is not None]
+        said = [DEFAULT_MAPPING.map(e.data["legacy_status"]) for e in imported]
+        temperatures = [m.temperature for m in said if m is not None and m.temperature]
         assert view.lead_temperature == (temperatures[-1] if temperatures else None)
         assert all(h.outcome != "suppressed" for h in history)

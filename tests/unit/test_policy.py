@@ -46,7 +46,7 @@ def run(*proposals: StatusProposal, state: StatusState | None = None) -> list[De
 
 
 def test_default_policy() -> None:
-    assert load_policy(DEFAULT_POLICY_TOML) == DEFAULT_POLICY == Policy()
+    assert load_policy(DEFAULT_POLICY_TOML) == DEFAULT_POLICY == load_policy("")
     assert dict(DEFAULT_POLICY.ranks) == {"human": 3, "brain": 2, "import": 1, "sarah": 1}
     assert DEFAULT_POLICY.forward_only == {"sarah"}
     assert DEFAULT_POLICY.rank("kapso") == 0
@@ -72,7 +72,7 @@ def test_fingerprint_is_about_rules_not_names_or_order() -> None:
 
 def test_policy_is_a_value() -> None:
     ranks = {"human": 3}
-    policy = Policy(ranks=ranks)
+    policy = Policy(ranks=ranks, forward_only=frozenset(), hold=frozenset(), name="t")
     ranks["human"] = 0
     assert policy.rank("human") == 3
 

@@ -1,0 +1,69 @@
+"""Sarah's phase reports: her extracted data merged into the view (blanks never erase),
+and the status her phase implies, proposed like any other."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from domain.extracted import ExtractedData
+from domain.lead_events import SarahPhaseReported
+from domain.merge import is_blank, merge_extracted
+from domain.phases import status_for_phase
+from domain.policy import Policy
+from domain.reducer.contact_view import ContactView, Effects, replace
+from domain.reducer.ledger_event import LedgerEvent
+from domain.reducer.status import propose
+from domain.reducer.values import joined_text, number, text
+from domain.values import ChatPhase, Source
+
+# View column <- Sarah's extracted_data key (`name` is hers, not the WhatsApp contact's).
+EXTRACTED_COLUMNS = (
+    ("sarah_name", "name"),
+    ("business_type", "business_type"),
+    ("domisili", "domisili"),
+    ("business_duration", "business_duration"),
+    ("priority", "priority"),
+    ("urgency_level", "urgency_level"),
+    ("closing_technique_used", "closing_technique_used"),
+    ("objection_raised", "objection_raised"),
+)
+
+
+def sarah_phase(
+    view: ContactView, event: LedgerEvent, fact: SarahPhaseReported, policy: Policy
+) -> Effects:
+    # v2 data (v1 events are upcast on load); merged in Sarah's keys, blanks never erase.
+    said = ExtractedData.from_event(fact.extracted_data).said()
+    extracted = merge_extracted(view.extracted, said)
+    phase = text(fact.chat_phase)
+    view = replace(
+        view,
+        extracted=extracted,
+        **extracted_columns(extracted),
+        chat_phase=phase or view.chat_phase,
+        lead_score=number(fact.lead_score, view.lead_score),
+        lead_temperature=text(fact.lead_temperature) or view.lead_temperature,
+        conversation_status=(
+            "handover" if phase == ChatPhase.HANDOFF else view.conversation_status
+        ),
+    )
+    outcome = text(fact.outcome)
+    target = None if phase is None else status_for_phase(phase, outcome)
+    if target is None:
+        return Effects(view)
+    reason = f"sarah phase {phase}" + (f", outcome {outcome}" if outcome else "")
+    sarah = Source.SARAH.value
+    return propose(view, event, policy, target, sarah, text(fact.actor), reason, "sarah_phase")
+
+
+def extracted_columns(extracted: Mapping[str, Any]) -> dict[str, Any]:
+    columns: dict[str, Any] = {
+        column: joined_text(extracted.get(key)) for column, key in EXTRACTED_COLUMNS
+    }
+    points = extracted.get("pain_points")
+    if isinstance(points, str):
+        points = [points]
+    items = [str(p) for p in points if not is_blank(p)] if isinstance(points, list) else []
+    columns["pain_points"] = items or None
+    return columns
