@@ -72,7 +72,7 @@ class Proposal:
 
 
 def is_blank(value: Any) -> bool:
-    """"a null, missing, empty-string or empty-list value ... never erases"."""
+    """ "a null, missing, empty-string or empty-list value ... never erases"."""
     return value is None or value == "" or value == []
 
 
@@ -158,9 +158,7 @@ class LeadModel:
         outcome, because = self.judge(to, source, at)
         self.history.append(Proposal(source, self.holder.status, to, outcome, because))
         claimed = Holder(to, source, source in self.policy.hold, at, actor)
-        if outcome == "applied":
-            self.holder = claimed
-        elif outcome == "no_change" and self.takes_over(claimed):
+        if outcome == "applied" or (outcome == "no_change" and self.takes_over(claimed)):
             self.holder = claimed
 
     def judge(self, to: str, source: str, at: datetime) -> tuple[str, str | None]:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -37,7 +38,12 @@ from tests.conftest import examples, settings_for
 from tests.read_side_model import PHASE_STATUS, STATUSES, LeadModel, PolicySpec, Proposal
 from tests.support import WORKSPACE
 
-PHONES = ("+6281234567890", "+6285712345678")
+# Two leads (isolation), the first drawn three times as often: a status bug needs several
+# status facts on one lead.
+# Shrinking a failure replays whole histories: give it the time Hypothesis allows itself.
+pytestmark = pytest.mark.timeout(900)
+
+PHONES = ("+6281234567890", "+6281234567890", "+6281234567890", "+6285712345678")
 T0 = datetime(2025, 11, 24, 2, 0, tzinfo=UTC)
 WIB = timezone(timedelta(hours=7), "WIB")
 POLICIES = (
@@ -72,7 +78,7 @@ class ReadSideOracle(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         # Views on tmpfs where there is one: a fresh store per example, fsyncs add up.
-        shm = Path("/dev/shm")
+        shm = Path("/dev/shm")  # noqa: S108 - mkdtemp makes a private directory in it
         self.directory = Path(tempfile.mkdtemp("ll-oracle", dir=shm if shm.is_dir() else None))
         self.keys = itertools.count()
         self.models: dict[str, LeadModel] = {}
@@ -99,30 +105,26 @@ class ReadSideOracle(RuleBasedStateMachine):
 
     @rule(
         phone=st.sampled_from(PHONES),
-        message_id=st.sampled_from(["wamid.1", "wamid.2", "wamid.3", "wamid.4"]),
-        at=moments,
-    )
-    def inbound(self, phone: str, message_id: str, at: datetime) -> None:
-        said = Said("kapso", "kapso", at)
-        if self.record(RecordInboundMessage(phone, said, message_id=message_id, text="Halo")):
-            self.model(phone, at).message(message_id, inbound=True, human=False, at=at)
-
-    @rule(
-        phone=st.sampled_from(PHONES),
-        message_id=st.sampled_from(["wamid.1", "wamid.5", "wamid.6", "wamid.7"]),
-        human=st.booleans(),
+        message_id=st.sampled_from(["wamid.1", "wamid.2", "wamid.3", "wamid.4", "wamid.5"]),
+        direction=st.sampled_from(["inbound", "outbound", "outbound by a human"]),
         at=moments,
         sent_at=st.none() | moments,
     )
-    def outbound(
-        self, phone: str, message_id: str, human: bool, at: datetime, sent_at: datetime | None
+    def message(
+        self, phone: str, message_id: str, direction: str, at: datetime, sent_at: datetime | None
     ) -> None:
+        """One WhatsApp message; a message id may come back in either direction."""
+        human = direction == "outbound by a human"
         said = Said("human", "ana", at, sent_at) if human else Said("kapso", "kapso", at, sent_at)
-        command = RecordOutboundMessage(
-            phone, said, message_id=message_id, origin=None if human else "cloud_api"
-        )
+        command: LeadCommand
+        if direction == "inbound":
+            command = RecordInboundMessage(phone, said, message_id=message_id, text="Halo")
+        else:
+            origin = None if human else "cloud_api"
+            command = RecordOutboundMessage(phone, said, message_id=message_id, origin=origin)
         if self.record(command):
-            self.model(phone, sent_at or at).message(message_id, False, human, sent_at or at)
+            model = self.model(phone, sent_at or at)
+            model.message(message_id, direction == "inbound", human, sent_at or at)
 
     @rule(
         phone=st.sampled_from(PHONES),
@@ -267,7 +269,7 @@ def diff(actual: dict[str, Any], expected: dict[str, Any]) -> dict[str, tuple[An
 
 
 ReadSideOracle.TestCase.settings = settings(
-    max_examples=examples(0.25),  # ~3 s each: a new store, 40 steps, 40 catch-ups
+    max_examples=examples(0.5),  # ~2 s each: a new store, 40 steps, 40 catch-ups
     stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
