@@ -2,6 +2,10 @@
 
 PostgreSQL tests skip when the local server is unreachable, except under CI=true where
 they must run: there an unreachable server is a failure, never a skip.
+
+Hypothesis budgets come from a profile (docs/testing.md): `dev` (the default, fast) or
+`ci` (chosen when CI=true), or any profile named by HYPOTHESIS_PROFILE. A test that is
+costlier per example takes a share of the profile's budget (`examples`), never a fixed cap.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings
 from starlette.testclient import TestClient
 
 from adapters.config.settings import Settings
@@ -29,6 +34,18 @@ from tests.support import (
 
 PG_DSN = os.environ.get("LEADLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# CI: budgets that find bugs and keep the whole suite far below the job's 90 minutes;
+# no deadline (shared runners stall), no example database (the runner is thrown away).
+settings.register_profile("ci", max_examples=200, deadline=None, database=None, print_blob=True)
+# Local runs: a quick pass; the example database replays past failures first.
+settings.register_profile("dev", max_examples=20, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if IN_CI else "dev"))
+
+
+def examples(share: float) -> int:
+    """`share` of the profile's max_examples (at least 1), for costly examples."""
+    return max(1, round(settings().max_examples * share))
 
 
 def require_postgres() -> None:

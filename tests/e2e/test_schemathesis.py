@@ -6,7 +6,9 @@ deterministic phases, as schemathesis' own pytest plugin runs them:
 
 - coverage: schemathesis' boundary values, missing and wrong-typed parameters and
   unexpected HTTP methods (positive and negative);
-- fuzzing: Hypothesis-generated cases, `MAX_EXAMPLES` per operation, schema-valid and
+- fuzzing: Hypothesis-generated cases, `MAX_EXAMPLES` per operation (not shrunk, so bounded
+  even when failing), new ones on every run from a seed that is printed and can be replayed
+  with LEADLEDGER_SCHEMATHESIS_SEED=<seed> (docs/testing.md), schema-valid and
   schema-violating, plus valid ones steered where the app needs more than the schema says
   (a seeded lead's id, a real phone number, a routed WhatsApp number).
 
@@ -19,12 +21,15 @@ matching the response schema, and 405 with `Allow` for a method the path does no
 from __future__ import annotations
 
 import json
+import os
+import random
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
 import requests
 import schemathesis
@@ -61,6 +66,8 @@ from tests.support import (
 AnyCase = Case[Any]
 Operation = APIOperation[Any, Any, Any, Any]
 MAX_EXAMPLES = 25
+# One seed per run, for every operation and backend: random, or the one to replay.
+SEED = int(os.environ.get("LEADLEDGER_SCHEMATHESIS_SEED") or random.SystemRandom().getrandbits(32))
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
 CHECKS: list[CheckFunction] = [
     not_a_server_error,
@@ -73,7 +80,6 @@ CHECKS: list[CheckFunction] = [
 FUZZING = settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
-    derandomize=True,  # the same cases on every backend and every run
     database=None,
     phases=[Phase.explicit, Phase.generate],  # no shrinking: bounded even when failing
     suppress_health_check=list(HealthCheck),
@@ -161,6 +167,8 @@ def seed(session: requests.Session) -> str:
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_answers_match_the_schema(fuzzed: tuple[BaseSchema, str], operation: str) -> None:
     schema, lead_id = fuzzed
+    replay = f"replay with LEADLEDGER_SCHEMATHESIS_SEED={SEED}"
+    print(f"{operation}: fuzzing seed {SEED} ({replay})")  # in the report of a failure
     method, path = operation.split(" ", 1)
     op = schema[path][method]
     seen: Counter[int] = Counter()
@@ -175,12 +183,13 @@ def test_answers_match_the_schema(fuzzed: tuple[BaseSchema, str], operation: str
     assert seen, f"{operation}: no coverage cases"
 
     @FUZZING
+    @hypothesis.seed(SEED)
     @given(case=cases(op, lead_id))
     def fuzz(case: AnyCase) -> None:
         seen[call(case)] += 1
 
     fuzz()
-    assert expected_reach(path, method) <= set(seen), (operation, seen)
+    assert expected_reach(path, method) <= set(seen), (operation, seen, replay)
 
 
 def test_not_ready_answer_matches_the_schema(database_url: str, tmp_path: Path) -> None:

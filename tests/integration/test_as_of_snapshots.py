@@ -30,7 +30,7 @@ from projections.source import lead_history
 from projections.state import read_state
 from projections.tables import view_tables
 from service_layer.bootstrap import Services, bootstrap
-from tests.conftest import settings_for
+from tests.conftest import examples, settings_for
 from tests.support import WORKSPACE
 
 PHONE = "+6281234567890"
@@ -78,7 +78,7 @@ def test_snapshots_are_taken_every_100_events(lead: tuple[Services, UUID]) -> No
     assert all(view["lead_id"] == str(lead_id) for _, view in rows)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(0.4), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(index=st.integers(0, 259), shift=st.sampled_from([-1, 0, 1]))
 def test_as_of_equals_the_replay_of_the_prefix(
     lead: tuple[Services, UUID], index: int, shift: int

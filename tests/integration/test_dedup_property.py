@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from domain.phone import normalise_phone
 from service_layer.bootstrap import Services, bootstrap
-from tests.conftest import _drop_schema, make_url, require_postgres, settings_for
+from tests.conftest import _drop_schema, examples, make_url, require_postgres, settings_for
 from tests.support import (
     KAPSO_RECEIVED,
     FactKey,
@@ -40,7 +40,8 @@ from tests.support import (
 PHONES = ("+6281234567890", "+6285712345678", "+6281398765432", "+6281122334455")
 STATUSES = ("sent", "delivered", "read", "failed")
 STYLES = ("header", "flag", "data")
-EXAMPLES = {"memory": 100, "sqlite": 30, "postgres": 15}
+# Shares of the profile's budget (tests/conftest.py): a durable store costs more per example.
+EXAMPLES = {"memory": 1.0, "sqlite": 0.3, "postgres": 0.15}
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ def test_each_fact_is_stored_exactly_once(backend: str, tmp_path: Path) -> None:
         require_postgres()
 
     @settings(
-        max_examples=EXAMPLES[backend],
+        max_examples=examples(EXAMPLES[backend]),
         deadline=None,
         database=None,
         suppress_health_check=[

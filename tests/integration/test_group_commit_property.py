@@ -25,6 +25,7 @@ from domain.lead import Lead
 from domain.values import Source
 from service_layer.ledger import Ledger
 from service_layer.ledger_batch import Recording, WriteRequest
+from tests.conftest import examples
 from tests.support import FactKey, fact_key
 
 PHONES = ("+6281234567890", "+6285712345678", "+6281398765432")
@@ -88,7 +89,7 @@ def answer(outcome: object) -> tuple[object, ...]:
     return (tuple(outcome.facts), tuple(outcome.new_leads), appended)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(1.5), deadline=None)
 @given(
     st.lists(requests, min_size=1, max_size=12),
     st.lists(st.integers(0, 12), max_size=6),

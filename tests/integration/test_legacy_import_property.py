@@ -26,6 +26,7 @@ from domain.policy import DEFAULT_POLICY
 from domain.reducer import replay
 from projections.source import lead_history
 from service_layer.ledger import Ledger
+from tests.conftest import examples
 
 WORKSPACE = "acme"
 PHONES = {"c1": "+6281234567890", "c2": "+6285712345678", "c3": "+6281398765432"}
@@ -53,7 +54,7 @@ def as_rows(file: str, items: list[dict[str, Any]]) -> list[RawRow]:
     return [RawRow(file, i + 1, "", data=item) for i, item in enumerate(items)]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(0.6), deadline=None)
 @given(imports)
 def test_imports_never_duplicate_a_fact_and_the_last_import_wins(
     sequence: list[tuple[dict[str, dict[str, Any]], list[tuple[str, str]]]],

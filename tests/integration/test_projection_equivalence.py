@@ -66,11 +66,12 @@ from projections.source import head, lead_history
 from projections.state import read_state
 from projections.tables import view_tables
 from service_layer.bootstrap import Services, bootstrap
-from tests.conftest import PG_DSN, _drop_schema, make_url, require_postgres, settings_for
+from tests.conftest import PG_DSN, _drop_schema, examples, make_url, require_postgres, settings_for
 from tests.support import WORKSPACE
 
 PHONES = ("+6281234567890", "+6285712345678", "+6281398765432", "+6281122334455")
-EXAMPLES = {"sqlite": 10, "postgres": 5}
+# Shares of the profile's budget (tests/conftest.py): each example builds five projections.
+EXAMPLES = {"sqlite": 0.1, "postgres": 0.05}
 T0 = datetime(2025, 11, 24, 2, 0, tzinfo=UTC)
 WIB = timezone(timedelta(hours=7), "WIB")
 INBOUND_IDS = ("wamid.in.1", "wamid.in.2", "wamid.in.3")
@@ -347,7 +348,7 @@ def test_projection_is_independent_of_paging(durable_backend: str, tmp_path: Pat
         require_postgres()
 
     @settings(
-        max_examples=EXAMPLES[durable_backend],
+        max_examples=examples(EXAMPLES[durable_backend]),
         deadline=None,
         database=None,
         suppress_health_check=[

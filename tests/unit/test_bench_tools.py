@@ -12,6 +12,7 @@ from bench.baselines import rows_of
 from bench.common import quantile
 from bench.loadgen import Plan, deliveries
 from bench.profiling import summarise
+from tests.conftest import examples
 
 SECRET = "s" * 64
 
@@ -51,7 +52,7 @@ def test_levels_never_share_message_ids() -> None:
 
 
 @given(st.lists(st.tuples(st.sampled_from("abcdef"), st.integers(1, 50)), min_size=1))
-@settings(max_examples=50)
+@settings(max_examples=examples(0.5))
 def test_profile_shares_count_every_sample_once(stacks: list[tuple[str, int]]) -> None:
     raw = "\n".join(
         f"main (/x/site-packages/lib{name}/m.py:1);leaf{name} (/x/app.py:2) {count}"

@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.phone import InvalidPhoneError, _indonesian, _parsed, normalise_phone
+from tests.conftest import examples
 
 
 @pytest.mark.parametrize(
@@ -49,7 +50,7 @@ _spelled = st.builds(
 )
 
 
-@settings(max_examples=1000)
+@settings(max_examples=examples(10))
 @given(_spelled, st.sampled_from(["ID", "US", "GB", "SG"]))
 def test_the_fast_path_agrees_with_the_full_parse(raw: str, region: str) -> None:
     raw = raw.strip()
@@ -63,7 +64,7 @@ def test_the_fast_path_agrees_with_the_full_parse(raw: str, region: str) -> None
     assert fast is None or fast == full
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(5))
 @given(st.integers(10**7, 10**12 - 1))
 def test_the_fast_path_takes_valid_indonesian_mobiles(n: int) -> None:
     raw = f"+628{n}"

@@ -23,6 +23,7 @@ from domain.delivery import UnhandledDelivery
 from domain.envelope import Said
 from domain.lead import Lead
 from domain.personal import ENVELOPE, personal_fields, pseudonym
+from tests.conftest import examples
 
 MARK = "zqxPII"  # every generated personal value carries it: easy to look for in bytes
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -81,7 +82,7 @@ lead_inputs = st.tuples(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(0.4), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lead_inputs)
 def test_sealing_round_trips_and_shredding_leaves_only_the_audit_skeleton(
     inputs: tuple[str, str, list[str], str, dict[str, Any]],

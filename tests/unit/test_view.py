@@ -26,6 +26,7 @@ from domain.reducer import (
     apply,
     replay,
 )
+from tests.conftest import examples
 from tests.support import SAMPLES
 
 LEAD = UUID("00000000-0000-4000-8000-000000000001")
@@ -537,7 +538,7 @@ def test_applying_an_event_twice_equals_applying_it_once(events: list[LedgerEven
     assert replay(twice, DEFAULT_POLICY) == replay(events, DEFAULT_POLICY)
 
 
-@settings(max_examples=50)
+@settings(max_examples=examples(0.5))
 @given(streams)
 def test_as_of_replay_equals_the_live_view_at_that_position(events: list[LedgerEvent]) -> None:
     live: list[ContactView] = []
