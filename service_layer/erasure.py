@@ -97,7 +97,12 @@ def shred_deliveries_mentioning(
 
 
 def _recorded_erasure(
-    store: LedgerStore, workspace: str, lead_id: UUID, appended: bool, nid: int | None, shredded: int
+    store: LedgerStore,
+    workspace: str,
+    lead_id: UUID,
+    appended: bool,
+    nid: int | None,
+    shredded: int,
 ) -> Erasure:
     """The lead's erasure event, as stored (its fields are all in clear)."""
     for event in store.events.get(lead_id, desc=True):

@@ -33,3 +33,8 @@ class SignatureWorkspaceMismatchError(PermissionError):
 class IngestTimeoutError(TimeoutError):
     """The ledger did not commit within the ingest deadline; the write may still land
     (the sender's retry is deduplicated)."""
+
+
+class ViewLaggingError(RuntimeError):
+    """The ledger has the lead but the views could not show it in time (or its events
+    failed to apply): ask again shortly."""

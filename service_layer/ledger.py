@@ -2,12 +2,14 @@
 
 `record()` hands its request to the group committer (service_layer/group_commit.py) and waits:
 the writer thread writes everything waiting in one transaction (service_layer/ledger_batch.py),
-and each caller is answered only after its facts are committed. Erasures and raw unhandled
-deliveries (service_layer/single_writes.py) take the same writer, one per transaction, under
-the same retry policy. Listeners hear of every committed write (metrics, waking the views). Optimistic-concurrency
+and each caller is answered only after its facts are committed. Optimistic-concurrency
 conflicts (another process appended to one of these leads first) are retried on fresh
 state, so they never surface as errors and never lose a fact; dedup lives in the
 aggregate, so a retry of an already-recorded fact appends nothing.
+
+Erasures and raw unhandled deliveries (service_layer/single_writes.py) take the same writer,
+one per transaction, under the same retry policy. Listeners hear of every committed write
+(metrics, waking the views).
 """
 
 from __future__ import annotations

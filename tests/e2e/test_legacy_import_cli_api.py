@@ -92,7 +92,7 @@ def test_cli_imports_csv_and_reimport_adds_nothing(
     services = bootstrap(settings_for(url, tmp_path))
     try:
         assert ledger_size(services) == summary["events_appended"]
-        with TestClient(create_app(services)) as client:
+        with TestClient(create_app(services.service)) as client:
             lead_id = lead_id_for(WORKSPACE, BUDI)
             view = client.get(f"/leads/{lead_id}", headers=AUTH).json()
             assert (view["name"], view["lead_status"], view["lead_temperature"]) == (
