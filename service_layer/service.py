@@ -40,6 +40,8 @@ from service_layer.ledger import Ledger, Recording
 from service_layer.legacy_import import LegacyImport
 from service_layer.parallel_import import ImportJob, run_parallel
 
+__all__ = ["LeadLedgerService", "LeadRead", "Recording", "SettledErasure"]
+
 T = TypeVar("T")
 LeadRead = Callable[[Connection, ViewTables, ContactView], T]
 BuildCommand = Callable[[str], LeadCommand]  # the lead's phone -> the command

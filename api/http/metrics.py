@@ -28,7 +28,7 @@ from starlette.responses import Response
 
 from api.rebuild_gauge import REBUILD_PROGRESS, ratio
 from projections.catchup import Status
-from service_layer.ledger import Recording
+from service_layer.service import Recording
 
 log = logging.getLogger("leadledger.metrics")
 # No `*_created` series: nothing here needs them, and they double the series count.
