@@ -4,7 +4,7 @@ the ledger's listener (service_layer/bootstrap.py), never by the callers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -97,10 +97,6 @@ class LeadLedgerService:
         self, workspace: str, lead_id: UUID, build: BuildCommand, key: str | None
     ) -> CommandOutcome:
         return self._on_lead(workspace, lead_id, build, "note", key)
-
-    def record(self, workspace: str, commands: Sequence[LeadCommand]) -> Recording:
-        """Commands addressed by phone (simulations, tools): the ledger's plain write."""
-        return self._ledger.record(workspace, commands)
 
     def import_legacy(
         self,
