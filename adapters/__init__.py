@@ -1,0 +1,1 @@
+"""The outside world: webhook payloads, the event store, key storage, config, import files."""

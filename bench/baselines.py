@@ -40,7 +40,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.eventstore.database_url import DatabaseURL
-from api.http.observability import log_config
+from api.logging_setup import log_config
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS contacts (phone TEXT PRIMARY KEY, name TEXT, "

@@ -28,7 +28,7 @@ from sqlalchemy import Connection
 
 from adapters.config.settings import Settings
 from adapters.webhooks.traffic import phone_for
-from api.http.handlers.lead_queries import itself, read_lead
+from api.http.handlers.lead_queries import itself
 from bench.common import DEFAULT_PG, OUT, WORKSPACE, machine, summary
 from bench.ledger import BIG_EVENTS, BIG_PHONE, drop_pg_ledger, ledger
 from domain.identity import lead_id_for
@@ -85,13 +85,13 @@ def measure(services: Services, leads: int, repeat: int) -> dict[str, dict[str, 
         # Any spelling, as the route takes it: the local form, normalised.
         local = phone_for(rng.randrange(leads)).replace("+62", "0")
         phone = normalise_phone(local, "ID")
-        read_lead(services, WORKSPACE, lead_id_for(WORKSPACE, phone), itself)
+        services.service.read_lead(WORKSPACE, lead_id_for(WORKSPACE, phone), itself)
 
     results["lead by phone (random lead)"] = summary(timed(by_phone, repeat))
     big = lead_id_for(WORKSPACE, BIG_PHONE)
 
     def history() -> list[Any]:
-        return read_lead(services, WORKSPACE, big, queries.status_history)
+        return services.service.read_lead(WORKSPACE, big, queries.status_history)
 
     results["status history, lead with 1,000 events"] = {
         "rows": len(history()),

@@ -1,0 +1,1 @@
+"""Read models: SQL tables built from the ledger (catch-up, follower, rebuild, verify, queries)."""

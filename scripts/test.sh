@@ -11,4 +11,5 @@ fi
 .venv/bin/python -m pip install --quiet -e '.[dev]'
 .venv/bin/ruff check .
 .venv/bin/mypy .
+.venv/bin/lint-imports
 .venv/bin/pytest -q -p no:cacheprovider "$@"

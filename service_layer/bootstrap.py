@@ -1,7 +1,9 @@
-"""The composition root: settings → workspaces, event store, ledger."""
+"""The composition root: settings → workspaces, event store, ledger, views, and the
+application service built on them (service_layer/service.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from adapters.config.settings import Settings
@@ -13,11 +15,16 @@ from domain.policy import DEFAULT_POLICY_TOML, load_policy
 from projections.catchup import LiveViews
 from projections.database import Engines, make_engines
 from projections.live import LiveFollower
-from service_layer.ledger import Ledger
+from service_layer.ledger import Ledger, Recording
+from service_layer.service import LeadLedgerService
 
 
 @dataclass
 class Services:
+    """Everything bootstrap wired, for the entrypoints' `service` and for tests and tools
+    that need a part (a store, the views)."""
+
+    service: LeadLedgerService
     settings: Settings
     workspaces: Workspaces
     database: DatabaseURL
@@ -27,16 +34,8 @@ class Services:
     views: LiveViews
     follower: LiveFollower
 
-    def committed(self, notification_id: int | None) -> None:
-        """A write landed: wake the follower so the views show it within milliseconds."""
-        if notification_id is not None:
-            self.follower.notify()
-
     def close(self) -> None:
-        self.ledger.close()  # write what is queued before the store goes
-        self.follower.stop()
-        self.engines.dispose()
-        self.store.close()
+        self.service.close()
 
 
 def bootstrap(settings: Settings | None = None) -> Services:
@@ -47,16 +46,34 @@ def bootstrap(settings: Settings | None = None) -> Services:
         engines = make_engines(database, settings.views_database_url)
         views = LiveViews(engines, store, initial_policy_text(settings))
     channel = getattr(store.recorder, "channel_name", None)
+    workspaces = load_workspaces(settings)
+    ledger = Ledger(store)
+    follower = LiveFollower(views, database, settings.poll_interval, channel)
+    ledger.listeners.append(wake_views(follower))
     return Services(
+        service=LeadLedgerService(
+            settings, workspaces, ledger, views, engines, follower, database.kind
+        ),
         settings=settings,
-        workspaces=load_workspaces(settings),
+        workspaces=workspaces,
         database=database,
         store=store,
-        ledger=Ledger(store),
+        ledger=ledger,
         engines=engines,
         views=views,
-        follower=LiveFollower(views, database, settings.poll_interval, channel),
+        follower=follower,
     )
+
+
+def wake_views(follower: LiveFollower) -> Callable[[Recording], None]:
+    """The ledger's listener: a write landed, so wake the follower and the views show it
+    within milliseconds (without waiting for a NOTIFY or the poll)."""
+
+    def committed(recording: Recording) -> None:
+        if recording.last_notification_id is not None:
+            follower.notify()
+
+    return committed
 
 
 def initial_policy_text(settings: Settings) -> str:

@@ -8,16 +8,12 @@ Snapshots stay where they are: sealed, they shred with the key like the events.
 
 from __future__ import annotations
 
-import random
 import re
-import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
 import phonenumbers
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
 from adapters.eventstore.store import LedgerStore
@@ -25,13 +21,13 @@ from domain.delivery import UnhandledDelivery
 from domain.envelope import Said
 from domain.lead import Lead
 from domain.values import Source
+from service_layer.errors import ErasureTargetNotFoundError, LeadNotFoundError
+from service_layer.ledger import Ledger
 
 ERASED_EVENT = "PersonalDataErased"
 _SEPARATORS = re.compile(r"[\s\-.()/]")  # inside phone numbers as people write them
 
-
-class ErasureTargetNotFoundError(LookupError):
-    """No lead with this id in this workspace."""
+__all__ = ["Erasure", "ErasureTargetNotFoundError", "erase_lead", "reapply_erasures"]
 
 
 @dataclass(frozen=True)
@@ -48,7 +44,7 @@ class Erasure:
 
 
 def erase_lead(
-    store: LedgerStore,
+    ledger: Ledger,
     workspace: str,
     lead_id: UUID,
     actor: str,
@@ -57,27 +53,23 @@ def erase_lead(
 ) -> Erasure:
     """Erase the lead; also shred the unhandled deliveries of the workspace that mention its
     phone (`phone_e164` names it when the lead is already erased, e.g. a re-run)."""
-    appended, notification_id = False, None
-    for attempt in range(50):
-        lead = _load(store, workspace, lead_id)
-        phone_e164 = lead.phone or phone_e164
-        if not lead.erase_personal_data(Said(Source.HUMAN, actor, datetime.now(UTC)), reason):
-            break
-        try:
-            recordings = store.save(lead)
-        except IntegrityError:  # a write landed first: erase the fresh state
-            time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
-            continue
-        appended = True
-        notification_id = max(r.notification.id for r in recordings)
-        break
-    else:
-        raise RuntimeError(f"lead {lead_id}: too many concurrent writers to erase it")
+    store = ledger.store
+    try:
+        # The phone, read before the erasure forgets it (a lead's phone never changes).
+        phone_e164 = ledger.get_lead(workspace, lead_id).phone or phone_e164
+        # Written by the ledger's writer, under its retry policy (a write that lands first
+        # makes it erase the fresh state).
+        recording = ledger.erase(
+            workspace, lead_id, Said(Source.HUMAN, actor, datetime.now(UTC)), reason
+        )
+    except LeadNotFoundError:
+        raise ErasureTargetNotFoundError(str(lead_id)) from None
     store.keys.destroy(lead_id)  # idempotent: also completes an interrupted erasure
     store.forget_cached(lead_id)
     shredded = shred_deliveries_mentioning(store, workspace, phone_e164) if phone_e164 else 0
-    erasure = _recorded_erasure(store, workspace, lead_id, appended, notification_id)
-    return replace(erasure, deliveries_erased=shredded)
+    return _recorded_erasure(
+        store, workspace, lead_id, recording.appended > 0, recording.last_notification_id, shredded
+    )
 
 
 def shred_deliveries_mentioning(
@@ -104,18 +96,13 @@ def shred_deliveries_mentioning(
         after = found[-1].id
 
 
-def _load(store: LedgerStore, workspace: str, lead_id: UUID) -> Lead:
-    try:
-        lead: object = store.repository.get(lead_id)
-    except AggregateNotFoundError:
-        raise ErasureTargetNotFoundError(str(lead_id)) from None
-    if not isinstance(lead, Lead) or lead.workspace != workspace:
-        raise ErasureTargetNotFoundError(str(lead_id))
-    return lead
-
-
 def _recorded_erasure(
-    store: LedgerStore, workspace: str, lead_id: UUID, appended: bool, nid: int | None
+    store: LedgerStore,
+    workspace: str,
+    lead_id: UUID,
+    appended: bool,
+    nid: int | None,
+    shredded: int,
 ) -> Erasure:
     """The lead's erasure event, as stored (its fields are all in clear)."""
     for event in store.events.get(lead_id, desc=True):
@@ -130,6 +117,7 @@ def _recorded_erasure(
                 position=int(event.originator_version),
                 appended=appended,
                 notification_id=nid,
+                deliveries_erased=shredded,
             )
     raise ErasureTargetNotFoundError(str(lead_id))  # unreachable once erase_personal_data ran
 

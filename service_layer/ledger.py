@@ -1,4 +1,4 @@
-"""The write service: apply commands to leads and save them, many requests per transaction.
+"""The write path: apply commands to leads and save them, many requests per transaction.
 
 `record()` hands its request to the group committer (service_layer/group_commit.py) and waits:
 the writer thread writes everything waiting in one transaction (service_layer/ledger_batch.py),
@@ -6,6 +6,10 @@ and each caller is answered only after its facts are committed. Optimistic-concu
 conflicts (another process appended to one of these leads first) are retried on fresh
 state, so they never surface as errors and never lose a fact; dedup lives in the
 aggregate, so a retry of an already-recorded fact appends nothing.
+
+Erasures and raw unhandled deliveries (service_layer/single_writes.py) take the same writer,
+one per transaction, under the same retry policy. Listeners hear of every committed write
+(metrics, waking the views).
 """
 
 from __future__ import annotations
@@ -16,17 +20,28 @@ import time
 from collections.abc import Callable, Sequence
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 
 from adapters.eventstore.store import LedgerStore
 from domain.commands import LeadCommand
+from domain.delivery import UnhandledDelivery
+from domain.envelope import Said
 from domain.lead import Lead
+from service_layer.errors import LeadNotFoundError, LedgerBusyError
 from service_layer.group_commit import GroupCommitter
 from service_layer.lead_resolution import current_lead_id
 from service_layer.ledger_batch import LeadBatch, RecordedFact, Recording, WriteRequest
+from service_layer.single_writes import (
+    EraseRequest,
+    KeepUnhandledRequest,
+    load_lead,
+    write_erasure,
+    write_unhandled,
+)
 
 __all__ = ["LeadNotFoundError", "Ledger", "LedgerBusyError", "RecordedFact", "Recording"]
+
+LedgerRequest = WriteRequest | EraseRequest | KeepUnhandledRequest
 
 log = logging.getLogger("leadledger.ledger")
 
@@ -39,14 +54,6 @@ BATCH_ATTEMPTS = 5  # conflicts on a whole batch before writing its requests one
 # group commits and import chunks stay far below, and a batch above is split. A single
 # request is never split: its commands commit together or not at all.
 MAX_COMMANDS_PER_TRANSACTION = 2000
-
-
-class LeadNotFoundError(LookupError):
-    """No lead with this id in this workspace (another workspace's lead is 'not found' too)."""
-
-
-class LedgerBusyError(RuntimeError):
-    """Conflicts persisted past every retry (pathological contention)."""
 
 
 class _ContentionError(Exception):
@@ -64,16 +71,28 @@ class Ledger:
         self.store = store
         self.max_attempts = max_attempts
         self.max_commands = max_commands
-        # Called after each committed recording (metrics); never before the commit.
+        # Called after each committed write (metrics, waking the views); never before it.
         self.listeners: list[Callable[[Recording], None]] = []
-        self.writer: GroupCommitter[WriteRequest, Recording] = GroupCommitter(
+        self.writer: GroupCommitter[LedgerRequest, Recording] = GroupCommitter(
             self.write_batch, max_batch, name="ledger-writer"
         )
 
     def record(self, workspace: str, commands: Sequence[LeadCommand]) -> Recording:
         """Append each command's fact (once) on its lead; all leads in one transaction,
         shared with whatever other requests are waiting. Returns after the commit."""
-        recording = self.writer.submit(WriteRequest(workspace, tuple(commands))).result()
+        return self._submit(WriteRequest(workspace, tuple(commands)))
+
+    def erase(self, workspace: str, lead_id: UUID, said: Said, reason: str) -> Recording:
+        """Append the lead's erasure (nothing when already erased). Destroying its key is
+        the caller's next step, only once this returned (service_layer/erasure.py)."""
+        return self._submit(EraseRequest(workspace, lead_id, said, reason))
+
+    def keep_unhandled(self, delivery: UnhandledDelivery) -> Recording:
+        """Keep a raw delivery; its content-hash id makes a repeat append nothing."""
+        return self._submit(KeepUnhandledRequest(delivery))
+
+    def _submit(self, request: LedgerRequest) -> Recording:
+        recording = self.writer.submit(request).result()
         for listener in self.listeners:
             listener(recording)
         return recording
@@ -88,13 +107,7 @@ class Ledger:
         return self.record(workspace, [build(lead.phone)])
 
     def get_lead(self, workspace: str, lead_id: UUID) -> Lead:
-        try:
-            lead: object = self.store.repository.get(lead_id)
-        except AggregateNotFoundError:
-            raise LeadNotFoundError(str(lead_id)) from None
-        if not isinstance(lead, Lead) or lead.workspace != workspace:
-            raise LeadNotFoundError(str(lead_id))
-        return lead
+        return load_lead(self.store, workspace, lead_id)
 
     def find_lead(self, workspace: str, phone_e164: str) -> Lead | None:
         try:
@@ -106,7 +119,7 @@ class Ledger:
         """Write what is queued and stop the writer thread (later records write inline)."""
         self.writer.close()
 
-    def write_batch(self, requests: Sequence[WriteRequest]) -> list[Recording | BaseException]:
+    def write_batch(self, requests: Sequence[LedgerRequest]) -> list[Recording | BaseException]:
         """The writer's job: one outcome per request, a Recording only for committed work;
         one transaction per `max_commands` commands at most."""
         outcomes: list[Recording | BaseException] = []
@@ -114,7 +127,7 @@ class Ledger:
             outcomes += self._write_part(part)
         return outcomes
 
-    def _write_part(self, requests: Sequence[WriteRequest]) -> list[Recording | BaseException]:
+    def _write_part(self, requests: Sequence[LedgerRequest]) -> list[Recording | BaseException]:
         if len(requests) == 1:
             return [self._write_alone(requests[0])]
         try:
@@ -128,7 +141,7 @@ class Ledger:
                 )
             return [self._write_alone(request) for request in requests]
 
-    def _write_alone(self, request: WriteRequest) -> Recording | BaseException:
+    def _write_alone(self, request: LedgerRequest) -> Recording | BaseException:
         try:
             [recording] = self._write_with_retries([request], self.max_attempts)
         except _ContentionError:
@@ -138,28 +151,43 @@ class Ledger:
         return recording
 
     def _write_with_retries(
-        self, requests: Sequence[WriteRequest], attempts: int
+        self, requests: Sequence[LedgerRequest], attempts: int
     ) -> list[Recording]:
         for attempt in range(attempts):
             try:
                 # Fresh aggregates on every attempt: a failed one is never saved.
-                return LeadBatch(self.store).record(requests)
+                return self._write_once(requests)
             except IntegrityError:
                 # Someone else appended to one of these leads: reload and re-apply.
                 time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise _ContentionError
 
+    def _write_once(self, requests: Sequence[LedgerRequest]) -> list[Recording]:
+        match requests:
+            case [EraseRequest() as erase]:
+                return [write_erasure(self.store, erase)]
+            case [KeepUnhandledRequest() as keep]:
+                return [write_unhandled(self.store, keep)]
+        return LeadBatch(self.store).record(
+            [r for r in requests if isinstance(r, WriteRequest)]  # _parts keeps others alone
+        )
 
-def _parts(requests: Sequence[WriteRequest], max_commands: int) -> list[Sequence[WriteRequest]]:
-    """Consecutive runs of requests of at most `max_commands` commands (a larger request
-    is a run of its own)."""
-    parts: list[Sequence[WriteRequest]] = []
+
+def _parts(requests: Sequence[LedgerRequest], max_commands: int) -> list[Sequence[LedgerRequest]]:
+    """Consecutive runs of command requests of at most `max_commands` commands (a larger
+    request is a run of its own); an erasure or a kept delivery is always alone."""
+    parts: list[Sequence[LedgerRequest]] = []
     start, size = 0, 0
     for i, request in enumerate(requests):
-        if size and size + len(request.commands) > max_commands:
+        alone = not isinstance(request, WriteRequest)
+        commands = request.commands if isinstance(request, WriteRequest) else ()
+        if i > start and (alone or size + len(commands) > max_commands):
             parts.append(requests[start:i])
             start, size = i, 0
-        size += len(request.commands)
+        size += len(commands)
+        if alone:
+            parts.append(requests[i : i + 1])
+            start, size = i + 1, 0
     if start < len(requests):
         parts.append(requests[start:])
     return parts

@@ -120,5 +120,5 @@ def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
 
 @pytest.fixture
 def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services)) as test_client:
+    with TestClient(create_app(services.service)) as test_client:
         yield test_client

@@ -442,10 +442,10 @@ def wait_for_views(views: LiveViews, seconds: float) -> int:
 
 @contextlib.contextmanager
 def serve_in_process(services: Services) -> Iterator[str]:
-    """uvicorn in a thread of this process, serving `create_app(services)` over real TCP;
+    """uvicorn in a thread of this process, serving `create_app(services.service)` over real TCP;
     yields the base URL. Stopped (graceful shutdown) on the way out."""
     config = uvicorn.Config(
-        create_app(services),
+        create_app(services.service),
         host="127.0.0.1",
         port=free_port(),
         log_level="warning",

@@ -1,1 +1,1 @@
-"""Importing contacts and notes exported from the team's previous (Convex) system."""
+"""Reading the rows of the previous (Convex) system's exports: files, mapping, plans, reports."""

@@ -7,11 +7,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from api.cli.history import workspace_option
-from api.http.handlers.erasure import erase_and_settle
 from domain.phone import InvalidPhoneError, normalise_phone
 from service_layer.bootstrap import bootstrap
-from service_layer.erasure import ErasureTargetNotFoundError, reapply_erasures
-from service_layer.lead_resolution import current_lead_id, erased_lead_ids
+from service_layer.errors import ErasureTargetNotFoundError
 
 out = Console()
 
@@ -25,39 +23,44 @@ def forget(
     """Erase the person's personal data: destroys the lead's key (irreversible)."""
     if not actor.strip() or not reason.strip():
         raise typer.BadParameter("--actor and --reason must not be empty")
-    services = bootstrap()
+    service = bootstrap().service
     try:
-        name = workspace_option(services, workspace)
+        name = workspace_option(service, workspace)
         try:
-            e164 = normalise_phone(phone, services.workspaces.default_region)
+            e164 = normalise_phone(phone, service.workspaces.default_region)
         except InvalidPhoneError as exc:
             raise typer.BadParameter(str(exc)) from None
-        lead_id = current_lead_id(services.store, name, e164)
+        lead_id = service.current_lead_id(name, e164)
         try:
-            erasure = erase_and_settle(services, name, lead_id, actor.strip(), reason.strip(), e164)
+            settled = service.erase_personal_data(
+                name, lead_id, actor.strip(), reason.strip(), e164
+            )
         except ErasureTargetNotFoundError:
-            earlier = erased_lead_ids(services.store, name, e164)
+            earlier = service.erased_lead_ids(name, e164)
             if earlier:
                 out.print(f"Already erased: {len(earlier)} lead(s) for this phone; nothing left.")
                 return
             out.print(f"[red]No lead for {escape(phone)} in workspace {name}.[/red]")
             raise typer.Exit(1) from None
+        erasure = settled.erasure
         verb = "Erased" if erasure.appended else "Already erased"
         out.print(
             f"{verb}: lead {erasure.lead_id} at {erasure.erased_at:%Y-%m-%d %H:%M:%S} by "
             f"{escape(erasure.erased_by)} ({escape(erasure.reason)}); "
             f"{erasure.deliveries_erased} unhandled delivery(ies) mentioning it shredded"
         )
+        if not settled.views_settled:
+            out.print("[yellow]The read models still have to catch up to blank it.[/yellow]")
     finally:
-        services.close()
+        service.close()
 
 
 def forget_again() -> None:
     """Destroy again the key of every lead the ledger says was erased (after restoring an
     old backup of the keys)."""
-    services = bootstrap()
+    service = bootstrap().service
     try:
-        count = reapply_erasures(services.store)
+        count = service.reapply_erasures()
         out.print(f"Re-applied {count} erasure(s) from the ledger.")
     finally:
-        services.close()
+        service.close()

@@ -12,10 +12,9 @@ from rich.table import Table
 
 from domain.phone import InvalidPhoneError, normalise_phone
 from domain.reducer import LedgerEvent
-from projections.source import lead_history
-from service_layer.bootstrap import Services, bootstrap
-from service_layer.lead_resolution import current_lead_id
-from service_layer.ledger import LeadNotFoundError
+from service_layer.bootstrap import bootstrap
+from service_layer.errors import LeadNotFoundError
+from service_layer.service import LeadLedgerService
 
 out = Console()
 
@@ -25,11 +24,11 @@ def history(
     workspace: str | None = typer.Option(None, help="Needed when several workspaces exist."),
 ) -> None:
     """Show every fact recorded on a lead, oldest first."""
-    services = bootstrap()
+    service = bootstrap().service
     try:
-        lead_id = _resolve(services, lead, workspace_option(services, workspace))
+        lead_id = _resolve(service, lead, workspace_option(service, workspace))
         table = Table("#", "recorded", "event", "source", "actor", "what was said")
-        for event in lead_history(services.store, lead_id):
+        for event in service.lead_history(lead_id):
             table.add_row(
                 str(event.position),
                 event.recorded_at.strftime("%Y-%m-%d %H:%M:%S"),
@@ -40,7 +39,7 @@ def history(
             )
         out.print(table)
     finally:
-        services.close()
+        service.close()
 
 
 def summary(event: LedgerEvent) -> str:
@@ -77,8 +76,8 @@ def summary(event: LedgerEvent) -> str:
     return ""
 
 
-def workspace_option(services: Services, name: str | None) -> str:
-    names = sorted(services.workspaces.by_name)
+def workspace_option(service: LeadLedgerService, name: str | None) -> str:
+    names = sorted(service.workspaces.by_name)
     if name is not None:
         if name not in names:
             raise typer.BadParameter(f"unknown workspace {name!r}; known: {', '.join(names)}")
@@ -88,24 +87,19 @@ def workspace_option(services: Services, name: str | None) -> str:
     return names[0]
 
 
-_workspace = workspace_option  # the name api/cli/imports.py imports
-
-
-def _resolve(services: Services, text: str, workspace: str) -> UUID:
+def _resolve(service: LeadLedgerService, text: str, workspace: str) -> UUID:
     try:
         lead_id = UUID(text)
     except ValueError:
         try:
             # The phone's current lead: an erased one is reachable by its id only.
-            lead_id = current_lead_id(
-                services.store,
-                workspace,
-                normalise_phone(text, services.workspaces.default_region),
+            lead_id = service.current_lead_id(
+                workspace, normalise_phone(text, service.workspaces.default_region)
             )
         except InvalidPhoneError as exc:
             raise typer.BadParameter(str(exc)) from None
     try:
-        services.ledger.get_lead(workspace, lead_id)
+        service.get_lead(workspace, lead_id)
     except LeadNotFoundError:
         out.print(f"[red]No lead {text} in workspace {workspace}.[/red]")
         raise typer.Exit(1) from None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -14,11 +13,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from adapters.legacy_import.mapping import LegacyMapping, MappingError, mapping_from_files
-from adapters.legacy_import.parallel import ImportJob, ImportWorkerError, run_parallel
-from adapters.legacy_import.readers import format_of, read_file
+from adapters.legacy_import.readers import format_of
 from adapters.legacy_import.report import Summary, default_rejects_path
-from api.cli.history import _workspace
-from service_layer.bootstrap import Services, bootstrap
+from api.cli.history import workspace_option
+from service_layer.bootstrap import bootstrap
+from service_layer.parallel_import import ImportJob, ImportWorkerError
+from service_layer.service import LeadLedgerService
 
 out = Console()
 err = Console(stderr=True)
@@ -58,21 +58,21 @@ def import_legacy(
     """Import contacts and notes; re-running adds nothing, changed rows add only changes."""
     if file_format not in (None, "jsonl", "csv"):
         raise typer.BadParameter("--format must be jsonl or csv")
-    services = bootstrap()
+    service = bootstrap().service
     try:
-        legacy = _mapping(services, mapping)
+        legacy = _mapping(service, mapping)
         rejects_path = rejects or default_rejects_path(contacts)
         contact_lines = _lines(contacts)
-        workers = _workers(jobs, contact_lines, services)
+        workers = _workers(jobs, contact_lines, service)
         with _progress() as progress:
             tasks = {
                 "contacts": progress.add_task("contacts", total=contact_lines),
                 "notes": progress.add_task("notes", total=_lines(notes) if notes else 0),
             }
             job = ImportJob(
-                database_url=services.settings.database_url,
-                workspace=_workspace(services, workspace),
-                region=services.workspaces.default_region,
+                database_url=service.settings.database_url,
+                workspace=workspace_option(service, workspace),
+                region=service.workspaces.default_region,
                 mapping=legacy,
                 contacts=contacts,
                 contacts_format=format_of(contacts, file_format),
@@ -82,48 +82,31 @@ def import_legacy(
                 rejects=rejects_path,
             )
             advance = lambda what, n: progress.advance(tasks[what], n)  # noqa: E731
-            if workers > 1:
-                summary = _parallel(job, workers, advance)
-            else:
-                summary = _in_process(services, job, advance)
+            try:
+                summary = service.import_legacy_files(job, workers, advance)
+            except ImportWorkerError as exc:
+                err.print(f"[red]import stopped: {exc}[/red]")
+                err.print("What was committed stays; run the same import again to finish it.")
+                raise typer.Exit(1) from None
         if update_views:
             with err.status("updating the read models"):
-                services.views.catch_up()
+                service.catch_up_views()
         _print(summary, rejects_path, as_json)
     finally:
-        services.close()
+        service.close()
 
 
-def _workers(jobs: int, contact_lines: int, services: Services) -> int:
-    if services.database.kind == "memory":
+def _workers(jobs: int, contact_lines: int, service: LeadLedgerService) -> int:
+    if service.database_kind == "memory":
         return 1  # an in-memory ledger lives in this process only
     if jobs:
         return jobs
     return min(os.cpu_count() or 1, MAX_AUTO_JOBS) if contact_lines >= PARALLEL_FROM_ROWS else 1
 
 
-def _in_process(services: Services, job: ImportJob, advance: Callable[[str, int], None]) -> Summary:
-    with job.rejects.open("w", encoding="utf-8") as rejects_out:
-        importer = job.importer(services.ledger, rejects_out, lambda n: advance("contacts", n))
-        note_rows = read_file(job.notes, job.notes_format) if job.notes else ()
-        return importer.run(
-            read_file(job.contacts, job.contacts_format),
-            _counting(note_rows, lambda: advance("notes", 1)),
-        )
-
-
-def _parallel(job: ImportJob, workers: int, advance: Callable[[str, int], None]) -> Summary:
+def _mapping(service: LeadLedgerService, given: Path | None) -> LegacyMapping:
     try:
-        return run_parallel(job, workers, advance)
-    except ImportWorkerError as exc:
-        err.print(f"[red]import stopped: {exc}[/red]")
-        err.print("What was committed stays; run the same import again to finish it.")
-        raise typer.Exit(1) from None
-
-
-def _mapping(services: Services, given: Path | None) -> LegacyMapping:
-    try:
-        return mapping_from_files(given, services.settings.config_file)
+        return mapping_from_files(given, service.settings.config_file)
     except MappingError as exc:
         raise typer.BadParameter(str(exc)) from None
 
@@ -146,12 +129,6 @@ def _lines(path: Path) -> int:
         for block in iter(lambda: handle.read(1 << 20), b""):
             count += block.count(b"\n")
     return count
-
-
-def _counting(rows: Iterable[T], tick: Callable[[], None]) -> Iterator[T]:
-    for row in rows:
-        yield row
-        tick()
 
 
 def _print(summary: Summary, rejects_path: Path, as_json: bool) -> None:

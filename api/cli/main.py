@@ -12,7 +12,7 @@ from adapters.config.first_run import create_local_config
 from adapters.config.settings import Settings
 from adapters.config.workspaces import load_workspaces
 from api.cli import forget, history, imports, projections, simulate
-from api.http.observability import log_config
+from api.logging_setup import log_config
 
 app = typer.Typer(
     help="leadledger: an event-sourced lead ledger for WhatsApp sales teams.", no_args_is_help=True

@@ -12,12 +12,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from api.http.metrics import RebuildGauge
+from api.rebuild_gauge import RebuildGauge
 from domain.policy import PolicyError, load_policy
-from projections.rebuild import rebuild
-from projections.state import read_state
-from projections.verify import verify
-from service_layer.bootstrap import Services, bootstrap
+from service_layer.bootstrap import bootstrap
+from service_layer.service import LeadLedgerService
 
 app = typer.Typer(help="Rebuild, inspect and verify the read models.", no_args_is_help=True)
 out = Console()
@@ -31,12 +29,12 @@ def rebuild_command(
     page_size: int = typer.Option(5000, min=100, help="Events per transaction."),
 ) -> None:
     """Replay the whole ledger into fresh tables, then switch readers to them atomically."""
-    services = bootstrap()
+    service = bootstrap().service
     try:
-        text = _policy_text(services, policy)
+        text = _policy_text(service, policy)
         with _bar("rebuilding") as report:
-            progress = RebuildGauge(then=report, textfile=services.settings.metrics_textfile)
-            result = rebuild(services.engines.write, services.store, text, progress, page_size)
+            progress = RebuildGauge(then=report, textfile=service.settings.metrics_textfile)
+            result = service.rebuild_views(text, progress, page_size)
         verb = "resumed and finished" if result.resumed else "finished"
         out.print(
             f"Rebuild {verb}: generation {result.generation} is live "
@@ -44,15 +42,15 @@ def rebuild_command(
             f"{result.events_read} positions replayed in {result.seconds:.1f} s."
         )
     finally:
-        services.close()
+        service.close()
 
 
 @app.command("status")
 def status_command() -> None:
     """Each projection's position, the ledger head and the lag."""
-    services = bootstrap()
+    service = bootstrap().service
     try:
-        s = services.views.status()
+        s = service.views_status()
         table = Table(
             "projection", "generation", "position", "ledger head", "lag", "failed events", "policy"
         )
@@ -77,16 +75,16 @@ def status_command() -> None:
             )
         out.print(table)
     finally:
-        services.close()
+        service.close()
 
 
 @app.command("verify")
 def verify_command(page_size: int = typer.Option(5000, min=100)) -> None:
     """Rebuild into a shadow and report every row that differs from the live view."""
-    services = bootstrap()
+    service = bootstrap().service
     try:
         with _bar("verifying") as report:
-            result = verify(services.engines.write, services.store, report, page_size)
+            result = service.verify_views(report, page_size)
         if not result.differences:
             out.print(f"OK: {result.rows_compared} rows identical at position {result.position}.")
             return
@@ -99,28 +97,27 @@ def verify_command(page_size: int = typer.Option(5000, min=100)) -> None:
         )
         raise typer.Exit(1)
     finally:
-        services.close()
+        service.close()
 
 
 @app.command("follow")
 def follow_command() -> None:
     """Run a projection worker: keep the read models live until interrupted (Ctrl-C)."""
-    services = bootstrap()
-    services.follower.start()
-    out.print(f"Following the ledger ({services.database.kind}); Ctrl-C to stop.")
+    service = bootstrap().service
+    service.start_following()
+    out.print(f"Following the ledger ({service.database_kind}); Ctrl-C to stop.")
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         pass
     finally:
-        services.close()
+        service.close()
 
 
-def _policy_text(services: Services, path: Path | None) -> str:
+def _policy_text(service: LeadLedgerService, path: Path | None) -> str:
     if path is None:
-        with services.engines.read.connect() as conn:
-            return read_state(conn).active_policy
+        return service.active_policy_text()
     text = path.read_text(encoding="utf-8")
     try:
         load_policy(text)

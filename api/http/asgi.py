@@ -9,4 +9,4 @@ from service_layer.bootstrap import bootstrap
 
 
 def build() -> Starlette:
-    return create_app(bootstrap())
+    return create_app(bootstrap().service)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from api.http.errors import unauthorized
-from service_layer.bootstrap import Services
+from service_layer.service import LeadLedgerService
 
 
-def services_of(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
+def service_of(request: Request) -> LeadLedgerService:
+    service: LeadLedgerService = request.app.state.service
+    return service
 
 
 def workspace_of(request: Request) -> str:
@@ -18,7 +18,7 @@ def workspace_of(request: Request) -> str:
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise unauthorized("missing bearer API key (Authorization: Bearer <key>)")
-    workspace = services_of(request).workspaces.for_api_key(key.strip())
+    workspace = service_of(request).workspaces.for_api_key(key.strip())
     if workspace is None:
         raise unauthorized("unknown API key")
     request.state.workspace = workspace  # for the request log

@@ -38,6 +38,7 @@ class Endpoint:
     errors: tuple[int, ...] = ()
     params: tuple[Param, ...] = ()
     description: str = ""
+    accepted: str = ""  # set: a 202 answers with the same body (this says when)
 
 
 def to_routes(endpoints: list[Endpoint]) -> list[Route]:

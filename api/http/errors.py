@@ -1,12 +1,33 @@
-"""Clear errors: a status code and a JSON body naming the field. Nothing is stored."""
+"""Clear errors: a status code and a JSON body naming the field. Nothing is stored.
+
+`EXCEPTION_HANDLERS` is the one place where what the service (and the stores under it)
+raise becomes an HTTP answer; handlers raise `ApiError` only for what is wrong with the
+request itself.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from eventsourcing.persistence import OperationalError as StoreOperationalError
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError as ViewsOperationalError
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
+
+from service_layer.errors import (
+    IngestTimeoutError,
+    LeadNotFoundError,
+    LedgerBusyError,
+    SignatureWorkspaceMismatchError,
+    UnknownPhoneNumberIdError,
+    ViewLaggingError,
+)
+
+log = logging.getLogger("leadledger.api")
 
 
 class ApiError(Exception):
@@ -37,7 +58,36 @@ def not_found(what: str = "lead") -> ApiError:
 
 
 def unauthorized(message: str) -> ApiError:
+    """A missing or unknown API key: the challenge names the scheme to use (RFC 9110)."""
     return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def signature_rejected(message: str) -> ApiError:
+    """A webhook's signature is missing or wrong: no Bearer challenge, since no bearer
+    token would be accepted there (the sender signs the body with its shared secret)."""
+    return ApiError(401, "unauthorized", message)
+
+
+def unavailable(message: str) -> ApiError:
+    # Nothing is answered as committed: ask the sender (Kapso retries) to come back.
+    return ApiError(503, "unavailable", message, headers={"Retry-After": "5"})
+
+
+# What each service exception means to an HTTP client; a subclass maps as its base does.
+SERVICE_ERRORS: dict[type[Exception], Callable[[Exception], ApiError]] = {
+    LeadNotFoundError: lambda _: not_found(),
+    UnknownPhoneNumberIdError: lambda e: ApiError(
+        422, "unknown_phone_number_id", str(e), "phone_number_id"
+    ),
+    SignatureWorkspaceMismatchError: lambda e: signature_rejected(str(e)),
+    ViewLaggingError: lambda _: ApiError(
+        503, "view_lagging", "the lead's view is not ready yet; retry", headers={"Retry-After": "1"}
+    ),
+    IngestTimeoutError: lambda _: unavailable("the database did not answer in time; retry later"),
+    LedgerBusyError: lambda _: unavailable("the database is unavailable"),
+    StoreOperationalError: lambda _: unavailable("the database is unavailable"),
+    ViewsOperationalError: lambda _: unavailable("the database is unavailable"),
+}
 
 
 def error_body(status: int, code: str, message: str, field: str | None) -> dict[str, Any]:
@@ -47,11 +97,45 @@ def error_body(status: int, code: str, message: str, field: str | None) -> dict[
     return {"error": error}
 
 
-async def handle_api_error(request: Request, exc: Exception) -> JSONResponse:
+async def handle_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return JSONResponse(
         error_body(exc.status, exc.code, exc.message, exc.field), exc.status, headers=exc.headers
     )
+
+
+async def handle_service_error(request: Request, exc: Exception) -> Response:
+    for kind in type(exc).__mro__:
+        if kind in SERVICE_ERRORS:
+            error = SERVICE_ERRORS[kind](exc)
+            if error.status >= 500:
+                log.warning("%s: %s", error.code, exc)
+            return await handle_api_error(request, error)
+    return await _internal_error(request, exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return JSONResponse(
+        error_body(exc.status_code, code, str(exc.detail), None),
+        exc.status_code,
+        headers=exc.headers,
+    )
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse(error_body(500, "internal_error", "internal error", None), 500)
+
+
+ExceptionHandler = Callable[[Request, Exception], Awaitable[Response]]
+EXCEPTION_HANDLERS: dict[Any, ExceptionHandler] = {
+    ApiError: handle_api_error,
+    HTTPException: _http_error,
+    **dict.fromkeys(SERVICE_ERRORS, handle_service_error),
+    Exception: _internal_error,
+}
 
 
 def _loc(prefix: str, loc: tuple[int | str, ...]) -> str:

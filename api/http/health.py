@@ -10,9 +10,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from api.http.auth import services_of
-from projections.source import head
-from service_layer.bootstrap import Services
+from api.http.auth import service_of
+from service_layer.service import LeadLedgerService
 
 log = logging.getLogger("leadledger.health")
 RETRY_AFTER = "5"
@@ -29,23 +28,23 @@ class ReadyOut(BaseModel):
     )
 
 
-def readiness(services: Services) -> ReadyOut:
+def readiness(service: LeadLedgerService) -> ReadyOut:
     try:
-        head(services.store)  # the cheapest query the event store answers
+        service.ledger_head()  # the cheapest query the event store answers
     except Exception as exc:
         log.warning("not ready: event store unavailable: %s", exc)
         return ReadyOut(
             status="not_ready", database="unavailable", projection_lag=None, failed="event_store"
         )
     try:
-        lag = services.views.status().lag
+        lag = service.views_status().lag
     except Exception as exc:
         log.warning("not ready: views database unavailable: %s", exc)
         return ReadyOut(
             status="not_ready", database="unavailable", projection_lag=None, failed="views"
         )
-    if lag > services.settings.ready_max_lag:
-        log.warning("not ready: projection lag %d > %d", lag, services.settings.ready_max_lag)
+    if lag > service.settings.ready_max_lag:
+        log.warning("not ready: projection lag %d > %d", lag, service.settings.ready_max_lag)
         return ReadyOut(
             status="not_ready", database="ok", projection_lag=lag, failed="projection_lag"
         )
@@ -53,7 +52,7 @@ def readiness(services: Services) -> ReadyOut:
 
 
 async def readyz(request: Request) -> Response:
-    result = await run_in_threadpool(readiness, services_of(request))
+    result = await run_in_threadpool(readiness, service_of(request))
     body = result.model_dump(exclude_defaults=True)
     if result.status == "ready":
         return JSONResponse(body)

@@ -9,39 +9,30 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
     CollectorRegistry,
     Counter,
-    Gauge,
     Histogram,
     PlatformCollector,
     ProcessCollector,
     disable_created_metrics,
     generate_latest,
     multiprocess,
-    write_to_textfile,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from api.rebuild_gauge import REBUILD_PROGRESS, ratio
 from projections.catchup import Status
-from projections.rebuild import Progress
-from service_layer.ledger import Recording
+from service_layer.service import Recording
 
 log = logging.getLogger("leadledger.metrics")
-REBUILD_PROGRESS = "leadledger_rebuild_progress_ratio"
 # No `*_created` series: nothing here needs them, and they double the series count.
 disable_created_metrics()  # type: ignore[no-untyped-call]
-
-
-def ratio(done: int, total: int) -> float:
-    """Progress in 0..1; an empty ledger is fully done."""
-    return 1.0 if total <= 0 else min(1.0, max(0.0, done / total))
 
 
 class ProjectionCollector:
@@ -127,28 +118,6 @@ class Metrics:
             registry.register(self.projection)
             return generate_latest(registry)
         return generate_latest(self.registry)
-
-
-class RebuildGauge:
-    """The rebuild's progress callback for the CLI: sets the gauge, then calls `then`.
-
-    A CLI process is not scraped: with a `textfile` (LEADLEDGER_METRICS_TEXTFILE) every
-    update is also written for node_exporter's textfile collector. The API's /metrics shows
-    the same ratio, read from the projection state, while any process rebuilds.
-    """
-
-    def __init__(self, then: Progress | None = None, textfile: Path | None = None) -> None:
-        self.registry = CollectorRegistry()
-        self.gauge = Gauge(REBUILD_PROGRESS, "Rebuild progress 0..1", registry=self.registry)
-        self.then = then
-        self.textfile = textfile
-
-    def __call__(self, done: int, total: int) -> None:
-        self.gauge.set(ratio(done, total))
-        if self.textfile is not None:
-            write_to_textfile(str(self.textfile), self.registry)
-        if self.then is not None:
-            self.then(done, total)
 
 
 async def prometheus_metrics(request: Request) -> Response:

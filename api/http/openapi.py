@@ -19,7 +19,7 @@ _REASONS = {
     503: "Database unavailable; retry later",
 }
 _HEADERS = {
-    401: ("WWW-Authenticate", "The authentication scheme"),
+    401: ("WWW-Authenticate", "The authentication scheme (Bearer; not on signed webhooks)"),
     503: ("Retry-After", "Seconds to wait before retrying"),
 }
 # Probes that answer 503 with their usual body (saying what failed), not with an error.
@@ -93,19 +93,23 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
             "required": True,
             "content": {"application/json": {"schema": {"type": "object"}}},
         }
+    if endpoint.accepted:
+        op["responses"]["202"] = {**_success(endpoint, schemas), "description": endpoint.accepted}
     for status in (*endpoint.errors, 503):
-        op["responses"][str(status)] = _error(status)
+        op["responses"][str(status)] = _error(status, endpoint)
     if (endpoint.method, endpoint.path) in _OWN_BODY_WHEN_UNAVAILABLE:
         not_ready = {**_success(endpoint, schemas), "description": "Not ready"}
         op["responses"]["503"] = _with_headers(503, not_ready)
     return op
 
 
-def _error(status: int) -> dict[str, Any]:
+def _error(status: int, endpoint: Endpoint) -> dict[str, Any]:
     response: dict[str, Any] = {
         "description": _REASONS.get(status, "Error"),
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
     }
+    if status == 401 and endpoint.auth != "bearer":
+        return response  # a signed webhook: no scheme to challenge with
     return _with_headers(status, response)
 
 

@@ -238,7 +238,10 @@ ENDPOINTS: list[Endpoint] = [
         "extracted data become unreadable in the ledger, the views, every rebuild and every "
         "backup. The audit skeleton and the erasure (who, when, why) stay. Idempotent: a "
         "repeat answers 200 with the first erasure (`appended: false`). A new message from "
-        "the same phone starts a new, unlinked lead.",
+        "the same phone starts a new, unlinked lead. 202 (`views_settled: false`): the "
+        "erasure is committed and the key destroyed, but the views were not blanked within "
+        "the wait; repeat the request until it answers 200.",
+        accepted="Erased; the views have not been blanked yet (`views_settled: false`)",
     ),
     Endpoint(
         "GET",

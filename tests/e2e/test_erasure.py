@@ -107,7 +107,7 @@ def services(durable_database_url: str, tmp_path: Path) -> Iterator[Services]:
 
 @pytest.fixture
 def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services)) as test_client:
+    with TestClient(create_app(services.service)) as test_client:
         yield test_client
 
 
@@ -424,7 +424,7 @@ def test_sqlite_file_backups_taken_before_the_erasure(tmp_path: Path) -> None:
     settings = with_routing(settings_for(url, tmp_path), tmp_path)
     built = bootstrap(settings)
     try:
-        with TestClient(create_app(built)) as client:
+        with TestClient(create_app(built.service)) as client:
             erased_id, kept_id = seed(client, ERASED), seed(client, KEPT)
             data, backup = tmp_path / "data", tmp_path / "backup"
             backup.mkdir()

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from api.http.app import create_app
 from domain.identity import lead_id_for
-from service_layer.bootstrap import bootstrap
+from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
 from tests.support import API_KEY, AUTH, OTHER_API_KEY, WORKSPACE, ledger_size
 
@@ -92,7 +92,7 @@ def test_cli_imports_csv_and_reimport_adds_nothing(
     services = bootstrap(settings_for(url, tmp_path))
     try:
         assert ledger_size(services) == summary["events_appended"]
-        with TestClient(create_app(services)) as client:
+        with TestClient(create_app(services.service)) as client:
             lead_id = lead_id_for(WORKSPACE, BUDI)
             view = client.get(f"/leads/{lead_id}", headers=AUTH).json()
             assert (view["name"], view["lead_status"], view["lead_temperature"]) == (
@@ -165,7 +165,7 @@ def test_http_import_answers_summary_and_rejects_and_is_idempotent(
     other = client.post("/imports", json=body, headers={"Authorization": f"Bearer {OTHER_API_KEY}"})
     assert other.json()["summary"]["leads_created"] == 1
     lead_id = lead_id_for(WORKSPACE, BUDI)
-    client.app.state.services.views.catch_up()  # type: ignore[attr-defined]
+    client.app.state.service.catch_up_views()  # type: ignore[attr-defined]
     view = client.get(f"/leads/{lead_id}", headers=AUTH).json()
     assert (view["lead_status"], view["lead_temperature"]) == ("qualified", "warm")
 
@@ -185,7 +185,7 @@ def test_http_import_takes_multipart_csv_and_a_mapping(client: TestClient) -> No
     summary = resp.json()["summary"]
     assert summary["contacts"]["imported"] == 2
     assert summary["notes"]["imported"] == 1
-    client.app.state.services.views.catch_up()  # type: ignore[attr-defined]
+    client.app.state.service.catch_up_views()  # type: ignore[attr-defined]
     lead_id = lead_id_for(WORKSPACE, BUDI)
     history = client.get(f"/leads/{lead_id}/status-history", headers=AUTH).json()["history"]
     # The request's table decides which values are accepted; the views map the recorded
@@ -195,8 +195,7 @@ def test_http_import_takes_multipart_csv_and_a_mapping(client: TestClient) -> No
     ]
 
 
-def test_http_import_bad_requests_change_nothing(client: TestClient) -> None:
-    services = client.app.state.services  # type: ignore[attr-defined]
+def test_http_import_bad_requests_change_nothing(client: TestClient, services: Services) -> None:
     cases: list[tuple[dict[str, Any], int, str | None]] = [
         ({"json": {"contacts": jsonl(CONTACTS)}, "headers": {}}, 401, None),
         ({"content": b"{not json", "headers": AUTH}, 400, "body"),

@@ -17,8 +17,9 @@ from starlette.testclient import TestClient
 
 from adapters.webhooks.signatures import sign
 from api.http.app import create_app
-from api.http.metrics import RebuildGauge
-from api.http.observability import JsonFormatter, current_request_id, request_id_from
+from api.http.observability import request_id_from
+from api.logging_setup import JsonFormatter, current_request_id
+from api.rebuild_gauge import RebuildGauge
 from projections.database import Engines
 from projections.rebuild import rebuild
 from projections.state import read_state
@@ -53,7 +54,7 @@ def quiet(database_url: str, tmp_path: Path) -> Iterator[tuple[Services, TestCli
     """No follower (the views move only when told) and no lag allowed by /readyz."""
     settings = with_routing(settings_for(database_url, tmp_path), tmp_path)
     built = bootstrap(settings.model_copy(update={"follow": False, "ready_max_lag": 0}))
-    with TestClient(create_app(built)) as test_client:
+    with TestClient(create_app(built.service)) as test_client:
         yield built, test_client
     built.close()
 
@@ -384,7 +385,7 @@ def test_openapi_documents_metrics_and_readiness(client: TestClient) -> None:
 
 def test_shutdown_stops_the_follower_after_the_last_request(services: Services) -> None:
     before = set(threading.enumerate())
-    with TestClient(create_app(services)) as test_client:
+    with TestClient(create_app(services.service)) as test_client:
         started = [
             t for t in threading.enumerate() if t not in before and t.name.startswith("views-")
         ]

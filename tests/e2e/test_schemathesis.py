@@ -106,7 +106,7 @@ def fuzzed(services: Services) -> Iterator[tuple[BaseSchema, str]]:
 @contextmanager
 def running(services: Services) -> Iterator[tuple[BaseSchema, requests.Session]]:
     """The app's schema, loaded from the app (which starts its lifespan), and a session."""
-    app: Any = create_app(services)  # schemathesis types ASGI apps with plain dicts
+    app: Any = create_app(services.service)  # schemathesis types ASGI apps with plain dicts
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     try:
         with asgi.get_client(app) as session:

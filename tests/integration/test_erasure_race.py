@@ -26,13 +26,13 @@ def test_a_process_with_a_stale_cache_starts_the_next_generation(
 ) -> None:
     url = DatabaseURL.parse(durable_database_url)
     first, second = open_store(url), open_store(url)
-    ledger = Ledger(first)
+    ledger, eraser = Ledger(first), Ledger(second)
     try:
         recorded = ledger.record("acme", [message("wamid.1", "secret one")])
         erased_id = recorded.facts[0].lead_id
         assert erased_id == lead_id_for("acme", PHONE)
         # `first` caches the lead, its key and "not erased"; `second` erases it.
-        erase_lead(second, "acme", erased_id, "dpo", "request 1")
+        erase_lead(eraser, "acme", erased_id, "dpo", "request 1")
 
         again = ledger.record("acme", [message("wamid.2", "hello again")])
 
@@ -51,5 +51,6 @@ def test_a_process_with_a_stale_cache_starts_the_next_generation(
         ]
     finally:
         ledger.close()
+        eraser.close()
         first.close()
         second.close()

@@ -190,7 +190,7 @@ def test_erased_v1_reports_upcast_from_redacted_values(backend: str, tmp_path: P
     upcaster turns them into empty typed data, and the phases still count."""
     with open_services(backend, tmp_path) as services:
         insert_v1_events(services)
-        erase_lead(services.store, WORKSPACE, LEADS["budi"], "dpo@acme", "subject request")
+        erase_lead(services.ledger, WORKSPACE, LEADS["budi"], "dpo@acme", "subject request")
         reports = [
             e
             for e in services.store.events.get(LEADS["budi"])

@@ -9,12 +9,12 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from adapters.legacy_import.importer import LegacyImport
 from adapters.legacy_import.readers import read_file
 from adapters.legacy_import.report import Summary
 from domain.identity import lead_id_for
 from projections.source import lead_history
 from service_layer.bootstrap import Services
+from service_layer.legacy_import import LegacyImport
 from tests.support import AUTH, WORKSPACE, ledger_size
 
 MS = 1_706_600_000_000

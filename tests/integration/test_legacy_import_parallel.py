@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
-from adapters.legacy_import.importer import LegacyImport
 from adapters.legacy_import.mapping import DEFAULT_MAPPING
-from adapters.legacy_import.parallel import ImportJob, run_parallel
 from adapters.legacy_import.readers import read_file
 from adapters.legacy_import.report import Summary
 from service_layer.bootstrap import Services, bootstrap
+from service_layer.legacy_import import LegacyImport
+from service_layer.parallel_import import ImportJob, run_parallel
 from tests.conftest import _drop_schema, make_url, settings_for
 from tests.support import WORKSPACE, phone_spellings
 
@@ -111,7 +111,7 @@ def test_parallel_import_writes_what_one_process_writes(
 def test_a_failing_worker_stops_the_import_with_its_reason(
     tmp_path: Path, files: tuple[Path, Path]
 ) -> None:
-    from adapters.legacy_import.parallel import ImportWorkerError
+    from service_layer.parallel_import import ImportWorkerError
 
     # A ledger that cannot be created: every worker fails as it opens the store.
     job = _job("sqlite:////proc/no-such-dir/ledger.db", files, tmp_path / "r.jsonl")

@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 
 from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.store import open_store
-from adapters.legacy_import.importer import LegacyImport
 from adapters.legacy_import.mapping import DEFAULT_MAPPING
 from adapters.legacy_import.readers import RawRow
 from domain.identity import lead_id_for
@@ -26,6 +25,7 @@ from domain.policy import DEFAULT_POLICY
 from domain.reducer import replay
 from projections.source import lead_history
 from service_layer.ledger import Ledger
+from service_layer.legacy_import import LegacyImport
 from tests.conftest import examples
 
 WORKSPACE = "acme"

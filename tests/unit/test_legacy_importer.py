@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from typing import Any, cast
 from uuid import uuid4
 
-from adapters.legacy_import.importer import LegacyImport
 from adapters.legacy_import.readers import RawRow
 from domain.commands import LeadCommand
 from service_layer.ledger import Ledger, RecordedFact, Recording
+from service_layer.legacy_import import LegacyImport
 
 POISON = "+6281300000003"
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from api.http.metrics import Metrics, RebuildGauge, ratio
-from api.http.observability import log_config
+from api.http.metrics import Metrics
+from api.logging_setup import log_config
+from api.rebuild_gauge import RebuildGauge, ratio
 from projections.catchup import Status
 from service_layer.ledger import RecordedFact, Recording
 
@@ -105,7 +106,7 @@ def test_rebuild_gauge_sets_chains_and_writes_the_textfile(tmp_path: Path) -> No
 
 def test_uvicorn_log_config_is_json_without_an_access_log() -> None:
     config = log_config("debug")
-    assert config["formatters"]["json"]["()"] == "api.http.observability.JsonFormatter"
+    assert config["formatters"]["json"]["()"] == "api.logging_setup.JsonFormatter"
     assert config["loggers"]["leadledger"]["level"] == "DEBUG"
     assert config["loggers"]["uvicorn.access"]["handlers"] == []
     assert log_config("nonsense")["loggers"]["uvicorn"]["level"] == "INFO"

@@ -3,6 +3,8 @@
 The lead's key is destroyed, so its phone, names, texts, notes and extracted data become
 unreadable in the ledger, in every rebuild and in every backup; the audit skeleton and the
 erasure itself (who, when, why) stay. A second erasure answers 200 with the first one.
+When the views could not be blanked within the wait, the answer is 202 with
+`views_settled: false`: the erasure is done, the views follow; repeat to see them settled.
 """
 
 from __future__ import annotations
@@ -16,14 +18,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from api.http.auth import services_of, workspace_of
+from api.http.auth import service_of, workspace_of
 from api.http.body import parse_model, read_body
-from api.http.errors import not_found
 from api.http.handlers.lead_commands import lead_id_param
 from api.http.schemas import NoNul, Text, _Strict
-from projections.database import checkpoint_wal
-from service_layer.bootstrap import Services
-from service_layer.erasure import Erasure, ErasureTargetNotFoundError, erase_lead
+from service_layer.service import SettledErasure
 
 
 class ErasureCommand(_Strict):
@@ -44,45 +43,25 @@ class ErasureOut(BaseModel):
     deliveries_erased: int = Field(
         description="Unhandled deliveries that mentioned the phone, shredded with it"
     )
+    views_settled: bool = Field(
+        description="False (with status 202): the views still have to blank the lead"
+    )
 
 
 async def erase_personal_data(request: Request) -> Response:
     workspace = workspace_of(request)
-    services = services_of(request)
+    service = service_of(request)
     lead_id = lead_id_param(request)
-    body = parse_model(await read_body(request, services.settings.max_body_bytes), ErasureCommand)
-    try:
-        erasure = await run_in_threadpool(
-            erase_and_settle, services, workspace, lead_id, body.actor, body.reason
-        )
-    except ErasureTargetNotFoundError:
-        raise not_found() from None
-    return JSONResponse(erasure_out(erasure).model_dump(mode="json"))
+    body = parse_model(await read_body(request, service.settings.max_body_bytes), ErasureCommand)
+    settled = await run_in_threadpool(
+        service.erase_personal_data, workspace, lead_id, body.actor, body.reason
+    )
+    status = 200 if settled.views_settled else 202
+    return JSONResponse(erasure_out(settled).model_dump(mode="json"), status)
 
 
-def erase_and_settle(
-    services: Services,
-    workspace: str,
-    lead_id: UUID,
-    actor: str,
-    reason: str,
-    phone_e164: str | None = None,
-) -> Erasure:
-    """Erase, then wait until the views are blanked too and flush the views' WAL, so the
-    erased values are gone from the database files when the caller gets the answer."""
-    erasure = erase_lead(services.store, workspace, lead_id, actor, reason, phone_e164)
-    services.committed(erasure.notification_id)
-    nid = erasure.notification_id
-    services.views.wait_for(nid if nid is not None else _head(services))
-    checkpoint_wal(services.engines)
-    return erasure
-
-
-def _head(services: Services) -> int:
-    return int(services.store.recorder.max_notification_id() or 0)
-
-
-def erasure_out(erasure: Erasure) -> ErasureOut:
+def erasure_out(settled: SettledErasure) -> ErasureOut:
+    erasure = settled.erasure
     return ErasureOut(
         lead_id=erasure.lead_id,
         erased_at=erasure.erased_at,
@@ -91,4 +70,5 @@ def erasure_out(erasure: Erasure) -> ErasureOut:
         position=erasure.position,
         appended=erasure.appended,
         deliveries_erased=erasure.deliveries_erased,
+        views_settled=settled.views_settled,
     )

@@ -19,7 +19,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from adapters.legacy_import.importer import LegacyImport
 from adapters.legacy_import.mapping import (
     LegacyMapping,
     MappingError,
@@ -28,10 +27,10 @@ from adapters.legacy_import.mapping import (
 )
 from adapters.legacy_import.readers import Format, RawRow, read_rows
 from adapters.legacy_import.report import MAX_REJECTS_IN_MEMORY, Summary
-from api.http.auth import services_of, workspace_of
+from api.http.auth import service_of, workspace_of
 from api.http.body import parse_model, read_body
 from api.http.errors import ApiError
-from service_layer.bootstrap import Services
+from service_layer.service import LeadLedgerService
 
 
 class ImportRequest(BaseModel):
@@ -83,15 +82,13 @@ class ImportOut(BaseModel):
 
 async def import_legacy(request: Request) -> Response:
     workspace = workspace_of(request)  # authenticate before reading anything
-    services = services_of(request)
-    raw = await read_body(request, services.settings.max_body_bytes)
+    service = service_of(request)
+    raw = await read_body(request, service.settings.max_body_bytes)
     form = _parse(request.headers.get("content-type", ""), raw)
-    mapping = _mapping(services, form.mapping)
+    mapping = _mapping(service, form.mapping)
     contacts = list(_rows("contacts", form.contacts, form.format))
     notes = list(_rows("notes", form.notes, form.format)) if form.notes else []
-    job = LegacyImport(services.ledger, workspace, services.workspaces.default_region, mapping)
-    summary = await run_in_threadpool(job.run, contacts, notes)
-    services.committed(job.last_notification_id)
+    summary = await run_in_threadpool(service.import_legacy, workspace, mapping, contacts, notes)
     return JSONResponse(_answer(summary).model_dump(mode="json"))
 
 
@@ -107,11 +104,11 @@ def _answer(summary: Summary) -> ImportOut:
     )
 
 
-def _mapping(services: Services, text: str | None) -> LegacyMapping:
+def _mapping(service: LeadLedgerService, text: str | None) -> LegacyMapping:
     try:
         if text is not None:
             return load_mapping(text)
-        return mapping_from_files(services.settings.config_file)
+        return mapping_from_files(service.settings.config_file)
     except MappingError as exc:
         raise ApiError(422, "validation_error", f"mapping: {exc}", "mapping") from None
 

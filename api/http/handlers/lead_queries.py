@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar, get_origin
-from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection
@@ -19,8 +18,8 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from api.http.auth import services_of, workspace_of
-from api.http.errors import ApiError, not_found
+from api.http.auth import service_of, workspace_of
+from api.http.errors import ApiError
 from api.http.handlers.lead_commands import lead_id_param
 from api.http.query_schemas import (
     AsOfParams,
@@ -40,12 +39,9 @@ from api.http.query_schemas import (
 )
 from domain.reducer import ContactView
 from projections import queries
-from projections.as_of import AuditQuery, audit, audit_after, audit_cursor, lead_as_of
-from projections.queries import LeadQuery, lead_after, lead_cursor, read_views
-from projections.source import head
+from projections.as_of import AuditQuery, audit, audit_after, audit_cursor
+from projections.queries import LeadQuery, lead_after, lead_cursor
 from projections.tables import ViewTables
-from service_layer.bootstrap import Services
-from service_layer.ledger import LeadNotFoundError
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -60,8 +56,7 @@ async def list_leads(request: Request) -> Response:
     workspace = workspace_of(request)
     query = lead_query(request.query_params)
     views, key = await run_in_threadpool(
-        read_views,
-        services_of(request).engines.read,
+        service_of(request).read_views,
         lambda conn, t: queries.list_leads(conn, t, workspace, query),
     )
     cursor = None if key is None else lead_cursor(key, query.sort, query.descending)
@@ -74,17 +69,12 @@ async def list_leads(request: Request) -> Response:
 
 async def get_lead(request: Request) -> Response:
     workspace, lead_id = workspace_of(request), lead_id_param(request)
-    services = services_of(request)
+    service = service_of(request)
     as_of = parse_query(AsOfParams, request.query_params).as_of
     if as_of is None:
-        view = await run_in_threadpool(read_lead, services, workspace, lead_id, itself)
+        view = await run_in_threadpool(service.read_lead, workspace, lead_id, itself)
     else:
-        found = await run_in_threadpool(
-            lead_as_of, services.engines.read, services.store, workspace, lead_id, as_of
-        )
-        if found is None:
-            raise not_found()
-        view = found
+        view = await run_in_threadpool(service.lead_as_of, workspace, lead_id, as_of)
     return answer(LeadOut.model_validate(view))
 
 
@@ -117,8 +107,7 @@ async def lead_messages(request: Request) -> Response:
 async def lead_stats(request: Request) -> Response:
     workspace = workspace_of(request)
     total, by_status, by_temp = await run_in_threadpool(
-        read_views,
-        services_of(request).engines.read,
+        service_of(request).read_views,
         lambda conn, t: queries.stats(conn, t, workspace),
     )
     return answer(StatsOut(total=total, by_status=by_status, by_temperature=by_temp))
@@ -128,8 +117,7 @@ async def audit_trail(request: Request) -> Response:
     workspace = workspace_of(request)
     query = audit_query(request.query_params)
     entries, key = await run_in_threadpool(
-        read_views,
-        services_of(request).engines.read,
+        service_of(request).read_views,
         lambda conn, t: audit(conn, t, workspace, query),
     )
     return answer(
@@ -143,39 +131,7 @@ async def audit_trail(request: Request) -> Response:
 
 async def _on_lead(request: Request, read: LeadRead[T]) -> T:
     workspace, lead_id = workspace_of(request), lead_id_param(request)
-    return await run_in_threadpool(read_lead, services_of(request), workspace, lead_id, read)
-
-
-def read_lead(services: Services, workspace: str, lead_id: UUID, read: LeadRead[T]) -> T:
-    """`read` on this workspace's lead, in one read of the views; 404 when the ledger has no
-    such lead here. A lead the ledger has but the views lag behind: catch up, read again."""
-    found = _try_read(services, workspace, lead_id, read)
-    if found is not None:
-        return found[0]
-    try:
-        services.ledger.get_lead(workspace, lead_id)
-    except LeadNotFoundError:
-        raise not_found() from None
-    services.views.wait_for(head(services.store))
-    found = _try_read(services, workspace, lead_id, read)
-    if found is None:  # the views could not catch up in time (or the lead's events failed)
-        raise ApiError(
-            503,
-            "view_lagging",
-            "the lead's view is not ready yet; retry",
-            headers={"Retry-After": "1"},
-        )
-    return found[0]
-
-
-def _try_read(
-    services: Services, workspace: str, lead_id: UUID, read: LeadRead[T]
-) -> tuple[T] | None:
-    def attempt(conn: Connection, t: ViewTables) -> tuple[T] | None:
-        view = queries.get_view(conn, t, workspace, lead_id)
-        return None if view is None else (read(conn, t, view),)
-
-    return read_views(services.engines.read, attempt)
+    return await run_in_threadpool(service_of(request).read_lead, workspace, lead_id, read)
 
 
 def itself(_conn: Connection, _t: ViewTables, view: ContactView) -> ContactView:

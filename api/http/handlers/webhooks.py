@@ -14,10 +14,12 @@ from adapters.webhooks.kapso import translate_kapso
 from adapters.webhooks.meta import translate_meta
 from adapters.webhooks.signatures import matching_workspaces
 from adapters.webhooks.translation import TranslatedItem, TranslationError
-from api.http.auth import services_of
+from api.http.auth import service_of
 from api.http.body import parse_json, read_body
-from api.http.errors import ApiError, unauthorized
-from api.http.ingest import ingest
+from api.http.errors import ApiError, signature_rejected
+from api.http.schemas import AcceptedOut, FactOut
+from service_layer.errors import IngestTimeoutError
+from service_layer.ingest import Delivery
 
 # Headers worth keeping with a raw (unhandled) delivery; never the signature.
 _KEPT_HEADERS = (
@@ -29,13 +31,13 @@ _KEPT_HEADERS = (
 
 
 async def kapso_webhook(request: Request) -> Response:
-    services = services_of(request)
-    raw = await read_body(request, services.settings.max_body_bytes)
+    service = service_of(request)
+    raw = await read_body(request, service.settings.max_body_bytes)
     signed_for = matching_workspaces(
-        request.headers.get("x-webhook-signature"), raw, services.workspaces.kapso_secrets()
+        request.headers.get("x-webhook-signature"), raw, service.workspaces.kapso_secrets()
     )
     if not signed_for:
-        raise unauthorized("missing or invalid X-Webhook-Signature")
+        raise signature_rejected("missing or invalid X-Webhook-Signature")
     body = parse_json(raw)
     received_at = datetime.now(UTC)
     idempotency_key = request.headers.get("x-idempotency-key")
@@ -46,7 +48,7 @@ async def kapso_webhook(request: Request) -> Response:
             request.headers.get("x-webhook-batch", "").lower() == "true",
             idempotency_key,
             received_at,
-            services.workspaces.default_region,
+            service.workspaces.default_region,
         )
     except TranslationError as exc:
         raise ApiError(422, "validation_error", str(exc), exc.field) from None
@@ -55,29 +57,29 @@ async def kapso_webhook(request: Request) -> Response:
 
 async def meta_verify(request: Request) -> Response:
     """The WhatsApp Cloud subscription handshake: echo hub.challenge for our verify token."""
-    services = services_of(request)
+    service = service_of(request)
     params = request.query_params
     if params.get("hub.mode") != "subscribe":
         raise ApiError(400, "bad_request", "hub.mode must be 'subscribe'", "hub.mode")
     token = params.get("hub.verify_token", "")
-    if not any(_same(token, known) for known in services.workspaces.meta_verify_tokens()):
+    if not any(_same(token, known) for known in service.workspaces.meta_verify_tokens()):
         raise ApiError(403, "forbidden", "hub.verify_token does not match", "hub.verify_token")
     return PlainTextResponse(params.get("hub.challenge", ""))
 
 
 async def meta_webhook(request: Request) -> Response:
-    services = services_of(request)
-    raw = await read_body(request, services.settings.max_body_bytes)
+    service = service_of(request)
+    raw = await read_body(request, service.settings.max_body_bytes)
     header = request.headers.get("x-hub-signature-256")
     if not header or not header.lower().startswith("sha256="):
-        raise unauthorized("missing or malformed X-Hub-Signature-256")
-    signed_for = matching_workspaces(header, raw, services.workspaces.meta_secrets())
+        raise signature_rejected("missing or malformed X-Hub-Signature-256")
+    signed_for = matching_workspaces(header, raw, service.workspaces.meta_secrets())
     if not signed_for:
-        raise unauthorized("invalid X-Hub-Signature-256")
+        raise signature_rejected("invalid X-Hub-Signature-256")
     body = parse_json(raw)
     received_at = datetime.now(UTC)
     try:
-        items = translate_meta(body, received_at, services.workspaces.default_region)
+        items = translate_meta(body, received_at, service.workspaces.default_region)
     except TranslationError as exc:
         raise ApiError(422, "validation_error", str(exc), exc.field) from None
     return await _record(request, "meta", items, signed_for, received_at)
@@ -91,21 +93,21 @@ async def _record(
     received_at: datetime,
 ) -> Response:
     headers = {h: request.headers[h] for h in _KEPT_HEADERS if h in request.headers}
-    services = services_of(request)
+    service = service_of(request)
+    delivery = Delivery(channel, items, signed_for, headers, received_at)
     try:
         # Kapso waits 10 s: past the deadline answer 503 so it retries. If the write still
         # lands afterwards, the retry is deduplicated: nothing lost, nothing doubled.
-        answer = await asyncio.wait_for(
-            run_in_threadpool(ingest, services, channel, items, signed_for, headers, received_at),
-            timeout=services.settings.ingest_timeout,
+        ingested = await asyncio.wait_for(
+            run_in_threadpool(service.ingest_delivery, delivery),
+            timeout=service.settings.ingest_timeout,
         )
     except TimeoutError:
-        raise ApiError(
-            503,
-            "unavailable",
-            "the database did not answer in time; retry later",
-            headers={"Retry-After": "5"},
-        ) from None
+        raise IngestTimeoutError from None
+    answer = AcceptedOut(
+        facts=[FactOut(lead_id=f.lead_id, fact=f.fact) for f in ingested.facts],
+        kept_unhandled=ingested.kept_unhandled,
+    )
     return JSONResponse(answer.model_dump(mode="json"))
 
 

@@ -29,12 +29,12 @@ from typing import IO, Any
 from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.startup_lock import startup_lock
 from adapters.eventstore.store import open_store
-from adapters.legacy_import.importer import LegacyImport
 from adapters.legacy_import.mapping import LegacyMapping
 from adapters.legacy_import.readers import Format, RawRow, Wanted, read_file
 from adapters.legacy_import.report import Summary
 from adapters.legacy_import.shards import Assignment, assign
 from service_layer.ledger import Ledger
+from service_layer.legacy_import import LegacyImport
 
 PROGRESS_EVERY = 500  # rows between a worker's progress messages
 Progress = Callable[[str, int], None]  # ("contacts" | "notes", rows done)
