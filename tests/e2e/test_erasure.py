@@ -33,16 +33,11 @@ from tests.conftest import PG_DSN, settings_for
 from tests.support import (
     API_KEY,
     AUTH,
-    KAPSO_SECRET,
-    META_SECRET,
-    META_VERIFY_TOKEN,
-    OTHER_API_KEY,
     OTHER_AUTH,
     PHONE_NUMBER_ID,
     WORKSPACE,
     kapso_headers,
     post_kapso,
-    with_routing,
 )
 
 
@@ -100,7 +95,7 @@ KEPT = Person(
 
 @pytest.fixture
 def services(durable_database_url: str, tmp_path: Path) -> Iterator[Services]:
-    built = bootstrap(with_routing(settings_for(durable_database_url, tmp_path), tmp_path))
+    built = bootstrap(settings_for(durable_database_url, tmp_path))
     yield built
     built.close()
 
@@ -386,11 +381,7 @@ def test_erasure_through_the_cli(
     erased_id, kept_id = seed(client, ERASED), seed(client, KEPT)
     env = {
         "LEADLEDGER_DATABASE_URL": durable_database_url,
-        "LEADLEDGER_CONFIG_FILE": str(tmp_path / "routing.toml"),
-        "LEADLEDGER_API_KEYS": f"{WORKSPACE}={API_KEY},other={OTHER_API_KEY}",
-        "LEADLEDGER_KAPSO_WEBHOOK_SECRET": KAPSO_SECRET,
-        "LEADLEDGER_META_APP_SECRET": META_SECRET,
-        "LEADLEDGER_META_VERIFY_TOKEN": META_VERIFY_TOKEN,
+        "LEADLEDGER_CONFIG_FILE": str(services.settings.config_file),
     }
     args = [
         "forget",
@@ -421,7 +412,7 @@ def test_sqlite_file_backups_taken_before_the_erasure(tmp_path: Path) -> None:
     """A copy of the ledger file taken before reads shredded with today's keys; a restored
     old copy of the keys file is shredded again by `leadledger forget-again`."""
     url = f"sqlite:///{tmp_path}/data/ledger.db"
-    settings = with_routing(settings_for(url, tmp_path), tmp_path)
+    settings = settings_for(url, tmp_path)
     built = bootstrap(settings)
     try:
         with TestClient(create_app(built)) as client:

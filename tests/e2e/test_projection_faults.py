@@ -44,7 +44,7 @@ from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
 from tests.e2e.test_server import LEADLEDGER
 from tests.faults import serve_in_process, server_env, wait_for_views
-from tests.support import AUTH, kapso_headers, kapso_inbound, with_routing
+from tests.support import AUTH, kapso_headers, kapso_inbound
 
 POISON = "POISON-PILL"
 PHONES = ("+6281234567890", "+6285712345678", "+6281398765432")  # A, B (poisoned), C
@@ -145,7 +145,7 @@ def test_a_poisoned_event_freezes_only_its_lead_until_a_rebuild(
     projection_errors: Collected,
 ) -> None:
     a, b, c = PHONES
-    settings = with_routing(settings_for(durable_database_url, tmp_path), tmp_path)
+    settings = settings_for(durable_database_url, tmp_path)
     original = domain.reducer._HANDLERS["InboundMessageReceived"]
     monkeypatch.setitem(domain.reducer._HANDLERS, "InboundMessageReceived", poison(original))
 
