@@ -559,6 +559,7 @@ def test_unrouted_phone_number_id_goes_to_the_one_workspace_that_signed_it(
     assert resp.status_code == 200, resp.text
     lead_id = resp.json()["facts"][0]["lead_id"]
     assert lead_id == str(lead_id_for(OTHER_WORKSPACE, BUDI))
+    services.views.catch_up()
     assert client.get(f"/leads/{lead_id}", headers=OTHER_AUTH).status_code == 200
 
 
