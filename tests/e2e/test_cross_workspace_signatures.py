@@ -10,13 +10,20 @@ that do belong to the signer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from service_layer.bootstrap import Services
+from api.http.app import create_app
+from domain.identity import lead_id_for
+from domain.lead_events import InboundMessageReceived
+from service_layer.bootstrap import Services, bootstrap
+from tests.conftest import settings_for
 from tests.support import (
     AUTH,
     KAPSO_SECRET,
@@ -25,7 +32,9 @@ from tests.support import (
     OTHER_KAPSO_SECRET,
     OTHER_META_SECRET,
     OTHER_PHONE_NUMBER_ID,
+    OTHER_WORKSPACE,
     PHONE_NUMBER_ID,
+    WORKSPACE,
     kapso_inbound,
     ledger_size,
     post_kapso,
@@ -156,3 +165,54 @@ def test_each_workspace_may_sign_for_its_own_number(
         lead_id = resp.json()["facts"][0]["lead_id"]
         services.views.catch_up()
         assert client.get(f"/leads/{lead_id}", headers=auth).status_code == 200
+
+
+WORKSPACE_NUMBERS = {"A": PHONE_NUMBER_ID, "B": OTHER_PHONE_NUMBER_ID, "unmapped": "999"}
+SIGNERS = {"A": (WORKSPACE, KAPSO_SECRET), "B": (OTHER_WORKSPACE, OTHER_KAPSO_SECRET)}
+sent = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def memory_client(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[TestClient, Services]]:
+    """One in-memory app for every hypothesis example (each sends to a fresh phone)."""
+    built = bootstrap(settings_for("memory://", tmp_path_factory.mktemp("signers")))
+    with TestClient(create_app(built)) as client:
+        yield client, built
+    built.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    owners=st.lists(st.sampled_from(sorted(WORKSPACE_NUMBERS)), min_size=1, max_size=4),
+    signer=st.sampled_from(sorted(SIGNERS)),
+)
+def test_a_batch_is_accepted_only_when_every_item_is_the_signers(
+    memory_client: tuple[TestClient, Services], owners: list[str], signer: str
+) -> None:
+    """An unmapped number goes to the only workspace that signed; any item of another
+    workspace's number refuses the whole batch, which then stores nothing."""
+    client, services = memory_client
+    n = next(sent)
+    phone = f"+628137{n:07d}"
+    ids = [f"wamid.prop.{n}.{i}" for i in range(len(owners))]
+    batch = {
+        "data": [
+            kapso_message(WORKSPACE_NUMBERS[owner], phone, message_id)
+            for owner, message_id in zip(owners, ids, strict=True)
+        ]
+    }
+    workspace, secret = SIGNERS[signer]
+    before = stored(client, services)
+
+    resp = post_kapso(client, batch, RECEIVED, batch=True, secret=secret)
+
+    if all(owner in (signer, "unmapped") for owner in owners):
+        assert resp.status_code == 200, resp.text
+        events = services.store.events.get(lead_id_for(workspace, phone))
+        inbound = [e for e in events if isinstance(e, InboundMessageReceived)]
+        assert [e.message_id for e in inbound] == ids  # all of them, on the signer's lead
+    else:
+        assert resp.status_code == 401, resp.text
+        assert stored(client, services) == before
