@@ -23,14 +23,7 @@ from starlette.testclient import TestClient
 from adapters.config.settings import Settings
 from api.http.app import create_app
 from service_layer.bootstrap import Services, bootstrap
-from tests.support import (
-    API_KEY,
-    KAPSO_SECRET,
-    META_SECRET,
-    META_VERIFY_TOKEN,
-    OTHER_API_KEY,
-    WORKSPACE,
-)
+from tests.support import workspaces_toml
 
 PG_DSN = os.environ.get("LEADLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -100,15 +93,14 @@ def durable_database_url(durable_backend: str, tmp_path: Path) -> Iterator[str]:
 
 
 def settings_for(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
-        config_file=tmp_path / "absent.toml",
-        api_keys=f"{WORKSPACE}={API_KEY},other={OTHER_API_KEY}",
-        kapso_webhook_secret=KAPSO_SECRET,
-        meta_app_secret=META_SECRET,
-        meta_verify_token=META_VERIFY_TOKEN,
-        max_body_bytes=64 * 1024,
-    )
+    """Two workspaces (tests/support.py), each with its own key, secrets and number."""
+    config = tmp_path / "workspaces.toml"
+    # Written whole, then renamed: settings built at once in several threads never read a
+    # half-written file.
+    partial = tmp_path / f"workspaces.toml.{uuid.uuid4().hex}"
+    partial.write_text(workspaces_toml(), encoding="utf-8")
+    partial.replace(config)
+    return Settings(database_url=database_url, config_file=config, max_body_bytes=64 * 1024)
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ import struct
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -44,8 +44,9 @@ from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.store import open_store
 from adapters.webhooks.traffic import Request, Traffic
 from api.http.app import create_app
+from domain.lead_events import InboundMessageReceived
 from domain.policy import DEFAULT_POLICY_TOML
-from domain.reducer import LedgerEvent
+from domain.reducer import ContactView, Effects, LedgerEvent, MessageEntry
 from projections.catchup import LiveViews
 from projections.database import make_engines
 from projections.source import read_page
@@ -649,3 +650,24 @@ def crash_round(
     result.missing_after_redelivery = sum(1 for d in deliveries for f in d.facts if final[f] != 1)
     result.seconds = time.monotonic() - started
     return result
+
+
+# A projection fault on a chosen event: the reducer's inbound step fails on one text.
+POISON = "POISON-PILL"
+Handler = Callable[
+    [ContactView, LedgerEvent, InboundMessageReceived, Mapping[str, MessageEntry]], Effects
+]
+
+
+def poison(handler: Handler) -> Handler:
+    def poisoned(
+        view: ContactView,
+        event: LedgerEvent,
+        fact: InboundMessageReceived,
+        state: Mapping[str, MessageEntry],
+    ) -> Effects:
+        if fact.text == POISON:
+            raise RuntimeError("poisoned message text")
+        return handler(view, event, fact, state)
+
+    return poisoned

@@ -11,12 +11,20 @@ from starlette.testclient import TestClient
 from adapters.webhooks.signatures import sign
 from service_layer.bootstrap import Services
 
+# Two workspaces, each with its own key, secrets and WhatsApp number: a check that a
+# delivery's signature belongs to its number's workspace can only pass when it holds.
 WORKSPACE = "acme"
 API_KEY = "test-key-acme"
-OTHER_API_KEY = "k-other"
 KAPSO_SECRET = "kapso-test-secret"
 META_SECRET = "meta-test-secret"
 META_VERIFY_TOKEN = "verify-me"
+PHONE_NUMBER_ID = "109876543210987"  # the WhatsApp number of every shared sample
+OTHER_WORKSPACE = "other"
+OTHER_API_KEY = "k-other"
+OTHER_KAPSO_SECRET = "kapso-test-secret-of-other"
+OTHER_META_SECRET = "meta-test-secret-of-other"
+OTHER_META_VERIFY_TOKEN = "verify-me-other"
+OTHER_PHONE_NUMBER_ID = "209876543210999"
 SAMPLES = Path(__file__).resolve().parent / "fixtures" / "samples"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 OTHER_AUTH = {"Authorization": f"Bearer {OTHER_API_KEY}"}
@@ -65,9 +73,11 @@ def post_kapso(
     return client.post("/webhook/kapso", content=raw, headers=kapso_headers(raw, event, **kwargs))
 
 
-def post_meta(client: TestClient, body: bytes | dict[str, Any]) -> Any:
+def post_meta(
+    client: TestClient, body: bytes | dict[str, Any], secret: str = META_SECRET
+) -> Any:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return client.post("/webhook/meta", content=raw, headers=meta_headers(raw))
+    return client.post("/webhook/meta", content=raw, headers=meta_headers(raw, secret))
 
 
 def ledger_size(services: Services) -> int:
@@ -75,24 +85,27 @@ def ledger_size(services: Services) -> int:
     return int(services.store.recorder.max_notification_id() or 0)
 
 
-# -- appended: workspace routing and ledger reads shared by the e2e/integration tests -------
-
-from adapters.config.settings import Settings  # noqa: E402
-
-PHONE_NUMBER_ID = "109876543210987"  # the WhatsApp number of every shared sample
-
-
-def with_routing(settings: Settings, tmp_path: Path) -> Settings:
-    """`settings` plus a config file mapping the samples' phone_number_id to WORKSPACE.
-
-    The test settings hold two workspaces sharing the env webhook secrets, so a delivery is
-    routed only when its phone_number_id belongs to one of them.
-    """
-    config = tmp_path / "routing.toml"
-    config.write_text(
-        f'[workspaces.{WORKSPACE}]\nphone_number_ids = ["{PHONE_NUMBER_ID}"]\n', encoding="utf-8"
+def workspaces_toml() -> str:
+    """The workspaces file of the test settings (docs/configuration.md's format)."""
+    return "".join(
+        f"[workspaces.{name}]\n"
+        f'api_keys = ["{key}"]\n'
+        f'kapso_webhook_secrets = ["{kapso}"]\n'
+        f'meta_app_secrets = ["{meta}"]\n'
+        f'meta_verify_tokens = ["{token}"]\n'
+        f'phone_number_ids = ["{number}"]\n'
+        for name, key, kapso, meta, token, number in (
+            (WORKSPACE, API_KEY, KAPSO_SECRET, META_SECRET, META_VERIFY_TOKEN, PHONE_NUMBER_ID),
+            (
+                OTHER_WORKSPACE,
+                OTHER_API_KEY,
+                OTHER_KAPSO_SECRET,
+                OTHER_META_SECRET,
+                OTHER_META_VERIFY_TOKEN,
+                OTHER_PHONE_NUMBER_ID,
+            ),
+        )
     )
-    return settings.model_copy(update={"config_file": config})
 
 
 # -- appended: Kapso deliveries built in code, recorded straight through the Ledger ---------

@@ -10,39 +10,42 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import psycopg
 import pytest
+from sqlalchemy import select
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from adapters.eventstore.database_url import DatabaseURL
-from adapters.eventstore.store import open_store
+from adapters.eventstore.store import LedgerStore, open_store
 from adapters.keys.key_backends import SqliteKeyBackend
 from adapters.keys.key_store import KeyStore
 from api.cli.main import app as cli_app
 from api.http.app import create_app
+from domain.commands import LeadCommand, RecordInboundMessage
+from domain.envelope import Said
+from domain.lead import Lead
 from domain.personal import pseudonym
+from domain.values import Source
 from projections.rebuild import rebuild
+from projections.snapshots import SNAPSHOT_EVERY
 from projections.state import read_state
+from projections.tables import view_tables
 from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import PG_DSN, settings_for
 from tests.support import (
     API_KEY,
     AUTH,
-    KAPSO_SECRET,
-    META_SECRET,
-    META_VERIFY_TOKEN,
-    OTHER_API_KEY,
     OTHER_AUTH,
     PHONE_NUMBER_ID,
     WORKSPACE,
     kapso_headers,
     post_kapso,
-    with_routing,
 )
 
 
@@ -100,7 +103,7 @@ KEPT = Person(
 
 @pytest.fixture
 def services(durable_database_url: str, tmp_path: Path) -> Iterator[Services]:
-    built = bootstrap(with_routing(settings_for(durable_database_url, tmp_path), tmp_path))
+    built = bootstrap(settings_for(durable_database_url, tmp_path))
     yield built
     built.close()
 
@@ -386,11 +389,7 @@ def test_erasure_through_the_cli(
     erased_id, kept_id = seed(client, ERASED), seed(client, KEPT)
     env = {
         "LEADLEDGER_DATABASE_URL": durable_database_url,
-        "LEADLEDGER_CONFIG_FILE": str(tmp_path / "routing.toml"),
-        "LEADLEDGER_API_KEYS": f"{WORKSPACE}={API_KEY},other={OTHER_API_KEY}",
-        "LEADLEDGER_KAPSO_WEBHOOK_SECRET": KAPSO_SECRET,
-        "LEADLEDGER_META_APP_SECRET": META_SECRET,
-        "LEADLEDGER_META_VERIFY_TOKEN": META_VERIFY_TOKEN,
+        "LEADLEDGER_CONFIG_FILE": str(services.settings.config_file),
     }
     args = [
         "forget",
@@ -421,7 +420,7 @@ def test_sqlite_file_backups_taken_before_the_erasure(tmp_path: Path) -> None:
     """A copy of the ledger file taken before reads shredded with today's keys; a restored
     old copy of the keys file is shredded again by `leadledger forget-again`."""
     url = f"sqlite:///{tmp_path}/data/ledger.db"
-    settings = with_routing(settings_for(url, tmp_path), tmp_path)
+    settings = settings_for(url, tmp_path)
     built = bootstrap(settings)
     try:
         with TestClient(create_app(built.service)) as client:
@@ -462,3 +461,72 @@ def _copy_sqlite(source: Path, target: Path) -> None:
     """A consistent copy of a live SQLite database (its WAL included)."""
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
         src.backup(dst)
+
+
+# -- a long-lived lead: erasure reaches its aggregate and view snapshots --------------------
+
+SNAPSHOT_INTERVALS = (LedgerStore.snapshotting_intervals[Lead], SNAPSHOT_EVERY)
+
+
+def lengthen(services: Services, person: Person, events: int) -> None:
+    """`events` more inbound messages on the person's lead, each carrying their text and a
+    message id that embeds the phone, recorded in batches that straddle the intervals."""
+    messages: list[LeadCommand] = [
+        RecordInboundMessage(
+            person.phone,
+            Said(Source.KAPSO, "kapso", datetime.now(UTC), None, f"long-{i}"),
+            message_id=f"wamid.{person.digits}.long.{i}",
+            text=f"{person.text} ({i})",
+        )
+        for i in range(events)
+    ]
+    for start in range(0, events, 73):
+        recording = services.ledger.record(WORKSPACE, messages[start : start + 73])
+        assert recording.appended == len(messages[start : start + 73])
+
+
+def view_snapshot_positions(services: Services, lead_id: str) -> list[int]:
+    with services.engines.read.connect() as conn:
+        table = view_tables(read_state(conn).active_generation).snapshots
+        query = select(table.c.position).where(table.c.lead_id == lead_id)
+        return sorted(conn.execute(query.order_by(table.c.position)).scalars())
+
+
+def aggregate_snapshot_versions(services: Services, lead_id: str) -> list[int]:
+    assert services.store.snapshots is not None
+    return [s.originator_version for s in services.store.snapshots.get(UUID(lead_id))]
+
+
+def test_erasing_a_lead_past_every_snapshot_interval(
+    client: TestClient, services: Services, tmp_path: Path
+) -> None:
+    """A lead two intervals and more long has aggregate snapshots (event store, sealed) and
+    view snapshots (views, in clear); after the erasure no database file or table holds
+    the person's values, and the lead's view snapshots are gone."""
+    erased_id, kept_id = seed(client, ERASED), seed(client, KEPT)
+    lengthen(services, ERASED, 2 * max(SNAPSHOT_INTERVALS) + 17)
+    services.views.catch_up()
+    # Snapshots exist where each interval says, and the scan sees the values before.
+    version: int = services.store.repository.get(UUID(erased_id)).version
+    aggregate_every, view_every = SNAPSHOT_INTERVALS
+    assert aggregate_snapshot_versions(services, erased_id) == list(
+        range(aggregate_every, version + 1, aggregate_every)
+    )
+    assert view_snapshot_positions(services, erased_id) == list(
+        range(view_every, version + 1, view_every)
+    )
+    assert set(ERASED.secrets) <= found_in_database(services, tmp_path, ERASED.secrets)
+
+    assert erase(client, erased_id).status_code == 200
+    services.views.catch_up()
+
+    assert found_in_database(services, tmp_path, ERASED.secrets) == set()
+    assert view_snapshot_positions(services, erased_id) == []
+    if services.database.kind == "sqlite":  # the scan read the ledger, views and keys files
+        scanned = {p.name for p in tmp_path.rglob("*.db")}
+        assert {"ledger.db", "ledger.views.db", "ledger.keys.db"} <= scanned
+    as_of = client.get(
+        f"/leads/{erased_id}", headers=AUTH, params={"as_of": "2999-01-01T00:00:00Z"}
+    ).json()
+    assert (as_of["erased"], as_of["phone"], as_of["name"]) == (True, None, None)
+    assert lead(client, kept_id)["name"] == KEPT.name

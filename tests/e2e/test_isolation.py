@@ -11,14 +11,11 @@ carries anything of B's. Routes are enumerated from `app.routes`, so a new route
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
@@ -26,21 +23,21 @@ from starlette.testclient import TestClient
 from api.http.endpoint import Endpoint, Param
 from api.http.routes import ENDPOINTS
 from domain.identity import lead_id_for
-from service_layer.bootstrap import Services, bootstrap
-from tests.conftest import settings_for
+from service_layer.bootstrap import Services
 from tests.support import (
     AUTH,
     OTHER_AUTH,
-    PHONE_NUMBER_ID,
-    WORKSPACE,
+    OTHER_KAPSO_SECRET,
+    OTHER_PHONE_NUMBER_ID,
+    OTHER_WORKSPACE,
     kapso_inbound,
     ledger_size,
     phone_spellings,
     post_kapso,
 )
 
-B = "other"
-B_PNID = "209876543210999"
+B = OTHER_WORKSPACE
+B_PNID = OTHER_PHONE_NUMBER_ID
 B_PHONE = "+6281377770042"
 B_NAME = "Zainab زينب"
 B_NOTE = "B-note: owes 7731 rupiah"
@@ -84,26 +81,13 @@ class Probe:
     sent: str  # the B value this request carries (A may see its own input echoed)
 
 
-@pytest.fixture
-def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
-    config = tmp_path / "routing.toml"
-    config.write_text(
-        f'[workspaces.{WORKSPACE}]\nphone_number_ids = ["{PHONE_NUMBER_ID}"]\n'
-        f'[workspaces.{B}]\nphone_number_ids = ["{B_PNID}"]\n',
-        encoding="utf-8",
-    )
-    settings = settings_for(database_url, tmp_path).model_copy(update={"config_file": config})
-    built = bootstrap(settings)
-    yield built
-    built.close()
-
-
 def seed(client: TestClient) -> Victim:
     """B's lead, with everything a route could show; and a lead of A's own."""
     message = kapso_inbound("wamid.B.1", B_PHONE[1:], B_PHONE, name=B_NAME, new_conversation=True)
     message["phone_number_id"] = message["conversation"]["phone_number_id"] = B_PNID
-    ok(post_kapso(client, message, "whatsapp.message.received"))
-    ok(post_kapso(client, {"phone_number_id": B_PNID, "marker": B_RAW}, "x.unknown.event"))
+    ok(post_kapso(client, message, "whatsapp.message.received", secret=OTHER_KAPSO_SECRET))
+    unknown = {"phone_number_id": B_PNID, "marker": B_RAW}
+    ok(post_kapso(client, unknown, "x.unknown.event", secret=OTHER_KAPSO_SECRET))
     lead_id = ok(
         client.post(
             "/sarah/state",

@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 from projections.rebuild import rebuild
 from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
-from tests.support import AUTH, OTHER_AUTH, PHONE_NUMBER_ID, post_kapso, with_routing
+from tests.support import AUTH, OTHER_AUTH, PHONE_NUMBER_ID, post_kapso
 
 # name -> (phone, Sarah report or None, Kapso message time or None)
 SEED: dict[str, tuple[str, dict[str, Any] | None, int | None]] = {
@@ -71,7 +71,7 @@ HOSTILE = [
     ";",
     "\\",
     "' OR '1'='1",
-    "1; DROP TABLE ll_contacts_g1; --",
+    "1; DROP TABLE ll_contacts_l2_g1; --",  # the live contact view's real name
     "%' --",
     '"',
     "\x00",
@@ -86,7 +86,7 @@ HOSTILE = [
 @pytest.fixture
 def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
     """The conftest services, with the samples' WhatsApp number routed to the workspace."""
-    settings = with_routing(settings_for(database_url, tmp_path), tmp_path)
+    settings = settings_for(database_url, tmp_path)
     built = bootstrap(settings)
     yield built
     built.close()

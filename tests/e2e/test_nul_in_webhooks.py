@@ -3,22 +3,10 @@ PostgreSQL text columns cannot hold NUL) show U+FFFD instead of freezing the lea
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from starlette.testclient import TestClient
 
-from service_layer.bootstrap import Services, bootstrap
-from tests.conftest import settings_for
-from tests.support import AUTH, post_kapso, sample_json, with_routing
-
-
-@pytest.fixture
-def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
-    built = bootstrap(with_routing(settings_for(database_url, tmp_path), tmp_path))
-    yield built
-    built.close()
+from service_layer.bootstrap import Services
+from tests.support import AUTH, post_kapso, sample_json
 
 
 def test_nul_in_contact_name_and_text_does_not_freeze_the_view(

@@ -34,7 +34,6 @@ from tests.support import (
     ledger_count,
     meta_headers,
     sample,
-    with_routing,
 )
 
 RECEIVED = "whatsapp.message.received"
@@ -42,17 +41,9 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 @pytest.fixture
-def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
-    """The conftest services, routing the samples' WhatsApp number to the test workspace."""
-    built = bootstrap(with_routing(settings_for(database_url, tmp_path), tmp_path))
-    yield built
-    built.close()
-
-
-@pytest.fixture
 def quiet(database_url: str, tmp_path: Path) -> Iterator[tuple[Services, TestClient]]:
     """No follower (the views move only when told) and no lag allowed by /readyz."""
-    settings = with_routing(settings_for(database_url, tmp_path), tmp_path)
+    settings = settings_for(database_url, tmp_path)
     built = bootstrap(settings.model_copy(update={"follow": False, "ready_max_lag": 0}))
     with TestClient(create_app(built.service)) as test_client:
         yield built, test_client

@@ -47,7 +47,7 @@ from tests.faults import (
     views_probe,
     wait_for_views,
 )
-from tests.support import AUTH, with_routing
+from tests.support import AUTH
 
 OUTAGE_SECONDS = 18.0
 # eventsourcing retries a failed store call 10 times, each waiting up to the pool timeout
@@ -234,7 +234,7 @@ def test_webhook_answers_503_within_a_sender_timeout_while_postgres_is_unreachab
 @pytest.mark.parametrize("kind", ["full", "read_only"])
 def test_sqlite_full_or_read_only_answers_503_then_recovers(kind: str, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/ledger.db"
-    services = bootstrap(with_routing(settings_for(url, tmp_path), tmp_path))
+    services = bootstrap(settings_for(url, tmp_path))
     deliveries = signed_deliveries(220, leads=25, seed=31)
     warm, during, after = deliveries[:40], deliveries[40:140], deliveries[140:]
     try:

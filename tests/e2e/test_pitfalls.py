@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 
 from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
-from tests.support import AUTH, post_kapso, sample, sample_json, with_routing
+from tests.support import AUTH, post_kapso, sample, sample_json
 
 BUDI = "+6281234567890"
 PHASES = ("sarah-phase1-gathering.json", "sarah-phase2-interest.json", "sarah-phase3-closing.json")
@@ -27,7 +27,7 @@ PHASES = ("sarah-phase1-gathering.json", "sarah-phase2-interest.json", "sarah-ph
 @pytest.fixture
 def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
     """The conftest services, with the samples' WhatsApp number routed to the workspace."""
-    settings = with_routing(settings_for(database_url, tmp_path), tmp_path)
+    settings = settings_for(database_url, tmp_path)
     built = bootstrap(settings)
     yield built
     built.close()

@@ -8,7 +8,7 @@ thread) with its follower thread, as `leadledger serve` does. Then:
 - the follower thread stays alive and keeps projecting every other lead, even those written
   in the same page as the poisoned event;
 - the poisoned lead is frozen at its last good state (its later events wait);
-- the event is reported: an error log naming its notification, the `ll_failures_g<N>` row,
+- the event is reported: an error log naming its notification, the `ll_failures_l2_g<N>` row,
   `services.views.status().failures`, `leadledger_projection_failed_events` on /metrics
   and `leadledger projections status`;
 - after the fix (the patch removed) and a restart, the lead stays frozen - a failed event
@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import subprocess
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,23 +35,17 @@ from sqlalchemy import select
 import domain.reducer.messages
 from adapters.config.settings import Settings
 from domain.identity import lead_id_for
-from domain.lead_events import InboundMessageReceived
-from domain.reducer import ContactView, Effects, LedgerEvent, MessageEntry
 from projections.state import read_state
 from projections.tables import view_tables
 from projections.verify import verify
 from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
 from tests.e2e.test_server import LEADLEDGER
-from tests.faults import serve_in_process, server_env, wait_for_views
-from tests.support import AUTH, kapso_headers, kapso_inbound, with_routing
+from tests.faults import POISON, poison, serve_in_process, server_env, wait_for_views
+from tests.support import AUTH, kapso_headers, kapso_inbound
 
-POISON = "POISON-PILL"
 PHONES = ("+6281234567890", "+6285712345678", "+6281398765432")  # A, B (poisoned), C
 CLI_TIMEOUT = 120.0
-Handler = Callable[
-    [ContactView, LedgerEvent, InboundMessageReceived, Mapping[str, MessageEntry]], Effects
-]
 
 
 class Collected(logging.Handler):
@@ -70,20 +64,6 @@ def projection_errors() -> Iterator[Collected]:
     logger.addHandler(handler)
     yield handler
     logger.removeHandler(handler)
-
-
-def poison(handler: Handler) -> Handler:
-    def poisoned(
-        view: ContactView,
-        event: LedgerEvent,
-        fact: InboundMessageReceived,
-        state: Mapping[str, MessageEntry],
-    ) -> Effects:
-        if fact.text == POISON:
-            raise RuntimeError("poisoned message text")
-        return handler(view, event, fact, state)
-
-    return poisoned
 
 
 def message(phone: str, message_id: str, text: str | None = None) -> dict[str, Any]:
@@ -147,7 +127,7 @@ def test_a_poisoned_event_freezes_only_its_lead_until_a_rebuild(
     projection_errors: Collected,
 ) -> None:
     a, b, c = PHONES
-    settings = with_routing(settings_for(durable_database_url, tmp_path), tmp_path)
+    settings = settings_for(durable_database_url, tmp_path)
     monkeypatch.setattr(domain.reducer.messages, "inbound", poison(domain.reducer.messages.inbound))
 
     services = bootstrap(settings)

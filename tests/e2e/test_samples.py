@@ -7,18 +7,14 @@ sample again, or the batch's messages again one by one, adds nothing to the ledg
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import pytest
 from starlette.testclient import TestClient
 
 from domain.extracted import ExtractedData
-from service_layer.bootstrap import Services, bootstrap
-from tests.conftest import settings_for
+from service_layer.bootstrap import Services
 from tests.support import (
     AUTH,
     OTHER_AUTH,
@@ -29,7 +25,6 @@ from tests.support import (
     meta_headers,
     sample,
     sample_json,
-    with_routing,
 )
 
 BUDI = "+6281234567890"
@@ -48,14 +43,6 @@ SARAH_SAMPLES = (
     "sarah-phase2-interest.json",
     "sarah-phase3-closing.json",
 )
-
-
-@pytest.fixture
-def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
-    """The conftest services, plus a config routing the samples' WhatsApp number to WORKSPACE."""
-    built = bootstrap(with_routing(settings_for(database_url, tmp_path), tmp_path))
-    yield built
-    built.close()
 
 
 def sample_headers() -> dict[str, str]:

@@ -60,7 +60,6 @@ from tests.support import (
     META_VERIFY_TOKEN,
     PHONE_NUMBER_ID,
     kapso_headers,
-    with_routing,
 )
 
 AnyCase = Case[Any]
@@ -87,13 +86,6 @@ FUZZING = settings(
 PHONE = "+6281355550001"
 OPERATIONS = [f"{e.method} {e.path}" for e in ENDPOINTS]
 SIGNED = {"/webhook/kapso": "kapso", "/webhook/meta": "meta"}
-
-
-@pytest.fixture
-def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
-    built = bootstrap(with_routing(settings_for(database_url, tmp_path), tmp_path))
-    yield built
-    built.close()
 
 
 @pytest.fixture
@@ -194,7 +186,7 @@ def test_answers_match_the_schema(fuzzed: tuple[BaseSchema, str], operation: str
 
 def test_not_ready_answer_matches_the_schema(database_url: str, tmp_path: Path) -> None:
     """/readyz answers 503 with its own body (not an error body) and Retry-After."""
-    settings = with_routing(settings_for(database_url, tmp_path), tmp_path)
+    settings = settings_for(database_url, tmp_path)
     services = bootstrap(settings.model_copy(update={"follow": False, "ready_max_lag": 0}))
     try:
         with running(services) as (schema, session):

@@ -35,7 +35,6 @@ from tests.support import (
     meta_headers,
     post_kapso,
     sample,
-    with_routing,
 )
 
 PHONE = "+6281355550001"
@@ -43,7 +42,7 @@ PHONE = "+6281355550001"
 
 @pytest.fixture
 def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
-    built = bootstrap(with_routing(settings_for(database_url, tmp_path), tmp_path))
+    built = bootstrap(settings_for(database_url, tmp_path))
     yield built
     built.close()
 

@@ -16,9 +16,12 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from starlette.testclient import TestClient
 
 from adapters.webhooks.signatures import sign
+from api.http.app import create_app
+from domain.identity import lead_id_for
 from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
 from tests.support import (
@@ -28,26 +31,19 @@ from tests.support import (
     META_SECRET,
     META_VERIFY_TOKEN,
     OTHER_AUTH,
+    OTHER_KAPSO_SECRET,
+    OTHER_WORKSPACE,
     kapso_headers,
     ledger_size,
     meta_headers,
     sample,
     sample_json,
-    with_routing,
 )
 
 BUDI = "+6281234567890"
 RECEIVED = "whatsapp.message.received"
 LIMIT = 64 * 1024
 JSON = {"Content-Type": "application/json"}
-
-
-@pytest.fixture
-def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
-    """The conftest services, plus a config routing the samples' WhatsApp number to WORKSPACE."""
-    built = bootstrap(with_routing(settings_for(database_url, tmp_path), tmp_path))
-    yield built
-    built.close()
 
 
 @pytest.fixture
@@ -529,14 +525,42 @@ def test_meta_validation_names_the_field(client: TestClient, services: Services)
     assert_error(resp, 422, "validation_error", "entry.0.changes.0.value.messages.0.from")
 
 
-def test_unrouted_phone_number_id_is_422(client: TestClient, services: Services) -> None:
-    """Both test workspaces share the secrets, so an unknown number cannot be routed."""
+def test_unrouted_phone_number_id_is_422_when_several_workspaces_signed_it(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A secret every workspace holds (the env's) signs for all of them: an unknown number
+    cannot be routed."""
+    shared = "kapso-secret-of-every-workspace"
+    settings = settings_for(database_url, tmp_path)
+    built = bootstrap(settings.model_copy(update={"kapso_webhook_secret": SecretStr(shared)}))
     body = sample_json("kapso-message-received.json")
     body["phone_number_id"] = body["conversation"]["phone_number_id"] = "999"
     raw = json.dumps(body).encode()
-    with appends_nothing(services):
-        resp = client.post("/webhook/kapso", content=raw, headers=kapso_headers(raw, RECEIVED))
+    try:
+        with TestClient(create_app(built.service)) as client, appends_nothing(built):
+            resp = client.post(
+                "/webhook/kapso", content=raw, headers=kapso_headers(raw, RECEIVED, secret=shared)
+            )
+    finally:
+        built.close()
     assert_error(resp, 422, "unknown_phone_number_id", "phone_number_id")
+
+
+def test_unrouted_phone_number_id_goes_to_the_one_workspace_that_signed_it(
+    client: TestClient, services: Services
+) -> None:
+    body = sample_json("kapso-message-received.json")
+    body["phone_number_id"] = body["conversation"]["phone_number_id"] = "999"
+    raw = json.dumps(body).encode()
+    headers = kapso_headers(raw, RECEIVED, secret=OTHER_KAPSO_SECRET)
+
+    resp = client.post("/webhook/kapso", content=raw, headers=headers)
+
+    assert resp.status_code == 200, resp.text
+    lead_id = resp.json()["facts"][0]["lead_id"]
+    assert lead_id == str(lead_id_for(OTHER_WORKSPACE, BUDI))
+    services.views.catch_up()
+    assert client.get(f"/leads/{lead_id}", headers=OTHER_AUTH).status_code == 200
 
 
 # -- the Meta handshake ---------------------------------------------------------------------

@@ -519,8 +519,9 @@ def test_a_second_catch_up_changes_nothing(durable_backend: str, tmp_path: Path)
 
 # -- values an edge accepts must not stop the projection -------------------------------------
 # Kapso's models take `message.type`, `kapso.statuses[].status` as free strings (up to 100,000
-# characters) and `errors[].code` as an unbounded int (adapters/webhooks/kapso_models.py:21; Meta's
-# likewise, adapters/webhooks/meta_models.py:51): whatever the ledger stores, the views must take.
+# characters); the webhooks bound `errors[].code` to 32 bits (`KapsoError`, `MetaError` in
+# adapters/webhooks/), but other ledger writers do not: whatever the ledger stores, the views
+# must take.
 
 
 def test_free_text_message_fields_project_on_every_backend(

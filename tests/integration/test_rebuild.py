@@ -524,9 +524,10 @@ def test_verify_names_exactly_the_row_that_is_missing(durable: Services) -> None
 def test_rebuild_and_verify_survive_an_event_the_database_refuses(
     durable: Services, request: pytest.FixtureRequest
 ) -> None:
-    """The edges accept any int as a delivery error code (adapters/webhooks/kapso_models.py:21,
-    meta_models.py:51); the live catch-up sets an event the database refuses aside. A rebuild
-    (after a fix, the documented way to re-derive everything) and verify must not die on it."""
+    """Ledger writers other than the webhooks (whose `KapsoError` and `MetaError` bound the
+    error code to 32 bits) may store any int as a delivery error code; the live catch-up sets
+    an event the database refuses aside. A rebuild (after a fix, the documented way to
+    re-derive everything) and verify must not die on it."""
     services, engines = durable, durable.engines
     phone, other = phone_for(1), phone_for(2)
     kapso = Said("kapso", "kapso", T0)
