@@ -100,6 +100,11 @@ def prepare_scratch(settings: dict[str, Any], module: Module) -> Path:
     scratch.mkdir(parents=True)
     for package in [*settings["packages"], "tests"]:
         (scratch / package).symlink_to(ROOT / package, target_is_directory=True)
+    # Tests find the shared samples beside the repo root; the mutated tree sits one level
+    # deeper (<scratch>/mutants/), so the samples must be beside it too.
+    for sibling in settings["beside_repo"]:
+        if (ROOT.parent / sibling).exists():
+            (scratch / sibling).symlink_to(ROOT.parent / sibling, target_is_directory=True)
     pyproject = (ROOT / "pyproject.toml").read_text()
     (scratch / "pyproject.toml").write_text(pyproject + mutmut_section(settings, module))
     return scratch
@@ -118,7 +123,7 @@ def run_module(settings: dict[str, Any], module: Module, max_children: int) -> M
     print(f"[{module.name}] mutating {', '.join(module.paths)}; log: {log}", flush=True)
     started = time.monotonic()
     with log.open("w") as out:
-        subprocess.run(
+        done = subprocess.run(
             [str(MUTMUT), "run", "--max-children", str(max_children), *module.mutant_globs()],
             cwd=scratch,
             stdout=out,
@@ -126,6 +131,8 @@ def run_module(settings: dict[str, Any], module: Module, max_children: int) -> M
             check=False,
         )
     seconds = time.monotonic() - started
+    if done.returncode != 0:  # e.g. the clean test run failed: no mutant was tried
+        sys.exit(f"[{module.name}] mutmut failed (exit {done.returncode}); see {log}")
     statuses = parse_results(mutmut(scratch, "results", "--all", "true"), module)
     if not statuses:
         sys.exit(f"[{module.name}] mutmut produced no results; see {log}")
@@ -195,24 +202,28 @@ def save_results(path: Path, results: dict[str, ModuleResult]) -> None:
     path.write_text(json.dumps({n: asdict(r) for n, r in results.items()}, indent=2) + "\n")
 
 
-def load_equivalents(path: Path) -> dict[str, dict[str, str]]:
+def load_equivalents(path: Path) -> dict[str, tuple[str, str]]:
+    """Mutant name -> (its diff, why it is equivalent)."""
     if not path.exists():
         return {}
-    return {e["mutant"]: e for e in tomllib.loads(path.read_text()).get("equivalent", [])}
+    entries = tomllib.loads(path.read_text()).get("equivalent", [])
+    return {
+        mutant: (diff, " ".join(entry["reason"].split()))
+        for entry in entries
+        for mutant, diff in entry["mutants"].items()
+    }
 
 
-def explained(survivor: Survivor, equivalents: dict[str, dict[str, str]]) -> str | None:
+def explained(survivor: Survivor, equivalents: dict[str, tuple[str, str]]) -> str | None:
     """The recorded reason, if it was written for this very mutation (numbers shift on edits)."""
-    entry = equivalents.get(survivor.mutant)
-    if entry is None or entry["diff"].strip() != survivor.diff.strip():
-        return None
-    return entry["reason"]
+    diff, reason = equivalents.get(survivor.mutant, ("", ""))
+    return reason if diff and diff.strip() == survivor.diff.strip() else None
 
 
 def render_report(
     modules: list[Module],
     results: dict[str, ModuleResult],
-    equivalents: dict[str, dict[str, str]],
+    equivalents: dict[str, tuple[str, str]],
 ) -> tuple[str, int]:
     """The markdown report and the number of unexplained survivors."""
     lines = [
