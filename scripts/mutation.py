@@ -198,7 +198,10 @@ def load_results(path: Path) -> dict[str, ModuleResult]:
     }
 
 
-def save_results(path: Path, results: dict[str, ModuleResult]) -> None:
+def save_result(path: Path, result: ModuleResult) -> None:
+    """Re-read before writing: another run may have stored other modules meanwhile."""
+    results = load_results(path)
+    results[result.name] = result
     path.write_text(json.dumps({n: asdict(r) for n, r in results.items()}, indent=2) + "\n")
 
 
@@ -302,12 +305,11 @@ def main() -> int:
         parser.error(f"unknown modules {sorted(unknown)}; known: {[m.name for m in modules]}")
 
     results_path = ROOT / settings["results"]
-    results = load_results(results_path)
     if not args.report:
         for module in modules:
             if not args.modules or module.name in args.modules:
-                results[module.name] = run_module(settings, module, args.max_children)
-                save_results(results_path, results)
+                save_result(results_path, run_module(settings, module, args.max_children))
+    results = load_results(results_path)
 
     equivalents = load_equivalents(ROOT / settings["equivalents"])
     report, n_unexplained = render_report(modules, results, equivalents)
