@@ -118,6 +118,7 @@ def mutmut(scratch: Path, *args: str) -> str:
 
 
 def run_module(settings: dict[str, Any], module: Module, max_children: int) -> ModuleResult:
+    commit = current_commit()  # the tree mutmut copies now, not the one when it finishes
     scratch = prepare_scratch(settings, module)
     log = scratch / "mutmut.log"
     print(f"[{module.name}] mutating {', '.join(module.paths)}; log: {log}", flush=True)
@@ -151,7 +152,7 @@ def run_module(settings: dict[str, Any], module: Module, max_children: int) -> M
         seconds=round(seconds, 1),
         counts=counts,
         survivors=survivors,
-        commit=current_commit(),
+        commit=commit,
         finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
 
@@ -272,7 +273,7 @@ def render_report(
     lines += [
         "",
         f"Total run time of the modules above: {total_seconds / 60:.1f} min "
-        "(wall clock, `nice -n 19`, 2 mutmut workers, on a 2-core machine shared with other work).",
+        "(wall clock under `nice -n 19`, on a 2-core machine shared with other work).",
         "",
         "## Unexplained survivors",
         "",
