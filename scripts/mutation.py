@@ -87,10 +87,19 @@ def mutmut_section(settings: dict[str, Any], module: Module) -> str:
         "\n[tool.mutmut]\n"
         f"source_paths = {toml_list(settings['packages'])}\n"
         f"only_mutate = {toml_list(module.paths)}\n"
-        f"pytest_add_cli_args_test_selection = {toml_list(module.tests)}\n"
+        f"pytest_add_cli_args_test_selection = {toml_list(expand_globs(module.tests))}\n"
         # The scratch directory is not where git sees the sources.
         "use_git_change_detection = false\n"
     )
+
+
+def expand_globs(args: list[str]) -> list[str]:
+    """Test file globs become the files (pytest does not expand them); other args stay."""
+    expanded = []
+    for arg in args:
+        matches = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob(arg))
+        expanded += matches if "*" in arg else [arg]
+    return expanded
 
 
 def prepare_scratch(settings: dict[str, Any], module: Module) -> Path:
