@@ -316,9 +316,9 @@ def main() -> int:
 
     results_path = ROOT / settings["results"]
     if not args.report:
-        for module in modules:
-            if not args.modules or module.name in args.modules:
-                save_result(results_path, run_module(settings, module, args.max_children))
+        by_name = {m.name: m for m in modules}
+        for name in args.modules or by_name:  # in the order asked for
+            save_result(results_path, run_module(settings, by_name[name], args.max_children))
     results = load_results(results_path)
 
     equivalents = load_equivalents(ROOT / settings["equivalents"])
