@@ -88,6 +88,9 @@ def mutmut_section(settings: dict[str, Any], module: Module) -> str:
         f"source_paths = {toml_list(settings['packages'])}\n"
         f"only_mutate = {toml_list(module.paths)}\n"
         f"pytest_add_cli_args_test_selection = {toml_list(expand_globs(module.tests))}\n"
+        # Hypothesis deadlines and random draws would make kills depend on load and luck.
+        'also_copy = ["scripts"]\n'
+        'pytest_add_cli_args = ["-p", "scripts.mutation_hypothesis"]\n'
         # The scratch directory is not where git sees the sources.
         "use_git_change_detection = false\n"
     )
@@ -107,7 +110,7 @@ def prepare_scratch(settings: dict[str, Any], module: Module) -> Path:
     scratch = SCRATCH / module.name
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
-    for package in [*settings["packages"], "tests"]:
+    for package in [*settings["packages"], "tests", "scripts"]:
         (scratch / package).symlink_to(ROOT / package, target_is_directory=True)
     # Tests find the shared samples beside the repo root; the mutated tree sits one level
     # deeper (<scratch>/mutants/), so the samples must be beside it too.
