@@ -25,7 +25,7 @@ def test_every_erasure_is_read_once_across_pages(durable_database_url: str, page
             said = Said("kapso", "kapso", datetime.now(UTC))
             message = RecordInboundMessage(phone, said, message_id=f"wamid.{n}")
             recorded = ledger.record("acme", [message])
-            erase_lead(store, "acme", recorded.facts[0].lead_id, "dpo", "request")
+            erase_lead(ledger, "acme", recorded.facts[0].lead_id, "dpo", "request")
         assert reapply_erasures(store, page=page) == len(PHONES)
     finally:
         ledger.close()

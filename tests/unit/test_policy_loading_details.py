@@ -35,7 +35,12 @@ def test_bad_policies_are_refused_with_their_exact_message(text: str, message: s
 
 def test_rule_sets_are_frozen_copies_of_what_the_policy_was_built_from() -> None:
     forward_only, hold = {"sarah"}, ["human"]
-    policy = Policy(forward_only=forward_only, hold=hold)  # type: ignore[arg-type]
+    policy = Policy(
+        ranks={"human": 3},
+        forward_only=forward_only,  # type: ignore[arg-type]
+        hold=hold,  # type: ignore[arg-type]
+        name="t",
+    )
     forward_only.add("brain")
     hold.append("brain")
     assert policy.forward_only == frozenset({"sarah"})
