@@ -13,6 +13,7 @@ that measures it. bench/out/ is scratch (gitignored); the results are what the p
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ def run_header(
     """What a reader needs to weigh a section's figures: how, when and where it ran."""
     return {
         "command": command,
+        "commit": _commit(),
         "date": date,
         "machine": machine,
         "load_average": load_average,
@@ -59,6 +61,17 @@ def run_header(
         "pg": pg,
         "exit_code": exit_code,
     }
+
+
+def _commit() -> str | None:
+    """The code measured: the checkout's commit (None outside a git checkout)."""
+    try:
+        found = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return found.stdout.strip() or None
 
 
 def save_result(name: str, result: dict[str, Any], results: Path = RESULTS) -> Path:
@@ -87,8 +100,9 @@ def header_line(run: dict[str, Any]) -> str:
         "speed_probe`: CPU seconds of a fixed Python loop, lower is faster; it shows how "
         "much this shared machine's speed moved)"
     )
+    at = f" at commit {run['commit']}" if run.get("commit") else ""
     return (
-        f"Measured by `{run['command']}` on {run['date']} in {run['seconds']:.0f} s; "
+        f"Measured by `{run['command']}` on {run['date']} in {run['seconds']:.0f} s{at}; "
         f"{m['nproc']} CPUs ({m['cpu_model']}), Python {m['python']}, {m['platform']}; "
         f"load average {run['load_average']:.1f} at the start (on {m['nproc']} CPUs: other "
         f"work on the machine makes every figure noisier); {probe}; "
