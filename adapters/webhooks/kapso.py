@@ -72,6 +72,8 @@ def _translate_one(
         return kept_raw(body, reason, "body", f"event:{event_type}", pnid, event_type)
     try:
         event = KapsoEvent.model_validate(body)
+        conversation = event.conversation
+        pnid = event.phone_number_id or (conversation.phone_number_id if conversation else pnid)
         if event_type in MESSAGE_EVENTS:
             kind = message_kind(event, event_type, body)
             commands = message_commands(

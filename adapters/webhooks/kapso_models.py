@@ -92,5 +92,5 @@ class KapsoEvent(_Kapso):
 class KapsoBatch(_Kapso):
     type: str | None = None
     batch: bool | None = None
-    data: list[dict[str, Any]]
+    data: list[Any]  # each element is translated (or kept raw) on its own
     batch_info: dict[str, Any] | None = None

@@ -32,7 +32,8 @@ def translate_meta(body: Any, received_at: datetime, default_region: str) -> lis
         changes = entry.get("changes") if isinstance(entry, dict) else None
         if not isinstance(changes, list):
             raw = {"object": WABA_OBJECT, "entry": [entry]}
-            items.append(kept_raw(raw, f"entry.{e}: no changes list", f"entry.{e}", "entry"))
+            reason = f"entry.{e}.changes: a list is expected"
+            items.append(kept_raw(raw, reason, f"entry.{e}", "entry"))
             continue
         for c, change in enumerate(changes):
             context = ChangeContext(
@@ -49,12 +50,14 @@ def _change_parts(change: Any, context: ChangeContext) -> list[TranslatedItem]:
     field = change.get("field") if isinstance(change, dict) else None
     value = change.get("value") if isinstance(change, dict) else None
     if not isinstance(field, str) or not isinstance(value, dict):
-        reason = f"{context.path}: a change needs a field name and a value object"
+        wrong = "field: a name is expected" if not isinstance(field, str) else "value: an object"
+        reason = f"{context.path}.{wrong}"
         return [kept_raw(context.body(change), reason, context.path, "change")]
     pnid = _phone_number_id(value)
     if field not in ("messages", "smb_message_echoes"):
         reason = f"{context.path}: unhandled field {field!r}"
-        return [kept_raw(context.body(change), reason, context.path, f"field:{field}", pnid)]
+        kind = f"field:{field}"
+        return [kept_raw(context.body(change), reason, context.path, kind, pnid, f"meta.{field}")]
     items = value_parts(field, value, context)
     for item in items:
         item.phone_number_id = pnid

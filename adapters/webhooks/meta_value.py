@@ -96,12 +96,12 @@ def value_parts(field: str, value: dict[str, Any], context: ChangeContext) -> li
             return
         items.append(TranslatedItem(None, commands, raw=whole, part=path, kind=kind))
 
+    stamps = _timestamps(value)
+    for index, raw in enumerate(contacts):  # names first, as Kapso's come
+        part("contacts", index, raw, lambda c, _r: _contact(c, stamps, context))
     for key, translate in lists:
         for index, raw in enumerate(_list(value, key)):
             part(key, index, raw, translate)
-    stamps = _timestamps(value)
-    for index, raw in enumerate(contacts):
-        part("contacts", index, raw, lambda c, _r: _contact(c, stamps, context))
     errors = value.get("errors")
     if errors:  # one part: a fact about the business, nobody to attach it to
         path = f"{context.path}.value.errors"
