@@ -21,7 +21,7 @@ from domain.delivery import UnhandledDelivery
 from service_layer.errors import SignatureWorkspaceMismatchError, UnknownPhoneNumberIdError
 from service_layer.ledger import Ledger, RecordedFact
 
-Outcome = Literal["recorded", "known", "kept_unhandled", "empty"]
+Outcome = Literal["recorded", "kept_unhandled", "empty"]
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,9 @@ class Delivery:
 
 @dataclass(frozen=True)
 class PartOutcome:
-    """What became of one part: `recorded` (at least one new fact), `known` (every fact
-    was already in the ledger), `kept_unhandled` (kept raw, `reason` says why), or `empty`
-    (nothing to record, e.g. a contact without a name)."""
+    """What became of one part: `recorded` (its facts are in the ledger, appended now or
+    by an earlier delivery: a retry gets the same answer), `kept_unhandled` (kept raw,
+    `reason` says why) or `empty` (nothing to record, e.g. a contact without a name)."""
 
     part: str
     kind: str | None
@@ -80,10 +80,7 @@ def ingest(ledger: Ledger, workspaces: Workspaces, delivery: Delivery) -> Ingest
             continue
         mine = [next(recorded[workspace]) for _ in item.commands]
         facts += mine
-        outcome: Outcome = (
-            "empty" if not mine else "recorded" if any(f.appended for f in mine) else "known"
-        )
-        parts.append(PartOutcome(item.part, item.kind, outcome, mine))
+        parts.append(PartOutcome(item.part, item.kind, "recorded" if mine else "empty", mine))
     kept = sum(p.outcome == "kept_unhandled" for p in parts)
     return Ingested(facts, kept, parts)
 

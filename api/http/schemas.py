@@ -80,20 +80,19 @@ class FactOut(BaseModel):
 
 class PartOut(BaseModel):
     """One part of a webhook delivery (a message, status, echo, contact, Kapso event…) and
-    what became of it: `recorded` (a new fact), `known` (already in the ledger: a retry),
-    `kept_unhandled` (kept raw, `reason` says why; GET /deliveries/unhandled lists it) or
-    `empty` (nothing to record)."""
+    what became of it: `recorded` (its facts are in the ledger, now or since an earlier
+    delivery), `kept_unhandled` (kept raw, `reason` says why; GET /deliveries/unhandled
+    lists it) or `empty` (nothing to record, e.g. a contact without a name)."""
 
     part: str  # where it was: "entry.0.changes.0.value.messages.1", "data.2", "body"
     kind: str | None  # "message:text", "status:read", "echo:text", "conversation:ended"…
-    outcome: Literal["recorded", "known", "kept_unhandled", "empty"]
+    outcome: Literal["recorded", "kept_unhandled", "empty"]
     facts: list[FactOut] = []
     reason: str | None = None
 
 
 class AcceptedOut(BaseModel):
-    """The answer to a delivery; a retried delivery gets the same facts and parts (with
-    `known` where it said `recorded`)."""
+    """The answer to a delivery; a retried delivery gets the same answer."""
 
     status: Literal["accepted"] = "accepted"
     facts: list[FactOut]
