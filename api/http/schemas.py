@@ -135,6 +135,9 @@ class UnhandledOut(BaseModel):
     reason: str
     received_at: datetime
     body: str | None  # None once erased (docs/erasure.md)
+    # True once `leadledger deliveries reingest` translated it again (its facts are in
+    # the ledger; the delivery itself stays, as a record of what was said).
+    reingested: bool = False
 
 
 class UnhandledListOut(BaseModel):
