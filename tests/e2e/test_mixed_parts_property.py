@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from domain.identity import lead_id_for
+from domain.lead import Lead
 from service_layer.bootstrap import Services
 from tests.conftest import examples
 from tests.support import WORKSPACE, kapso_headers, ledger_size, meta_headers
@@ -92,7 +93,7 @@ def kapso_part(draw: st.DrawFn) -> tuple[str, Any]:
 
 def stored_messages(services: Services, key: str) -> Counter[str]:
     events = services.store.events.get(lead_id_for(WORKSPACE, key))
-    return Counter(e.message_id for e in events if type(e).__name__ == "InboundMessageReceived")
+    return Counter(e.message_id for e in events if isinstance(e, Lead.InboundMessageReceived))
 
 
 def check(

@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 
 from domain.delivery import UnhandledDelivery
 from domain.identity import lead_id_for
+from domain.lead import Lead
 from service_layer.bootstrap import Services
 from tests.support import AUTH, WORKSPACE, kapso_headers, ledger_size
 from tests.whatsapp_fixtures import FIXTURES
@@ -50,7 +51,7 @@ def test_an_old_kept_delivery_is_reingested_exactly_once(
     assert (report.reingested, report.still_unhandled) == (1, 0)
     assert report.appended == 2  # the contact's name and the message (Registered aside)
     messages = [
-        e for e in services.store.events.get(lead) if type(e).__name__ == "InboundMessageReceived"
+        e for e in services.store.events.get(lead) if isinstance(e, Lead.InboundMessageReceived)
     ]
     assert [(m.message_id, m.text, m.wa_id) for m in messages] == [
         (MESSAGE_ID, "Does it come in another color?", BSUID)
