@@ -17,7 +17,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from adapters.webhooks.meta_models import MetaContact, MetaEcho, MetaMedia, MetaMessage, MetaStatus
+from adapters.webhooks.meta_message import (
+    message_content,
+    message_kind,
+    message_media,
+    message_text,
+)
+from adapters.webhooks.meta_models import MetaContact, MetaEcho, MetaMessage, MetaStatus
 from adapters.webhooks.translation import (
     TranslatedItem,
     TranslationError,
@@ -131,7 +137,7 @@ def _message(
     )
     parts = InboundParts(
         wa_id=text_or_none(raw.get("from")) or text_or_none(raw.get("from_user_id")),
-        content=_content(raw),
+        content=message_content(raw),
         referral=_dict(raw.get("referral")),
         context=_dict(raw.get("context")),
         errors=raw.get("errors") or None,
@@ -141,11 +147,11 @@ def _message(
         context.said(message.timestamp),
         message_id=message.id,
         message_type=message.type,
-        text=_text(message),
-        media=_media(message),
+        text=message_text(message),
+        media=message_media(message),
         parts=parts,
     )
-    return _message_kind(raw, message.type), [command]
+    return message_kind(raw, message.type), [command]
 
 
 def _status(
@@ -201,7 +207,7 @@ def _echo(
         text=echo.text.body if echo.text else None,
         origin="business_app",
         parts=OutboundParts(
-            content=_content(raw),
+            content=message_content(raw),
             echo=True,
             wa_id=text_or_none(raw.get("to")) or text_or_none(raw.get("to_user_id")),
         ),
@@ -227,21 +233,6 @@ def _parse(model: type[Any], raw: dict[str, Any]) -> Any:
         return model.model_validate(raw)
     except ValidationError as exc:
         raise TranslationError.from_validation(exc) from None
-
-
-def _content(raw: dict[str, Any]) -> dict[str, Any] | None:
-    kind = raw.get("type")
-    return {kind: raw[kind]} if isinstance(kind, str) and kind in raw else None
-
-
-def _message_kind(raw: dict[str, Any], message_type: str) -> str:
-    inner = raw.get(message_type)
-    subtype = inner.get("type") if isinstance(inner, dict) else None
-    if message_type == "system":
-        return f"system:{subtype}"
-    if message_type == "interactive" and isinstance(subtype, str):
-        return f"message:interactive.{subtype}"
-    return f"message:{message_type}"
 
 
 def _kind_guess(key: str, raw: Any) -> str | None:
@@ -295,32 +286,3 @@ def _timestamps(value: dict[str, Any]) -> dict[str, str | int | None]:
                 if text_or_none(message.get(key)):
                     stamps.setdefault(message[key], message.get("timestamp"))
     return stamps
-
-
-def _media_object(message: MetaMessage) -> MetaMedia | None:
-    return {
-        "image": message.image,
-        "audio": message.audio,
-        "video": message.video,
-        "document": message.document,
-        "sticker": message.sticker,
-    }.get(message.type)
-
-
-def _media(message: MetaMessage) -> dict[str, Any] | None:
-    media = _media_object(message)
-    return {message.type: media.model_dump(exclude_none=True)} if media else None
-
-
-def _text(message: MetaMessage) -> str | None:
-    """The words of the message: text, media caption, or the title of the reply chosen."""
-    if message.text and message.text.body:
-        return message.text.body
-    media = _media_object(message)
-    if media and media.caption:
-        return media.caption
-    if message.interactive:
-        reply = message.interactive.button_reply or message.interactive.list_reply
-        if reply and reply.title:
-            return reply.title
-    return message.button.text if message.button and message.button.text else None
