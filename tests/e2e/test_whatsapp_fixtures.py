@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -14,7 +15,15 @@ import pytest
 from starlette.testclient import TestClient
 
 from service_layer.bootstrap import Services
-from tests.support import AUTH
+from tests.e2e.test_server import clean_env, running_server
+from tests.support import (
+    API_KEY,
+    AUTH,
+    KAPSO_SECRET,
+    META_SECRET,
+    META_VERIFY_TOKEN,
+    WORKSPACE,
+)
 from tests.whatsapp_fixtures import Fixture, fixtures
 
 # Parts that name a customer but are no fact of their own (a contacts[] display name).
@@ -91,3 +100,42 @@ def test_every_fixture_part_is_recorded_or_kept_exactly_once(
         + ", ".join(f"{kind} {n}" for kind, n in sorted(checked.items()))
     )
     assert total == sum(len(f.parts) for f in fixtures())
+
+
+def test_every_fixture_through_the_real_server(tmp_path: Path) -> None:
+    """The same, once, over TCP against `leadledger serve` (uvicorn) on SQLite."""
+    env = clean_env(
+        LEADLEDGER_DATABASE_URL=f"sqlite:///{tmp_path / 'ledger.db'}",
+        LEADLEDGER_API_KEYS=f"{WORKSPACE}={API_KEY}",
+        LEADLEDGER_KAPSO_WEBHOOK_SECRET=KAPSO_SECRET,
+        LEADLEDGER_META_APP_SECRET=META_SECRET,
+        LEADLEDGER_META_VERIFY_TOKEN=META_VERIFY_TOKEN,
+        LEADLEDGER_CONFIG_FILE=str(tmp_path / "absent.toml"),
+    )
+    with running_server(env, tmp_path, tmp_path / "server.log") as server, server.client() as c:
+
+        def post_all() -> list[Any]:
+            answers = []
+            for fixture in fixtures():
+                resp = c.post(fixture.path, content=fixture.raw, headers=fixture.signed())
+                assert resp.status_code == 200, server.failure(f"{fixture.file}: {resp.text}")
+                answers.append(resp.json())
+            return answers
+
+        def stored(leads: set[UUID]) -> Counter[str]:
+            types = (
+                e["type"]
+                for lead in sorted(leads)
+                for e in c.get(f"/leads/{lead}/events", headers=AUTH).json()["events"]
+            )
+            return Counter(t for t in types if t not in RESAID)
+
+        first = post_all()
+        for fixture, answer in zip(fixtures(), first, strict=True):
+            assert translated(answer) == fixture.expected(), fixture.file
+        leads = {lead for answer in first for _, lead in translated(answer)}
+        before = stored(leads)
+        assert post_all() == first
+        assert stored(leads) == before
+        unhandled = c.get("/deliveries/unhandled", headers=AUTH).json()["deliveries"]
+        assert len(unhandled) == sum(f.unhandled() for f in fixtures())
