@@ -4,15 +4,19 @@ today's translators, exactly once, and stays listed as re-ingested."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 from starlette.testclient import TestClient
 
 from domain.delivery import UnhandledDelivery
 from domain.identity import lead_id_for
 from domain.lead import Lead
-from service_layer.bootstrap import Services
-from tests.support import AUTH, WORKSPACE, kapso_headers, ledger_size
+from service_layer.bootstrap import Services, bootstrap
+from tests.conftest import settings_for
+from tests.e2e.test_legacy_import_cli_api import leadledger
+from tests.support import API_KEY, AUTH, WORKSPACE, kapso_headers, ledger_size
 from tests.whatsapp_fixtures import FIXTURES
 
 BSUID = "user.9373795779eb6441c8adb2eaee5b848e7dd174ddd302d7db62142f4722d574b6"
@@ -81,3 +85,25 @@ def test_a_delivery_still_untranslatable_is_left_as_it_is(
     report = services.service.reingest_deliveries(None, "test")
     assert (report.reingested, report.still_unhandled) == (0, 1)
     assert ledger_size(services) == size
+
+
+def test_the_cli_reingests_once(tmp_path: Path) -> None:
+    """`leadledger deliveries reingest` on SQLite: the old row is translated, then nothing."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    built = bootstrap(settings_for(url, tmp_path))
+    try:
+        kept_by_older_code(built)
+    finally:
+        built.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADLEDGER_")}
+    env |= {
+        "LEADLEDGER_DATABASE_URL": url,
+        "LEADLEDGER_API_KEYS": f"{WORKSPACE}={API_KEY}",
+        "LEADLEDGER_CONFIG_FILE": str(tmp_path / "absent.toml"),
+    }
+    first = leadledger("deliveries", "reingest", "--workspace", WORKSPACE, env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "Re-ingested 1 delivery(ies): 2 new fact(s); 0 still untranslatable" in first.stdout
+    again = leadledger("deliveries", "reingest", env=env, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "Re-ingested 0 delivery(ies): 0 new fact(s)" in again.stdout
