@@ -12,11 +12,14 @@ from typing import Any
 from domain.envelope import Said
 from domain.lead import Lead
 from domain.legacy import LegacyContactRow
+from domain.message_parts import InboundParts, OutboundParts, StatusParts
 
 
 @dataclass(frozen=True)
 class LeadCommand:
-    """Base: the lead (by E.164 phone) and the provenance of the fact."""
+    """Base: the lead and the provenance of the fact. `phone` is the lead key: the E.164
+    phone, or `wa_user:<BSUID>` / `wa_username:@name` for a WhatsApp user without one
+    (`Identity.lead_key`, domain/whatsapp_identity.py)."""
 
     phone: str
     said: Said
@@ -37,6 +40,7 @@ class RecordInboundMessage(LeadCommand):
     text: str | None = None
     media: dict[str, Any] | None = None
     conversation_id: str | None = None
+    parts: InboundParts = field(default_factory=InboundParts)  # the rest, verbatim
 
     @property
     def fact(self) -> str:
@@ -50,6 +54,7 @@ class RecordInboundMessage(LeadCommand):
             self.text,
             self.media,
             self.conversation_id,
+            self.parts,
         )
 
 
@@ -60,6 +65,7 @@ class RecordOutboundMessage(LeadCommand):
     text: str | None = None
     origin: str | None = None
     conversation_id: str | None = None
+    parts: OutboundParts = field(default_factory=OutboundParts)
 
     @property
     def fact(self) -> str:
@@ -73,6 +79,7 @@ class RecordOutboundMessage(LeadCommand):
             self.text,
             self.origin,
             self.conversation_id,
+            self.parts,
         )
 
 
@@ -82,6 +89,7 @@ class RecordMessageStatus(LeadCommand):
     status: str = "sent"
     error_code: int | None = None
     error_title: str | None = None
+    parts: StatusParts = field(default_factory=StatusParts)
 
     @property
     def fact(self) -> str:
@@ -89,7 +97,7 @@ class RecordMessageStatus(LeadCommand):
 
     def apply(self, lead: Lead) -> bool:
         return lead.record_message_status(
-            self.said, self.message_id, self.status, self.error_code, self.error_title
+            self.said, self.message_id, self.status, self.error_code, self.error_title, self.parts
         )
 
 

@@ -23,10 +23,12 @@ from domain.extracted import score as coerce_score
 from domain.extracted import temperature as coerce_temperature
 from domain.identity import lead_id_for
 from domain.legacy import NOTHING, LegacyContactRow, fingerprint_key
+from domain.message_parts import InboundParts, OutboundParts, StatusParts
 
 
 class Lead(Aggregate):
-    """One person in one workspace, keyed by E.164 phone."""
+    """One person in one workspace, keyed by E.164 phone, or `wa_user:<BSUID>` for a
+    WhatsApp user who comes without one (domain/whatsapp_identity.py)."""
 
     # The stored shapes, versioned (domain/lead_events.py); stored as `Lead.<Name>`. Every
     # fact remembers its dedup key in `LeadFact.apply`; the four below also keep what later
@@ -122,6 +124,7 @@ class Lead(Aggregate):
         text: str | None,
         media: dict[str, Any] | None = None,
         conversation_id: str | None = None,
+        parts: InboundParts | None = None,
     ) -> bool:
         return self._record(
             self.InboundMessageReceived,
@@ -132,6 +135,7 @@ class Lead(Aggregate):
             text=text,
             media=media,
             conversation_id=conversation_id,
+            **(parts or InboundParts()).fields(),
         )
 
     def record_outbound_message(
@@ -142,6 +146,7 @@ class Lead(Aggregate):
         text: str | None,
         origin: str | None = None,
         conversation_id: str | None = None,
+        parts: OutboundParts | None = None,
     ) -> bool:
         return self._record(
             self.OutboundMessageSent,
@@ -152,6 +157,7 @@ class Lead(Aggregate):
             text=text,
             origin=origin,
             conversation_id=conversation_id,
+            **(parts or OutboundParts()).fields(),
         )
 
     def record_message_status(
@@ -161,6 +167,7 @@ class Lead(Aggregate):
         status: str,
         error_code: int | None = None,
         error_title: str | None = None,
+        parts: StatusParts | None = None,
     ) -> bool:
         return self._record(
             self.MessageStatusChanged,
@@ -170,6 +177,7 @@ class Lead(Aggregate):
             status=status,
             error_code=error_code,
             error_title=error_title,
+            **(parts or StatusParts()).fields(),
         )
 
     def record_conversation(

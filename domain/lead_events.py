@@ -80,38 +80,78 @@ def import_fact(legacy_id: str) -> str:
 
 
 class InboundMessageReceived(LeadFact):
-    class_version = 1
+    """v2 keeps the whole message as WhatsApp/Kapso sent it: `wa_id` (the sender id exactly
+    as sent), `content` ({<type>: <the type's object>}, verbatim), `referral` (the
+    Click-to-WhatsApp ad), `context` (replied-to / forwarded) and `errors` (e.g. 131051 on
+    an unsupported message). `text` and `media` stay: the typed fields the views use."""
+
+    class_version = 2
     message_id: str
     message_type: str
     text: str | None
     media: dict[str, Any] | None
     conversation_id: str | None
+    wa_id: str | None
+    content: dict[str, Any] | None
+    referral: dict[str, Any] | None
+    context: dict[str, Any] | None
+    errors: list[Any] | None
 
     def fact_key(self) -> str:
         return message_fact(self.message_id)
 
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        # v1 kept only text and media: the rest of the message was not recorded.
+        for name in ("wa_id", "content", "referral", "context", "errors"):
+            state[name] = None
+
 
 class OutboundMessageSent(LeadFact):
-    class_version = 1
+    """v2: `content` as for inbound messages, `echo` (True: staff typed it in the WhatsApp
+    Business app, `smb_message_echoes`; None: the source did not say) and `wa_id` (the
+    recipient id exactly as sent)."""
+
+    class_version = 2
     message_id: str
     message_type: str
     text: str | None
     origin: str | None
     conversation_id: str | None
+    content: dict[str, Any] | None
+    echo: bool | None
+    wa_id: str | None
 
     def fact_key(self) -> str:
         return message_fact(self.message_id)
 
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        for name in ("content", "echo", "wa_id"):
+            state[name] = None
+
 
 class MessageStatusChanged(LeadFact):
-    class_version = 1
+    """v2: `errors` (the status's errors[] verbatim; `error_code`/`error_title` are the
+    first one's), `recipient_id` (as sent) and `detail` (conversation, pricing,
+    biz_opaque_callback_data… verbatim)."""
+
+    class_version = 2
     message_id: str
     status: str
     error_code: int | None
     error_title: str | None
+    errors: list[Any] | None
+    recipient_id: str | None
+    detail: dict[str, Any] | None
 
     def fact_key(self) -> str:
         return message_status_fact(self.message_id, self.status)
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        for name in ("errors", "recipient_id", "detail"):
+            state[name] = None
 
 
 class ConversationChanged(LeadFact):

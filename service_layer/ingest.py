@@ -1,13 +1,18 @@
-"""Webhook ingestion: route a verified delivery's translated items to their workspaces,
-record the commands, keep the untranslatable parts raw. Transport-free."""
+"""Webhook ingestion: route a verified delivery's parts to their workspaces, record the
+commands of those that translated, keep the others raw with their reason. Transport-free.
+
+A signed delivery is never refused for one bad part (docs/webhooks.md): each part is
+recorded or kept on its own, and the answer says which, per part.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 from adapters.config.workspaces import Workspaces
 from adapters.webhooks.translation import TranslatedItem
@@ -15,6 +20,8 @@ from domain.commands import LeadCommand
 from domain.delivery import UnhandledDelivery
 from service_layer.errors import SignatureWorkspaceMismatchError, UnknownPhoneNumberIdError
 from service_layer.ledger import Ledger, RecordedFact
+
+Outcome = Literal["recorded", "kept_unhandled", "empty"]
 
 
 @dataclass(frozen=True)
@@ -29,28 +36,53 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class PartOutcome:
+    """What became of one part: `recorded` (its facts are in the ledger, appended now or
+    by an earlier delivery: a retry gets the same answer), `kept_unhandled` (kept raw,
+    `reason` says why) or `empty` (nothing to record, e.g. a contact without a name)."""
+
+    part: str
+    kind: str | None
+    outcome: Outcome
+    facts: list[RecordedFact] = field(default_factory=list)
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class Ingested:
     facts: list[RecordedFact]
     kept_unhandled: int
+    parts: list[PartOutcome] = field(default_factory=list)
 
 
 def ingest(ledger: Ledger, workspaces: Workspaces, delivery: Delivery) -> Ingested:
-    """Record every item; return only after the commit. Same answer on every retry.
-    Every item's workspace is checked before anything is written."""
-    by_workspace: dict[str, list[LeadCommand]] = defaultdict(list)
-    unhandled: list[tuple[str, TranslatedItem]] = []
-    for item in delivery.items:
-        workspace = _workspace_for(workspaces, item, delivery.signed_for)
-        # An item may carry both: translated commands and a part kept raw.
+    """Record every part; return only after the commit. Same answer on every retry.
+    Every part's workspace is checked before anything is written."""
+    routed = [
+        (_workspace_for(workspaces, item, delivery.signed_for), item) for item in delivery.items
+    ]
+    for workspace, item in routed:
         if item.unhandled_reason:
-            unhandled.append((workspace, item))
-        by_workspace[workspace].extend(item.commands)
-    for workspace, item in unhandled:
-        ledger.keep_unhandled(_raw(workspace, delivery, item))
+            ledger.keep_unhandled(raw_delivery(workspace, delivery, item))
+    by_workspace: dict[str, list[LeadCommand]] = defaultdict(list)
+    for workspace, item in routed:
+        if not item.unhandled_reason:
+            by_workspace[workspace].extend(item.commands)
+    # One request per workspace: its facts come back in command order.
+    recorded = {ws: iter(ledger.record(ws, cmds).facts) for ws, cmds in by_workspace.items()}
     facts: list[RecordedFact] = []
-    for workspace, commands in by_workspace.items():
-        facts += ledger.record(workspace, commands).facts
-    return Ingested(facts, len(unhandled))
+    parts: list[PartOutcome] = []
+    for workspace, item in routed:
+        if item.unhandled_reason:
+            parts.append(
+                PartOutcome(item.part, item.kind, "kept_unhandled", reason=item.unhandled_reason)
+            )
+            continue
+        mine = [next(recorded[workspace]) for _ in item.commands]
+        facts += mine
+        parts.append(PartOutcome(item.part, item.kind, "recorded" if mine else "empty", mine))
+    kept = sum(p.outcome == "kept_unhandled" for p in parts)
+    return Ingested(facts, kept, parts)
 
 
 def _workspace_for(workspaces: Workspaces, item: TranslatedItem, signed_for: set[str]) -> str:
@@ -59,13 +91,15 @@ def _workspace_for(workspaces: Workspaces, item: TranslatedItem, signed_for: set
         # Unknown number, but only one workspace's secret signed it: that workspace.
         mapped = next(iter(signed_for))
     if mapped is None:
+        # Signed by several workspaces' shared secret, for a number none of them has:
+        # keeping it raw in one of them would be a guess, in all of them a leak.
         raise UnknownPhoneNumberIdError(item.phone_number_id)
     if mapped not in signed_for:
         raise SignatureWorkspaceMismatchError
     return mapped
 
 
-def _raw(workspace: str, delivery: Delivery, item: TranslatedItem) -> UnhandledDelivery:
+def raw_delivery(workspace: str, delivery: Delivery, item: TranslatedItem) -> UnhandledDelivery:
     # The content hash is the identity, so a retried or re-batched delivery adds nothing.
     body = json.dumps(item.raw, sort_keys=True, ensure_ascii=False)
     key = f"{delivery.channel}:{hashlib.sha256(body.encode()).hexdigest()}"

@@ -34,14 +34,16 @@ from service_layer.ledger_batch import LeadBatch, RecordedFact, Recording, Write
 from service_layer.single_writes import (
     EraseRequest,
     KeepUnhandledRequest,
+    MarkReingestedRequest,
     load_lead,
     write_erasure,
+    write_reingested,
     write_unhandled,
 )
 
 __all__ = ["LeadNotFoundError", "Ledger", "LedgerBusyError", "RecordedFact", "Recording"]
 
-LedgerRequest = WriteRequest | EraseRequest | KeepUnhandledRequest
+LedgerRequest = WriteRequest | EraseRequest | KeepUnhandledRequest | MarkReingestedRequest
 
 log = logging.getLogger("leadledger.ledger")
 
@@ -90,6 +92,10 @@ class Ledger:
     def keep_unhandled(self, delivery: UnhandledDelivery) -> Recording:
         """Keep a raw delivery; its content-hash id makes a repeat append nothing."""
         return self._submit(KeepUnhandledRequest(delivery))
+
+    def mark_reingested(self, request: MarkReingestedRequest) -> Recording:
+        """Record on a kept delivery that it was translated again (once)."""
+        return self._submit(request)
 
     def _submit(self, request: LedgerRequest) -> Recording:
         recording = self.writer.submit(request).result()
@@ -168,6 +174,8 @@ class Ledger:
                 return [write_erasure(self.store, erase)]
             case [KeepUnhandledRequest() as keep]:
                 return [write_unhandled(self.store, keep)]
+            case [MarkReingestedRequest() as mark]:
+                return [write_reingested(self.store, mark)]
         return LeadBatch(self.store).record(
             [r for r in requests if isinstance(r, WriteRequest)]  # _parts keeps others alone
         )

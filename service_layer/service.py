@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -18,7 +19,6 @@ from adapters.legacy_import.mapping import LegacyMapping
 from adapters.legacy_import.readers import RawRow, read_file
 from adapters.legacy_import.report import Summary
 from domain.commands import LeadCommand, ReportSarahPhase
-from domain.delivery import UnhandledDelivery
 from domain.lead import Lead
 from domain.reducer import ContactView, LedgerEvent
 from projections import queries
@@ -39,6 +39,7 @@ from service_layer.lead_resolution import current_lead_id, erased_lead_ids
 from service_layer.ledger import Ledger, Recording
 from service_layer.legacy_import import LegacyImport
 from service_layer.parallel_import import ImportJob, run_parallel
+from service_layer.reingest import ReingestReport, kept_deliveries, reingest, reingested_ids
 
 __all__ = ["LeadLedgerService", "LeadRead", "Recording", "SettledErasure"]
 
@@ -79,6 +80,10 @@ class LeadLedgerService:
 
     def ingest_delivery(self, delivery: Delivery) -> Ingested:
         return ingest(self._ledger, self.workspaces, delivery)
+
+    def reingest_deliveries(self, workspace: str | None, actor: str) -> ReingestReport:
+        """Translate kept raw deliveries again (service_layer/reingest.py)."""
+        return reingest(self._ledger, self.workspaces, workspace, actor)
 
     def report_sarah_phase(self, workspace: str, command: ReportSarahPhase) -> Recording:
         return self._ledger.record(workspace, [command])
@@ -167,15 +172,12 @@ class LeadLedgerService:
 
     def unhandled_deliveries(self, workspace: str, limit: int = 1000) -> list[Any]:
         """The workspace's kept raw deliveries (`UnhandledDelivery.Kept` events)."""
-        topic = f"{UnhandledDelivery.__module__}:{UnhandledDelivery.__qualname__}.Kept"
-        found = []
-        for notification in self._store.recorder.select_notifications(
-            start=None, limit=limit, topics=[topic]
-        ):
-            event = self._store.mapper.to_domain_event(notification)
-            if getattr(event, "workspace", None) == workspace:
-                found.append(event)
-        return found
+        return list(islice(kept_deliveries(self._store, workspace), limit))
+
+    def reingested_delivery_ids(self, workspace: str) -> set[UUID]:
+        """Which of the workspace's kept deliveries were re-ingested."""
+        mine = {event.originator_id for event in kept_deliveries(self._store, workspace)}
+        return mine & reingested_ids(self._store)
 
     def ledger_head(self) -> int:
         return head(self._store)

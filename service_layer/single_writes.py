@@ -1,5 +1,6 @@
 """Writes that go through the ledger's writer one at a time, under its retry policy:
-an erasure (one event on one lead) and a raw unhandled delivery (a new aggregate).
+an erasure (one event on one lead), a raw unhandled delivery (a new aggregate) and the
+mark that a kept delivery was re-ingested.
 
 They are not batched with command requests: an erasure must commit before its key is
 destroyed, and a kept delivery's duplicate is refused by the store, not by an aggregate.
@@ -8,6 +9,8 @@ destroyed, and a kept delivery's duplicate is refused by the store, not by an ag
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -40,6 +43,17 @@ class KeepUnhandledRequest:
     delivery: UnhandledDelivery
 
 
+@dataclass(frozen=True)
+class MarkReingestedRequest:
+    """Record that a kept delivery was translated again (`UnhandledDelivery.Reingested`):
+    a fact on the delivery, which stays (nothing is deleted)."""
+
+    delivery_id: UUID
+    actor: str
+    facts: list[dict[str, Any]]
+    at: datetime
+
+
 def load_lead(store: LedgerStore, workspace: str, lead_id: UUID) -> Lead:
     try:
         lead: object = store.repository.get(lead_id)
@@ -59,6 +73,18 @@ def write_erasure(store: LedgerStore, request: EraseRequest) -> Recording:
     recordings = store.save(lead)
     last = max(r.notification.id for r in recordings)
     return Recording([RecordedFact(lead.id, ERASURE_FACT, True)], [], last)
+
+
+def write_reingested(store: LedgerStore, request: MarkReingestedRequest) -> Recording:
+    """One attempt on fresh state; marked already (a concurrent run): nothing to add."""
+    delivery: object = store.repository.get(request.delivery_id)
+    fact = f"reingested:{request.delivery_id}"
+    if not isinstance(delivery, UnhandledDelivery) or delivery.reingested:
+        return Recording([RecordedFact(request.delivery_id, fact, False)], [])
+    delivery.mark_reingested(request.actor, request.facts, request.at)
+    recordings = store.save(delivery)
+    last = max(r.notification.id for r in recordings)
+    return Recording([RecordedFact(delivery.id, fact, True)], [], last)
 
 
 def write_unhandled(store: LedgerStore, request: KeepUnhandledRequest) -> Recording:

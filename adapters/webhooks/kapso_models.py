@@ -1,6 +1,7 @@
 """Kapso webhook payload v2, as pydantic models (snake_case and camelCase accepted).
 
-Unknown fields are allowed: Kapso adds fields over time and the raw body is kept anyway.
+Unknown fields are allowed: Kapso adds fields over time, and each event keeps the
+message's objects verbatim anyway.
 """
 
 from __future__ import annotations
@@ -50,7 +51,10 @@ class KapsoMessage(_Kapso):
     timestamp: str | int | None = None
     type: str = "text"
     from_: str | None = Field(default=None, alias="from")
+    from_user_id: str | None = None  # a business-scoped user id (BSUID)
+    username: str | None = None
     to: str | None = None
+    to_user_id: str | None = None
     text: KapsoText | None = None
     kapso: KapsoMessageMeta | None = None
     errors: list[KapsoError] = Field(default_factory=list)
@@ -63,7 +67,9 @@ class KapsoConversationMeta(_Kapso):
 
 class KapsoConversation(_Kapso):
     id: str | None = Field(default=None, max_length=512)
-    phone_number: str | None = None
+    phone_number: str | None = None  # null for a username-only user (2026)
+    business_scoped_user_id: str | None = None
+    username: str | None = None
     status: str | None = None
     last_active_at: str | None = None
     updated_at: str | None = None
@@ -86,5 +92,5 @@ class KapsoEvent(_Kapso):
 class KapsoBatch(_Kapso):
     type: str | None = None
     batch: bool | None = None
-    data: list[dict[str, Any]]
+    data: list[Any]  # each element is translated (or kept raw) on its own
     batch_info: dict[str, Any] | None = None

@@ -1,8 +1,9 @@
 """WhatsApp Cloud API (Graph v24.0) webhook body, as pydantic models.
 
-Unknown fields are allowed: Meta adds fields over time (user_id, pricing…) and the raw
-change is kept anyway. Only the envelope is validated for every change; `value` is parsed
-as MetaValue only for the "messages" field, since other fields have other shapes.
+Unknown fields are allowed: Meta adds fields over time (user_id, pricing…) and each
+event keeps its part verbatim anyway. Only the envelope is validated for the whole body;
+each message, status, echo and contact is validated on its own (adapters/webhooks/meta.py),
+so one bad part is kept raw without touching the others.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class MetaMetadata(_Meta):
 
 class MetaProfile(_Meta):
     name: str | None = Field(default=None, max_length=512)
+    username: str | None = Field(default=None, max_length=256)
 
 
 class MetaContact(_Meta):
@@ -115,6 +117,18 @@ class MetaStatus(_Meta):
     pricing: dict[str, Any] | None = None
     conversation: dict[str, Any] | None = None
     errors: list[MetaError] = Field(default_factory=list)
+
+
+class MetaEcho(_Meta):
+    """A `smb_message_echoes` message: staff typed it in the WhatsApp Business app."""
+
+    from_: str | None = Field(default=None, alias="from", max_length=64)  # the business
+    to: str | None = Field(default=None, max_length=64)  # the customer
+    to_user_id: str | None = Field(default=None, max_length=256)
+    id: str = Field(min_length=1, max_length=512)
+    timestamp: str | int | None = None
+    type: str = Field(default="text", max_length=64)
+    text: MetaText | None = None
 
 
 class MetaValue(_Meta):

@@ -78,12 +78,26 @@ class FactOut(BaseModel):
     fact: str
 
 
+class PartOut(BaseModel):
+    """One part of a webhook delivery (a message, status, echo, contact, Kapso event…) and
+    what became of it: `recorded` (its facts are in the ledger, now or since an earlier
+    delivery), `kept_unhandled` (kept raw, `reason` says why; GET /deliveries/unhandled
+    lists it) or `empty` (nothing to record, e.g. a contact without a name)."""
+
+    part: str  # where it was: "entry.0.changes.0.value.messages.1", "data.2", "body"
+    kind: str | None  # "message:text", "status:read", "echo:text", "conversation:ended"…
+    outcome: Literal["recorded", "kept_unhandled", "empty"]
+    facts: list[FactOut] = []
+    reason: str | None = None
+
+
 class AcceptedOut(BaseModel):
     """The answer to a delivery; a retried delivery gets the same answer."""
 
     status: Literal["accepted"] = "accepted"
     facts: list[FactOut]
     kept_unhandled: int = 0
+    parts: list[PartOut] = []
 
 
 class LeadRefOut(BaseModel):
@@ -121,6 +135,9 @@ class UnhandledOut(BaseModel):
     reason: str
     received_at: datetime
     body: str | None  # None once erased (docs/erasure.md)
+    # True once `leadledger deliveries reingest` translated it again (its facts are in
+    # the ledger; the delivery itself stays, as a record of what was said).
+    reingested: bool = False
 
 
 class UnhandledListOut(BaseModel):

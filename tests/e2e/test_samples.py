@@ -399,7 +399,20 @@ def test_unknown_kapso_event_is_kept_raw_once(client: TestClient, services: Serv
     headers = kapso_headers(body, "whatsapp.widget.spun", idempotency_key="unknown-1")
     first = client.post("/webhook/kapso", content=body, headers=headers)
     assert first.status_code == 200, first.text
-    assert first.json() == {"status": "accepted", "facts": [], "kept_unhandled": 1}
+    assert first.json() == {
+        "status": "accepted",
+        "facts": [],
+        "kept_unhandled": 1,
+        "parts": [
+            {
+                "part": "body",
+                "kind": "event:whatsapp.widget.spun",
+                "outcome": "kept_unhandled",
+                "facts": [],
+                "reason": "unknown event type 'whatsapp.widget.spun'",
+            }
+        ],
+    }
     assert ledger_size(services) == 1
     again = client.post("/webhook/kapso", content=body, headers=headers)
     assert again.status_code == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from adapters.webhooks.kapso import is_batch, translate_kapso
-from adapters.webhooks.translation import TranslatedItem, TranslationError
+from adapters.webhooks.translation import TranslatedItem
 from domain.commands import (
     RecordConversation,
     RecordInboundMessage,
@@ -43,6 +44,17 @@ def translate(
     body: Any, event: str | None = RECEIVED, batch_header: bool = False, key: str | None = "idem-1"
 ) -> list[TranslatedItem]:
     return translate_kapso(body, event, batch_header, key, RECEIVED_AT, "ID")
+
+
+def without_verbatim(item: TranslatedItem) -> list[Any]:
+    """The commands with the verbatim parts left out (they keep the source's spelling)."""
+    blank: list[Any] = []
+    for command in item.commands:
+        if isinstance(command, RecordInboundMessage | RecordOutboundMessage | RecordMessageStatus):
+            blank.append(dataclasses.replace(command, parts=type(command.parts)()))  # type: ignore[arg-type]
+        else:
+            blank.append(command)
+    return blank
 
 
 def facts(item: TranslatedItem) -> list[str]:
@@ -113,7 +125,12 @@ def test_camel_case_and_snake_case_are_one_payload() -> None:
     camel["message"]["kapso"]["hasMedia"] = camel["message"]["kapso"].pop("has_media")
     [from_snake] = translate(snake)
     [from_camel] = translate(camel)
-    assert from_camel.commands == from_snake.commands
+    assert without_verbatim(from_camel) == without_verbatim(from_snake)
+    # The message's objects are kept as Kapso spelled them, not renamed.
+    [_, message, _] = from_camel.commands
+    assert isinstance(message, RecordInboundMessage)
+    assert message.parts.content is not None
+    assert message.parts.content["kapso"]["hasMedia"] is False
     assert from_camel.phone_number_id == "109876543210987"
     assert facts(from_camel)[-1] == "conversation:conv_01JDX8Y2N5K3:opened"
 
@@ -323,37 +340,42 @@ def test_unknown_events_in_a_batch_are_each_kept() -> None:
         (lambda b: b.update(message="hello"), "message"),
     ],
 )
-def test_junk_names_the_field(mutate: Any, field: str) -> None:
+def test_junk_is_kept_raw_naming_the_field(mutate: Any, field: str) -> None:
     body = sample("kapso-message-received.json")
     mutate(body)
-    with pytest.raises(TranslationError) as caught:
-        translate(body)
-    assert caught.value.field == field
+    [item] = translate(body)
+    assert (item.commands, item.raw) == ([], body)
+    assert (item.unhandled_reason or "").startswith(f"{field}:"), item.unhandled_reason
 
 
-def test_junk_in_a_batch_names_the_element() -> None:
+def test_junk_in_a_batch_is_kept_raw_beside_the_good_elements() -> None:
     body = sample("kapso-message-received-batch.json")
     body["data"][1]["conversation"]["phone_number"] = "abc123"
-    with pytest.raises(TranslationError) as caught:
-        translate(body, None)
-    assert caught.value.field == "data.1.conversation.phone_number"
+    items = translate(body, None)
+    assert [bool(i.commands) for i in items] == [True, False]
+    assert (items[1].unhandled_reason or "").startswith("data.1.conversation.phone_number:")
+    assert items[1].raw == body["data"][1]
 
 
-def test_batch_element_that_is_no_object_names_the_element() -> None:
-    with pytest.raises(TranslationError) as caught:
-        translate({"type": RECEIVED, "data": [sample("kapso-message-received.json"), 7]}, None)
-    assert caught.value.field.startswith("data.1")
+def test_batch_element_that_is_no_object_is_kept_raw() -> None:
+    good, bad = translate(
+        {"type": RECEIVED, "data": [sample("kapso-message-received.json"), 7]}, None
+    )
+    assert good.commands
+    assert not bad.commands
+    assert (bad.part, bad.raw) == ("data.1", 7)
+    assert (bad.unhandled_reason or "").startswith("data.1")
 
 
 def test_conversation_event_needs_an_id() -> None:
     body = sample("kapso-conversation-ended.json")
     del body["conversation"]["id"]
-    with pytest.raises(TranslationError) as caught:
-        translate(body, "whatsapp.conversation.ended")
-    assert caught.value.field == "conversation.id"
+    [item] = translate(body, "whatsapp.conversation.ended")
+    assert item.commands == []
+    assert (item.unhandled_reason or "").startswith("conversation.id:")
 
 
-def test_non_object_body_is_rejected() -> None:
-    with pytest.raises(TranslationError) as caught:
-        translate("hello")
-    assert caught.value.field == "body"
+def test_non_object_body_is_kept_raw() -> None:
+    [item] = translate("hello")
+    assert (item.raw, item.commands) == ("hello", [])
+    assert item.unhandled_reason == "body: a JSON object is expected"

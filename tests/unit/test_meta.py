@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from adapters.webhooks.meta import translate_meta
-from adapters.webhooks.translation import TranslationError
 from domain.commands import RecordInboundMessage, RecordMessageStatus, ReportContactName
 from domain.values import Source
 
@@ -34,13 +33,22 @@ def value_of(body: dict[str, Any]) -> dict[str, Any]:
 
 def test_text_message_sample() -> None:
     body = sample("meta-text-message.json")
-    [item] = translate_meta(body, RECEIVED, "ID")
+    contact, item = translate_meta(body, RECEIVED, "ID")
+    assert (contact.kind, contact.part) == ("contact", "entry.0.changes.0.value.contacts.0")
+    assert (item.kind, item.part) == ("message:text", "entry.0.changes.0.value.messages.0")
     assert item.phone_number_id == "109876543210987"
     assert item.event_type == "meta.messages"
     assert item.unhandled_reason is None
-    assert item.raw == body["entry"][0]["changes"][0]
-    assert [c.fact for c in item.commands] == ["contact_name", f"message:{INBOUND_ID}"]
-    name, message = item.commands
+    # The part alone, as a body the translator takes again (re-ingestion).
+    assert [i.commands for i in translate_meta(item.raw, RECEIVED, "ID")] == [
+        contact.commands,
+        item.commands,
+    ]
+    assert [c.fact for c in contact.commands + item.commands] == [
+        "contact_name",
+        f"message:{INBOUND_ID}",
+    ]
+    name, message = contact.commands + item.commands
     assert isinstance(name, ReportContactName)
     assert (name.phone, name.name) == (PHONE, "Andi Wijaya")
     assert isinstance(message, RecordInboundMessage)
@@ -90,8 +98,7 @@ def test_media_caption_and_button_reply_give_text() -> None:
         {**first, "id": "wamid.btn", "type": "interactive", "interactive": reply},
     ]
     del value_of(body)["messages"][0]["text"], value_of(body)["messages"][1]["text"]
-    [item] = translate_meta(body, RECEIVED, "ID")
-    _, photo, button = item.commands
+    _, (photo,), (button,) = [i.commands for i in translate_meta(body, RECEIVED, "ID")]
     assert isinstance(photo, RecordInboundMessage)
     assert isinstance(button, RecordInboundMessage)
     assert (photo.text, photo.media) == ("Foto rumah", {"image": image})
@@ -104,9 +111,9 @@ def test_unknown_field_is_kept_unhandled() -> None:
     body["entry"][0]["changes"] = [change]
     [item] = translate_meta(body, RECEIVED, "ID")
     assert item.event_type == "meta.account_update"
-    assert item.unhandled_reason == "unhandled field 'account_update'"
+    assert item.unhandled_reason == "entry.0.changes.0: unhandled field 'account_update'"
     assert item.commands == []
-    assert item.raw == change
+    assert item.raw["entry"][0]["changes"] == [change]
 
 
 def test_message_without_phone_is_kept_unhandled() -> None:
@@ -114,27 +121,30 @@ def test_message_without_phone_is_kept_unhandled() -> None:
     value = value_of(body)
     value["contacts"][0].update(wa_id="", user_id="ID.1502576394655843")
     del value["messages"][0]["from"]
-    [item] = translate_meta(body, RECEIVED, "ID")
+    contact, item = translate_meta(body, RECEIVED, "ID")
+    assert [c.phone for c in contact.commands] == ["wa_user:ID.1502576394655843"]
     assert item.commands == []
     assert item.unhandled_reason is not None
     assert "messages.0" in item.unhandled_reason
-    assert item.raw == body["entry"][0]["changes"][0]
+    assert "no usable identity" in item.unhandled_reason
+    assert item.raw["entry"][0]["changes"][0]["value"]["messages"] == value["messages"]
 
 
 def test_junk_phone_names_the_field() -> None:
     body = sample("meta-text-message.json")
     value_of(body)["messages"][0]["from"] = "abc123"
-    with pytest.raises(TranslationError) as caught:
-        translate_meta(body, RECEIVED, "ID")
-    assert caught.value.field == "entry.0.changes.0.value.messages.0.from"
+    _, item = translate_meta(body, RECEIVED, "ID")
+    assert item.commands == []
+    assert (item.unhandled_reason or "").startswith("entry.0.changes.0.value.messages.0.from:")
 
 
 def test_empty_message_id_names_the_field() -> None:
     body = sample("meta-text-message.json")
     value_of(body)["messages"][0]["id"] = ""
-    with pytest.raises(TranslationError) as caught:
-        translate_meta(body, RECEIVED, "ID")
-    assert caught.value.field == "entry.0.changes.0.value.messages.0.id"
+    contact, item = translate_meta(body, RECEIVED, "ID")
+    assert contact.commands  # the name still counts: one bad part spoils nothing else
+    assert item.commands == []
+    assert (item.unhandled_reason or "").startswith("entry.0.changes.0.value.messages.0.id:")
 
 
 @pytest.mark.parametrize(
@@ -146,15 +156,18 @@ def test_empty_message_id_names_the_field() -> None:
         (lambda b: b["entry"][0]["changes"][0].pop("field"), "entry.0.changes.0.field"),
     ],
 )
-def test_malformed_envelope_names_the_field(mutate: Any, field: str) -> None:
+def test_malformed_envelope_is_kept_raw_naming_the_field(mutate: Any, field: str) -> None:
     body = copy.deepcopy(sample("meta-text-message.json"))
     mutate(body)
-    with pytest.raises(TranslationError) as caught:
-        translate_meta(body, RECEIVED, "ID")
-    assert caught.value.field == field
+    [item] = translate_meta(body, RECEIVED, "ID")
+    assert item.commands == []
+    assert (item.unhandled_reason or "").startswith(field)
 
 
-def test_non_object_body_is_rejected() -> None:
-    with pytest.raises(TranslationError) as caught:
-        translate_meta([1, 2], RECEIVED, "ID")
-    assert caught.value.field == "body"
+def test_non_object_body_is_kept_raw() -> None:
+    [item] = translate_meta([1, 2], RECEIVED, "ID")
+    assert (item.raw, item.commands, item.unhandled_reason) == (
+        [1, 2],
+        [],
+        "body: a JSON object is expected",
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -46,13 +47,16 @@ async def lead_by_phone(request: Request) -> Response:
 
 async def unhandled_deliveries(request: Request) -> Response:
     workspace = workspace_of(request)
-    kept = await run_in_threadpool(service_of(request).unhandled_deliveries, workspace)
-    out = UnhandledListOut(deliveries=[_unhandled_out(event) for event in kept])
+    service = service_of(request)
+    kept = await run_in_threadpool(service.unhandled_deliveries, workspace)
+    done = await run_in_threadpool(service.reingested_delivery_ids, workspace)
+    out = UnhandledListOut(deliveries=[_unhandled_out(event, done) for event in kept])
     return JSONResponse(out.model_dump(mode="json"))
 
 
-def _unhandled_out(event: Any) -> UnhandledOut:
+def _unhandled_out(event: Any, reingested: set[UUID]) -> UnhandledOut:
     return UnhandledOut(
+        reingested=event.originator_id in reingested,
         id=event.originator_id,
         channel=event.channel,
         event_type=event.event_type,

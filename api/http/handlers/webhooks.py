@@ -13,11 +13,11 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from adapters.webhooks.kapso import translate_kapso
 from adapters.webhooks.meta import translate_meta
 from adapters.webhooks.signatures import matching_workspaces
-from adapters.webhooks.translation import TranslatedItem, TranslationError
+from adapters.webhooks.translation import TranslatedItem
 from api.http.auth import service_of
 from api.http.body import parse_json, read_body
 from api.http.errors import ApiError, signature_rejected
-from api.http.schemas import AcceptedOut, FactOut
+from api.http.schemas import AcceptedOut, FactOut, PartOut
 from service_layer.errors import IngestTimeoutError
 from service_layer.ingest import Delivery
 
@@ -41,17 +41,15 @@ async def kapso_webhook(request: Request) -> Response:
     body = parse_json(raw)
     received_at = datetime.now(UTC)
     idempotency_key = request.headers.get("x-idempotency-key")
-    try:
-        items = translate_kapso(
-            body,
-            request.headers.get("x-webhook-event"),
-            request.headers.get("x-webhook-batch", "").lower() == "true",
-            idempotency_key,
-            received_at,
-            service.workspaces.default_region,
-        )
-    except TranslationError as exc:
-        raise ApiError(422, "validation_error", str(exc), exc.field) from None
+    # Past the signature and the JSON, nothing is refused: each part is recorded or kept raw.
+    items = translate_kapso(
+        body,
+        request.headers.get("x-webhook-event"),
+        request.headers.get("x-webhook-batch", "").lower() == "true",
+        idempotency_key,
+        received_at,
+        service.workspaces.default_region,
+    )
     return await _record(request, "kapso", items, signed_for, received_at)
 
 
@@ -78,10 +76,7 @@ async def meta_webhook(request: Request) -> Response:
         raise signature_rejected("invalid X-Hub-Signature-256")
     body = parse_json(raw)
     received_at = datetime.now(UTC)
-    try:
-        items = translate_meta(body, received_at, service.workspaces.default_region)
-    except TranslationError as exc:
-        raise ApiError(422, "validation_error", str(exc), exc.field) from None
+    items = translate_meta(body, received_at, service.workspaces.default_region)
     return await _record(request, "meta", items, signed_for, received_at)
 
 
@@ -107,6 +102,16 @@ async def _record(
     answer = AcceptedOut(
         facts=[FactOut(lead_id=f.lead_id, fact=f.fact) for f in ingested.facts],
         kept_unhandled=ingested.kept_unhandled,
+        parts=[
+            PartOut(
+                part=p.part,
+                kind=p.kind,
+                outcome=p.outcome,
+                facts=[FactOut(lead_id=f.lead_id, fact=f.fact) for f in p.facts],
+                reason=p.reason,
+            )
+            for p in ingested.parts
+        ],
     )
     return JSONResponse(answer.model_dump(mode="json"))
 
