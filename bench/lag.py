@@ -35,8 +35,8 @@ from typing import Any
 
 import httpx
 
-from adapters.webhooks.signatures import sign
-from adapters.webhooks.traffic import NAMES, phone_for
+from adapters.webhooks.payloads import KAPSO_PATH, KAPSO_RECEIVED, kapso_headers, kapso_message
+from adapters.webhooks.traffic import NAMES, SIMULATED_PHONE_NUMBER_ID, phone_for
 from bench import loadgen
 from bench.common import (
     DEFAULT_PG,
@@ -48,7 +48,6 @@ from bench.common import (
     summary,
 )
 
-PHONE_NUMBER_ID = "109876543210987"
 # Probed leads' numbers start past the load generator's (bench.loadgen.Plan.leads): a probed
 # lead is new, so the first answer showing a message shows the probed one.
 PROBED_LEADS = 1_000_000
@@ -61,43 +60,27 @@ TEXTS = (
 )
 
 
-# -- machine and server --------------------------------------------------------------------
-
-
-# -- traffic -------------------------------------------------------------------------------
-
-
 def inbound(index: int, run: str) -> tuple[str, bytes]:
     """A first WhatsApp message from a new lead, as Kapso delivers it (payload v2)."""
     phone = phone_for(PROBED_LEADS + index)
     text = TEXTS[index % len(TEXTS)]
-    message_id = f"wamid.LAG{run}{index:08d}"
-    body = {
-        "message": {
-            "id": message_id,
-            "timestamp": str(int(time.time())),
-            "type": "text",
-            "from": phone[1:],
-            "text": {"body": text},
-            "kapso": {
-                "direction": "inbound",
-                "status": "received",
-                "processing_status": "pending",
-                "origin": "cloud_api",
-                "has_media": False,
-                "content": text,
-            },
+    body = kapso_message(
+        f"wamid.LAG{run}{index:08d}",
+        phone,
+        phone_number_id=SIMULATED_PHONE_NUMBER_ID,
+        conversation_id=f"conv_lag_{run}_{index}",
+        text=text,
+        sender=phone[1:],
+        timestamp=str(int(time.time())),
+        message_kapso={
+            "processing_status": "pending",
+            "origin": "cloud_api",
+            "has_media": False,
+            "content": text,
         },
-        "conversation": {
-            "id": f"conv_lag_{run}_{index}",
-            "phone_number": phone,
-            "status": "active",
-            "phone_number_id": PHONE_NUMBER_ID,
-            "kapso": {"contact_name": NAMES[index % len(NAMES)], "messages_count": 1},
-        },
-        "is_new_conversation": True,
-        "phone_number_id": PHONE_NUMBER_ID,
-    }
+        conversation_kapso={"contact_name": NAMES[index % len(NAMES)], "messages_count": 1},
+        new_conversation=True,
+    )
     return phone, json.dumps(body).encode()
 
 
@@ -185,16 +168,11 @@ def send_one(
         sample.error = "not sent: run deadline"
         return sample
     phone, body = inbound(sample.index, run)
-    headers = {
-        "Content-Type": "application/json",
-        "X-Webhook-Event": "whatsapp.message.received",
-        "X-Webhook-Payload-Version": "v2",
-        "X-Idempotency-Key": str(uuid.uuid4()),
-        "X-Webhook-Signature": sign(creds.kapso_secret, body),
-    }
+    key = str(uuid.uuid4())
+    headers = kapso_headers(creds.kapso_secret, body, KAPSO_RECEIVED, idempotency_key=key)
     sample.sent = time.perf_counter()
     try:
-        resp = request(sample, client, "POST", "/webhook/kapso", content=body, headers=headers)
+        resp = request(sample, client, "POST", KAPSO_PATH, content=body, headers=headers)
     except httpx.HTTPError as exc:
         sample.answered, sample.error = time.perf_counter(), f"webhook: {type(exc).__name__}"
         return sample
