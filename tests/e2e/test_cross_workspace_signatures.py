@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from adapters.webhooks.payloads import meta_body
 from api.http.app import create_app
 from domain.identity import lead_id_for
 from domain.lead_events import InboundMessageReceived
@@ -72,12 +73,6 @@ def meta_change(number: str, field: str = "messages") -> dict[str, Any]:
     change["field"] = field
     change["value"]["metadata"]["phone_number_id"] = number
     return change
-
-
-def meta_body(*changes: dict[str, Any]) -> dict[str, Any]:
-    """One entry per change, as Meta sends several numbers' changes in one body."""
-    entries = [{"id": f"waba-{i}", "changes": [change]} for i, change in enumerate(changes)]
-    return {"object": "whatsapp_business_account", "entry": entries}
 
 
 def assert_refused(client: TestClient, services: Services, send: Callable[[], Any]) -> None:

@@ -25,6 +25,7 @@ from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.store import LedgerStore, open_store
 from adapters.keys.key_backends import SqliteKeyBackend
 from adapters.keys.key_store import KeyStore
+from adapters.webhooks.payloads import kapso_message
 from api.cli.main import app as cli_app
 from api.http.app import create_app
 from domain.commands import LeadCommand, RecordInboundMessage
@@ -118,26 +119,18 @@ def inbound(client: TestClient, person: Person, text: str, at: int) -> str:
     # Like WhatsApp's, the message id embeds the phone; Kapso's ids (conversation,
     # delivery) do not.
     message_id = f"wamid.{person.digits}.{at}"
-    conversation = f"conv_{abs(hash(person.phone)) % 10**8}"
-    body = {
-        "message": {
-            "id": message_id,
-            "timestamp": str(at),
-            "type": "text",
-            "from": person.digits,
-            "text": {"body": text},
-            "kapso": {"direction": "inbound", "status": "received", "content": text},
-        },
-        "conversation": {
-            "id": conversation,
-            "phone_number": person.phone,
-            "status": "active",
-            "phone_number_id": PHONE_NUMBER_ID,
-            "kapso": {"contact_name": person.name},
-        },
-        "is_new_conversation": True,
-        "phone_number_id": PHONE_NUMBER_ID,
-    }
+    body = kapso_message(
+        message_id,
+        person.phone,
+        phone_number_id=PHONE_NUMBER_ID,
+        conversation_id=f"conv_{abs(hash(person.phone)) % 10**8}",
+        text=text,
+        sender=person.digits,
+        timestamp=str(at),
+        message_kapso={"content": text},
+        conversation_kapso={"contact_name": person.name},
+        new_conversation=True,
+    )
     resp = post_kapso(client, body, "whatsapp.message.received", idempotency_key=f"dlv-{at}")
     assert resp.status_code == 200, resp.text
     return str(resp.json()["facts"][0]["lead_id"])

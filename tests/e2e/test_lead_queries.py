@@ -16,6 +16,7 @@ from urllib.parse import quote
 import pytest
 from starlette.testclient import TestClient
 
+from adapters.webhooks.payloads import kapso_message
 from projections.rebuild import rebuild
 from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
@@ -101,25 +102,18 @@ def sarah(client: TestClient, phone: str, report: dict[str, Any]) -> str:
 def inbound(client: TestClient, phone: str, at: int, text: str = "halo") -> str:
     digits = phone.lstrip("+")
     message_id = f"wamid.{digits}.{at}"
-    body = {
-        "message": {
-            "id": message_id,
-            "timestamp": str(at),
-            "type": "text",
-            "from": digits,
-            "text": {"body": text},
-            "kapso": {"direction": "inbound", "status": "received", "content": text},
-        },
-        "conversation": {
-            "id": f"conv_{digits}",
-            "phone_number": phone,
-            "status": "active",
-            "phone_number_id": PHONE_NUMBER_ID,
-            "kapso": {"contact_name": f"Contact {digits[-2:]}"},
-        },
-        "is_new_conversation": True,
-        "phone_number_id": PHONE_NUMBER_ID,
-    }
+    body = kapso_message(
+        message_id,
+        phone,
+        phone_number_id=PHONE_NUMBER_ID,
+        conversation_id=f"conv_{digits}",
+        text=text,
+        sender=digits,
+        timestamp=str(at),
+        message_kapso={"content": text},
+        conversation_kapso={"contact_name": f"Contact {digits[-2:]}"},
+        new_conversation=True,
+    )
     resp = post_kapso(client, body, "whatsapp.message.received", idempotency_key=message_id)
     assert resp.status_code == 200, resp.text
     return str(resp.json()["facts"][0]["lead_id"])
