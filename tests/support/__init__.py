@@ -10,7 +10,7 @@ from tests.support.kapso_deliveries import (
     record_kapso,
 )
 from tests.support.ledger_counts import FactKey, fact_counts, fact_key, ledger_count, ledger_size
-from tests.support.samples import SAMPLES, sample, sample_json
+from tests.support.samples import sample, sample_json
 from tests.support.signed import kapso_headers, meta_headers, post_kapso, post_meta
 from tests.support.workspaces import (
     API_KEY,
@@ -22,7 +22,6 @@ from tests.support.workspaces import (
     OTHER_AUTH,
     OTHER_KAPSO_SECRET,
     OTHER_META_SECRET,
-    OTHER_META_VERIFY_TOKEN,
     OTHER_PHONE_NUMBER_ID,
     OTHER_WORKSPACE,
     PHONE_NUMBER_ID,
@@ -41,11 +40,9 @@ __all__ = [
     "OTHER_AUTH",
     "OTHER_KAPSO_SECRET",
     "OTHER_META_SECRET",
-    "OTHER_META_VERIFY_TOKEN",
     "OTHER_PHONE_NUMBER_ID",
     "OTHER_WORKSPACE",
     "PHONE_NUMBER_ID",
-    "SAMPLES",
     "WORKSPACE",
     "FactKey",
     "KapsoDelivery",

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +18,8 @@ from domain.commands import (
     ReportContactName,
 )
 from domain.values import Source
+from tests.support import sample_json
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
 RECEIVED_AT = datetime(2025, 11, 24, 16, 10, tzinfo=UTC)
 RECEIVED = "whatsapp.message.received"
 BUDI = "+6281234567890"
@@ -32,11 +30,6 @@ BATCH_IDS = (
     "wamid.HBgNNjI4NTcxMjM0NTY3OBUCABIYFkJBVENIMDAwMDAwMDAwMDAwMDEA",
     "wamid.HBgNNjI4NTcxMjM0NTY3OBUCABIYFkJBVENIMDAwMDAwMDAwMDAwMDIA",
 )
-
-
-def sample(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((SAMPLES / name).read_text())
-    return data
 
 
 def translate(
@@ -50,7 +43,7 @@ def facts(item: TranslatedItem) -> list[str]:
 
 
 def test_received_sample() -> None:
-    body = sample("kapso-message-received.json")
+    body = sample_json("kapso-message-received.json")
     [item] = translate(body)
     assert (item.phone_number_id, item.event_type, item.unhandled_reason) == (
         "109876543210987",
@@ -78,14 +71,14 @@ def test_received_sample() -> None:
 
 
 def test_not_new_conversation_opens_nothing() -> None:
-    body = sample("kapso-message-received.json")
+    body = sample_json("kapso-message-received.json")
     body["is_new_conversation"] = False
     [item] = translate(body)
     assert facts(item) == ["contact_name", f"message:{INBOUND_ID}"]
 
 
 def test_missing_from_falls_back_to_the_conversation_phone() -> None:
-    body = sample("kapso-message-received.json")
+    body = sample_json("kapso-message-received.json")
     del body["message"]["from"]
     body["conversation"]["phone_number"] = "0812-3456-7890"
     [item] = translate(body)
@@ -95,14 +88,14 @@ def test_missing_from_falls_back_to_the_conversation_phone() -> None:
 
 
 def test_from_wins_over_the_conversation_phone() -> None:
-    body = sample("kapso-message-received.json")
+    body = sample_json("kapso-message-received.json")
     body["conversation"]["phone_number"] = "+6285712345678"
     [item] = translate(body)
     assert {c.phone for c in item.commands} == {BUDI}
 
 
 def test_camel_case_and_snake_case_are_one_payload() -> None:
-    snake = sample("kapso-message-received.json")
+    snake = sample_json("kapso-message-received.json")
     camel = copy.deepcopy(snake)
     camel["isNewConversation"] = camel.pop("is_new_conversation")
     camel["phoneNumberId"] = camel.pop("phone_number_id")
@@ -119,7 +112,7 @@ def test_camel_case_and_snake_case_are_one_payload() -> None:
 
 
 def test_text_falls_back_to_kapso_content() -> None:
-    body = sample("kapso-message-received.json")
+    body = sample_json("kapso-message-received.json")
     del body["message"]["text"]
     body["message"]["kapso"]["content"] = "dari content"
     [item] = translate(body)
@@ -129,7 +122,7 @@ def test_text_falls_back_to_kapso_content() -> None:
 
 
 def test_delivered_sample_gives_message_and_every_status() -> None:
-    [item] = translate(sample("kapso-message-delivered.json"), "whatsapp.message.delivered")
+    [item] = translate(sample_json("kapso-message-delivered.json"), "whatsapp.message.delivered")
     assert facts(item) == [
         "contact_name",
         f"message:{OUTBOUND_ID}",
@@ -147,14 +140,14 @@ def test_delivered_sample_gives_message_and_every_status() -> None:
 
 
 def test_event_status_is_added_when_not_in_the_history() -> None:
-    body = sample("kapso-message-delivered.json")
+    body = sample_json("kapso-message-delivered.json")
     [item] = translate(body, "whatsapp.message.read")
     assert facts(item)[-1] == f"status:{OUTBOUND_ID}:read"
     assert len(facts(item)) == 5
 
 
 def test_outbound_phone_from_status_recipient_without_conversation() -> None:
-    body = sample("kapso-message-delivered.json")
+    body = sample_json("kapso-message-delivered.json")
     del body["conversation"]
     [item] = translate(body, "whatsapp.message.delivered")
     assert {c.phone for c in item.commands} == {BUDI}
@@ -162,7 +155,7 @@ def test_outbound_phone_from_status_recipient_without_conversation() -> None:
 
 
 def test_failed_status_carries_the_error_code() -> None:
-    body = sample("kapso-message-delivered.json")
+    body = sample_json("kapso-message-delivered.json")
     body["message"]["kapso"]["statuses"] = []
     body["message"]["kapso"]["status"] = "failed"
     body["message"]["errors"] = [{"code": 131047, "title": "Re-engagement message"}]
@@ -177,7 +170,7 @@ def test_failed_status_carries_the_error_code() -> None:
 
 
 def test_failed_status_in_history_keeps_its_own_error() -> None:
-    body = sample("kapso-message-delivered.json")
+    body = sample_json("kapso-message-delivered.json")
     body["message"]["kapso"]["statuses"].append(
         {
             "id": OUTBOUND_ID,
@@ -194,7 +187,7 @@ def test_failed_status_in_history_keeps_its_own_error() -> None:
 
 
 def test_conversation_ended() -> None:
-    [item] = translate(sample("kapso-conversation-ended.json"), "whatsapp.conversation.ended")
+    [item] = translate(sample_json("kapso-conversation-ended.json"), "whatsapp.conversation.ended")
     name, ended = item.commands
     assert isinstance(name, ReportContactName)
     assert isinstance(ended, RecordConversation)
@@ -207,7 +200,7 @@ def test_conversation_ended() -> None:
 
 
 def test_conversation_inactive_keeps_its_detail() -> None:
-    body = sample("kapso-conversation-ended.json")
+    body = sample_json("kapso-conversation-ended.json")
     body["since_message"] = {"id": "wamid.last"}
     body["inactivity"] = {"minutes": 30}
     [item] = translate(body, "whatsapp.conversation.inactive")
@@ -218,7 +211,7 @@ def test_conversation_inactive_keeps_its_detail() -> None:
 
 
 def test_batch_sample() -> None:
-    body = sample("kapso-message-received-batch.json")
+    body = sample_json("kapso-message-received-batch.json")
     first, second = translate(body, None)
     assert (first.event_type, second.event_type) == (RECEIVED, RECEIVED)
     assert (first.raw, second.raw) == tuple(body["data"])
@@ -250,7 +243,7 @@ def test_batch_sample() -> None:
     ],
 )
 def test_batch_detection(shape: str, header: bool) -> None:
-    elements = sample("kapso-message-received-batch.json")["data"]
+    elements = sample_json("kapso-message-received-batch.json")["data"]
     body: dict[str, Any] = {"data": elements}
     if shape == "flag":
         body["batch"] = True
@@ -260,12 +253,12 @@ def test_batch_detection(shape: str, header: bool) -> None:
 
 
 def test_single_event_is_not_a_batch() -> None:
-    assert not is_batch(sample("kapso-message-received.json"), False)
+    assert not is_batch(sample_json("kapso-message-received.json"), False)
     assert not is_batch([1], True)
 
 
 def test_batch_type_wins_over_the_header() -> None:
-    body = sample("kapso-message-received-batch.json")
+    body = sample_json("kapso-message-received-batch.json")
     items = translate(body, "whatsapp.message.sent", batch_header=True)
     assert all(i.event_type == RECEIVED for i in items)
 
@@ -293,7 +286,7 @@ def test_unknown_event_of_any_shape_is_kept_unhandled() -> None:
 
 
 def test_missing_event_header_is_kept_unhandled() -> None:
-    [item] = translate(sample("kapso-message-received.json"), None)
+    [item] = translate(sample_json("kapso-message-received.json"), None)
     assert item.commands == []
     assert item.unhandled_reason is not None
 
@@ -324,7 +317,7 @@ def test_unknown_events_in_a_batch_are_each_kept() -> None:
     ],
 )
 def test_junk_names_the_field(mutate: Any, field: str) -> None:
-    body = sample("kapso-message-received.json")
+    body = sample_json("kapso-message-received.json")
     mutate(body)
     with pytest.raises(TranslationError) as caught:
         translate(body)
@@ -332,7 +325,7 @@ def test_junk_names_the_field(mutate: Any, field: str) -> None:
 
 
 def test_junk_in_a_batch_names_the_element() -> None:
-    body = sample("kapso-message-received-batch.json")
+    body = sample_json("kapso-message-received-batch.json")
     body["data"][1]["conversation"]["phone_number"] = "abc123"
     with pytest.raises(TranslationError) as caught:
         translate(body, None)
@@ -341,12 +334,12 @@ def test_junk_in_a_batch_names_the_element() -> None:
 
 def test_batch_element_that_is_no_object_names_the_element() -> None:
     with pytest.raises(TranslationError) as caught:
-        translate({"type": RECEIVED, "data": [sample("kapso-message-received.json"), 7]}, None)
+        translate({"type": RECEIVED, "data": [sample_json("kapso-message-received.json"), 7]}, None)
     assert caught.value.field.startswith("data.1")
 
 
 def test_conversation_event_needs_an_id() -> None:
-    body = sample("kapso-conversation-ended.json")
+    body = sample_json("kapso-conversation-ended.json")
     del body["conversation"]["id"]
     with pytest.raises(TranslationError) as caught:
         translate(body, "whatsapp.conversation.ended")
