@@ -86,12 +86,6 @@ class AcceptedOut(BaseModel):
     kept_unhandled: int = 0
 
 
-class LeadRefOut(BaseModel):
-    lead_id: UUID
-    workspace: str
-    phone: str
-
-
 class CommandOut(BaseModel):
     lead_id: UUID
     fact: str

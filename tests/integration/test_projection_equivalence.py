@@ -56,7 +56,7 @@ from domain.commands import (
 )
 from domain.envelope import Said
 from domain.identity import lead_id_for
-from domain.policy import DEFAULT_POLICY_TOML, Policy, load_policy
+from domain.policy import DEFAULT_POLICY, DEFAULT_POLICY_TOML, Policy, load_policy
 from domain.reducer import MessageEntry, NoteEntry, StatusHistoryEntry, replay
 from domain.values import EXTRACTED_FIELDS, ChatPhase, LeadStatus
 from projections.catchup import LiveViews
@@ -340,7 +340,7 @@ def record_all(services: Services, batches: Sequence[Sequence[LeadCommand]]) -> 
 
 def test_policies_are_valid() -> None:
     assert len({load_policy(text).fingerprint() for text in POLICIES}) == len(POLICIES)
-    assert all(load_policy(text) != load_policy(DEFAULT_POLICY_TOML) for text in POLICIES)
+    assert all(load_policy(text) != DEFAULT_POLICY for text in POLICIES)
 
 
 def test_projection_is_independent_of_paging(durable_backend: str, tmp_path: Path) -> None:
@@ -369,7 +369,7 @@ def test_projection_is_independent_of_paging(durable_backend: str, tmp_path: Pat
             top = head(store)
             assert services.views.position() == top
             live = dump(services.engines.read)
-            expected = oracle(services, scenario.phones, load_policy(DEFAULT_POLICY_TOML))
+            expected = oracle(services, scenario.phones, DEFAULT_POLICY)
             assert without_notification_ids(live) == without_notification_ids(expected)
             assert live["contacts"]  # at least one lead, so the comparisons below say something
 
@@ -545,7 +545,7 @@ def test_free_text_message_fields_project_on_every_backend(
         assert views.position() == head(made.services.store)
         assert views.status().failures == 0
         tables = dump(made.services.engines.read)
-        expected = oracle(made.services, PHONES[:2], load_policy(DEFAULT_POLICY_TOML))
+        expected = oracle(made.services, PHONES[:2], DEFAULT_POLICY)
         assert without_notification_ids(tables) == without_notification_ids(expected)
         [message] = [m for m in tables["messages"] if m["message_id"] == "wamid.out.1"]
         assert (message["status"], message["type"]) == (odd_status, odd_type)
