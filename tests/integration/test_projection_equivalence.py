@@ -55,10 +55,11 @@ from domain.commands import (
     RequestStatus,
 )
 from domain.envelope import Said
+from domain.extracted import SARAH_KEYS
 from domain.identity import lead_id_for
 from domain.policy import DEFAULT_POLICY, DEFAULT_POLICY_TOML, Policy, load_policy
 from domain.reducer import MessageEntry, NoteEntry, StatusHistoryEntry, replay
-from domain.values import EXTRACTED_FIELDS, ChatPhase, LeadStatus
+from domain.values import ChatPhase, LeadStatus
 from projections.catchup import LiveViews
 from projections.database import Engines, make_engines
 from projections.rebuild import rebuild
@@ -119,7 +120,7 @@ extracted_value = st.one_of(
     st.booleans(),
 )
 extracted_data = st.dictionaries(
-    st.sampled_from((*EXTRACTED_FIELDS, "budget", "catatan")), extracted_value, max_size=6
+    st.sampled_from((*SARAH_KEYS, "pain_points", "budget", "catatan")), extracted_value, max_size=6
 )
 
 
