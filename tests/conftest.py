@@ -93,7 +93,7 @@ def durable_database_url(durable_backend: str, tmp_path: Path) -> Iterator[str]:
 
 
 def settings_for(database_url: str, tmp_path: Path) -> Settings:
-    """Two workspaces (tests/support.py), each with its own key, secrets and number."""
+    """Two workspaces (tests/support/workspaces.py), each with its own key, secrets and number."""
     config = tmp_path / "workspaces.toml"
     # Written whole, then renamed: settings built at once in several threads never read a
     # half-written file.
