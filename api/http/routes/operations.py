@@ -8,9 +8,7 @@ from starlette.responses import JSONResponse, Response
 from api.http.endpoint import Endpoint
 from api.http.health import ReadyOut, readyz
 from api.http.metrics import prometheus_metrics
-from api.http.schemas import (
-    HealthOut,
-)
+from api.http.schemas import HealthOut
 
 
 async def healthz(_request: Request) -> Response:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from api.http.endpoint import Endpoint, Param
-from api.http.handlers import (
-    lead_queries,
-    ledger_queries,
-)
+from api.http.handlers import lead_queries, ledger_queries
 from api.http.query_schemas import (
     AsOfParams,
     AuditPageOut,
@@ -20,10 +17,7 @@ from api.http.query_schemas import (
     StatusHistoryOut,
 )
 from api.http.routes.params import LEAD_ID, query_params
-from api.http.schemas import (
-    EventsOut,
-    UnhandledListOut,
-)
+from api.http.schemas import EventsOut, UnhandledListOut
 
 READS: list[Endpoint] = [
     Endpoint(

@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 from api.http.endpoint import Endpoint, Param
-from api.http.handlers import (
-    erasure,
-    imports,
-    lead_commands,
-    webhooks,
-)
-from api.http.query_schemas import (
-    CommandResultOut,
-)
+from api.http.handlers import erasure, imports, lead_commands, webhooks
+from api.http.query_schemas import CommandResultOut
 from api.http.routes.params import IDEMPOTENCY, KAPSO_HEADERS, LEAD_ID
 from api.http.schemas import (
     AcceptedOut,
