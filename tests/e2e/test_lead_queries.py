@@ -7,9 +7,7 @@ Views are eventually consistent: tests call `services.views.catch_up()` before r
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -18,8 +16,7 @@ from starlette.testclient import TestClient
 
 from adapters.webhooks.payloads import kapso_message
 from projections.rebuild import rebuild
-from service_layer.bootstrap import Services, bootstrap
-from tests.conftest import settings_for
+from service_layer.bootstrap import Services
 from tests.support import AUTH, OTHER_AUTH, PHONE_NUMBER_ID, post_kapso
 
 # name -> (phone, Sarah report or None, Kapso message time or None)
@@ -82,15 +79,6 @@ HOSTILE = [
     "1e9",
     "9" * 40,
 ]
-
-
-@pytest.fixture
-def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
-    """The conftest services, with the samples' WhatsApp number routed to the workspace."""
-    settings = settings_for(database_url, tmp_path)
-    built = bootstrap(settings)
-    yield built
-    built.close()
 
 
 def sarah(client: TestClient, phone: str, report: dict[str, Any]) -> str:
