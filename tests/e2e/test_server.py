@@ -38,6 +38,7 @@ from tests.support import (
     WORKSPACE,
     kapso_headers,
     meta_headers,
+    received_sample_headers,
     sample,
     sample_json,
 )
@@ -200,16 +201,6 @@ def sarah(name: str, appends: tuple[str, ...]) -> Delivery:
     # Sarah's reports have no natural key: the Idempotency-Key makes a retry a no-op.
     headers = {**AUTH, "Content-Type": "application/json", "Idempotency-Key": f"e2e:{name}"}
     return Delivery(name, "/sarah/state", sample(name), headers, BUDI, appends)
-
-
-def received_sample_headers() -> dict[str, str]:
-    """kapso-message-received.headers' X- headers (its signature line is a placeholder)."""
-    headers: dict[str, str] = {}
-    for line in sample("kapso-message-received.headers").decode().splitlines():
-        name, _, value = line.partition(":")
-        if name.lower().startswith("x-") and name.lower() != "x-webhook-signature":
-            headers[name.strip()] = value.strip()
-    return headers
 
 
 def every_sample() -> list[Delivery]:

@@ -10,7 +10,7 @@ from tests.support.kapso_deliveries import (
     record_kapso,
 )
 from tests.support.ledger_counts import FactKey, fact_counts, fact_key, ledger_count, ledger_size
-from tests.support.samples import sample, sample_json
+from tests.support.samples import received_sample_headers, sample, sample_json
 from tests.support.signed import kapso_headers, meta_headers, post_kapso, post_meta
 from tests.support.workspaces import (
     API_KEY,
@@ -58,6 +58,7 @@ __all__ = [
     "phone_spellings",
     "post_kapso",
     "post_meta",
+    "received_sample_headers",
     "record_kapso",
     "sample",
     "sample_json",
