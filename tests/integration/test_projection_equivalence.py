@@ -35,7 +35,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, inspect, select, update
 
@@ -67,7 +67,14 @@ from projections.source import head, lead_history
 from projections.state import read_state
 from projections.tables import view_tables
 from service_layer.bootstrap import Services, bootstrap
-from tests.conftest import PG_DSN, _drop_schema, examples, make_url, require_postgres, settings_for
+from tests.conftest import (
+    PG_DSN,
+    _drop_schema,
+    make_url,
+    require_postgres,
+    settings_for,
+    store_per_example,
+)
 from tests.support import WORKSPACE
 
 PHONES = ("+6281234567890", "+6285712345678", "+6281398765432", "+6281122334455")
@@ -348,16 +355,7 @@ def test_projection_is_independent_of_paging(durable_backend: str, tmp_path: Pat
     if durable_backend == "postgres":
         require_postgres()
 
-    @settings(
-        max_examples=examples(EXAMPLES[durable_backend]),
-        deadline=None,
-        database=None,
-        suppress_health_check=[
-            HealthCheck.function_scoped_fixture,
-            HealthCheck.too_slow,
-            HealthCheck.data_too_large,
-        ],
-    )
+    @store_per_example(EXAMPLES[durable_backend])
     @given(scenario=scenarios())
     def check(scenario: Scenario) -> None:
         with lab(durable_backend, tmp_path) as made:
