@@ -32,6 +32,7 @@ import pytest
 
 from tests.support import (
     API_KEY,
+    KAPSO_RECEIVED,
     KAPSO_SECRET,
     META_SECRET,
     META_VERIFY_TOKEN,
@@ -52,7 +53,6 @@ AUTH = {"Authorization": f"Bearer {API_KEY}"}
 BUDI = "+6281234567890"
 SARI = "+6285712345678"
 ANDI = "+6281398765432"
-RECEIVED = "whatsapp.message.received"
 SARAH_SAMPLES = (
     "sarah-phase1-gathering.json",
     "sarah-phase2-interest.json",
@@ -229,7 +229,7 @@ def every_sample() -> list[Delivery]:
         ),
         kapso(
             "kapso-message-received-batch.json",
-            RECEIVED,
+            KAPSO_RECEIVED,
             "e2e-batch",
             SARI,
             (
@@ -340,7 +340,7 @@ def test_samples_through_the_real_server(durable_database_url: str, tmp_path: Pa
                 f"batch element {index}",
                 "/webhook/kapso",
                 body,
-                kapso_headers(body, RECEIVED, idempotency_key=f"e2e-single-{index}"),
+                kapso_headers(body, KAPSO_RECEIVED, idempotency_key=f"e2e-single-{index}"),
                 SARI,
                 (),
             )
@@ -419,7 +419,7 @@ def test_first_run_creates_config_and_prints_secrets(tmp_path: Path) -> None:
             resp = c.post(
                 "/webhook/kapso",
                 content=body,
-                headers=kapso_headers(body, RECEIVED, secret=kapso_secret),
+                headers=kapso_headers(body, KAPSO_RECEIVED, secret=kapso_secret),
             )
             assert resp.status_code == 200, resp.text
             [lead_id] = lead_ids_in(resp.json())

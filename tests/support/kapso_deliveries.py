@@ -35,12 +35,10 @@ def kapso_inbound(
     message_id: str, phone: str, e164: str, name: str | None = None, new_conversation: bool = False
 ) -> dict[str, Any]:
     """One whatsapp.message.received element from `phone` (any spelling of `e164`)."""
-    return kapso_message(
+    return _element(
         message_id,
         phone,
-        phone_number_id=PHONE_NUMBER_ID,
-        conversation_id=conversation_id_for(e164),
-        text=f"text of {message_id}",
+        e164,
         sender=phone,
         conversation_kapso=None if name is None else {"contact_name": name},
         new_conversation=new_conversation,
@@ -60,12 +58,10 @@ def kapso_outbound(
         {"id": message_id, "status": s, "timestamp": "1764000100", "recipient_id": e164[1:]}
         for s in history
     ]
-    return kapso_message(
+    return _element(
         message_id,
         phone,
-        phone_number_id=PHONE_NUMBER_ID,
-        conversation_id=conversation_id_for(e164),
-        text=f"text of {message_id}",
+        e164,
         direction="outbound",
         status=status,
         timestamp="1764000100",
@@ -73,6 +69,18 @@ def kapso_outbound(
         # camelCase, as some Kapso payloads spell it: the translator takes both.
         conversation_kapso=None if name is None else {"contactName": name},
         new_conversation=None,
+    )
+
+
+def _element(message_id: str, phone: str, e164: str, **details: Any) -> dict[str, Any]:
+    # The test workspace's number, one conversation per lead, a text naming the message.
+    return kapso_message(
+        message_id,
+        phone,
+        phone_number_id=PHONE_NUMBER_ID,
+        conversation_id=conversation_id_for(e164),
+        text=f"text of {message_id}",
+        **details,
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from adapters.webhooks.kapso import is_batch, translate_kapso
+from adapters.webhooks.payloads import KAPSO_RECEIVED
 from adapters.webhooks.translation import TranslatedItem, TranslationError
 from domain.commands import (
     RecordConversation,
@@ -21,7 +22,6 @@ from domain.values import Source
 from tests.support import sample_json
 
 RECEIVED_AT = datetime(2025, 11, 24, 16, 10, tzinfo=UTC)
-RECEIVED = "whatsapp.message.received"
 BUDI = "+6281234567890"
 SARI = "+6285712345678"
 INBOUND_ID = "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABIYFjNFQjBCMEE1QjY0RjE2QjZBMjM0AA=="
@@ -33,7 +33,10 @@ BATCH_IDS = (
 
 
 def translate(
-    body: Any, event: str | None = RECEIVED, batch_header: bool = False, key: str | None = "idem-1"
+    body: Any,
+    event: str | None = KAPSO_RECEIVED,
+    batch_header: bool = False,
+    key: str | None = "idem-1",
 ) -> list[TranslatedItem]:
     return translate_kapso(body, event, batch_header, key, RECEIVED_AT, "ID")
 
@@ -47,7 +50,7 @@ def test_received_sample() -> None:
     [item] = translate(body)
     assert (item.phone_number_id, item.event_type, item.unhandled_reason) == (
         "109876543210987",
-        RECEIVED,
+        KAPSO_RECEIVED,
         None,
     )
     assert item.raw == body
@@ -213,7 +216,7 @@ def test_conversation_inactive_keeps_its_detail() -> None:
 def test_batch_sample() -> None:
     body = sample_json("kapso-message-received-batch.json")
     first, second = translate(body, None)
-    assert (first.event_type, second.event_type) == (RECEIVED, RECEIVED)
+    assert (first.event_type, second.event_type) == (KAPSO_RECEIVED, KAPSO_RECEIVED)
     assert (first.raw, second.raw) == tuple(body["data"])
     assert facts(first) == [
         "contact_name",
@@ -248,7 +251,7 @@ def test_batch_detection(shape: str, header: bool) -> None:
     if shape == "flag":
         body["batch"] = True
     assert is_batch(body, header)
-    items = translate(body, RECEIVED, batch_header=header)
+    items = translate(body, KAPSO_RECEIVED, batch_header=header)
     assert [facts(i)[1] for i in items] == [f"message:{m}" for m in BATCH_IDS]
 
 
@@ -260,7 +263,7 @@ def test_single_event_is_not_a_batch() -> None:
 def test_batch_type_wins_over_the_header() -> None:
     body = sample_json("kapso-message-received-batch.json")
     items = translate(body, "whatsapp.message.sent", batch_header=True)
-    assert all(i.event_type == RECEIVED for i in items)
+    assert all(i.event_type == KAPSO_RECEIVED for i in items)
 
 
 def test_unknown_event_is_kept_unhandled() -> None:
@@ -334,7 +337,9 @@ def test_junk_in_a_batch_names_the_element() -> None:
 
 def test_batch_element_that_is_no_object_names_the_element() -> None:
     with pytest.raises(TranslationError) as caught:
-        translate({"type": RECEIVED, "data": [sample_json("kapso-message-received.json"), 7]}, None)
+        translate(
+            {"type": KAPSO_RECEIVED, "data": [sample_json("kapso-message-received.json"), 7]}, None
+        )
     assert caught.value.field.startswith("data.1")
 
 
