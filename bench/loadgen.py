@@ -24,10 +24,15 @@ from typing import Any
 
 import uvloop
 
-from adapters.webhooks.signatures import sign
-from adapters.webhooks.traffic import NAMES, phone_for
+from adapters.webhooks.payloads import (
+    KAPSO_PATH,
+    KAPSO_RECEIVED,
+    kapso_batch,
+    kapso_headers,
+    kapso_message,
+)
+from adapters.webhooks.traffic import NAMES, SIMULATED_PHONE_NUMBER_ID, phone_for
 
-PHONE_NUMBER_ID = "109876543210987"
 TEXTS = ("Halo kak", "Berapa harga paket bulanan?", "Boleh minta katalog?", "Oke, saya minat")
 
 
@@ -65,37 +70,24 @@ class Outcome:
 
 def message(plan: Plan, rng: random.Random, lead: int, n: int) -> dict[str, Any]:
     text = rng.choice(TEXTS)
-    return {
-        "message": {
-            "id": f"wamid.B{plan.run}{n:09d}",
-            "timestamp": "1764000000",
-            "type": "text",
-            "from": phone_for(lead)[1:],
-            "text": {"body": text},
-            "kapso": {"direction": "inbound", "status": "received", "content": text},
-        },
-        "conversation": {
-            "id": f"conv_bench_{lead}",
-            "phone_number": phone_for(lead),
-            "status": "active",
-            "phone_number_id": PHONE_NUMBER_ID,
-            "kapso": {"contact_name": NAMES[lead % len(NAMES)]},
-        },
-        "is_new_conversation": False,
-        "phone_number_id": PHONE_NUMBER_ID,
-    }
+    return kapso_message(
+        f"wamid.B{plan.run}{n:09d}",
+        phone_for(lead),
+        phone_number_id=SIMULATED_PHONE_NUMBER_ID,
+        conversation_id=f"conv_bench_{lead}",
+        text=text,
+        sender=phone_for(lead)[1:],
+        message_kapso={"content": text},
+        conversation_kapso={"contact_name": NAMES[lead % len(NAMES)]},
+    )
 
 
 def wire(plan: Plan, body: bytes, batch: bool, key: str) -> bytes:
-    head = (
-        f"POST /webhook/kapso HTTP/1.1\r\nHost: {plan.host}:{plan.port}\r\n"
-        "Content-Type: application/json\r\nX-Webhook-Event: whatsapp.message.received\r\n"
-        f"X-Webhook-Payload-Version: v2\r\nX-Idempotency-Key: {key}\r\n"
-        f"X-Webhook-Signature: {sign(plan.secret, body)}\r\n"
-        + ("X-Webhook-Batch: true\r\n" if batch else "")
-        + f"Content-Length: {len(body)}\r\n\r\n"
+    headers = kapso_headers(plan.secret, body, KAPSO_RECEIVED, batch=batch, idempotency_key=key)
+    head = f"POST {KAPSO_PATH} HTTP/1.1\r\nHost: {plan.host}:{plan.port}\r\n" + "".join(
+        f"{name}: {value}\r\n" for name, value in headers.items()
     )
-    return head.encode() + body
+    return f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
 
 
 def deliveries(plan: Plan, count: int) -> list[Delivery]:
@@ -115,12 +107,7 @@ def deliveries(plan: Plan, count: int) -> list[Delivery]:
         n += size
         payload: Any = items[0]
         if size > 1:
-            payload = {
-                "type": "whatsapp.message.received",
-                "batch": True,
-                "data": items,
-                "batch_info": {"size": size, "conversation_id": f"conv_bench_{lead}"},
-            }
+            payload = kapso_batch(KAPSO_RECEIVED, items, f"conv_bench_{lead}")
         body = json.dumps(payload).encode()
         h = f"{rng.getrandbits(128):032x}"
         key = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"  # a UUID's shape

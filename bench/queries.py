@@ -30,7 +30,8 @@ from adapters.config.settings import Settings
 from adapters.webhooks.traffic import phone_for
 from api.http.handlers.lead_queries import itself
 from bench.common import DEFAULT_PG, OUT, WORKSPACE, machine, summary
-from bench.ledger import BIG_EVENTS, BIG_PHONE, drop_pg_ledger, ledger
+from bench.lead_scripts import BIG_EVENTS, BIG_PHONE
+from bench.ledger import drop_pg_ledger, ledger
 from domain.identity import lead_id_for
 from domain.phone import normalise_phone
 from domain.reducer import ContactView

@@ -23,8 +23,6 @@ from typing import Any
 
 from domain.values import LeadStatus, Temperature
 
-FIELD_GROUPS: tuple[str, ...] = ("name", "status", "lead_score", "metadata")
-
 DEFAULT_LEGACY_STATUS_TOML = """\
 [legacy_status]
 hot = { status = "qualified", temperature = "hot" }

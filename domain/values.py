@@ -48,17 +48,3 @@ class ChatPhase(StrEnum):
     CLOSE_ATTEMPT = "close_attempt"
     HANDOFF = "handoff"
     COMPLETED = "completed"
-
-
-# Sarah's extracted_data keys, as the seed names them.
-EXTRACTED_FIELDS: tuple[str, ...] = (
-    "name",
-    "business_type",
-    "domisili",
-    "business_duration",
-    "pain_points",
-    "priority",
-    "urgency_level",
-    "closing_technique_used",
-    "objection_raised",
-)

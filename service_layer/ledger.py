@@ -29,7 +29,6 @@ from domain.envelope import Said
 from domain.lead import Lead
 from service_layer.errors import LeadNotFoundError, LedgerBusyError
 from service_layer.group_commit import GroupCommitter
-from service_layer.lead_resolution import current_lead_id
 from service_layer.ledger_batch import LeadBatch, RecordedFact, Recording, WriteRequest
 from service_layer.single_writes import (
     EraseRequest,
@@ -114,12 +113,6 @@ class Ledger:
 
     def get_lead(self, workspace: str, lead_id: UUID) -> Lead:
         return load_lead(self.store, workspace, lead_id)
-
-    def find_lead(self, workspace: str, phone_e164: str) -> Lead | None:
-        try:
-            return self.get_lead(workspace, current_lead_id(self.store, workspace, phone_e164))
-        except LeadNotFoundError:
-            return None
 
     def close(self) -> None:
         """Write what is queued and stop the writer thread (later records write inline)."""

@@ -13,11 +13,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 from starlette.testclient import TestClient
 
 from adapters.config.settings import Settings
@@ -39,6 +40,21 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if IN_CI els
 def examples(share: float) -> int:
     """`share` of the profile's max_examples (at least 1), for costly examples."""
     return max(1, round(settings().max_examples * share))
+
+
+def store_per_example(share: float) -> settings:
+    """For a property whose every example builds a store: `share` of the budget, no example
+    database (its stores are gone), and the health checks such examples trip by design off."""
+    return settings(
+        max_examples=examples(share),
+        deadline=None,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+        ],
+    )
 
 
 def require_postgres() -> None:
@@ -76,24 +92,31 @@ def durable_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@contextmanager
+def database_at(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A new database of this backend; a PostgreSQL schema is dropped afterwards."""
+    url, schema = make_url(backend, tmp_path)
+    try:
+        yield url
+    finally:
+        if schema:
+            _drop_schema(schema)
+
+
 @pytest.fixture
 def database_url(backend: str, tmp_path: Path) -> Iterator[str]:
-    url, schema = make_url(backend, tmp_path)
-    yield url
-    if schema:
-        _drop_schema(schema)
+    with database_at(backend, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
 def durable_database_url(durable_backend: str, tmp_path: Path) -> Iterator[str]:
-    url, schema = make_url(durable_backend, tmp_path)
-    yield url
-    if schema:
-        _drop_schema(schema)
+    with database_at(durable_backend, tmp_path) as url:
+        yield url
 
 
 def settings_for(database_url: str, tmp_path: Path) -> Settings:
-    """Two workspaces (tests/support.py), each with its own key, secrets and number."""
+    """Two workspaces (tests/support/workspaces.py), each with its own key, secrets and number."""
     config = tmp_path / "workspaces.toml"
     # Written whole, then renamed: settings built at once in several threads never read a
     # half-written file.
@@ -101,6 +124,18 @@ def settings_for(database_url: str, tmp_path: Path) -> Settings:
     partial.write_text(workspaces_toml(), encoding="utf-8")
     partial.replace(config)
     return Settings(database_url=database_url, config_file=config, max_body_bytes=64 * 1024)
+
+
+@contextmanager
+def services_at(backend: str, tmp_path: Path) -> Iterator[Services]:
+    """The services of the test settings on a new database of this backend."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    with database_at(backend, tmp_path) as url:
+        built = bootstrap(settings_for(url, tmp_path))
+        try:
+            yield built
+        finally:
+            built.close()
 
 
 @pytest.fixture

@@ -10,40 +10,14 @@ a moved class, docs/evolution.md) and answers by class.
 from __future__ import annotations
 
 from functools import cache
-from uuid import UUID
 
-from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.utils import get_topic, resolve_topic
 
 from domain.delivery import UnhandledDelivery
 from domain.lead import Lead
 
-# Every event class a Lead stores (tests/unit/test_topics.py pins their topics).
-LEAD_EVENTS: tuple[type[Lead.Event], ...] = (
-    Lead.Registered,
-    Lead.InboundMessageReceived,
-    Lead.OutboundMessageSent,
-    Lead.MessageStatusChanged,
-    Lead.ConversationChanged,
-    Lead.ContactNameReported,
-    Lead.SarahPhaseReported,
-    Lead.StatusRequested,
-    Lead.StatusHoldReleased,
-    Lead.NoteAdded,
-    Lead.PersonalDataErased,
-    Lead.ContactImported,
-)
-DELIVERY_EVENTS: tuple[type[UnhandledDelivery.Event], ...] = (
-    UnhandledDelivery.Kept,
-    UnhandledDelivery.Reingested,
-)
 # A Lead snapshot names the aggregate's class, not an event's.
 LEAD_TOPIC = get_topic(Lead)
-
-
-def topic_of(event_class: type[DomainEventProtocol[UUID]]) -> str:
-    """The topic new events of this class are stored under."""
-    return get_topic(event_class)
 
 
 @cache

@@ -7,8 +7,16 @@ import random
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from adapters.webhooks.signatures import sign
+from adapters.webhooks.payloads import (
+    KAPSO_DELIVERED,
+    KAPSO_PATH,
+    KAPSO_RECEIVED,
+    kapso_batch,
+    kapso_headers,
+    kapso_message,
+)
 
 PHASES = [
     "greeting",
@@ -23,6 +31,8 @@ PHASES = [
 ]
 NAMES = ["Budi Santoso", "Sari Dewi", "Andi Wijaya", "Rina Putri", "Dedi Kurniawan", "Siti Aminah"]
 BUSINESSES = ["online shop", "F&B", "spa", "laundry", "bengkel", "katering"]
+# The WhatsApp number simulated traffic is sent to (the test settings' and the benchmarks').
+SIMULATED_PHONE_NUMBER_ID = "109876543210987"
 CITIES = ["Bandung", "Jakarta", "Surabaya", "Medan", "Yogyakarta", "Makassar"]
 
 
@@ -51,7 +61,7 @@ class Traffic:
         seed: int = 7,
         duplicate_rate: float = 0.1,
         batch_rate: float = 0.05,
-        phone_number_id: str = "109876543210987",
+        phone_number_id: str = SIMULATED_PHONE_NUMBER_ID,
     ) -> None:
         self.secret = kapso_secret
         self.api_key = api_key
@@ -83,65 +93,38 @@ class Traffic:
         self.sent.append(request)
         return request
 
-    def _event(self, lead: int, inbound: bool, status: str) -> dict[str, object]:
+    def _event(self, lead: int, inbound: bool, status: str) -> dict[str, Any]:
         message_id = f"wamid.SIM{uuid.UUID(int=self.rng.getrandbits(128)).hex}"
         text = self.rng.choice(["Halo kak", "Berapa harganya?", "Boleh minta katalog?", "Oke"])
-        return {
-            "message": {
-                "id": message_id,
-                "timestamp": "1764000000",
-                "type": "text",
-                **({"from": phone_for(lead)[1:]} if inbound else {}),
-                "text": {"body": text},
-                "kapso": {
-                    "direction": "inbound" if inbound else "outbound",
-                    "status": status,
-                    "origin": "cloud_api",
-                    "content": text,
-                },
-            },
-            "conversation": {
-                "id": f"conv_sim_{lead}",
-                "phone_number": phone_for(lead),
-                "status": "active",
-                "phone_number_id": self.pnid,
-                "kapso": {"contact_name": NAMES[lead % len(NAMES)]},
-            },
-            "is_new_conversation": False,
-            "phone_number_id": self.pnid,
-        }
+        return kapso_message(
+            message_id,
+            phone_for(lead),
+            phone_number_id=self.pnid,
+            conversation_id=f"conv_sim_{lead}",
+            text=text,
+            sender=phone_for(lead)[1:] if inbound else None,
+            direction="inbound" if inbound else "outbound",
+            status=status,
+            message_kapso={"origin": "cloud_api", "content": text},
+            conversation_kapso={"contact_name": NAMES[lead % len(NAMES)]},
+        )
 
     def _kapso(self, payload: object, event: str, fact: str, batch: bool = False) -> Request:
         body = json.dumps(payload).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "X-Webhook-Event": event,
-            "X-Webhook-Signature": sign(self.secret, body),
-            "X-Idempotency-Key": str(uuid.UUID(int=self.rng.getrandbits(128))),
-        }
-        if batch:
-            headers["X-Webhook-Batch"] = "true"
-        return Request("/webhook/kapso", body, headers, fact)
+        key = str(uuid.UUID(int=self.rng.getrandbits(128)))
+        headers = kapso_headers(self.secret, body, event, batch=batch, idempotency_key=key)
+        return Request(KAPSO_PATH, body, headers, fact)
 
     def _inbound(self, lead: int) -> Request:
-        return self._kapso(
-            self._event(lead, True, "received"), "whatsapp.message.received", "inbound"
-        )
+        return self._kapso(self._event(lead, True, "received"), KAPSO_RECEIVED, "inbound")
 
     def _delivered(self, lead: int) -> Request:
-        return self._kapso(
-            self._event(lead, False, "delivered"), "whatsapp.message.delivered", "delivered"
-        )
+        return self._kapso(self._event(lead, False, "delivered"), KAPSO_DELIVERED, "delivered")
 
     def _batch(self, lead: int) -> Request:
         data = [self._event(lead, True, "received") for _ in range(self.rng.randint(2, 5))]
-        payload = {
-            "type": "whatsapp.message.received",
-            "batch": True,
-            "data": data,
-            "batch_info": {"size": len(data), "conversation_id": f"conv_sim_{lead}"},
-        }
-        return self._kapso(payload, "whatsapp.message.received", "batch", batch=True)
+        payload = kapso_batch(KAPSO_RECEIVED, data, f"conv_sim_{lead}")
+        return self._kapso(payload, KAPSO_RECEIVED, "batch", batch=True)
 
     def _sarah(self, lead: int) -> Request:
         step = min(self.phase[lead], len(PHASES) - 1)

@@ -100,12 +100,6 @@ class AcceptedOut(BaseModel):
     parts: list[PartOut] = []
 
 
-class LeadRefOut(BaseModel):
-    lead_id: UUID
-    workspace: str
-    phone: str
-
-
 class CommandOut(BaseModel):
     lead_id: UUID
     fact: str

@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from adapters.webhooks.payloads import KAPSO_RECEIVED, meta_body
 from api.http.app import create_app
 from domain.identity import lead_id_for
 from domain.lead_events import InboundMessageReceived
@@ -42,7 +43,6 @@ from tests.support import (
     sample_json,
 )
 
-RECEIVED = "whatsapp.message.received"
 UNKNOWN_EVENT = "whatsapp.widget.spun"  # no translator: kept raw when accepted
 A_PHONE, B_PHONE = "+6281377771001", "+6281377772002"
 # (number the delivery is for, the secrets that sign it) where the number is not the signer's.
@@ -74,12 +74,6 @@ def meta_change(number: str, field: str = "messages") -> dict[str, Any]:
     return change
 
 
-def meta_body(*changes: dict[str, Any]) -> dict[str, Any]:
-    """One entry per change, as Meta sends several numbers' changes in one body."""
-    entries = [{"id": f"waba-{i}", "changes": [change]} for i, change in enumerate(changes)]
-    return {"object": "whatsapp_business_account", "entry": entries}
-
-
 def assert_refused(client: TestClient, services: Services, send: Callable[[], Any]) -> None:
     before = stored(client, services)
     resp = send()
@@ -97,14 +91,14 @@ def test_kapso_delivery_for_another_workspaces_number_is_refused(
     unknown = {"phone_number_id": number, "widget": {"id": "w-1"}}
 
     assert_refused(
-        client, services, lambda: post_kapso(client, message, RECEIVED, secret=kapso_secret)
+        client, services, lambda: post_kapso(client, message, KAPSO_RECEIVED, secret=kapso_secret)
     )
     assert_refused(
         client, services, lambda: post_kapso(client, unknown, UNKNOWN_EVENT, secret=kapso_secret)
     )
 
 
-@pytest.mark.parametrize("event", [RECEIVED, UNKNOWN_EVENT])
+@pytest.mark.parametrize("event", [KAPSO_RECEIVED, UNKNOWN_EVENT])
 def test_a_kapso_batch_with_one_item_of_another_workspace_stores_nothing(
     client: TestClient, services: Services, event: str
 ) -> None:
@@ -158,7 +152,7 @@ def test_each_workspace_may_sign_for_its_own_number(
     ):
         if channel == "kapso":
             body = kapso_message(number, A_PHONE, f"wamid.home.{number}")
-            resp = post_kapso(client, body, RECEIVED, secret=kapso_secret)
+            resp = post_kapso(client, body, KAPSO_RECEIVED, secret=kapso_secret)
         else:
             resp = post_meta(client, meta_body(meta_change(number)), secret=meta_secret)
         assert resp.status_code == 200, resp.text
@@ -206,7 +200,7 @@ def test_a_batch_is_accepted_only_when_every_item_is_the_signers(
     workspace, secret = SIGNERS[signer]
     before = stored(client, services)
 
-    resp = post_kapso(client, batch, RECEIVED, batch=True, secret=secret)
+    resp = post_kapso(client, batch, KAPSO_RECEIVED, batch=True, secret=secret)
 
     if all(owner in (signer, "unmapped") for owner in owners):
         assert resp.status_code == 200, resp.text

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.store import LedgerStore, open_store
 from adapters.keys.key_backends import SqliteKeyBackend
 from adapters.keys.key_store import KeyStore
+from adapters.webhooks.payloads import kapso_message
 from api.cli.main import app as cli_app
 from api.http.app import create_app
 from domain.commands import LeadCommand, RecordInboundMessage
@@ -102,42 +102,27 @@ KEPT = Person(
 
 
 @pytest.fixture
-def services(durable_database_url: str, tmp_path: Path) -> Iterator[Services]:
-    built = bootstrap(settings_for(durable_database_url, tmp_path))
-    yield built
-    built.close()
-
-
-@pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services.service)) as test_client:
-        yield test_client
+def database_url(durable_database_url: str) -> str:
+    """SQLite and PostgreSQL only: the tests read the database files and tables themselves."""
+    return durable_database_url
 
 
 def inbound(client: TestClient, person: Person, text: str, at: int) -> str:
     # Like WhatsApp's, the message id embeds the phone; Kapso's ids (conversation,
     # delivery) do not.
     message_id = f"wamid.{person.digits}.{at}"
-    conversation = f"conv_{abs(hash(person.phone)) % 10**8}"
-    body = {
-        "message": {
-            "id": message_id,
-            "timestamp": str(at),
-            "type": "text",
-            "from": person.digits,
-            "text": {"body": text},
-            "kapso": {"direction": "inbound", "status": "received", "content": text},
-        },
-        "conversation": {
-            "id": conversation,
-            "phone_number": person.phone,
-            "status": "active",
-            "phone_number_id": PHONE_NUMBER_ID,
-            "kapso": {"contact_name": person.name},
-        },
-        "is_new_conversation": True,
-        "phone_number_id": PHONE_NUMBER_ID,
-    }
+    body = kapso_message(
+        message_id,
+        person.phone,
+        phone_number_id=PHONE_NUMBER_ID,
+        conversation_id=f"conv_{abs(hash(person.phone)) % 10**8}",
+        text=text,
+        sender=person.digits,
+        timestamp=str(at),
+        message_kapso={"content": text},
+        conversation_kapso={"contact_name": person.name},
+        new_conversation=True,
+    )
     resp = post_kapso(client, body, "whatsapp.message.received", idempotency_key=f"dlv-{at}")
     assert resp.status_code == 200, resp.text
     return str(resp.json()["facts"][0]["lead_id"])

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from starlette.testclient import TestClient
 from starlette.types import Message
 
+from adapters.webhooks.payloads import KAPSO_RECEIVED
 from api.http.query_schemas import AsOfParams, AuditParams, LeadListParams
 from api.http.routes import ENDPOINTS
 from domain.extracted import ExtractedData
@@ -39,7 +40,6 @@ LIMIT = 1024 * 1024
 CHUNK = 8 * 1024
 PHONE = "+6281399990001"
 OTHER_PHONE = "+6281399990002"
-RECEIVED = "whatsapp.message.received"
 JSON = {"Content-Type": "application/json"}
 
 
@@ -192,7 +192,7 @@ def post_everywhere(
     for path, headers in [
         ("/sarah/state", {**JSON, **AUTH}),
         (f"/leads/{lead}/notes", {**JSON, **AUTH}),
-        ("/webhook/kapso", kapso_headers(raw, RECEIVED)),
+        ("/webhook/kapso", kapso_headers(raw, KAPSO_RECEIVED)),
         ("/webhook/meta", meta_headers(raw)),
     ]:
         refused(client.post(path, content=raw, headers=headers), status, field, (path, raw[:40]))
@@ -225,7 +225,7 @@ def test_huge_flat_json_under_the_limit_is_refused(client: TestClient, ours: Our
         refused(client.post(path, content=flat_list, headers={**JSON, **AUTH}), 422, "body", path)
     # A signed webhook delivery is never refused past its JSON: it is kept raw, with why.
     for path, headers in [
-        ("/webhook/kapso", kapso_headers(flat_list, RECEIVED)),
+        ("/webhook/kapso", kapso_headers(flat_list, KAPSO_RECEIVED)),
         ("/webhook/meta", meta_headers(flat_list)),
     ]:
         resp = client.post(path, content=flat_list, headers=headers)
@@ -315,7 +315,7 @@ def test_emoji_and_right_to_left_text_round_trip(
     assert resp.status_code == 200, resp.text
     message = kapso_inbound("wamid.rtl.1", PHONE[1:], PHONE, name="سارة 🌙")
     message["message"]["text"]["body"] = note
-    resp = post_kapso(client, message, RECEIVED)
+    resp = post_kapso(client, message, KAPSO_RECEIVED)
     assert resp.status_code == 200, resp.text
     ours.added = 2 + len(resp.json()["facts"])  # Sarah's report, the note, the delivery
     services.views.catch_up()
@@ -475,7 +475,7 @@ def post_signed_with(client: TestClient, path: str, signature: bytes) -> httpx.R
     headers = [
         (SIGNATURE_HEADERS[path], signature),
         (b"content-type", b"application/json"),
-        (b"x-webhook-event", RECEIVED.encode()),
+        (b"x-webhook-event", KAPSO_RECEIVED.encode()),
     ]
     resp: httpx.Response = client.post(path, content=raw, headers=headers)
     return resp

@@ -7,18 +7,16 @@ Views are eventually consistent: tests call `services.views.catch_up()` before r
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 from starlette.testclient import TestClient
 
+from adapters.webhooks.payloads import kapso_message
 from projections.rebuild import rebuild
-from service_layer.bootstrap import Services, bootstrap
-from tests.conftest import settings_for
+from service_layer.bootstrap import Services
 from tests.support import AUTH, OTHER_AUTH, PHONE_NUMBER_ID, post_kapso
 
 # name -> (phone, Sarah report or None, Kapso message time or None)
@@ -83,15 +81,6 @@ HOSTILE = [
 ]
 
 
-@pytest.fixture
-def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
-    """The conftest services, with the samples' WhatsApp number routed to the workspace."""
-    settings = settings_for(database_url, tmp_path)
-    built = bootstrap(settings)
-    yield built
-    built.close()
-
-
 def sarah(client: TestClient, phone: str, report: dict[str, Any]) -> str:
     resp = client.post("/sarah/state", json={"contact_phone": phone, **report}, headers=AUTH)
     assert resp.status_code == 200, resp.text
@@ -101,25 +90,18 @@ def sarah(client: TestClient, phone: str, report: dict[str, Any]) -> str:
 def inbound(client: TestClient, phone: str, at: int, text: str = "halo") -> str:
     digits = phone.lstrip("+")
     message_id = f"wamid.{digits}.{at}"
-    body = {
-        "message": {
-            "id": message_id,
-            "timestamp": str(at),
-            "type": "text",
-            "from": digits,
-            "text": {"body": text},
-            "kapso": {"direction": "inbound", "status": "received", "content": text},
-        },
-        "conversation": {
-            "id": f"conv_{digits}",
-            "phone_number": phone,
-            "status": "active",
-            "phone_number_id": PHONE_NUMBER_ID,
-            "kapso": {"contact_name": f"Contact {digits[-2:]}"},
-        },
-        "is_new_conversation": True,
-        "phone_number_id": PHONE_NUMBER_ID,
-    }
+    body = kapso_message(
+        message_id,
+        phone,
+        phone_number_id=PHONE_NUMBER_ID,
+        conversation_id=f"conv_{digits}",
+        text=text,
+        sender=digits,
+        timestamp=str(at),
+        message_kapso={"content": text},
+        conversation_kapso={"contact_name": f"Contact {digits[-2:]}"},
+        new_conversation=True,
+    )
     resp = post_kapso(client, body, "whatsapp.message.received", idempotency_key=message_id)
     assert resp.status_code == 200, resp.text
     return str(resp.json()["facts"][0]["lead_id"])

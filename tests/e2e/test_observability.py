@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine
 from starlette.testclient import TestClient
 
+from adapters.webhooks.payloads import KAPSO_RECEIVED
 from adapters.webhooks.signatures import sign
 from api.http.app import create_app
 from api.http.observability import request_id_from
@@ -36,7 +37,6 @@ from tests.support import (
     sample,
 )
 
-RECEIVED = "whatsapp.message.received"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
@@ -52,7 +52,7 @@ def quiet(database_url: str, tmp_path: Path) -> Iterator[tuple[Services, TestCli
 
 def deliver(client: TestClient) -> Any:
     body = sample("kapso-message-received.json")
-    resp = client.post("/webhook/kapso", content=body, headers=kapso_headers(body, RECEIVED))
+    resp = client.post("/webhook/kapso", content=body, headers=kapso_headers(body, KAPSO_RECEIVED))
     assert resp.status_code == 200, resp.text
     return resp
 
@@ -146,9 +146,9 @@ def test_keys_and_signatures_never_reach_the_logs(
     caplog.set_level(logging.DEBUG)
     body = sample("kapso-message-received.json")
     kapso_signature = sign(KAPSO_SECRET, body)
-    resp = client.post("/webhook/kapso", content=body, headers=kapso_headers(body, RECEIVED))
+    resp = client.post("/webhook/kapso", content=body, headers=kapso_headers(body, KAPSO_RECEIVED))
     assert resp.status_code == 200
-    bad = {**kapso_headers(body, RECEIVED), "X-Webhook-Signature": "ab" * 32}
+    bad = {**kapso_headers(body, KAPSO_RECEIVED), "X-Webhook-Signature": "ab" * 32}
     assert client.post("/webhook/kapso", content=body, headers=bad).status_code == 401
     meta = sample("meta-text-message.json")
     meta_signature = meta_headers(meta)["X-Hub-Signature-256"]
@@ -172,7 +172,7 @@ def test_an_unhandled_error_is_answered_and_logged_with_its_request_id(
     monkeypatch.setattr(services.workspaces, "for_phone_number_id", boom)
     body = sample("kapso-message-received.json")
     raw = TestClient(client.app, raise_server_exceptions=False)
-    resp = raw.post("/webhook/kapso", content=body, headers=kapso_headers(body, RECEIVED))
+    resp = raw.post("/webhook/kapso", content=body, headers=kapso_headers(body, KAPSO_RECEIVED))
     assert resp.status_code == 500
     request_id = resp.headers["x-request-id"]
     [line] = log.parsed()

@@ -8,29 +8,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import pytest
 from starlette.testclient import TestClient
 
-from service_layer.bootstrap import Services, bootstrap
-from tests.conftest import settings_for
+from service_layer.bootstrap import Services
 from tests.support import AUTH, post_kapso, sample, sample_json
 
 BUDI = "+6281234567890"
 PHASES = ("sarah-phase1-gathering.json", "sarah-phase2-interest.json", "sarah-phase3-closing.json")
-
-
-@pytest.fixture
-def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
-    """The conftest services, with the samples' WhatsApp number routed to the workspace."""
-    settings = settings_for(database_url, tmp_path)
-    built = bootstrap(settings)
-    yield built
-    built.close()
 
 
 def sarah_sample(client: TestClient, name: str) -> dict[str, Any]:

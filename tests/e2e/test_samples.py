@@ -7,6 +7,7 @@ sample again, or the batch's messages again one by one, adds nothing to the ledg
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -17,12 +18,15 @@ from domain.extracted import ExtractedData
 from service_layer.bootstrap import Services
 from tests.support import (
     AUTH,
+    KAPSO_RECEIVED,
     OTHER_AUTH,
     PHONE_NUMBER_ID,
     WORKSPACE,
     kapso_headers,
     ledger_size,
     meta_headers,
+    post_kapso,
+    received_sample_headers,
     sample,
     sample_json,
 )
@@ -43,16 +47,6 @@ SARAH_SAMPLES = (
     "sarah-phase2-interest.json",
     "sarah-phase3-closing.json",
 )
-
-
-def sample_headers() -> dict[str, str]:
-    """The X- headers of kapso-message-received.headers (the signature line is a placeholder)."""
-    headers: dict[str, str] = {}
-    for line in sample("kapso-message-received.headers").decode().splitlines():
-        name, _, value = line.partition(":")
-        if name.lower().startswith("x-") and name.lower() != "x-webhook-signature":
-            headers[name.strip()] = value.strip()
-    return headers
 
 
 @dataclass(frozen=True)
@@ -87,7 +81,7 @@ def sarah(name: str) -> Delivery:
 
 
 def kapso_received() -> Delivery:
-    headers = sample_headers()
+    headers = received_sample_headers()
     return kapso(
         "kapso-message-received.json", headers["X-Webhook-Event"], headers["X-Idempotency-Key"]
     )
@@ -165,7 +159,7 @@ def test_kapso_message_received(client: TestClient, services: Services) -> None:
     )
     for event in events:
         assert (event["source"], event["actor"]) == ("kapso", "kapso")
-        assert event["idempotency_key"] == sample_headers()["X-Idempotency-Key"]
+        assert event["idempotency_key"] == received_sample_headers()["X-Idempotency-Key"]
     # The source's time is the message's unix timestamp (1764000000).
     assert message["occurred_at"] == "2025-11-24T16:00:00Z"
     assert answer["status"] == "accepted"
@@ -331,6 +325,12 @@ def test_posting_every_sample_again_adds_nothing(client: TestClient, services: S
     assert ledger_size(services) == size
 
 
+def batch_elements_one_by_one(client: TestClient) -> Iterator[Any]:
+    """Each element of the batch sample posted alone, under an idempotency key of its own."""
+    for index, element in enumerate(sample_json("kapso-message-received-batch.json")["data"]):
+        yield post_kapso(client, element, KAPSO_RECEIVED, idempotency_key=f"single-{index}")
+
+
 def test_batch_elements_one_by_one_add_nothing(client: TestClient, services: Services) -> None:
     post(
         client,
@@ -339,15 +339,7 @@ def test_batch_elements_one_by_one_add_nothing(client: TestClient, services: Ser
         ),
     )
     size = ledger_size(services)
-    for index, element in enumerate(sample_json("kapso-message-received-batch.json")["data"]):
-        body = json.dumps(element).encode()
-        resp = client.post(
-            "/webhook/kapso",
-            content=body,
-            headers=kapso_headers(
-                body, "whatsapp.message.received", idempotency_key=f"single-{index}"
-            ),
-        )
+    for index, resp in enumerate(batch_elements_one_by_one(client)):
         assert resp.status_code == 200, resp.text
         assert f"message:{BATCH_IDS[index]}" in [f["fact"] for f in resp.json()["facts"]]
         assert ledger_size(services) == size
@@ -355,15 +347,7 @@ def test_batch_elements_one_by_one_add_nothing(client: TestClient, services: Ser
 
 
 def test_single_messages_then_batch_adds_nothing(client: TestClient, services: Services) -> None:
-    for index, element in enumerate(sample_json("kapso-message-received-batch.json")["data"]):
-        body = json.dumps(element).encode()
-        resp = client.post(
-            "/webhook/kapso",
-            content=body,
-            headers=kapso_headers(
-                body, "whatsapp.message.received", idempotency_key=f"single-{index}"
-            ),
-        )
+    for resp in batch_elements_one_by_one(client):
         assert resp.status_code == 200, resp.text
     size = ledger_size(services)
     assert size == 5

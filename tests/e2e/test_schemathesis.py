@@ -47,6 +47,7 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
+from adapters.webhooks.payloads import kapso_message
 from adapters.webhooks.signatures import sign
 from api.http.app import create_app
 from api.http.routes import ENDPOINTS
@@ -110,26 +111,17 @@ def running(services: Services) -> Iterator[tuple[BaseSchema, requests.Session]]
 def seed(session: requests.Session) -> str:
     """A lead with a message, a Sarah report, a status change and a note."""
     digits = PHONE.lstrip("+")
-    message = json.dumps(
-        {
-            "message": {
-                "id": "wamid.fuzz.1",
-                "timestamp": "1764000000",
-                "type": "text",
-                "from": digits,
-                "text": {"body": "halo"},
-                "kapso": {"direction": "inbound", "status": "received"},
-            },
-            "conversation": {
-                "id": "conv_fuzz",
-                "phone_number": PHONE,
-                "status": "active",
-                "phone_number_id": PHONE_NUMBER_ID,
-                "kapso": {"contact_name": "Fuzz"},
-            },
-            "phone_number_id": PHONE_NUMBER_ID,
-        }
-    ).encode()
+    element = kapso_message(
+        "wamid.fuzz.1",
+        PHONE,
+        phone_number_id=PHONE_NUMBER_ID,
+        conversation_id="conv_fuzz",
+        text="halo",
+        sender=digits,
+        conversation_kapso={"contact_name": "Fuzz"},
+        new_conversation=None,
+    )
+    message = json.dumps(element).encode()
     resp = session.post(
         "/webhook/kapso", data=message, headers=kapso_headers(message, "whatsapp.message.received")
     )

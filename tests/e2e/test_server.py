@@ -32,12 +32,14 @@ import pytest
 
 from tests.support import (
     API_KEY,
+    KAPSO_RECEIVED,
     KAPSO_SECRET,
     META_SECRET,
     META_VERIFY_TOKEN,
     WORKSPACE,
     kapso_headers,
     meta_headers,
+    received_sample_headers,
     sample,
     sample_json,
 )
@@ -51,7 +53,6 @@ AUTH = {"Authorization": f"Bearer {API_KEY}"}
 BUDI = "+6281234567890"
 SARI = "+6285712345678"
 ANDI = "+6281398765432"
-RECEIVED = "whatsapp.message.received"
 SARAH_SAMPLES = (
     "sarah-phase1-gathering.json",
     "sarah-phase2-interest.json",
@@ -202,16 +203,6 @@ def sarah(name: str, appends: tuple[str, ...]) -> Delivery:
     return Delivery(name, "/sarah/state", sample(name), headers, BUDI, appends)
 
 
-def received_sample_headers() -> dict[str, str]:
-    """kapso-message-received.headers' X- headers (its signature line is a placeholder)."""
-    headers: dict[str, str] = {}
-    for line in sample("kapso-message-received.headers").decode().splitlines():
-        name, _, value = line.partition(":")
-        if name.lower().startswith("x-") and name.lower() != "x-webhook-signature":
-            headers[name.strip()] = value.strip()
-    return headers
-
-
 def every_sample() -> list[Delivery]:
     given = received_sample_headers()
     return [
@@ -238,7 +229,7 @@ def every_sample() -> list[Delivery]:
         ),
         kapso(
             "kapso-message-received-batch.json",
-            RECEIVED,
+            KAPSO_RECEIVED,
             "e2e-batch",
             SARI,
             (
@@ -349,7 +340,7 @@ def test_samples_through_the_real_server(durable_database_url: str, tmp_path: Pa
                 f"batch element {index}",
                 "/webhook/kapso",
                 body,
-                kapso_headers(body, RECEIVED, idempotency_key=f"e2e-single-{index}"),
+                kapso_headers(body, KAPSO_RECEIVED, idempotency_key=f"e2e-single-{index}"),
                 SARI,
                 (),
             )
@@ -428,7 +419,7 @@ def test_first_run_creates_config_and_prints_secrets(tmp_path: Path) -> None:
             resp = c.post(
                 "/webhook/kapso",
                 content=body,
-                headers=kapso_headers(body, RECEIVED, secret=kapso_secret),
+                headers=kapso_headers(body, KAPSO_RECEIVED, secret=kapso_secret),
             )
             assert resp.status_code == 200, resp.text
             [lead_id] = lead_ids_in(resp.json())

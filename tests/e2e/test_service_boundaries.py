@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,6 @@ from service_layer import errors
 from service_layer.bootstrap import Services, bootstrap
 from service_layer.erasure import erase_lead
 from service_layer.ledger import Recording
-from tests.conftest import settings_for
 from tests.support import (
     AUTH,
     KAPSO_RECEIVED,
@@ -38,19 +36,6 @@ from tests.support import (
 )
 
 PHONE = "+6281355550001"
-
-
-@pytest.fixture
-def services(database_url: str, tmp_path: Path) -> Iterator[Services]:
-    built = bootstrap(settings_for(database_url, tmp_path))
-    yield built
-    built.close()
-
-
-@pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services.service)) as test_client:
-        yield test_client
 
 
 def new_lead(client: TestClient, message_id: str = "wamid.boundary.1") -> str:

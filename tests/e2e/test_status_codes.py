@@ -19,6 +19,7 @@ import pytest
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
+from adapters.webhooks.payloads import KAPSO_RECEIVED
 from adapters.webhooks.signatures import sign
 from api.http.app import create_app
 from domain.identity import lead_id_for
@@ -41,7 +42,6 @@ from tests.support import (
 )
 
 BUDI = "+6281234567890"
-RECEIVED = "whatsapp.message.received"
 LIMIT = 64 * 1024
 JSON = {"Content-Type": "application/json"}
 
@@ -50,7 +50,7 @@ JSON = {"Content-Type": "application/json"}
 def lead_id(client: TestClient) -> str:
     """Budi's lead, created by the Kapso sample (so commands on it would append)."""
     body = sample("kapso-message-received.json")
-    resp = client.post("/webhook/kapso", content=body, headers=kapso_headers(body, RECEIVED))
+    resp = client.post("/webhook/kapso", content=body, headers=kapso_headers(body, KAPSO_RECEIVED))
     assert resp.status_code == 200, resp.text
     return str(resp.json()["facts"][0]["lead_id"])
 
@@ -149,13 +149,13 @@ def test_good_key_is_accepted_as_a_control(
 def kapso_signature_cases() -> list[tuple[str, dict[str, str]]]:
     body = sample("kapso-message-received.json")
     other = sample("kapso-message-delivered.json")
-    good = kapso_headers(body, RECEIVED)
+    good = kapso_headers(body, KAPSO_RECEIVED)
     without = {k: v for k, v in good.items() if k != "X-Webhook-Signature"}
     return [
         ("missing", without),
         ("empty", {**without, "X-Webhook-Signature": ""}),
-        ("wrong-secret", kapso_headers(body, RECEIVED, secret="not-the-secret")),
-        ("meta-secret", kapso_headers(body, RECEIVED, secret=META_SECRET)),
+        ("wrong-secret", kapso_headers(body, KAPSO_RECEIVED, secret="not-the-secret")),
+        ("meta-secret", kapso_headers(body, KAPSO_RECEIVED, secret=META_SECRET)),
         ("other-body", {**without, "X-Webhook-Signature": sign(KAPSO_SECRET, other)}),
         ("truncated", {**without, "X-Webhook-Signature": sign(KAPSO_SECRET, body)[:-2]}),
         ("not-hex", {**without, "X-Webhook-Signature": "sha256=" + "z" * 64}),
@@ -182,7 +182,7 @@ def test_kapso_accepts_bare_and_sha256_prefixed_signature(
         raw = json.dumps(body).encode()
         digest = sign(KAPSO_SECRET, raw)
         headers = {
-            **kapso_headers(raw, RECEIVED),
+            **kapso_headers(raw, KAPSO_RECEIVED),
             "X-Webhook-Signature": prefix + (digest.upper() if index == 2 else digest),
         }
         before = ledger_size(services)
@@ -201,14 +201,7 @@ def meta_signature_cases() -> list[tuple[str, dict[str, str]]]:
         ("bare-hex", {**JSON, "X-Hub-Signature-256": digest}),
         ("wrong-secret", meta_headers(body, secret="not-the-secret")),
         ("kapso-secret", meta_headers(body, secret=KAPSO_SECRET)),
-        (
-            "other-body",
-            {
-                **JSON,
-                "X-Hub-Signature-256": "sha256="
-                + sign(META_SECRET, sample("meta-status-read.json")),
-            },
-        ),
+        ("other-body", meta_headers(sample("meta-status-read.json"))),
         ("prefix-only", {**JSON, "X-Hub-Signature-256": "sha256="}),
     ]
 
@@ -297,7 +290,7 @@ def test_malformed_body_is_400_everywhere(
 ) -> None:
     for name, raw in MALFORMED.items():
         targets: list[tuple[str, dict[str, str]]] = [
-            ("/webhook/kapso", kapso_headers(raw, RECEIVED)),  # validly signed
+            ("/webhook/kapso", kapso_headers(raw, KAPSO_RECEIVED)),  # validly signed
             ("/webhook/meta", meta_headers(raw)),
             ("/sarah/state", {**JSON, **AUTH}),
             (f"/leads/{lead_id}/status", {**JSON, **AUTH}),
@@ -321,7 +314,7 @@ def test_non_json_constants_are_malformed(client: TestClient, services: Services
     assert b"-Infinity" in kapso
     for path, raw, headers in [
         ("/sarah/state", sarah, {**JSON, **AUTH}),
-        ("/webhook/kapso", kapso, kapso_headers(kapso, RECEIVED)),
+        ("/webhook/kapso", kapso, kapso_headers(kapso, KAPSO_RECEIVED)),
     ]:
         with appends_nothing(services):
             resp = client.post(path, content=raw, headers=headers)
@@ -364,7 +357,7 @@ def oversized() -> bytes:
 def test_body_over_the_limit_is_413(client: TestClient, services: Services, lead_id: str) -> None:
     raw = oversized()
     targets: list[tuple[str, dict[str, str]]] = [
-        ("/webhook/kapso", kapso_headers(raw, RECEIVED)),  # validly signed, still too large
+        ("/webhook/kapso", kapso_headers(raw, KAPSO_RECEIVED)),  # validly signed, still too large
         ("/webhook/meta", meta_headers(raw)),
         ("/sarah/state", {**JSON, **AUTH}),
         (f"/leads/{lead_id}/notes", {**JSON, **AUTH}),
@@ -385,7 +378,9 @@ def test_streamed_body_over_the_limit_is_413(client: TestClient, services: Servi
             yield raw[start : start + 8192]
 
     with appends_nothing(services):
-        resp = client.post("/webhook/kapso", content=chunks(), headers=kapso_headers(raw, RECEIVED))
+        resp = client.post(
+            "/webhook/kapso", content=chunks(), headers=kapso_headers(raw, KAPSO_RECEIVED)
+        )
     assert_error(resp, 413, "payload_too_large", "body")
 
 
@@ -396,7 +391,7 @@ def test_body_at_the_limit_is_read(client: TestClient, services: Services) -> No
     body["message"]["text"]["body"] += " " * (LIMIT - len(raw))
     raw = json.dumps(body).encode()
     assert len(raw) == LIMIT
-    resp = client.post("/webhook/kapso", content=raw, headers=kapso_headers(raw, RECEIVED))
+    resp = client.post("/webhook/kapso", content=raw, headers=kapso_headers(raw, KAPSO_RECEIVED))
     assert resp.status_code == 200, resp.text
     assert ledger_size(services) == 4
 
@@ -487,13 +482,13 @@ def kapso_invalid_cases() -> list[tuple[str, Any, str | None, bool, str]]:
     ended = sample_json("kapso-conversation-ended.json")
     ended["conversation"]["phone_number"] = "abc123"
     return [
-        ("message-without-id", no_id, RECEIVED, False, "message.id"),
-        ("empty-message-id", empty_id, RECEIVED, False, "message.id"),
-        ("junk-from", junk_from, RECEIVED, False, "message.from"),
-        ("no-phone", no_phone, RECEIVED, False, "conversation.phone_number"),
-        ("no-message", no_message, RECEIVED, False, "message"),
+        ("message-without-id", no_id, KAPSO_RECEIVED, False, "message.id"),
+        ("empty-message-id", empty_id, KAPSO_RECEIVED, False, "message.id"),
+        ("junk-from", junk_from, KAPSO_RECEIVED, False, "message.from"),
+        ("no-phone", no_phone, KAPSO_RECEIVED, False, "conversation.phone_number"),
+        ("no-message", no_message, KAPSO_RECEIVED, False, "message"),
         ("batch-element-without-id", batch, None, True, "data.1.message.id"),
-        ("batch-without-data", {"type": RECEIVED, "batch": True}, None, True, "data"),
+        ("batch-without-data", {"type": KAPSO_RECEIVED, "batch": True}, None, True, "data"),
         (
             "ended-junk-phone",
             ended,
@@ -501,7 +496,7 @@ def kapso_invalid_cases() -> list[tuple[str, Any, str | None, bool, str]]:
             False,
             "conversation.phone_number",
         ),
-        ("array-body", [single], RECEIVED, False, "body"),
+        ("array-body", [single], KAPSO_RECEIVED, False, "body"),
     ]
 
 
@@ -558,7 +553,9 @@ def test_unrouted_phone_number_id_is_422_when_several_workspaces_signed_it(
     try:
         with TestClient(create_app(built.service)) as client, appends_nothing(built):
             resp = client.post(
-                "/webhook/kapso", content=raw, headers=kapso_headers(raw, RECEIVED, secret=shared)
+                "/webhook/kapso",
+                content=raw,
+                headers=kapso_headers(raw, KAPSO_RECEIVED, secret=shared),
             )
     finally:
         built.close()
@@ -571,7 +568,7 @@ def test_unrouted_phone_number_id_goes_to_the_one_workspace_that_signed_it(
     body = sample_json("kapso-message-received.json")
     body["phone_number_id"] = body["conversation"]["phone_number_id"] = "999"
     raw = json.dumps(body).encode()
-    headers = kapso_headers(raw, RECEIVED, secret=OTHER_KAPSO_SECRET)
+    headers = kapso_headers(raw, KAPSO_RECEIVED, secret=OTHER_KAPSO_SECRET)
 
     resp = client.post("/webhook/kapso", content=raw, headers=headers)
 

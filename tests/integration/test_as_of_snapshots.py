@@ -22,7 +22,7 @@ from sqlalchemy import insert, select
 from domain.commands import AddNote, LeadCommand, RecordInboundMessage, RequestStatus
 from domain.envelope import Said
 from domain.identity import lead_id_for
-from domain.policy import DEFAULT_POLICY_TOML, load_policy
+from domain.policy import DEFAULT_POLICY
 from domain.reducer import ContactView, LedgerEvent, replay
 from projections import snapshots
 from projections.as_of import lead_as_of
@@ -65,7 +65,7 @@ def lead(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Services, U
 
 def oracle(events: list[LedgerEvent], as_of: datetime) -> ContactView | None:
     prefix = itertools.takewhile(lambda e: e.recorded_at <= as_of, events)
-    return replay(prefix, load_policy(DEFAULT_POLICY_TOML))[0]
+    return replay(prefix, DEFAULT_POLICY)[0]
 
 
 def test_snapshots_are_taken_every_100_events(lead: tuple[Services, UUID]) -> None:

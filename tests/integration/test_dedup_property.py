@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.phone import normalise_phone
-from service_layer.bootstrap import Services, bootstrap
-from tests.conftest import _drop_schema, examples, make_url, require_postgres, settings_for
+from tests.conftest import require_postgres, services_at, store_per_example
 from tests.support import (
     KAPSO_RECEIVED,
     FactKey,
@@ -149,20 +146,6 @@ def spelling_and_name(
     return draw(st.sampled_from(phone_spellings(e164))), names[e164] if with_name else None
 
 
-@contextmanager
-def fresh_services(backend: str, base: Path) -> Iterator[Services]:
-    """A brand-new store: a new SQLite file, or a new PostgreSQL schema, per example."""
-    tmp_path = Path(tempfile.mkdtemp(dir=base))
-    url, schema = make_url(backend, tmp_path)
-    services = bootstrap(settings_for(url, tmp_path))
-    try:
-        yield services
-    finally:
-        services.close()
-        if schema:
-            _drop_schema(schema)
-
-
 def test_phone_pool_is_valid() -> None:
     for e164 in PHONES:
         assert {normalise_phone(s) for s in phone_spellings(e164)} == {e164}
@@ -172,19 +155,10 @@ def test_each_fact_is_stored_exactly_once(backend: str, tmp_path: Path) -> None:
     if backend == "postgres":
         require_postgres()
 
-    @settings(
-        max_examples=examples(EXAMPLES[backend]),
-        deadline=None,
-        database=None,
-        suppress_health_check=[
-            HealthCheck.function_scoped_fixture,
-            HealthCheck.too_slow,
-            HealthCheck.data_too_large,
-        ],
-    )
+    @store_per_example(EXAMPLES[backend])
     @given(scenario=scenarios())
     def check(scenario: Scenario) -> None:
-        with fresh_services(backend, tmp_path) as services:
+        with services_at(backend, Path(tempfile.mkdtemp(dir=tmp_path))) as services:
             for delivery in scenario.deliveries:
                 record_kapso(services, delivery)
             counts = fact_counts(services, scenario.phones)
@@ -204,7 +178,7 @@ def test_replayed_recording_reports_duplicates(backend: str, tmp_path: Path) -> 
         kapso_inbound(f"wamid.x.{i}", s, e164, "Budi", i == 0)
         for i, s in enumerate(phone_spellings(e164)[:3])
     )
-    with fresh_services(backend, tmp_path) as services:
+    with services_at(backend, Path(tempfile.mkdtemp(dir=tmp_path))) as services:
         first = record_kapso(services, KapsoDelivery(KAPSO_RECEIVED, elements, "flag", "k1"))
         assert first.appended == 5  # name, opened, three messages
         size = ledger_size(services)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,9 +27,9 @@ from domain.identity import lead_id_for, unhandled_delivery_id_for
 from domain.lead import Lead
 from projections.queries import get_view, messages, notes, read_views, status_history
 from projections.tables import ViewTables
-from service_layer.bootstrap import Services, bootstrap
+from service_layer.bootstrap import Services
 from service_layer.erasure import erase_lead
-from tests.conftest import _drop_schema, make_url, settings_for
+from tests.conftest import services_at
 from tests.fixtures.events_v1.facts import BUDI, SITI, WORKSPACE, v1_commands
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "events_v1"
@@ -52,19 +50,6 @@ def stored(row: dict[str, Any]) -> StoredEvent:
         topic=row["topic"],
         state=base64.b64decode(row["state_b64"]),
     )
-
-
-@contextmanager
-def open_services(backend: str, tmp_path: Path) -> Iterator[Services]:
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    url, schema = make_url(backend, tmp_path)
-    services = bootstrap(settings_for(url, tmp_path))
-    try:
-        yield services
-    finally:
-        services.close()
-        if schema:
-            _drop_schema(schema)
 
 
 def insert_v1_events(services: Services) -> None:
@@ -107,8 +92,8 @@ def test_v1_events_give_the_state_and_views_of_the_same_facts_recorded_today(
     backend: str, tmp_path: Path
 ) -> None:
     with (
-        open_services(backend, tmp_path / "v1") as old,
-        open_services(backend, tmp_path / "today") as today,
+        services_at(backend, tmp_path / "v1") as old,
+        services_at(backend, tmp_path / "today") as today,
     ):
         insert_v1_events(old)
         record_today(today)
@@ -137,7 +122,7 @@ def test_v1_sarah_reports_are_read_as_v2(backend: str, tmp_path: Path) -> None:
     ]
     assert given
     assert all("class_version" not in s for s in given)  # stored by the v1 code
-    with open_services(backend, tmp_path) as services:
+    with services_at(backend, tmp_path) as services:
         insert_v1_events(services)
         loaded = [
             e
@@ -154,7 +139,7 @@ def test_v1_sarah_reports_are_read_as_v2(backend: str, tmp_path: Path) -> None:
 
 
 def test_unhandled_deliveries_of_v1_load(backend: str, tmp_path: Path) -> None:
-    with open_services(backend, tmp_path) as services:
+    with services_at(backend, tmp_path) as services:
         insert_v1_events(services)
         kept: object = services.store.repository.get(
             unhandled_delivery_id_for(WORKSPACE, "kapso:fixture")
@@ -165,8 +150,8 @@ def test_unhandled_deliveries_of_v1_load(backend: str, tmp_path: Path) -> None:
 
 def test_a_v1_snapshot_loads_and_keeps_deduplicating(backend: str, tmp_path: Path) -> None:
     with (
-        open_services(backend, tmp_path / "v1") as old,
-        open_services(backend, tmp_path / "replayed") as replayed,
+        services_at(backend, tmp_path / "v1") as old,
+        services_at(backend, tmp_path / "replayed") as replayed,
     ):
         # Only the snapshot: the lead can load from nothing else.
         assert old.store.snapshots is not None
@@ -188,7 +173,7 @@ def test_a_v1_snapshot_loads_and_keeps_deduplicating(backend: str, tmp_path: Pat
 def test_erased_v1_reports_upcast_from_redacted_values(backend: str, tmp_path: Path) -> None:
     """Erasure redacts the personal values of old, unsealed events too (as None): the
     upcaster turns them into empty typed data, and the phases still count."""
-    with open_services(backend, tmp_path) as services:
+    with services_at(backend, tmp_path) as services:
         insert_v1_events(services)
         erase_lead(services.ledger, WORKSPACE, LEADS["budi"], "dpo@acme", "subject request")
         reports = [

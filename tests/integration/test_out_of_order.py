@@ -33,10 +33,9 @@ conversation's `opened` arriving after its `ended` is now ordered by its time.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -56,8 +55,7 @@ from domain.identity import lead_id_for
 from projections.state import read_state
 from projections.tables import view_tables
 from projections.verify import verify
-from service_layer.bootstrap import Services, bootstrap
-from tests.conftest import settings_for
+from service_layer.bootstrap import Services
 from tests.support import WORKSPACE, sample_json
 
 T0 = datetime(2025, 11, 24, 2, 0, tzinfo=UTC)  # when things happened (the sources' time)
@@ -79,10 +77,9 @@ class Projected:
 
 
 @pytest.fixture
-def services(durable_database_url: str, tmp_path: Path) -> Iterator[Services]:
-    built = bootstrap(settings_for(durable_database_url, tmp_path))
-    yield built
-    built.close()
+def database_url(durable_database_url: str) -> str:
+    """SQLite and PostgreSQL only, as the module says."""
+    return durable_database_url
 
 
 # -- the stories -------------------------------------------------------------------------

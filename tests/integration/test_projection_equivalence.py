@@ -35,7 +35,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, inspect, select, update
 
@@ -55,10 +55,11 @@ from domain.commands import (
     RequestStatus,
 )
 from domain.envelope import Said
+from domain.extracted import SARAH_KEYS
 from domain.identity import lead_id_for
-from domain.policy import DEFAULT_POLICY_TOML, Policy, load_policy
+from domain.policy import DEFAULT_POLICY, DEFAULT_POLICY_TOML, Policy, load_policy
 from domain.reducer import MessageEntry, NoteEntry, StatusHistoryEntry, replay
-from domain.values import EXTRACTED_FIELDS, ChatPhase, LeadStatus
+from domain.values import ChatPhase, LeadStatus
 from projections.catchup import LiveViews
 from projections.database import Engines, make_engines
 from projections.rebuild import rebuild
@@ -66,7 +67,14 @@ from projections.source import head, lead_history
 from projections.state import read_state
 from projections.tables import view_tables
 from service_layer.bootstrap import Services, bootstrap
-from tests.conftest import PG_DSN, _drop_schema, examples, make_url, require_postgres, settings_for
+from tests.conftest import (
+    PG_DSN,
+    _drop_schema,
+    make_url,
+    require_postgres,
+    settings_for,
+    store_per_example,
+)
 from tests.support import WORKSPACE
 
 PHONES = ("+6281234567890", "+6285712345678", "+6281398765432", "+6281122334455")
@@ -119,7 +127,7 @@ extracted_value = st.one_of(
     st.booleans(),
 )
 extracted_data = st.dictionaries(
-    st.sampled_from((*EXTRACTED_FIELDS, "budget", "catatan")), extracted_value, max_size=6
+    st.sampled_from((*SARAH_KEYS, "pain_points", "budget", "catatan")), extracted_value, max_size=6
 )
 
 
@@ -340,23 +348,14 @@ def record_all(services: Services, batches: Sequence[Sequence[LeadCommand]]) -> 
 
 def test_policies_are_valid() -> None:
     assert len({load_policy(text).fingerprint() for text in POLICIES}) == len(POLICIES)
-    assert all(load_policy(text) != load_policy(DEFAULT_POLICY_TOML) for text in POLICIES)
+    assert all(load_policy(text) != DEFAULT_POLICY for text in POLICIES)
 
 
 def test_projection_is_independent_of_paging(durable_backend: str, tmp_path: Path) -> None:
     if durable_backend == "postgres":
         require_postgres()
 
-    @settings(
-        max_examples=examples(EXAMPLES[durable_backend]),
-        deadline=None,
-        database=None,
-        suppress_health_check=[
-            HealthCheck.function_scoped_fixture,
-            HealthCheck.too_slow,
-            HealthCheck.data_too_large,
-        ],
-    )
+    @store_per_example(EXAMPLES[durable_backend])
     @given(scenario=scenarios())
     def check(scenario: Scenario) -> None:
         with lab(durable_backend, tmp_path) as made:
@@ -369,7 +368,7 @@ def test_projection_is_independent_of_paging(durable_backend: str, tmp_path: Pat
             top = head(store)
             assert services.views.position() == top
             live = dump(services.engines.read)
-            expected = oracle(services, scenario.phones, load_policy(DEFAULT_POLICY_TOML))
+            expected = oracle(services, scenario.phones, DEFAULT_POLICY)
             assert without_notification_ids(live) == without_notification_ids(expected)
             assert live["contacts"]  # at least one lead, so the comparisons below say something
 
@@ -545,7 +544,7 @@ def test_free_text_message_fields_project_on_every_backend(
         assert views.position() == head(made.services.store)
         assert views.status().failures == 0
         tables = dump(made.services.engines.read)
-        expected = oracle(made.services, PHONES[:2], load_policy(DEFAULT_POLICY_TOML))
+        expected = oracle(made.services, PHONES[:2], DEFAULT_POLICY)
         assert without_notification_ids(tables) == without_notification_ids(expected)
         [message] = [m for m in tables["messages"] if m["message_id"] == "wamid.out.1"]
         assert (message["status"], message["type"]) == (odd_status, odd_type)

@@ -23,7 +23,7 @@ from domain.lead import Lead
 from domain.merge import is_blank
 from domain.policy import DEFAULT_POLICY
 from domain.reducer import ContactView, LedgerEvent, replay
-from domain.values import EXTRACTED_FIELDS, Temperature
+from domain.values import Temperature
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "events_v1"
 AT = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -86,7 +86,7 @@ values = st.recursive(
     max_leaves=6,
 )
 v1_extracted = st.dictionaries(
-    st.sampled_from([*EXTRACTED_FIELDS, "lead_score", "other", "sarah_name", "x"]),
+    st.sampled_from([*SARAH_KEYS, "pain_points", "lead_score", "other", "sarah_name", "x"]),
     values,
     max_size=6,
 )

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +19,8 @@ from domain.commands import (
     ReportContactName,
 )
 from domain.values import Source
+from tests.support import sample_json
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
 RECEIVED_AT = datetime(2025, 11, 24, 16, 10, tzinfo=UTC)
 RECEIVED = "whatsapp.message.received"
 BUDI = "+6281234567890"
@@ -34,10 +32,6 @@ BATCH_IDS = (
     "wamid.HBgNNjI4NTcxMjM0NTY3OBUCABIYFkJBVENIMDAwMDAwMDAwMDAwMDIA",
 )
 
-
-def sample(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((SAMPLES / name).read_text())
-    return data
 
 
 def translate(
@@ -62,7 +56,7 @@ def facts(item: TranslatedItem) -> list[str]:
 
 
 def test_received_sample() -> None:
-    body = sample("kapso-message-received.json")
+    body = sample_json("kapso-message-received.json")
     [item] = translate(body)
     assert (item.phone_number_id, item.event_type, item.unhandled_reason) == (
         "109876543210987",
@@ -90,14 +84,14 @@ def test_received_sample() -> None:
 
 
 def test_not_new_conversation_opens_nothing() -> None:
-    body = sample("kapso-message-received.json")
+    body = sample_json("kapso-message-received.json")
     body["is_new_conversation"] = False
     [item] = translate(body)
     assert facts(item) == ["contact_name", f"message:{INBOUND_ID}"]
 
 
 def test_missing_from_falls_back_to_the_conversation_phone() -> None:
-    body = sample("kapso-message-received.json")
+    body = sample_json("kapso-message-received.json")
     del body["message"]["from"]
     body["conversation"]["phone_number"] = "0812-3456-7890"
     [item] = translate(body)
@@ -107,14 +101,14 @@ def test_missing_from_falls_back_to_the_conversation_phone() -> None:
 
 
 def test_from_wins_over_the_conversation_phone() -> None:
-    body = sample("kapso-message-received.json")
+    body = sample_json("kapso-message-received.json")
     body["conversation"]["phone_number"] = "+6285712345678"
     [item] = translate(body)
     assert {c.phone for c in item.commands} == {BUDI}
 
 
 def test_camel_case_and_snake_case_are_one_payload() -> None:
-    snake = sample("kapso-message-received.json")
+    snake = sample_json("kapso-message-received.json")
     camel = copy.deepcopy(snake)
     camel["isNewConversation"] = camel.pop("is_new_conversation")
     camel["phoneNumberId"] = camel.pop("phone_number_id")
@@ -136,7 +130,7 @@ def test_camel_case_and_snake_case_are_one_payload() -> None:
 
 
 def test_text_falls_back_to_kapso_content() -> None:
-    body = sample("kapso-message-received.json")
+    body = sample_json("kapso-message-received.json")
     del body["message"]["text"]
     body["message"]["kapso"]["content"] = "dari content"
     [item] = translate(body)
@@ -146,7 +140,7 @@ def test_text_falls_back_to_kapso_content() -> None:
 
 
 def test_delivered_sample_gives_message_and_every_status() -> None:
-    [item] = translate(sample("kapso-message-delivered.json"), "whatsapp.message.delivered")
+    [item] = translate(sample_json("kapso-message-delivered.json"), "whatsapp.message.delivered")
     assert facts(item) == [
         "contact_name",
         f"message:{OUTBOUND_ID}",
@@ -164,14 +158,14 @@ def test_delivered_sample_gives_message_and_every_status() -> None:
 
 
 def test_event_status_is_added_when_not_in_the_history() -> None:
-    body = sample("kapso-message-delivered.json")
+    body = sample_json("kapso-message-delivered.json")
     [item] = translate(body, "whatsapp.message.read")
     assert facts(item)[-1] == f"status:{OUTBOUND_ID}:read"
     assert len(facts(item)) == 5
 
 
 def test_outbound_phone_from_status_recipient_without_conversation() -> None:
-    body = sample("kapso-message-delivered.json")
+    body = sample_json("kapso-message-delivered.json")
     del body["conversation"]
     [item] = translate(body, "whatsapp.message.delivered")
     assert {c.phone for c in item.commands} == {BUDI}
@@ -179,7 +173,7 @@ def test_outbound_phone_from_status_recipient_without_conversation() -> None:
 
 
 def test_failed_status_carries_the_error_code() -> None:
-    body = sample("kapso-message-delivered.json")
+    body = sample_json("kapso-message-delivered.json")
     body["message"]["kapso"]["statuses"] = []
     body["message"]["kapso"]["status"] = "failed"
     body["message"]["errors"] = [{"code": 131047, "title": "Re-engagement message"}]
@@ -194,7 +188,7 @@ def test_failed_status_carries_the_error_code() -> None:
 
 
 def test_failed_status_in_history_keeps_its_own_error() -> None:
-    body = sample("kapso-message-delivered.json")
+    body = sample_json("kapso-message-delivered.json")
     body["message"]["kapso"]["statuses"].append(
         {
             "id": OUTBOUND_ID,
@@ -211,7 +205,7 @@ def test_failed_status_in_history_keeps_its_own_error() -> None:
 
 
 def test_conversation_ended() -> None:
-    [item] = translate(sample("kapso-conversation-ended.json"), "whatsapp.conversation.ended")
+    [item] = translate(sample_json("kapso-conversation-ended.json"), "whatsapp.conversation.ended")
     name, ended = item.commands
     assert isinstance(name, ReportContactName)
     assert isinstance(ended, RecordConversation)
@@ -224,7 +218,7 @@ def test_conversation_ended() -> None:
 
 
 def test_conversation_inactive_keeps_its_detail() -> None:
-    body = sample("kapso-conversation-ended.json")
+    body = sample_json("kapso-conversation-ended.json")
     body["since_message"] = {"id": "wamid.last"}
     body["inactivity"] = {"minutes": 30}
     [item] = translate(body, "whatsapp.conversation.inactive")
@@ -235,7 +229,7 @@ def test_conversation_inactive_keeps_its_detail() -> None:
 
 
 def test_batch_sample() -> None:
-    body = sample("kapso-message-received-batch.json")
+    body = sample_json("kapso-message-received-batch.json")
     first, second = translate(body, None)
     assert (first.event_type, second.event_type) == (RECEIVED, RECEIVED)
     assert (first.raw, second.raw) == tuple(body["data"])
@@ -267,7 +261,7 @@ def test_batch_sample() -> None:
     ],
 )
 def test_batch_detection(shape: str, header: bool) -> None:
-    elements = sample("kapso-message-received-batch.json")["data"]
+    elements = sample_json("kapso-message-received-batch.json")["data"]
     body: dict[str, Any] = {"data": elements}
     if shape == "flag":
         body["batch"] = True
@@ -277,12 +271,12 @@ def test_batch_detection(shape: str, header: bool) -> None:
 
 
 def test_single_event_is_not_a_batch() -> None:
-    assert not is_batch(sample("kapso-message-received.json"), False)
+    assert not is_batch(sample_json("kapso-message-received.json"), False)
     assert not is_batch([1], True)
 
 
 def test_batch_type_wins_over_the_header() -> None:
-    body = sample("kapso-message-received-batch.json")
+    body = sample_json("kapso-message-received-batch.json")
     items = translate(body, "whatsapp.message.sent", batch_header=True)
     assert all(i.event_type == RECEIVED for i in items)
 
@@ -310,7 +304,7 @@ def test_unknown_event_of_any_shape_is_kept_unhandled() -> None:
 
 
 def test_missing_event_header_is_kept_unhandled() -> None:
-    [item] = translate(sample("kapso-message-received.json"), None)
+    [item] = translate(sample_json("kapso-message-received.json"), None)
     assert item.commands == []
     assert item.unhandled_reason is not None
 
@@ -341,7 +335,7 @@ def test_unknown_events_in_a_batch_are_each_kept() -> None:
     ],
 )
 def test_junk_is_kept_raw_naming_the_field(mutate: Any, field: str) -> None:
-    body = sample("kapso-message-received.json")
+    body = sample_json("kapso-message-received.json")
     mutate(body)
     [item] = translate(body)
     assert (item.commands, item.raw) == ([], body)
@@ -349,7 +343,7 @@ def test_junk_is_kept_raw_naming_the_field(mutate: Any, field: str) -> None:
 
 
 def test_junk_in_a_batch_is_kept_raw_beside_the_good_elements() -> None:
-    body = sample("kapso-message-received-batch.json")
+    body = sample_json("kapso-message-received-batch.json")
     body["data"][1]["conversation"]["phone_number"] = "abc123"
     items = translate(body, None)
     assert [bool(i.commands) for i in items] == [True, False]
@@ -359,7 +353,7 @@ def test_junk_in_a_batch_is_kept_raw_beside_the_good_elements() -> None:
 
 def test_batch_element_that_is_no_object_is_kept_raw() -> None:
     good, bad = translate(
-        {"type": RECEIVED, "data": [sample("kapso-message-received.json"), 7]}, None
+        {"type": RECEIVED, "data": [sample_json("kapso-message-received.json"), 7]}, None
     )
     assert good.commands
     assert not bad.commands
@@ -368,7 +362,7 @@ def test_batch_element_that_is_no_object_is_kept_raw() -> None:
 
 
 def test_conversation_event_needs_an_id() -> None:
-    body = sample("kapso-conversation-ended.json")
+    body = sample_json("kapso-conversation-ended.json")
     del body["conversation"]["id"]
     [item] = translate(body, "whatsapp.conversation.ended")
     assert item.commands == []

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,18 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.merge import is_blank, merge_extracted
-
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
-
-
-def sample(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((SAMPLES / f"sarah-{name}.json").read_text())
-    return data
+from tests.support import sample_json
 
 
 def test_phase2_nulls_do_not_blank_phase1_data() -> None:
-    phase1 = sample("phase1-gathering")["extracted_data"]
-    phase2 = sample("phase2-interest")["extracted_data"]
+    phase1 = sample_json("sarah-phase1-gathering.json")["extracted_data"]
+    phase2 = sample_json("sarah-phase2-interest.json")["extracted_data"]
     assert phase2["name"] is None  # the sample really carries the trap
     merged = merge_extracted(phase1, phase2)
     assert merged["name"] == "Budi"

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,17 +11,13 @@ import pytest
 from adapters.webhooks.meta import translate_meta
 from domain.commands import RecordInboundMessage, RecordMessageStatus, ReportContactName
 from domain.values import Source
+from tests.support import sample_json
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
 RECEIVED = datetime(2025, 11, 24, 16, 10, tzinfo=UTC)
 PHONE = "+6281398765432"
 INBOUND_ID = "wamid.HBgNNjI4MTM5ODc2NTQzMhUCABIYFk1FVEEwMDAwMDAwMDAwMDAwMDAwMQA="
 STATUS_ID = "wamid.HBgNNjI4MTM5ODc2NTQzMhUCABEYEk9VVE1FVEEwMDAwMDAwMDAxAA=="
 
-
-def sample(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((SAMPLES / name).read_text())
-    return data
 
 
 def value_of(body: dict[str, Any]) -> dict[str, Any]:
@@ -32,7 +26,7 @@ def value_of(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_text_message_sample() -> None:
-    body = sample("meta-text-message.json")
+    body = sample_json("meta-text-message.json")
     contact, item = translate_meta(body, RECEIVED, "ID")
     assert (contact.kind, contact.part) == ("contact", "entry.0.changes.0.value.contacts.0")
     assert (item.kind, item.part) == ("message:text", "entry.0.changes.0.value.messages.0")
@@ -66,7 +60,7 @@ def test_text_message_sample() -> None:
 
 
 def test_status_read_sample() -> None:
-    [item] = translate_meta(sample("meta-status-read.json"), RECEIVED, "ID")
+    [item] = translate_meta(sample_json("meta-status-read.json"), RECEIVED, "ID")
     assert item.unhandled_reason is None
     assert [c.fact for c in item.commands] == [f"status:{STATUS_ID}:read"]
     [status] = item.commands
@@ -77,7 +71,7 @@ def test_status_read_sample() -> None:
 
 
 def test_failed_status_carries_the_first_error() -> None:
-    body = sample("meta-status-read.json")
+    body = sample_json("meta-status-read.json")
     status = value_of(body)["statuses"][0]
     status["status"] = "failed"
     status["errors"] = [{"code": 131047, "title": "Re-engagement message", "message": "24h"}]
@@ -89,7 +83,7 @@ def test_failed_status_carries_the_first_error() -> None:
 
 
 def test_media_caption_and_button_reply_give_text() -> None:
-    body = sample("meta-text-message.json")
+    body = sample_json("meta-text-message.json")
     image = {"id": "media-1", "mime_type": "image/jpeg", "caption": "Foto rumah"}
     reply = {"type": "button_reply", "button_reply": {"id": "b1", "title": "Ya, minat"}}
     first = value_of(body)["messages"][0]
@@ -106,7 +100,7 @@ def test_media_caption_and_button_reply_give_text() -> None:
 
 
 def test_unknown_field_is_kept_unhandled() -> None:
-    body = sample("meta-text-message.json")
+    body = sample_json("meta-text-message.json")
     change = {"field": "account_update", "value": {"event": "VERIFIED_ACCOUNT"}}
     body["entry"][0]["changes"] = [change]
     [item] = translate_meta(body, RECEIVED, "ID")
@@ -117,7 +111,7 @@ def test_unknown_field_is_kept_unhandled() -> None:
 
 
 def test_message_without_phone_is_kept_unhandled() -> None:
-    body = sample("meta-text-message.json")
+    body = sample_json("meta-text-message.json")
     value = value_of(body)
     value["contacts"][0].update(wa_id="", user_id="ID.1502576394655843")
     del value["messages"][0]["from"]
@@ -131,7 +125,7 @@ def test_message_without_phone_is_kept_unhandled() -> None:
 
 
 def test_junk_phone_names_the_field() -> None:
-    body = sample("meta-text-message.json")
+    body = sample_json("meta-text-message.json")
     value_of(body)["messages"][0]["from"] = "abc123"
     _, item = translate_meta(body, RECEIVED, "ID")
     assert item.commands == []
@@ -139,7 +133,7 @@ def test_junk_phone_names_the_field() -> None:
 
 
 def test_empty_message_id_names_the_field() -> None:
-    body = sample("meta-text-message.json")
+    body = sample_json("meta-text-message.json")
     value_of(body)["messages"][0]["id"] = ""
     contact, item = translate_meta(body, RECEIVED, "ID")
     assert contact.commands  # the name still counts: one bad part spoils nothing else
@@ -157,7 +151,7 @@ def test_empty_message_id_names_the_field() -> None:
     ],
 )
 def test_malformed_envelope_is_kept_raw_naming_the_field(mutate: Any, field: str) -> None:
-    body = copy.deepcopy(sample("meta-text-message.json"))
+    body = copy.deepcopy(sample_json("meta-text-message.json"))
     mutate(body)
     [item] = translate_meta(body, RECEIVED, "ID")
     assert item.commands == []

@@ -13,7 +13,7 @@ from starlette.datastructures import QueryParams
 from api.http.errors import ApiError
 from api.http.handlers.lead_queries import audit_query, lead_query, parse_query
 from api.http.query_schemas import AsOfParams, AuditParams, LeadListParams
-from api.http.routes import query_params
+from api.http.routes.params import query_params
 from projections.as_of import audit_after, audit_cursor
 from projections.queries import decode_cursor, lead_after, lead_cursor, like_pattern
 

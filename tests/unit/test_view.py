@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise, permutations
 from typing import Any
@@ -27,7 +26,7 @@ from domain.reducer import (
     replay,
 )
 from tests.conftest import examples
-from tests.support import SAMPLES
+from tests.support import sample_json
 
 LEAD = UUID("00000000-0000-4000-8000-000000000001")
 T0 = datetime(2025, 11, 24, 16, 0, tzinfo=UTC)
@@ -57,7 +56,7 @@ def registered() -> LedgerEvent:
 
 
 def sarah(position: int, name: str, outcome: str | None = None) -> LedgerEvent:
-    body = json.loads((SAMPLES / f"sarah-{name}.json").read_text())
+    body = sample_json(f"sarah-{name}.json")
     return sarah_phase(
         position,
         body["state"],
