@@ -40,6 +40,12 @@ class Lead(Aggregate):
     StatusHoldReleased = events.StatusHoldReleased
     NoteAdded = events.NoteAdded
 
+    class IdentityLinked(events.IdentityLinked):
+        def apply(self, aggregate: Any) -> None:
+            super().apply(aggregate)
+            if self.held_by is not None:
+                cast(Lead, aggregate).held_by = self.held_by
+
     class ContactNameReported(events.ContactNameReported):
         def apply(self, aggregate: Any) -> None:
             super().apply(aggregate)
@@ -106,6 +112,9 @@ class Lead(Aggregate):
     erased: bool = False
     # Per (legacy id, field group) the fingerprint last imported.
     imported: dict[str, str] | None = None
+    # The id of the lead holding this person's history, once another id of theirs was
+    # linked to this one (IdentityLinked): writes and lookups go there.
+    held_by: str | None = None
 
     # -- queries -------------------------------------------------------------------------
 
@@ -272,6 +281,24 @@ class Lead(Aggregate):
             **said.fields(),
         )
         return True
+
+    def link_identity(
+        self, said: Said, identity: str, kind: str, reason: str, held_by: str | None = None
+    ) -> bool:
+        """Record that `identity` names this person too; once per (kind, identity), so a
+        redelivery appends nothing. `held_by`: the lead that holds their history, when it
+        is not this one (docs/read-models.md)."""
+        if self.erased or held_by == str(self.id):
+            return False
+        return self._record(
+            self.IdentityLinked,
+            said,
+            events.identity_link_fact(kind, identity),
+            identity=identity,
+            kind=kind,
+            reason=reason,
+            held_by=held_by,
+        )
 
     def _record(
         self,

@@ -76,7 +76,8 @@ def list_leads(
     """One page of leads, and the key to continue after it (None on the last page)."""
     c = t.contacts.c
     sort_col = c[query.sort]
-    where = [c.workspace == workspace, *_filters(t, query)]
+    # A lead whose person's history another lead holds is shown as that lead only.
+    where = [c.workspace == workspace, c.held_by.is_(None), *_filters(t, query)]
     if query.after is not None:
         where.append(_after(sort_col, c.lead_id, query.after, query.descending))
     direction = operator.methodcaller("desc" if query.descending else "asc")
@@ -177,10 +178,16 @@ def notes(
 
 def messages(conn: Connection, t: ViewTables, view: ContactView) -> list[MessageEntry]:
     """The timeline by the sources' time; entries known only from a status report last."""
-    m = t.messages.c
+    m, c = t.messages.c, t.contacts.c
+    # With the messages of the leads of the person's other ids that link here (a history
+    # begun under a BSUID before the phone was known, a merged one): one timeline.
+    linked = select(c.lead_id).where(c.held_by == str(view.lead_id), c.workspace == view.workspace)
     stmt = (
         select(t.messages)
-        .where(m.lead_id == str(view.lead_id), m.workspace == view.workspace)
+        .where(
+            or_(m.lead_id == str(view.lead_id), m.lead_id.in_(linked)),
+            m.workspace == view.workspace,
+        )
         .order_by(case((m.at.is_(None), 1), else_=0), m.at, m.message_id)
     )
     return [MessageEntry(**_plain(row)) for row in conn.execute(stmt)]
@@ -193,7 +200,7 @@ def stats(
     c = t.contacts.c
     rows = conn.execute(
         select(c.lead_status, c.lead_temperature, func.count())
-        .where(c.workspace == workspace)
+        .where(c.workspace == workspace, c.held_by.is_(None))
         .group_by(c.lead_status, c.lead_temperature)
     ).all()
     total, by_status, by_temp = 0, dict[str, int](), dict[str, int]()

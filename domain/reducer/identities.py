@@ -1,0 +1,45 @@
+"""A person's ids in the contact view: the lead's own key, and the ids linked to it
+(`IdentityLinked`, docs/read-models.md "One person, many ids")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.lead_events import IdentityLinked
+from domain.reducer.contact_view import ContactView, replace
+from domain.reducer.values import text
+
+_PREFIXES = (("wa_user:", "wa_user_id"), ("wa_username:", "username"))
+
+
+def key_columns(lead_key: str | None) -> dict[str, Any]:
+    """The view column a lead key fills: `phone` for an E.164 phone, else `wa_user_id` or
+    `username` (the key's prefix tells)."""
+    for prefix, column in _PREFIXES:
+        if lead_key is not None and lead_key.startswith(prefix):
+            return {"phone": None, column: lead_key.removeprefix(prefix)}
+    return {"phone": lead_key}
+
+
+def identity_linked(view: ContactView, fact: IdentityLinked) -> ContactView:
+    """Another id of the person. On the lead holding their history it fills the id's column
+    when empty (a number change replaces the phone: the new number is the one to call);
+    on the other id's lead it records where the history is (`held_by`)."""
+    kind, identity, reason = text(fact.kind), text(fact.identity), text(fact.reason)
+    held_by = text(fact.held_by)
+    if held_by is not None:
+        view = replace(view, held_by=held_by)
+    if identity is None:  # shredded: the link stays, the id is gone
+        return view
+    link = {"kind": kind, "identity": identity, "reason": reason}
+    linked = [*(view.linked_identities or []), link]
+    view = replace(view, linked_identities=linked)
+    if held_by is not None:
+        return view
+    if kind == "phone" and (view.phone is None or reason == "number_changed"):
+        return replace(view, phone=identity)
+    if kind == "wa_user" and view.wa_user_id is None:
+        return replace(view, wa_user_id=identity)
+    if kind == "wa_username" and view.username is None:
+        return replace(view, username=identity)
+    return view
