@@ -32,6 +32,7 @@ LEAD_EVENTS: tuple[type[Lead.Event], ...] = (
     Lead.NoteAdded,
     Lead.PersonalDataErased,
     Lead.ContactImported,
+    Lead.IdentityLinked,
 )
 DELIVERY_EVENTS: tuple[type[UnhandledDelivery.Event], ...] = (
     UnhandledDelivery.Kept,
