@@ -20,13 +20,16 @@ class LinkIdentity(LeadCommand):
     kind: str = "phone"
     reason: str = "seen_together"
     held_by: str | None = None
+    merged_facts: list[str] | None = None
 
     @property
     def fact(self) -> str:
         return f"link:{self.kind}:{self.identity}"
 
     def apply(self, lead: Lead) -> bool:
-        return lead.link_identity(self.said, self.identity, self.kind, self.reason, self.held_by)
+        return lead.link_identity(
+            self.said, self.identity, self.kind, self.reason, self.held_by, self.merged_facts
+        )
 
 
 def key_identity(lead_key: str) -> tuple[str, str]:

@@ -43,8 +43,11 @@ class Lead(Aggregate):
     class IdentityLinked(events.IdentityLinked):
         def apply(self, aggregate: Any) -> None:
             super().apply(aggregate)
+            lead = cast(Lead, aggregate)
             if self.held_by is not None:
-                cast(Lead, aggregate).held_by = self.held_by
+                lead.held_by = self.held_by
+            for key in self.merged_facts or ():
+                lead.facts.setdefault(key, lead.version)
 
     class ContactNameReported(events.ContactNameReported):
         def apply(self, aggregate: Any) -> None:
@@ -283,7 +286,13 @@ class Lead(Aggregate):
         return True
 
     def link_identity(
-        self, said: Said, identity: str, kind: str, reason: str, held_by: str | None = None
+        self,
+        said: Said,
+        identity: str,
+        kind: str,
+        reason: str,
+        held_by: str | None = None,
+        merged_facts: list[str] | None = None,
     ) -> bool:
         """Record that `identity` names this person too; once per (kind, identity), so a
         redelivery appends nothing. `held_by`: the lead that holds their history, when it
@@ -298,6 +307,7 @@ class Lead(Aggregate):
             kind=kind,
             reason=reason,
             held_by=held_by,
+            merged_facts=merged_facts,
         )
 
     def _record(

@@ -220,13 +220,15 @@ class IdentityLinked(LeadFact):
     because of `reason` ("seen_together": one delivery carried both; "number_changed":
     WhatsApp said the number changed). `held_by` is None on the lead that holds the
     person's history; on the lead of the other id it names that lead, whose id resolution
-    then follows."""
+    then follows. `merged_facts`: when the other id's lead held a history of its own, the
+    dedup keys of its facts, so that a redelivery of one of them appends nothing here."""
 
     class_version = 1
     identity: str
     kind: str
     reason: str
     held_by: str | None
+    merged_facts: list[str] | None
 
     def fact_key(self) -> str:
         return identity_link_fact(self.kind, self.identity)

@@ -154,8 +154,10 @@ def resolve_sender(
     for identity, found in zip(identities, holders, strict=True):
         if identity.lead_key == record_on or (found is not None and found.id == holder_id):
             continue
-        links.append(_link(record_on, said, identity.value, identity.kind, reason, None))
-        # The other id's history stays where it is: its holder (or its new lead) points here.
+        # The other id's history stays where it is (its holder, or its new lead, points
+        # here); the holder learns its facts, so their redeliveries dedup here.
+        merged = None if found is None else sorted(found.facts) or None
+        links.append(_link(record_on, said, identity.value, identity.kind, reason, None, merged))
         other = identity.lead_key if found is None or found.phone is None else found.phone
         links.append(_link(other, said, value, kind, reason, str(holder_id)))
     return SenderLeads(record_on, tuple(links))
@@ -174,9 +176,16 @@ def resolve_number_change(
 
 
 def _link(
-    lead_key: str, said: Said, identity: str, kind: str, reason: str, held_by: str | None
+    lead_key: str,
+    said: Said,
+    identity: str,
+    kind: str,
+    reason: str,
+    held_by: str | None,
+    merged_facts: list[str] | None = None,
 ) -> LinkIdentity:
     return LinkIdentity(
+        merged_facts=merged_facts,
         phone=lead_key,
         said=said,
         identity=identity,
