@@ -81,7 +81,8 @@ def test_a_number_change_links_the_new_number_to_the_same_lead(services: Service
     new = phone_identity("12195555358")
     said = Said("meta", "meta", AT, AT)
     found = resolve_number_change(services.store, WORKSPACE, old, new, said)
-    assert found is not None and found.record_on == "+16505551234"
+    assert found is not None
+    assert found.record_on == "+16505551234"
     services.ledger.record(WORKSPACE, list(found.links))
     deliver(services, [new], "wamid.after", 5)
     service = services.service
@@ -122,4 +123,5 @@ def test_every_spelling_of_a_number_resolves_to_one_lead(
     )
     said = Said("meta", "meta", AT, AT)
     found = resolve_sender(services.store, WORKSPACE, first, said)
-    assert found is not None and found.record_on == e164
+    assert found is not None
+    assert found.record_on == e164
