@@ -95,6 +95,21 @@ def holder_of(store: LedgerStore, lead: Lead, known: dict[UUID, Lead] | None = N
     return lead
 
 
+def linked_lead_ids(store: LedgerStore, lead: Lead) -> list[UUID]:
+    """The leads of the person's other ids that point at `lead` (their own leads, or
+    histories merged into it), found through the links `lead` recorded (its fact keys)."""
+    found: list[UUID] = []
+    for fact in sorted(lead.facts):
+        if not fact.startswith("link:"):
+            continue
+        kind, identity = fact.removeprefix("link:").split(":", 1)
+        key = identity if kind == "phone" else f"{kind}:{identity}"
+        other = stored_lead(store, current_lead_id(store, lead.workspace, key))
+        if other is not None and other.held_by == str(lead.id):
+            found.append(other.id)
+    return found
+
+
 def resolve_lead_id(store: LedgerStore, workspace: str, lead_key: str) -> UUID:
     """The id of the lead holding the history of the person `lead_key` (an E.164 phone,
     `wa_user:<BSUID>`, `wa_username:@name`) names: what every lookup answers."""
