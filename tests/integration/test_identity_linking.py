@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from itertools import permutations
+from uuid import uuid4
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -27,22 +28,28 @@ WA_ID = "5215512345678"  # Mexico's WhatsApp id: "1" after the country code
 E164 = "+525512345678"
 
 
-def deliver(services: Services, identities: list[Identity], message_id: str, minute: int) -> int:
+def deliver(
+    services: Services,
+    identities: list[Identity],
+    message_id: str,
+    minute: int,
+    workspace: str = WORKSPACE,
+) -> int:
     """What ingest does for one inbound message: resolve the sender, record fact and links."""
     said = Said("meta", "meta", AT + timedelta(minutes=minute), AT + timedelta(minutes=minute))
-    found = resolve_sender(services.store, WORKSPACE, identities, said)
+    found = resolve_sender(services.store, workspace, identities, said)
     assert found is not None
     message = RecordInboundMessage(
         phone=found.record_on, said=said, message_id=message_id, text=message_id
     )
-    return services.ledger.record(WORKSPACE, [message, *found.links]).appended
+    return services.ledger.record(workspace, [message, *found.links]).appended
 
 
-def timeline(services: Services, lead_key: str) -> list[str]:
+def timeline(services: Services, lead_key: str, workspace: str = WORKSPACE) -> list[str]:
     service = services.service
     service.catch_up_views()
-    lead_id = service.current_lead_id(WORKSPACE, lead_key)
-    return sorted(m.message_id for m in service.read_lead(WORKSPACE, lead_id, queries.messages))
+    lead_id = service.current_lead_id(workspace, lead_key)
+    return sorted(m.message_id for m in service.read_lead(workspace, lead_id, queries.messages))
 
 
 DELIVERIES = {
@@ -125,3 +132,31 @@ def test_every_spelling_of_a_number_resolves_to_one_lead(
     found = resolve_sender(services.store, WORKSPACE, first, said)
     assert found is not None
     assert found.record_on == e164
+
+
+@settings(
+    max_examples=examples(0.5),
+    deadline=None,
+    # Each example writes in a workspace of its own: the shared store does not leak.
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(deliveries=st.lists(st.sampled_from(sorted(DELIVERIES)), min_size=1, max_size=6))
+def test_deliveries_in_any_order_and_repeated_make_one_lead_from_every_lookup(
+    services: Services, deliveries: list[str]
+) -> None:
+    workspace = f"ws-{uuid4().hex[:12]}"
+    for minute, name in enumerate(deliveries):
+        deliver(services, list(DELIVERIES[name]), f"wamid.{name}", minute, workspace)
+    service = services.service
+    by_phone = service.current_lead_id(workspace, E164)
+    if {"both"} <= set(deliveries) or not {"bsuid only", "phone only"} <= set(deliveries):
+        # Linked (or only one id ever seen): every id finds the one lead with every message.
+        seen = [n for n in DELIVERIES if n in deliveries]
+        if "both" in deliveries:
+            assert service.current_lead_id(workspace, f"wa_user:{BSUID}") == by_phone
+        key = E164 if any(n != "bsuid only" for n in seen) else f"wa_user:{BSUID}"
+        assert timeline(services, key, workspace) == sorted(f"wamid.{n}" for n in seen)
+        leads, _ = service.read_views(
+            lambda conn, t: queries.list_leads(conn, t, workspace, queries.LeadQuery())
+        )
+        assert len(leads) == 1
