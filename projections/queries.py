@@ -22,6 +22,7 @@ from sqlalchemy import Column, ColumnElement, Connection, Engine, and_, case, fu
 from sqlalchemy.exc import DBAPIError
 
 from domain.reducer import ContactView, MessageEntry, NoteEntry, StatusHistoryEntry
+from domain.reducer.identities import combined
 from projections.rows import rows_of
 from projections.state import read_state
 from projections.tables import ViewTables, view_tables
@@ -95,6 +96,7 @@ def list_leads(
     ids = [lead_id for lead_id, _ in keys]
     rows = {d["lead_id"]: d for d in rows_of(conn, t.contacts).select_in(conn, "lead_id", ids)}
     views = [view_from_row(rows[lead_id]) for lead_id, _ in keys[: query.limit] if lead_id in rows]
+    views = with_merged(conn, t, views)
     if len(keys) <= query.limit:
         return views, None
     lead_id, value = keys[query.limit - 1]
@@ -143,7 +145,19 @@ def get_view(conn: Connection, t: ViewTables, workspace: str, lead_id: UUID) -> 
     row = conn.execute(
         select(t.contacts).where(c.lead_id == str(lead_id), c.workspace == workspace)
     ).first()
-    return None if row is None else row_to_view(row)
+    return None if row is None else with_merged(conn, t, [row_to_view(row)])[0]
+
+
+def with_merged(conn: Connection, t: ViewTables, views: list[ContactView]) -> list[ContactView]:
+    """Each view combined with the leads that point at it (`held_by`: a person's other
+    ids, histories merged into it), so that one person shows as one lead."""
+    ids = [str(v.lead_id) for v in views]
+    merged: dict[str, list[ContactView]] = {}
+    for data in rows_of(conn, t.contacts).select_in(conn, "held_by", ids):
+        merged.setdefault(data["held_by"], []).append(view_from_row(data))
+    if not merged:
+        return views
+    return [combined(v, merged.get(str(v.lead_id), [])) for v in views]
 
 
 def status_history(

@@ -76,6 +76,7 @@ def test_a_bsuid_lead_later_seen_with_its_phone_is_one_lead_in_any_order(
     assert [v.lead_id for v in leads] == [by_phone]
     view = leads[0]
     assert (view.phone, view.wa_user_id) == (E164, BSUID)
+    assert view.inbound_count == len(DELIVERIES)  # a merged history counts too
     # Redelivered, every delivery appends nothing and resolves to the same lead.
     for minute, name in enumerate(order):
         assert deliver(services, list(DELIVERIES[name]), f"wamid.{name}", minute) == 0
