@@ -73,7 +73,9 @@ def post_kapso(
     return client.post("/webhook/kapso", content=raw, headers=kapso_headers(raw, event, **kwargs))
 
 
-def post_meta(client: TestClient, body: bytes | dict[str, Any], secret: str = META_SECRET) -> Any:
+def post_meta(
+    client: TestClient, body: bytes | dict[str, Any], secret: str = META_SECRET
+) -> Any:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     return client.post("/webhook/meta", content=raw, headers=meta_headers(raw, secret))
 
