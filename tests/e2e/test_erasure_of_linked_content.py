@@ -4,9 +4,8 @@ erased values are in no database file or table afterwards (SQLite and PostgreSQL
 views blank them, and the leads of the person's other ids are erased with the lead.
 
 The write side's translators store these fields; here events carrying them are written
-through the ledger directly (`InboundWithContent` below: the stored event with the
-contract's fields, stored under the real event's topic, so the store, the sealing and the
-views read it as the real one).
+through the ledger directly (`RecordInboundWithContent` below adds the contract's fields to
+the real event before it is stored).
 """
 
 from __future__ import annotations
@@ -43,22 +42,6 @@ SECRETS = {
 }
 
 
-# Lead's own event class (the aggregate derives it from lead_events'), which mypy sees as a
-# variable.
-class InboundWithContent(Lead.InboundMessageReceived):  # type: ignore[misc,valid-type]
-    """The stored inbound message with the write side's content fields (the contract)."""
-
-    wa_id: str | None
-    content: dict[str, Any] | None
-    referral: dict[str, Any] | None
-
-
-# Stored as the real event (its topic names the class): read back, it is one.
-InboundWithContent.__module__ = "domain.lead"
-InboundWithContent.__name__ = "InboundMessageReceived"  # what the sealing goes by
-InboundWithContent.__qualname__ = "Lead.InboundMessageReceived"
-
-
 @dataclass(frozen=True)
 class RecordInboundWithContent(LeadCommand):
     message_id: str = ""
@@ -69,18 +52,13 @@ class RecordInboundWithContent(LeadCommand):
         message_id, message_type, fields = self.message_id, self.message_type, dict(self.fields)
         if lead.knows(f"msg:{message_id}"):
             return False
-        lead.trigger_event(
-            InboundWithContent,
-            message_id=message_id,
-            message_type=message_type,
-            text=fields.pop("text", None),
-            media=None,
-            conversation_id=None,
-            wa_id=PHONE_WA_ID,
-            content=fields.get("content"),
-            referral=fields.get("referral"),
-            **self.said.fields(),
-        )
+        lead.record_inbound_message(self.said, message_id, message_type, fields.pop("text", None))
+        # The contract's fields, on the event about to be stored: the store keeps (and seals)
+        # every attribute, and reads them back as the write side's events will hold them.
+        stored = lead.pending_events[-1]
+        object.__setattr__(stored, "wa_id", PHONE_WA_ID)
+        object.__setattr__(stored, "content", fields.get("content"))
+        object.__setattr__(stored, "referral", fields.get("referral"))
         return True
 
 
