@@ -42,6 +42,15 @@ class Lead(Aggregate):
     StatusHoldReleased = events.StatusHoldReleased
     NoteAdded = events.NoteAdded
 
+    class IdentityLinked(events.IdentityLinked):
+        def apply(self, aggregate: Any) -> None:
+            super().apply(aggregate)
+            lead = cast(Lead, aggregate)
+            if self.held_by is not None:
+                lead.held_by = self.held_by
+            for key in self.merged_facts or ():
+                lead.facts.setdefault(key, lead.version)
+
     class ContactNameReported(events.ContactNameReported):
         def apply(self, aggregate: Any) -> None:
             super().apply(aggregate)
@@ -108,6 +117,9 @@ class Lead(Aggregate):
     erased: bool = False
     # Per (legacy id, field group) the fingerprint last imported.
     imported: dict[str, str] | None = None
+    # The id of the lead holding this person's history, once another id of theirs was
+    # linked to this one (IdentityLinked): writes and lookups go there.
+    held_by: str | None = None
 
     # -- queries -------------------------------------------------------------------------
 
@@ -280,6 +292,31 @@ class Lead(Aggregate):
             **said.fields(),
         )
         return True
+
+    def link_identity(
+        self,
+        said: Said,
+        identity: str,
+        kind: str,
+        reason: str,
+        held_by: str | None = None,
+        merged_facts: list[str] | None = None,
+    ) -> bool:
+        """Record that `identity` names this person too; once per (kind, identity), so a
+        redelivery appends nothing. `held_by`: the lead that holds their history, when it
+        is not this one (docs/read-models.md)."""
+        if self.erased or held_by == str(self.id):
+            return False
+        return self._record(
+            self.IdentityLinked,
+            said,
+            events.identity_link_fact(kind, identity),
+            identity=identity,
+            kind=kind,
+            reason=reason,
+            held_by=held_by,
+            merged_facts=merged_facts,
+        )
 
     def _record(
         self,

@@ -248,3 +248,27 @@ class ContactImported(LeadFact):
         state.pop("reason", None)  # mapping.reason(legacy_status): derived again on read
         mapped = None if status is None else {"status": status, "temperature": temperature}
         state["mapped_at_import"] = mapped
+
+
+def identity_link_fact(kind: str, identity: str) -> str:
+    return f"link:{kind}:{identity}"
+
+
+class IdentityLinked(LeadFact):
+    """A source named this person by another id too (docs/read-models.md, "One person, many
+    ids"): `identity` (canonical: E.164, BSUID or "@name") of `kind` is the same person,
+    because of `reason` ("seen_together": one delivery carried both; "number_changed":
+    WhatsApp said the number changed). `held_by` is None on the lead that holds the
+    person's history; on the lead of the other id it names that lead, whose id resolution
+    then follows. `merged_facts`: when the other id's lead held a history of its own, the
+    dedup keys of its facts, so that a redelivery of one of them appends nothing here."""
+
+    class_version = 1
+    identity: str
+    kind: str
+    reason: str
+    held_by: str | None
+    merged_facts: list[str] | None
+
+    def fact_key(self) -> str:
+        return identity_link_fact(self.kind, self.identity)

@@ -50,6 +50,9 @@ AUDIT_FIELDS: Mapping[str, frozenset[str]] = {
     # scores and metadata go.
     "ContactImported": frozenset({"changed", "status", "legacy_status", "legacy_created_at"}),
     "PersonalDataErased": frozenset({"reason"}),
+    # Which kind of id was linked, why, and the holding lead's id (a lead id is in clear
+    # anyway); the id itself (a phone, a BSUID, a username) is the person's.
+    "IdentityLinked": frozenset({"kind", "reason", "held_by"}),
 }
 
 # An unhandled delivery (domain/delivery.py) is kept raw: its headers and body, and the facts

@@ -23,7 +23,13 @@ def blank_erased(conn: Connection, tables: ViewTables, lead_ids: Iterable[str]) 
     if not leads:
         return
     m, n, h = tables.messages, tables.notes, tables.history
-    conn.execute(update(m).where(m.c.lead_id.in_(leads)).values(text=None))
+    # Reactions, edits and revokes name their message in sealed content: once shredded, a
+    # rebuild cannot attach them, so the live rows drop them too.
+    conn.execute(
+        update(m)
+        .where(m.c.lead_id.in_(leads))
+        .values(text=None, original_text=None, reactions=None, edited=False, deleted=False)
+    )
     # Message ids embed the phone: the rows keep the pseudonym a rebuild reads.
     ids = conn.execute(select(m.c.lead_id, m.c.message_id).where(m.c.lead_id.in_(leads)))
     for lead_id, message_id in ids.all():

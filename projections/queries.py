@@ -22,6 +22,7 @@ from sqlalchemy import Column, ColumnElement, Connection, Engine, and_, case, fu
 from sqlalchemy.exc import DBAPIError
 
 from domain.reducer import ContactView, MessageEntry, NoteEntry, StatusHistoryEntry
+from domain.reducer.identities import combined
 from projections.rows import rows_of
 from projections.state import read_state
 from projections.tables import ViewTables, view_tables
@@ -76,7 +77,8 @@ def list_leads(
     """One page of leads, and the key to continue after it (None on the last page)."""
     c = t.contacts.c
     sort_col = c[query.sort]
-    where = [c.workspace == workspace, *_filters(t, query)]
+    # A lead whose person's history another lead holds is shown as that lead only.
+    where = [c.workspace == workspace, c.held_by.is_(None), *_filters(t, query)]
     if query.after is not None:
         where.append(_after(sort_col, c.lead_id, query.after, query.descending))
     direction = operator.methodcaller("desc" if query.descending else "asc")
@@ -94,6 +96,7 @@ def list_leads(
     ids = [lead_id for lead_id, _ in keys]
     rows = {d["lead_id"]: d for d in rows_of(conn, t.contacts).select_in(conn, "lead_id", ids)}
     views = [view_from_row(rows[lead_id]) for lead_id, _ in keys[: query.limit] if lead_id in rows]
+    views = with_merged(conn, t, views)
     if len(keys) <= query.limit:
         return views, None
     lead_id, value = keys[query.limit - 1]
@@ -142,7 +145,19 @@ def get_view(conn: Connection, t: ViewTables, workspace: str, lead_id: UUID) -> 
     row = conn.execute(
         select(t.contacts).where(c.lead_id == str(lead_id), c.workspace == workspace)
     ).first()
-    return None if row is None else row_to_view(row)
+    return None if row is None else with_merged(conn, t, [row_to_view(row)])[0]
+
+
+def with_merged(conn: Connection, t: ViewTables, views: list[ContactView]) -> list[ContactView]:
+    """Each view combined with the leads that point at it (`held_by`: a person's other
+    ids, histories merged into it), so that one person shows as one lead."""
+    ids = [str(v.lead_id) for v in views]
+    merged: dict[str, list[ContactView]] = {}
+    for data in rows_of(conn, t.contacts).select_in(conn, "held_by", ids):
+        merged.setdefault(data["held_by"], []).append(view_from_row(data))
+    if not merged:
+        return views
+    return [combined(v, merged.get(str(v.lead_id), [])) for v in views]
 
 
 def status_history(
@@ -177,10 +192,16 @@ def notes(
 
 def messages(conn: Connection, t: ViewTables, view: ContactView) -> list[MessageEntry]:
     """The timeline by the sources' time; entries known only from a status report last."""
-    m = t.messages.c
+    m, c = t.messages.c, t.contacts.c
+    # With the messages of the leads of the person's other ids that link here (a history
+    # begun under a BSUID before the phone was known, a merged one): one timeline.
+    linked = select(c.lead_id).where(c.held_by == str(view.lead_id), c.workspace == view.workspace)
     stmt = (
         select(t.messages)
-        .where(m.lead_id == str(view.lead_id), m.workspace == view.workspace)
+        .where(
+            or_(m.lead_id == str(view.lead_id), m.lead_id.in_(linked)),
+            m.workspace == view.workspace,
+        )
         .order_by(case((m.at.is_(None), 1), else_=0), m.at, m.message_id)
     )
     return [MessageEntry(**_plain(row)) for row in conn.execute(stmt)]
@@ -193,7 +214,7 @@ def stats(
     c = t.contacts.c
     rows = conn.execute(
         select(c.lead_status, c.lead_temperature, func.count())
-        .where(c.workspace == workspace)
+        .where(c.workspace == workspace, c.held_by.is_(None))
         .group_by(c.lead_status, c.lead_temperature)
     ).all()
     total, by_status, by_temp = 0, dict[str, int](), dict[str, int]()

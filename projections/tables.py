@@ -17,14 +17,16 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
 )
 
 from projections.database import UTCDateTime
 
 PROJECTION = "lead_views"
 PREFIX = "ll_"
-LAYOUT = 2  # the view tables' layout: 2 added the erasure columns (docs/erasure.md)
+# The view tables' layout: 2 added the erasure columns (docs/erasure.md), 3 a person's
+# other ids and the content kept whole (ad referrals, Flow answers, locations, reactions,
+# edits); a phone is no longer unique (a linked id's lead and its holder both show it).
+LAYOUT = 3
 
 state_metadata = MetaData()
 projection_state = Table(
@@ -96,6 +98,19 @@ def view_tables(generation: int) -> ViewTables:
                 "status_updated_by",
                 "chat_phase",
                 "conversation_status",
+                "wa_user_id",
+                "username",
+            )
+        ],
+        Column("held_by", String(36)),
+        *[
+            Column(n, JSON)
+            for n in (
+                "linked_identities",
+                "first_referral",
+                "last_referral",
+                "flow_answers",
+                "last_location",
             )
         ],
         Column("pain_points", JSON),
@@ -119,7 +134,9 @@ def view_tables(generation: int) -> ViewTables:
         Column("inbound_count", Integer, nullable=False),
         Column("outbound_count", Integer, nullable=False),
         Column("version", Integer, nullable=False),
-        UniqueConstraint("workspace", "phone", name=f"uq_contacts_phone{g}"),
+        Index(f"ix_contacts_phone{g}", "workspace", "phone"),
+        Index(f"ix_contacts_user{g}", "workspace", "wa_user_id"),
+        Index(f"ix_contacts_held_by{g}", "held_by"),
         Index(f"ix_contacts_status{g}", "workspace", "lead_status"),
         Index(f"ix_contacts_temp{g}", "workspace", "lead_temperature"),
         Index(f"ix_contacts_last_msg{g}", "workspace", "last_message_at", "lead_id"),
@@ -171,6 +188,12 @@ def view_tables(generation: int) -> ViewTables:
         Column("error_code", Integer),
         Column("at", UTCDateTime),
         Column("status_at", UTCDateTime),
+        Column("error_title", Text),
+        Column("echo", Boolean, nullable=False),
+        Column("edited", Boolean, nullable=False),
+        Column("original_text", Text),
+        Column("deleted", Boolean, nullable=False),
+        Column("reactions", JSON),
         PrimaryKeyConstraint("lead_id", "message_id", name=f"pk_messages{g}"),
         Index(f"ix_messages_at{g}", "lead_id", "at"),
     )

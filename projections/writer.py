@@ -22,6 +22,7 @@ from domain.reducer import (
     StatusHistoryEntry,
     apply,
 )
+from domain.reducer.messages import named_messages
 from projections import snapshots
 from projections.erasure import blank_erased
 from projections.rows import IN_CHUNK, rows_of, storable
@@ -246,9 +247,7 @@ def _load_messages(
     message's entry, a message on a status that came first)."""
     wanted: dict[str, set[str]] = defaultdict(set)
     for lead, event in zip(leads, events, strict=True):
-        message_id = event.data.get("message_id")
-        if message_id:
-            wanted[lead].add(str(message_id))
+        wanted[lead].update(named_messages(event))
     found: dict[str, dict[str, MessageEntry]] = defaultdict(dict)
     for data in rows_of(conn, tables.messages).select_in(conn, "lead_id", sorted(wanted)):
         lead = data.pop("lead_id")

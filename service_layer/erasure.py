@@ -22,6 +22,7 @@ from domain.envelope import Said
 from domain.lead import Lead
 from domain.values import Source
 from service_layer.errors import ErasureTargetNotFoundError, LeadNotFoundError
+from service_layer.lead_resolution import linked_lead_ids
 from service_layer.ledger import Ledger
 
 ERASED_EVENT = "PersonalDataErased"
@@ -54,19 +55,29 @@ def erase_lead(
     """Erase the lead; also shred the unhandled deliveries of the workspace that mention its
     phone (`phone_e164` names it when the lead is already erased, e.g. a re-run)."""
     store = ledger.store
+    said = Said(Source.HUMAN, actor, datetime.now(UTC))
     try:
+        lead = ledger.get_lead(workspace, lead_id)
         # The phone, read before the erasure forgets it (a lead's phone never changes).
-        phone_e164 = ledger.get_lead(workspace, lead_id).phone or phone_e164
+        phones = [lead.phone or phone_e164 or ""]
+        # The person's other ids have leads of their own pointing here: they go too, first,
+        # so that this lead's erasure is the last event the views must reach.
+        for other in linked_lead_ids(store, lead):
+            phones.append(ledger.get_lead(workspace, other).phone or "")
+            ledger.erase(workspace, other, said, reason)
+            store.keys.destroy(other)
+            store.forget_cached(other)
         # Written by the ledger's writer, under its retry policy (a write that lands first
         # makes it erase the fresh state).
-        recording = ledger.erase(
-            workspace, lead_id, Said(Source.HUMAN, actor, datetime.now(UTC)), reason
-        )
+        recording = ledger.erase(workspace, lead_id, said, reason)
     except LeadNotFoundError:
         raise ErasureTargetNotFoundError(str(lead_id)) from None
     store.keys.destroy(lead_id)  # idempotent: also completes an interrupted erasure
     store.forget_cached(lead_id)
-    shredded = shred_deliveries_mentioning(store, workspace, phone_e164) if phone_e164 else 0
+    # Lead keys that are no phone (a BSUID, a username) are not searched for.
+    shredded = sum(
+        shred_deliveries_mentioning(store, workspace, p) for p in phones if p.startswith("+")
+    )
     return _recorded_erasure(
         store, workspace, lead_id, recording.appended > 0, recording.last_notification_id, shredded
     )

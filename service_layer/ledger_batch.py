@@ -19,8 +19,14 @@ from adapters.eventstore.lead_loading import load_leads
 from adapters.eventstore.store import LedgerStore
 from domain.commands import LeadCommand
 from domain.identity import lead_id_for
+from domain.identity_links import LinkIdentity
 from domain.lead import Lead
-from service_layer.lead_resolution import current_lead_id, refuse_if_erased, register_lead
+from service_layer.lead_resolution import (
+    current_lead_id,
+    holder_of,
+    refuse_if_erased,
+    register_lead,
+)
 
 EventKey = tuple[UUID, int]  # (lead id, version): one event
 # Existing leads in a batch from which one events query beats a repository load each
@@ -104,7 +110,12 @@ class LeadBatch:
                 marks.setdefault(lead_id, 0)  # a new lead's Registered is this request's
             else:
                 marks.setdefault(lead_id, len(lead.pending_events))
-            applied.facts.append(RecordedFact(lead_id, command.fact, command.apply(lead)))
+            if lead.held_by is not None and not isinstance(command, LinkIdentity):
+                # Another id of a person whose history another lead holds: facts go there.
+                lead = holder_of(self.store, lead, self.leads)
+                self.leads[lead.id] = lead
+                marks.setdefault(lead.id, len(lead.pending_events))
+            applied.facts.append(RecordedFact(lead.id, command.fact, command.apply(lead)))
         for lead_id, start in marks.items():
             pending = self.leads[lead_id].pending_events[start:]
             applied.written += [(e.originator_id, e.originator_version) for e in pending]

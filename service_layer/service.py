@@ -35,7 +35,7 @@ from service_layer.command_outcome import CommandOutcome, LeadCommandKind, comma
 from service_layer.erasure import Erasure, erase_lead, reapply_erasures
 from service_layer.errors import LeadNotFoundError, ViewLaggingError
 from service_layer.ingest import Delivery, Ingested, ingest
-from service_layer.lead_resolution import current_lead_id, erased_lead_ids
+from service_layer.lead_resolution import erased_lead_ids, resolve_lead_id
 from service_layer.ledger import Ledger, Recording
 from service_layer.legacy_import import LegacyImport
 from service_layer.parallel_import import ImportJob, run_parallel
@@ -163,9 +163,10 @@ class LeadLedgerService:
     def lead_history(self, lead_id: UUID) -> Iterable[LedgerEvent]:
         return lead_history(self._store, lead_id)
 
-    def current_lead_id(self, workspace: str, phone_e164: str) -> UUID:
-        """The phone's current lead id (an erased one is reachable by its id only)."""
-        return current_lead_id(self._store, workspace, phone_e164)
+    def current_lead_id(self, workspace: str, lead_key: str) -> UUID:
+        """The lead holding the history of the person a phone (or `wa_user:<BSUID>`,
+        `wa_username:@name`) names; an erased one is reachable by its id only."""
+        return resolve_lead_id(self._store, workspace, lead_key)
 
     def erased_lead_ids(self, workspace: str, phone_e164: str) -> list[UUID]:
         return erased_lead_ids(self._store, workspace, phone_e164)

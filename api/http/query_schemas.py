@@ -150,6 +150,26 @@ class LeadOut(_FromAttributes):
     erased_at: UTCTime | None = None
     erased_by: str | None = None
     erasure_reason: str | None = None
+    wa_user_id: str | None = Field(None, description="WhatsApp business-scoped user id")
+    username: str | None = Field(None, description="WhatsApp username, '@name'")
+    linked_identities: list[dict[str, Any]] | None = Field(
+        None, description="other ids of the person: {kind, identity, reason}"
+    )
+    held_by: UUID | None = Field(
+        None, description="set when another lead holds this person's history: look there"
+    )
+    first_referral: dict[str, Any] | None = Field(
+        None,
+        description="first Click-to-WhatsApp ad: ctwa_clid, source_url, source_type, "
+        "source_id, headline, body, at",
+    )
+    last_referral: dict[str, Any] | None = Field(None, description="the latest ad, same keys")
+    flow_answers: dict[str, Any] | None = Field(
+        None, description="latest Flow/lead-form reply: answers (parsed JSON, else the text), at"
+    )
+    last_location: dict[str, Any] | None = Field(
+        None, description="latest shared location: latitude, longitude, name, address, at"
+    )
 
     @model_validator(mode="after")
     def _erased_flag(self) -> LeadOut:
@@ -210,6 +230,14 @@ class MessageOut(_FromAttributes):
     error_code: int | None
     at: UTCTime | None = Field(description="null while only a status report arrived")
     status_at: UTCTime | None
+    error_title: str | None = None
+    echo: bool = Field(False, description="typed by staff in the WhatsApp Business app")
+    edited: bool = False
+    original_text: str | None = Field(None, description="the text before the first edit")
+    deleted: bool = Field(False, description="the sender deleted (revoked) it")
+    reactions: list[dict[str, Any]] | None = Field(
+        None, description="one per side: {by: inbound|outbound, emoji, at}"
+    )
 
 
 class MessagesOut(BaseModel):

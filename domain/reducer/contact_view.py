@@ -51,6 +51,18 @@ class ContactView:
     erased_at: datetime | None = None
     erased_by: str | None = None
     erasure_reason: str | None = None
+    # Other ids of the person (docs/read-models.md "One person, many ids"): the BSUID and
+    # username, every id linked to this lead ({kind, identity, reason}), and, on a lead
+    # whose person's history another lead holds, that lead's id.
+    wa_user_id: str | None = None
+    username: str | None = None
+    linked_identities: list[dict[str, Any]] | None = None
+    held_by: str | None = None
+    # Content kept whole (domain/reducer/content.py); each carries "at" (UTC ISO text).
+    first_referral: dict[str, Any] | None = None  # the first Click-to-WhatsApp ad
+    last_referral: dict[str, Any] | None = None
+    flow_answers: dict[str, Any] | None = None  # {"answers": parsed response_json, "at"}
+    last_location: dict[str, Any] | None = None
 
     def status_state(self) -> StatusState:
         return StatusState(
@@ -104,6 +116,12 @@ class MessageEntry:
     error_code: int | None = None
     at: datetime | None = None
     status_at: datetime | None = None
+    error_title: str | None = None
+    echo: bool = False  # typed by staff in the WhatsApp Business app
+    edited: bool = False
+    original_text: str | None = None  # the text before the first edit
+    deleted: bool = False  # the sender revoked it
+    reactions: list[dict[str, Any]] | None = None  # {"by": direction, "emoji", "at"}
 
 
 @dataclass(frozen=True)

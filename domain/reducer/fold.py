@@ -21,6 +21,7 @@ from domain.lead_events import (
     ContactImported,
     ContactNameReported,
     ConversationChanged,
+    IdentityLinked,
     InboundMessageReceived,
     MessageStatusChanged,
     NoteAdded,
@@ -32,7 +33,7 @@ from domain.lead_events import (
     StatusRequested,
 )
 from domain.policy import Policy
-from domain.reducer import messages, sarah, status
+from domain.reducer import identities, messages, sarah, status
 from domain.reducer.contact_view import (
     ContactView,
     Effects,
@@ -59,6 +60,13 @@ PERSONAL_COLUMNS = (
     "lead_temperature",
     "closing_technique_used",
     "objection_raised",
+    "wa_user_id",
+    "username",
+    "linked_identities",
+    "first_referral",
+    "last_referral",
+    "flow_answers",
+    "last_location",
 )
 
 
@@ -103,6 +111,8 @@ def apply(
             return status.hold_released(moved, event, fact)
         case ContactImported():
             return status.contact_imported(moved, event, fact, policy)
+        case IdentityLinked():
+            return Effects(identities.identity_linked(moved, fact))
         case PersonalDataErased():
             return _personal_data_erased(moved, event, fact)
         case _:
@@ -130,13 +140,15 @@ def replay(
 
 
 def _registered(event: LedgerEvent, fact: Registered) -> ContactView:
+    # `phone` holds the lead's key: an E.164 phone, or a BSUID or username (prefixed);
+    # None when the lead's data was erased.
     return ContactView(
         lead_id=event.lead_id,
         workspace=str(fact.workspace),
-        phone=text(fact.phone),  # None when the lead's data was erased
         created_at=event.at,
         updated_at=event.recorded_at,
         version=event.position,
+        **identities.key_columns(text(fact.phone)),
     )
 
 

@@ -31,6 +31,7 @@ EVENT_CLASSES: Mapping[str, type[LeadEvent]] = {
         lead_events.NoteAdded,
         lead_events.PersonalDataErased,
         lead_events.ContactImported,
+        lead_events.IdentityLinked,
     )
 }
 

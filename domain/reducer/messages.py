@@ -24,6 +24,7 @@ from domain.lead_events import (
     NoteAdded,
     OutboundMessageSent,
 )
+from domain.reducer import content
 from domain.reducer.contact_view import (
     ContactView,
     Effects,
@@ -60,36 +61,46 @@ def inbound(
         last_message_at=latest(view.last_message_at, at),
         conversation_status=view.conversation_status or "open",
     )
-    entry = _message(view, event, fact, "inbound", state)
-    return Effects(view, messages=[entry])
+    view = content.with_inbound_content(view, event, fact)
+    return Effects(view, messages=_entries(view, event, fact, "inbound", state))
 
 
 def outbound(
     view: ContactView, event: LedgerEvent, fact: OutboundMessageSent, state: Messages
 ) -> Effects:
     at = event.at
-    human = text(fact.source) == Source.HUMAN or text(fact.origin) in HUMAN_ORIGINS
+    echo = content.field(fact, "echo") is True
+    human = echo or text(fact.source) == Source.HUMAN or text(fact.origin) in HUMAN_ORIGINS
+    known = state.get(text(fact.message_id) or "")
+    # A message first known from its status report was counted then (`message_status`).
+    counted = known is not None and known.at is None and known.direction == "outbound"
     view = replace(
         view,
-        outbound_count=view.outbound_count + 1,
+        outbound_count=view.outbound_count + (0 if counted else 1),
         last_outbound_at=latest(view.last_outbound_at, at),
         last_message_at=latest(view.last_message_at, at),
         last_contact_at=latest(view.last_contact_at, at) if human else view.last_contact_at,
         conversation_status="handover" if human else view.conversation_status or "open",
     )
-    entry = _message(view, event, fact, "outbound", state)
-    return Effects(view, messages=[entry])
+    return Effects(view, messages=_entries(view, event, fact, "outbound", state))
 
 
 def message_status(
     view: ContactView, event: LedgerEvent, fact: MessageStatusChanged, state: Messages
 ) -> Effects:
     message_id = text(fact.message_id) or ""
-    entry = state.get(message_id) or MessageEntry(view.lead_id, message_id)
+    entry = state.get(message_id)
+    if entry is None:
+        # Statuses are reported for our own messages only: one known only from its status
+        # is outbound, and counted as such (once: `outbound` does not count it again).
+        entry = MessageEntry(view.lead_id, message_id, direction="outbound")
+        view = replace(view, outbound_count=view.outbound_count + 1)
     status, at = text(fact.status) or "", event.at
     if _outranks(status, at, entry):
-        code = _error_code(fact.error_code)
-        entry = replace(entry, status=status, status_at=at, error_code=code)
+        code, title = _error_code(fact.error_code), text(fact.error_title)
+        if code is None:
+            code, title = _first_error(content.field(fact, "errors"))
+        entry = replace(entry, status=status, status_at=at, error_code=code, error_title=title)
     return Effects(view, messages=[entry])
 
 
@@ -113,6 +124,25 @@ def note(view: ContactView, event: LedgerEvent, fact: NoteAdded) -> Effects:
     return Effects(view, notes=[added])
 
 
+def _entries(
+    view: ContactView,
+    event: LedgerEvent,
+    fact: InboundMessageReceived | OutboundMessageSent,
+    direction: str,
+    state: Messages,
+) -> list[MessageEntry]:
+    """The message's own entry, or, for a reaction, edit or revoke, the entry of the
+    message it is about (made if that message has not arrived yet)."""
+    message_type = text(fact.message_type)
+    if message_type not in content.ABOUT_ANOTHER_MESSAGE:
+        return [_message(view, event, fact, direction, state)]
+    target = content.target_message_id(fact, message_type)
+    if target is None:  # shredded, or malformed: nothing to attach it to
+        return []
+    entry = state.get(target) or MessageEntry(view.lead_id, target)
+    return [content.about_message(entry, fact, message_type, direction, content.iso(event.at))]
+
+
 def _message(
     view: ContactView,
     event: LedgerEvent,
@@ -121,15 +151,40 @@ def _message(
     state: Messages,
 ) -> MessageEntry:
     message_id = text(fact.message_id) or ""
-    # A status that arrived first already made an entry: keep its status, add the message.
+    # A status, reaction or edit that arrived first already made an entry: keep what it
+    # says (an edit's text stays shown, this one becomes the original), add the message.
     entry = state.get(message_id) or MessageEntry(view.lead_id, message_id)
+    said = text(fact.text)
+    shown, original = (entry.text, said) if entry.edited else (said, entry.original_text)
     return replace(
         entry,
         direction=direction,
         type=text(fact.message_type),
-        text=text(fact.text),
+        text=shown,
+        original_text=original,
         at=event.at,
+        echo=content.field(fact, "echo") is True,
     )
+
+
+def named_messages(event: LedgerEvent) -> list[str]:
+    """The message ids whose stored entries folding `event` needs (its own, and the one a
+    reaction, edit or revoke is about): the writer loads just these."""
+    fact = event.fact
+    if not isinstance(fact, InboundMessageReceived | OutboundMessageSent | MessageStatusChanged):
+        return []
+    found = [text(fact.message_id)]
+    if not isinstance(fact, MessageStatusChanged):
+        found.append(content.target_message_id(fact, text(fact.message_type)))
+    return [m for m in found if m]
+
+
+def _first_error(errors: Any) -> tuple[int | None, str | None]:
+    """(code, title) of a status report's first error (`errors`, kept verbatim)."""
+    first = errors[0] if isinstance(errors, list) and errors else None
+    if not isinstance(first, Mapping):
+        return None, None
+    return _error_code(first.get("code")), text(first.get("title"))
 
 
 def _outranks(status: str, at: datetime, entry: MessageEntry) -> bool:

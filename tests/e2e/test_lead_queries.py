@@ -69,7 +69,7 @@ HOSTILE = [
     ";",
     "\\",
     "' OR '1'='1",
-    "1; DROP TABLE ll_contacts_l2_g1; --",  # the live contact view's real name
+    "1; DROP TABLE ll_contacts_l3_g1; --",  # the live contact view's real name
     "%' --",
     '"',
     "\x00",

@@ -27,7 +27,7 @@ from domain.envelope import Said
 from domain.identity import lead_id_for
 from domain.values import Source
 from projections.state import read_state
-from projections.tables import view_tables
+from projections.tables import LAYOUT, view_tables
 from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
 from tests.faults import POISON, poison
@@ -111,9 +111,9 @@ def test_a_projection_failed_on_an_event(
     assert seen["failed events"] == 1
     assert (inbound_count(services, PHONE_C), inbound_count(services, PHONE_B)) == (1, 1)
 
-    # 1. Find the event: the ll_failures_l2_g<N> row, and the lead's facts.
+    # 1. Find the event: the ll_failures_l3_g<N> row, and the lead's facts.
     with services.engines.read.connect() as conn:
-        table = f"ll_failures_l2_g{seen['generation']}"
+        table = f"ll_failures_l{LAYOUT}_g{seen['generation']}"
         rows = conn.execute(text(f'SELECT notification_id, lead_id, error FROM "{table}"')).all()
     [(notification_id, lead_id, error)] = rows
     assert lead_id == lead_b

@@ -26,6 +26,7 @@ STORED_TOPICS = {
     "domain.lead:Lead.NoteAdded": Lead.NoteAdded,
     "domain.lead:Lead.PersonalDataErased": Lead.PersonalDataErased,
     "domain.lead:Lead.ContactImported": Lead.ContactImported,
+    "domain.lead:Lead.IdentityLinked": Lead.IdentityLinked,
     "domain.delivery:UnhandledDelivery.Kept": UnhandledDelivery.Kept,
     "domain.delivery:UnhandledDelivery.Reingested": UnhandledDelivery.Reingested,
 }

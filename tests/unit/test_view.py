@@ -365,7 +365,7 @@ def test_message_status_precedence(statuses: list[str], final: str) -> None:
         for i, s in enumerate(statuses)
     ]
     entry = replay([registered(), *events], DEFAULT_POLICY)[3]["m"]
-    assert (entry.status, entry.direction) == (final, None)
+    assert (entry.status, entry.direction) == (final, "outbound")  # statuses: our messages
 
 
 def test_already_applied_events_change_nothing() -> None:

@@ -1,5 +1,5 @@
-"""Ledger reads: a lead's events in order, a lead by any spelling of its phone (its contact
-view), kept raw deliveries."""
+"""Ledger reads: a lead's events in order, a lead by any spelling of its phone or by its
+WhatsApp user id (its contact view), kept raw deliveries."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from api.http.handlers.lead_queries import answer, itself
 from api.http.query_schemas import LeadOut
 from api.http.schemas import EventOut, EventsOut, UnhandledListOut, UnhandledOut
 from domain.phone import InvalidPhoneError, normalise_phone
+from domain.whatsapp_identity import InvalidIdentityError, user_identity
 
 _ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 _PROVENANCE = ("source", "actor", "occurred_at", "received_at", "idempotency_key")
@@ -32,7 +33,6 @@ async def lead_events(request: Request) -> Response:
 
 
 async def lead_by_phone(request: Request) -> Response:
-    workspace = workspace_of(request)
     service = service_of(request)
     try:
         phone = normalise_phone(request.path_params["phone"], service.workspaces.default_region)
@@ -40,7 +40,22 @@ async def lead_by_phone(request: Request) -> Response:
         raise ApiError(422, "validation_error", str(exc), "phone") from None
     # The contact view; when the ledger has the lead but the views lag, they catch up first.
     # The phone's current lead: an erased one is reachable by its id only (docs/erasure.md).
-    lead_id = await run_in_threadpool(service.current_lead_id, workspace, phone)
+    return await _lead_by_key(request, phone)
+
+
+async def lead_by_user_id(request: Request) -> Response:
+    try:
+        identity = user_identity(request.path_params["user_id"])
+    except InvalidIdentityError as exc:
+        raise ApiError(422, "validation_error", str(exc), "user_id") from None
+    return await _lead_by_key(request, identity.lead_key)
+
+
+async def _lead_by_key(request: Request, lead_key: str) -> Response:
+    """The contact view of the lead holding the person's history: a phone or BSUID linked
+    to another lead resolves to that one (docs/read-models.md "One person, many ids")."""
+    workspace, service = workspace_of(request), service_of(request)
+    lead_id = await run_in_threadpool(service.current_lead_id, workspace, lead_key)
     view = await run_in_threadpool(service.read_lead, workspace, lead_id, itself)
     return answer(LeadOut.model_validate(view))
 

@@ -44,6 +44,17 @@ READS: list[Endpoint] = [
     ),
     Endpoint(
         "GET",
+        "/leads/by-user-id/{user_id}",
+        ledger_queries.lead_by_user_id,
+        "A lead's contact view, found by the WhatsApp business-scoped user id (BSUID)",
+        "leads",
+        "bearer",
+        response=LeadOut,
+        errors=(401, 404, 422),
+        params=(Param("user_id", "path", "the BSUID as WhatsApp sends it", True),),
+    ),
+    Endpoint(
+        "GET",
         "/deliveries/unhandled",
         ledger_queries.unhandled_deliveries,
         "Signed deliveries kept raw (unknown event types)",
