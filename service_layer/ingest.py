@@ -19,6 +19,7 @@ from adapters.webhooks.translation import TranslatedItem
 from domain.commands import LeadCommand
 from domain.delivery import UnhandledDelivery
 from service_layer.errors import SignatureWorkspaceMismatchError, UnknownPhoneNumberIdError
+from service_layer.identity_linking import LinkedPart, linked_part
 from service_layer.ledger import Ledger, RecordedFact
 
 Outcome = Literal["recorded", "kept_unhandled", "empty"]
@@ -65,20 +66,25 @@ def ingest(ledger: Ledger, workspaces: Workspaces, delivery: Delivery) -> Ingest
         if item.unhandled_reason:
             ledger.keep_unhandled(raw_delivery(workspace, delivery, item))
     by_workspace: dict[str, list[LeadCommand]] = defaultdict(list)
+    linked: list[LinkedPart | None] = []
     for workspace, item in routed:
-        if not item.unhandled_reason:
-            by_workspace[workspace].extend(item.commands)
+        part = None if item.unhandled_reason else linked_part(ledger.store, workspace, item)
+        linked.append(part)
+        if part is not None:
+            by_workspace[workspace] += [*part.links, *part.commands]
     # One request per workspace: its facts come back in command order.
     recorded = {ws: iter(ledger.record(ws, cmds).facts) for ws, cmds in by_workspace.items()}
     facts: list[RecordedFact] = []
     parts: list[PartOutcome] = []
-    for workspace, item in routed:
-        if item.unhandled_reason:
+    for (workspace, item), part in zip(routed, linked, strict=True):
+        if part is None:
             parts.append(
                 PartOutcome(item.part, item.kind, "kept_unhandled", reason=item.unhandled_reason)
             )
             continue
-        mine = [next(recorded[workspace]) for _ in item.commands]
+        for _ in part.links:  # recorded with the part, reported by none (module docstring)
+            next(recorded[workspace])
+        mine = [next(recorded[workspace]) for _ in part.commands]
         facts += mine
         parts.append(PartOutcome(item.part, item.kind, "recorded" if mine else "empty", mine))
     kept = sum(p.outcome == "kept_unhandled" for p in parts)

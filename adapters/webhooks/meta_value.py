@@ -24,6 +24,7 @@ from adapters.webhooks.meta_message import (
     message_text,
 )
 from adapters.webhooks.meta_models import MetaContact, MetaEcho, MetaMessage, MetaStatus
+from adapters.webhooks.meta_sender import new_number, sender_ids
 from adapters.webhooks.translation import (
     TranslatedItem,
     TranslationError,
@@ -100,7 +101,17 @@ def value_parts(field: str, value: dict[str, Any], context: ChangeContext) -> li
         except TranslationError as exc:
             items.append(kept_raw(whole, f"{path}.{exc}", path, _kind_guess(key, raw)))
             return
-        items.append(TranslatedItem(None, commands, raw=whole, part=path, kind=kind))
+        items.append(
+            TranslatedItem(
+                None,
+                commands,
+                raw=whole,
+                part=path,
+                kind=kind,
+                sender=sender_ids(key, raw, related) if isinstance(raw, dict) else (),
+                new_number=new_number(raw) if key == "messages" else None,
+            )
+        )
 
     stamps = _timestamps(value)
     for index, raw in enumerate(contacts):  # names first, as Kapso's come

@@ -52,6 +52,10 @@ class TranslatedItem:
     raw: Any = None
     part: str = "body"
     kind: str | None = None
+    # Every id the part names for its customer (phone first), to be linked to one lead,
+    # and the new phone a "number changed" message announces.
+    sender: tuple[Identity, ...] = ()
+    new_number: Identity | None = None
 
 
 def kept_raw(
