@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from adapters.webhooks.payloads import meta_body, meta_headers
 from api.http.endpoint import Endpoint, Param
 from api.http.routes import ENDPOINTS
 from domain.identity import lead_id_for
@@ -28,6 +29,7 @@ from tests.support import (
     AUTH,
     OTHER_AUTH,
     OTHER_KAPSO_SECRET,
+    OTHER_META_SECRET,
     OTHER_PHONE_NUMBER_ID,
     OTHER_WORKSPACE,
     kapso_inbound,
@@ -39,6 +41,7 @@ from tests.support import (
 B = OTHER_WORKSPACE
 B_PNID = OTHER_PHONE_NUMBER_ID
 B_PHONE = "+6281377770042"
+B_USER_ID = "ID.1377770042000042"  # B's customer by business-scoped user id only
 B_NAME = "Zainab زينب"
 B_NOTE = "B-note: owes 7731 rupiah"
 B_ACTOR = "dewi-of-b"
@@ -86,6 +89,27 @@ def seed(client: TestClient) -> Victim:
     message = kapso_inbound("wamid.B.1", B_PHONE[1:], B_PHONE, name=B_NAME, new_conversation=True)
     message["phone_number_id"] = message["conversation"]["phone_number_id"] = B_PNID
     ok(post_kapso(client, message, "whatsapp.message.received", secret=OTHER_KAPSO_SECRET))
+    by_user_id = meta_body(
+        {
+            "field": "messages",
+            "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"phone_number_id": B_PNID},
+                "messages": [
+                    {
+                        "from": "",
+                        "from_user_id": B_USER_ID,
+                        "id": "wamid.B.user",
+                        "timestamp": "1764000000",
+                        "type": "text",
+                        "text": {"body": B_NOTE},
+                    }
+                ],
+            },
+        }
+    )
+    raw = json.dumps(by_user_id).encode()
+    ok(client.post("/webhook/meta", content=raw, headers=meta_headers(OTHER_META_SECRET, raw)))
     unknown = {"phone_number_id": B_PNID, "marker": B_RAW}
     ok(post_kapso(client, unknown, "x.unknown.event", secret=OTHER_KAPSO_SECRET))
     lead_id = ok(
@@ -123,6 +147,7 @@ def seed(client: TestClient) -> Victim:
         )
     )
     # B sees all of it (so its absence from A's answers means something).
+    assert client.get(f"/leads/by-user-id/{B_USER_ID}", headers=OTHER_AUTH).status_code == 200
     b_view = client.get("/deliveries/unhandled", headers=OTHER_AUTH).text
     assert B_RAW in b_view
     b_view = client.get(f"/leads/{lead_id}/events", headers=OTHER_AUTH).text
@@ -174,6 +199,8 @@ def probes(endpoint: Endpoint, method: str, victim: Victim) -> list[Probe]:
             (endpoint.path.replace("{phone}", quote(spelling, safe="")), B_PHONE)
             for spelling in phone_spellings(B_PHONE)
         ]
+    elif "{user_id}" in endpoint.path:
+        paths = [(endpoint.path.replace("{user_id}", quote(B_USER_ID, safe="")), B_USER_ID)]
     assert "{" not in paths[0][0], f"no B value for the path parameter of {endpoint.path}"
     body = None
     if endpoint.request is not None:
