@@ -17,26 +17,6 @@ class _Meta(BaseModel):
     model_config = ConfigDict(extra="allow", str_max_length=100_000)
 
 
-class MetaChange(_Meta):
-    field: str = Field(max_length=128)
-    value: dict[str, Any] = Field(default_factory=dict)
-
-
-class MetaEntry(_Meta):
-    id: str | None = Field(default=None, max_length=64)
-    changes: list[MetaChange] = Field(default_factory=list)
-
-
-class MetaBody(_Meta):
-    object: str = Field(max_length=128)
-    entry: list[MetaEntry]
-
-
-class MetaMetadata(_Meta):
-    display_phone_number: str | None = Field(default=None, max_length=64)
-    phone_number_id: str | None = Field(default=None, max_length=64)
-
-
 class MetaProfile(_Meta):
     name: str | None = Field(default=None, max_length=512)
     username: str | None = Field(default=None, max_length=256)
@@ -129,14 +109,3 @@ class MetaEcho(_Meta):
     timestamp: str | int | None = None
     type: str = Field(default="text", max_length=64)
     text: MetaText | None = None
-
-
-class MetaValue(_Meta):
-    """The `value` of a "messages" change."""
-
-    messaging_product: str | None = Field(default=None, max_length=64)
-    metadata: MetaMetadata | None = None
-    contacts: list[MetaContact] = Field(default_factory=list)
-    messages: list[MetaMessage] = Field(default_factory=list)
-    statuses: list[MetaStatus] = Field(default_factory=list)
-    errors: list[MetaError] = Field(default_factory=list)
