@@ -22,7 +22,7 @@ from domain.extracted import ExtractedData
 from domain.extracted import score as coerce_score
 from domain.extracted import temperature as coerce_temperature
 from domain.identity import lead_id_for
-from domain.legacy import NOTHING, LegacyContactRow, fingerprint_key
+from domain.legacy import LegacyContactRow, changed_groups, fingerprints_after
 from domain.message_parts import InboundParts, OutboundParts, StatusParts
 
 
@@ -85,10 +85,7 @@ class Lead(Aggregate):
                 lead_score=self.lead_score,
                 metadata=self.metadata,
             )
-            imported = dict(lead.imported or {})
-            for group, digest in row.fingerprints().items():
-                imported[fingerprint_key(self.legacy_id, group)] = digest
-            lead.imported = imported
+            lead.imported = fingerprints_after(lead.imported, row)
 
     @staticmethod
     def create_id(workspace: str, phone: str) -> UUID:
@@ -268,12 +265,7 @@ class Lead(Aggregate):
         (A -> B -> A is three facts; the same row twice is one)."""
         if self.erased:
             return False
-        last = self.imported or {}
-        changed = [
-            group
-            for group, digest in row.fingerprints().items()
-            if last.get(fingerprint_key(row.legacy_id, group), NOTHING) != digest
-        ]
+        changed = changed_groups(self.imported, row)
         if self.knows(events.import_fact(row.legacy_id)) and not changed:
             return False
         self.trigger_event(

@@ -136,3 +136,21 @@ def _digest(value: Any) -> str:
 
 
 NOTHING = _digest(None)
+
+
+def changed_groups(imported: dict[str, str] | None, row: LegacyContactRow) -> list[str]:
+    """The field groups of `row` that differ from its legacy id's last import."""
+    last = imported or {}
+    return [
+        group
+        for group, digest in row.fingerprints().items()
+        if last.get(fingerprint_key(row.legacy_id, group), NOTHING) != digest
+    ]
+
+
+def fingerprints_after(imported: dict[str, str] | None, row: LegacyContactRow) -> dict[str, str]:
+    """A lead's per (legacy id, field group) fingerprints once `row` is imported."""
+    after = dict(imported or {})
+    for group, digest in row.fingerprints().items():
+        after[fingerprint_key(row.legacy_id, group)] = digest
+    return after
