@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import create_engine, insert, select
+
 from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.store import open_store
 from domain.commands import RecordInboundMessage
 from domain.envelope import Said
+from domain.personal import pseudonym
+from projections.erasure import blank_erased
+from projections.tables import view_tables
 from service_layer.erasure import erase_lead, reapply_erasures
 from service_layer.ledger import Ledger
 
@@ -37,3 +42,60 @@ def test_reapplying_erasures_drops_the_erased_lead_from_this_process_cache(
         erasing.close()
         holder.close()
         eraser.close()
+
+
+def test_blanking_an_erased_lead_leaves_other_leads_rows_alone() -> None:
+    """Two leads with a message of the same id (message ids are only unique per lead) and a
+    reasoned history row each: erasing one blanks only its own rows."""
+    tables = view_tables(1)
+    engine = create_engine("sqlite://")
+    tables.metadata.create_all(engine)
+    erased, kept = "lead-erased", "lead-kept"
+    at = datetime(2025, 11, 24, 16, tzinfo=UTC)
+    with engine.begin() as conn:
+        for lead in (erased, kept):
+            conn.execute(
+                insert(tables.messages).values(
+                    lead_id=lead, message_id="wamid.shared", workspace="acme", text="hi", at=at
+                )
+            )
+            conn.execute(
+                insert(tables.history).values(
+                    lead_id=lead,
+                    position=2,
+                    workspace="acme",
+                    at=at,
+                    source="human",
+                    actor="agent-1",
+                    to_status="contacted",
+                    reason="called them",
+                    outcome="applied",
+                    origin="request",
+                )
+            )
+        blank_erased(conn, tables, [erased])
+        m, h = tables.messages, tables.history
+        messages = dict(conn.execute(select(m.c.lead_id, m.c.message_id)).all())
+        reasons = dict(conn.execute(select(h.c.lead_id, h.c.reason)).all())
+    assert messages == {erased: pseudonym("wamid.shared"), kept: "wamid.shared"}
+    assert reasons == {erased: None, kept: "called them"}
+
+
+def test_an_erasure_is_recorded_as_a_human_act_at_an_aware_time(durable_database_url: str) -> None:
+    store = open_store(DatabaseURL.parse(durable_database_url))
+    ledger = Ledger(store)
+    try:
+        said = Said("kapso", "kapso", datetime.now(UTC))
+        message = RecordInboundMessage(PHONE, said, message_id="wamid.1")
+        lead_id = ledger.record("acme", [message]).facts[0].lead_id
+        before = datetime.now(UTC)
+        erasure = erase_lead(ledger, "acme", lead_id, "dpo", "request")
+        assert before <= erasure.erased_at <= datetime.now(UTC)  # naive would not compare
+        recorded = list(store.events.get(lead_id))[-1]
+        assert (type(recorded).__name__, vars(recorded)["source"]) == (
+            "PersonalDataErased",
+            "human",
+        )
+    finally:
+        ledger.close()
+        store.close()
