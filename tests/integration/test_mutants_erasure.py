@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from uuid import uuid4
 
+import pytest
 from sqlalchemy import create_engine, insert, select
 
 from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.store import open_store
 from domain.commands import RecordInboundMessage
+from domain.delivery import UnhandledDelivery
 from domain.envelope import Said
 from domain.personal import pseudonym
 from projections.erasure import blank_erased
 from projections.tables import view_tables
-from service_layer.erasure import erase_lead, reapply_erasures
+from service_layer.erasure import (
+    ErasureTargetNotFoundError,
+    erase_lead,
+    reapply_erasures,
+    shred_deliveries_mentioning,
+)
 from service_layer.ledger import Ledger
 
 PHONE = "+6281399990001"
@@ -96,6 +104,66 @@ def test_an_erasure_is_recorded_as_a_human_act_at_an_aware_time(durable_database
             "PersonalDataErased",
             "human",
         )
+    finally:
+        ledger.close()
+        store.close()
+
+
+def kept_delivery(n: int, mentions: str) -> UnhandledDelivery:
+    return UnhandledDelivery(
+        workspace="acme",
+        key=f"kapso:delivery-{n}",
+        channel="kapso",
+        event_type="unknown.event",
+        reason="untranslatable",
+        headers={},
+        body=f'{{"n": {n}, "from": "{mentions}"}}',
+        received_at=datetime(2025, 11, 24, 16, tzinfo=UTC),
+    )
+
+
+def test_each_mentioning_delivery_is_shredded_once_across_pages(
+    durable_database_url: str,
+) -> None:
+    """The store's very first notification is a kept delivery, and paging by two puts a
+    mention on a page boundary: each of the three is shredded, and counted, once; one of
+    another phone is left alone."""
+    store = open_store(DatabaseURL.parse(durable_database_url))
+    ledger = Ledger(store)
+    try:
+        for n in range(3):
+            ledger.keep_unhandled(kept_delivery(n, "0813-9999-0001"))
+        ledger.keep_unhandled(kept_delivery(3, "0813-9999-0002"))
+        assert shred_deliveries_mentioning(store, "acme", PHONE, page=2) == 3
+    finally:
+        ledger.close()
+        store.close()
+
+
+def test_an_erasure_reports_where_it_was_recorded(durable_database_url: str) -> None:
+    store = open_store(DatabaseURL.parse(durable_database_url))
+    ledger = Ledger(store)
+    try:
+        said = Said("kapso", "kapso", datetime.now(UTC))
+        lead_id = ledger.record("acme", [RecordInboundMessage(PHONE, said, message_id="w.1")])
+        erased_id = lead_id.facts[0].lead_id
+        assert ledger.get_lead("acme", erased_id).phone == PHONE  # a load caches it
+        erasure = erase_lead(ledger, "acme", erased_id, "dpo", "request")
+        assert (erasure.workspace, erasure.lead_id) == ("acme", erased_id)
+        assert erasure.notification_id == store.recorder.max_notification_id()
+        assert not store.is_cached(erased_id)
+    finally:
+        ledger.close()
+        store.close()
+
+
+def test_erasing_an_unknown_lead_names_it(durable_database_url: str) -> None:
+    store = open_store(DatabaseURL.parse(durable_database_url))
+    ledger = Ledger(store)
+    unknown = uuid4()
+    try:
+        with pytest.raises(ErasureTargetNotFoundError, match=str(unknown)):
+            erase_lead(ledger, "acme", unknown, "dpo", "request")
     finally:
         ledger.close()
         store.close()
