@@ -1,6 +1,7 @@
 """Mutation testing of the critical modules with mutmut; writes the mutation report.
 
 Usage: scripts/mutation.sh [MODULE ...]   (names from scripts/mutation.toml; none: all)
+       scripts/mutation.sh --recheck MODULE ...   (run only the stored survivors again)
        scripts/mutation.sh --report       (re-render the report from the stored results)
 
 mutmut reads its settings from pyproject.toml in its working directory, so each module runs in
@@ -72,6 +73,9 @@ class ModuleResult:
     survivors: list[Survivor]
     commit: str
     finished_at: str
+    # `--recheck`: survivors run again after new tests (its time, and the commit it ran on).
+    recheck_seconds: float = 0.0
+    recheck_commit: str | None = None
 
 
 def load_config() -> tuple[dict[str, Any], list[Module]]:
@@ -127,6 +131,54 @@ def mutmut(scratch: Path, *args: str) -> str:
         [str(MUTMUT), *args], cwd=scratch, capture_output=True, text=True, check=False
     )
     return done.stdout
+
+
+def recheck_module(
+    settings: dict[str, Any], module: Module, stored: ModuleResult, max_children: int
+) -> ModuleResult:
+    """Run only the stored survivors again (after tests were added to kill them) and move
+    the killed ones over; the other mutants keep their status from the full run."""
+    names = [s.mutant for s in stored.survivors]
+    if not names:
+        return stored
+    commit = current_commit()
+    scratch = prepare_scratch(settings, module)
+    log = scratch / "mutmut.log"
+    print(f"[{module.name}] rechecking {len(names)} survivors; log: {log}", flush=True)
+    started = time.monotonic()
+    with log.open("w") as out:
+        subprocess.run(
+            [str(MUTMUT), "run", "--max-children", str(max_children), *names],
+            cwd=scratch,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    seconds = time.monotonic() - started
+    statuses = parse_results(mutmut(scratch, "results", "--all", "true"), module)
+    counts = dict(stored.counts)
+    survivors = []
+    for survivor in stored.survivors:
+        status = statuses.get(survivor.mutant)
+        if status is None:
+            sys.exit(f"[{module.name}] no recheck result for {survivor.mutant}; see {log}")
+        counts[survivor.status] -= 1
+        counts[status] = counts.get(status, 0) + 1
+        if status in UNEXPLAINED:
+            survivors.append(Survivor(survivor.mutant, status, survivor.diff))
+    counts = {k: v for k, v in counts.items() if v}
+    print(f"[{module.name}] after recheck {counts} in {seconds:.0f} s", flush=True)
+    return ModuleResult(
+        name=stored.name,
+        paths=stored.paths,
+        seconds=stored.seconds,
+        counts=counts,
+        survivors=survivors,
+        commit=stored.commit,
+        finished_at=stored.finished_at,
+        recheck_seconds=round(stored.recheck_seconds + seconds, 1),
+        recheck_commit=commit,
+    )
 
 
 def run_module(settings: dict[str, Any], module: Module, max_children: int) -> ModuleResult:
@@ -263,7 +315,7 @@ def render_report(
         if result is None:
             lines.append(f"| {module.name} | {', '.join(module.paths)} | not run |" + " |" * 9)
             continue
-        total_seconds += result.seconds
+        total_seconds += result.seconds + result.recheck_seconds
         c = result.counts
         main = ("killed", "survived", "no tests", "timeout")
         other = sum(n for status, n in c.items() if status not in main)
@@ -276,11 +328,14 @@ def render_report(
                 n_equivalent += 1
                 listed.append((module.name, survivor, reason))
         n_unexplained = len(result.survivors) - n_equivalent
+        recheck = f" + {result.recheck_seconds:.0f} s recheck" if result.recheck_commit else ""
+        recheck_commit = f", recheck {result.recheck_commit}" if result.recheck_commit else ""
         lines.append(
             f"| {module.name} | {', '.join(f'`{p}`' for p in result.paths)} "
             f"| {sum(c.values())} | {c.get('killed', 0)} | {c.get('survived', 0)} "
             f"| {c.get('no tests', 0)} | {c.get('timeout', 0)} | {other} "
-            f"| {n_equivalent} | {n_unexplained} | {result.seconds:.0f} s | {result.commit} |"
+            f"| {n_equivalent} | {n_unexplained} | {result.seconds:.0f} s{recheck} "
+            f"| {result.commit}{recheck_commit} |"
         )
     lines += [
         "",
@@ -311,6 +366,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help="module names from scripts/mutation.toml")
     parser.add_argument("--report", action="store_true", help="only re-render the report")
+    parser.add_argument(
+        "--recheck", action="store_true", help="run only the stored survivors of the modules again"
+    )
     parser.add_argument("--max-children", type=int, default=settings["max_children"])
     args = parser.parse_args()
     unknown = set(args.modules) - {m.name for m in modules}
@@ -318,7 +376,15 @@ def main() -> int:
         parser.error(f"unknown modules {sorted(unknown)}; known: {[m.name for m in modules]}")
 
     results_path = ROOT / settings["results"]
-    if not args.report:
+    if args.recheck:
+        by_name = {m.name: m for m in modules}
+        for name in args.modules:
+            stored = load_results(results_path).get(name)
+            if stored is None:
+                sys.exit(f"[{name}] no stored run to recheck")
+            rechecked = recheck_module(settings, by_name[name], stored, args.max_children)
+            save_result(results_path, rechecked)
+    elif not args.report:
         by_name = {m.name: m for m in modules}
         for name in args.modules or by_name:  # in the order asked for
             save_result(results_path, run_module(settings, by_name[name], args.max_children))
