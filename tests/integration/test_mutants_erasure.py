@@ -64,7 +64,14 @@ def test_blanking_an_erased_lead_leaves_other_leads_rows_alone() -> None:
         for lead in (erased, kept):
             conn.execute(
                 insert(tables.messages).values(
-                    lead_id=lead, message_id="wamid.shared", workspace="acme", text="hi", at=at
+                    lead_id=lead,
+                    message_id="wamid.shared",
+                    workspace="acme",
+                    text="hi",
+                    at=at,
+                    echo=False,
+                    edited=False,
+                    deleted=False,
                 )
             )
             conn.execute(
