@@ -7,22 +7,21 @@ status request *wins* is decided later by projections, never here.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain import lead_events as events
+from domain import lead_state_events as kept
 from domain.envelope import Said
 from domain.extracted import ExtractedData
 from domain.extracted import score as coerce_score
 from domain.extracted import temperature as coerce_temperature
 from domain.identity import lead_id_for
-from domain.legacy import LegacyContactRow, changed_groups, fingerprints_after
+from domain.legacy import LegacyContactRow, changed_groups
 from domain.message_parts import InboundParts, OutboundParts, StatusParts
 
 
@@ -42,50 +41,11 @@ class Lead(Aggregate):
     StatusHoldReleased = events.StatusHoldReleased
     NoteAdded = events.NoteAdded
 
-    class IdentityLinked(events.IdentityLinked):
-        def apply(self, aggregate: Any) -> None:
-            super().apply(aggregate)
-            lead = cast(Lead, aggregate)
-            if self.held_by is not None:
-                lead.held_by = self.held_by
-            for key in self.merged_facts or ():
-                lead.facts.setdefault(key, lead.version)
-
-    class ContactNameReported(events.ContactNameReported):
-        def apply(self, aggregate: Any) -> None:
-            super().apply(aggregate)
-            cast(Lead, aggregate).reported_name = self.name
-
-    class SarahPhaseReported(events.SarahPhaseReported):
-        def apply(self, aggregate: Any) -> None:
-            super().apply(aggregate)
-            cast(Lead, aggregate).last_sarah_report = _report_fingerprint(
-                self.chat_phase,
-                self.extracted_data,
-                self.lead_score,
-                self.lead_temperature,
-                self.outcome,
-            )
-
-    class PersonalDataErased(events.PersonalDataErased):
-        def apply(self, aggregate: Any) -> None:
-            super().apply(aggregate)
-            lead = cast(Lead, aggregate)
-            lead.erased = True
-            lead.phone = lead.reported_name = lead.last_sarah_report = None
-
-    class ContactImported(events.ContactImported):
-        def apply(self, aggregate: Any) -> None:
-            super().apply(aggregate)
-            lead = cast(Lead, aggregate)
-            row = LegacyContactRow(
-                self.legacy_id,
-                name=self.name,
-                legacy_status=self.legacy_status,
-                lead_score=self.lead_score,
-                metadata=self.metadata,
-            )
-            lead.imported = fingerprints_after(lead.imported, row)
+    IdentityLinked = kept.IdentityLinked
+    ContactNameReported = kept.ContactNameReported
+    SarahPhaseReported = kept.SarahPhaseReported
+    PersonalDataErased = kept.PersonalDataErased
+    ContactImported = kept.ContactImported
 
     @staticmethod
     def create_id(workspace: str, phone: str) -> UUID:
@@ -226,7 +186,7 @@ class Lead(Aggregate):
             extracted_data = ExtractedData.from_sarah(extracted_data)
         extracted, score = extracted_data.to_event(), coerce_score(lead_score)
         temperature = coerce_temperature(lead_temperature)
-        fingerprint = _report_fingerprint(chat_phase, extracted, score, temperature, outcome)
+        fingerprint = kept.report_fingerprint(chat_phase, extracted, score, temperature, outcome)
         # Sarah retries on network errors without a key: the same report said twice in a
         # row is one fact. (A repeat after another report, or under a new key, is new.)
         if said.idempotency_key is None and fingerprint == self.last_sarah_report:
@@ -325,7 +285,3 @@ class Lead(Aggregate):
             return False
         self.trigger_event(fact, **attributes, **said.fields())
         return True
-
-
-def _report_fingerprint(*parts: Any) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
