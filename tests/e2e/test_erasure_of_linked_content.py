@@ -11,7 +11,6 @@ the real event before it is stored).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,14 +19,12 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from api.http.app import create_app
 from domain.commands import LeadCommand
 from domain.envelope import Said
 from domain.lead import Lead
 from domain.whatsapp_identity import sender_identities
-from service_layer.bootstrap import Services, bootstrap
+from service_layer.bootstrap import Services
 from service_layer.lead_resolution import resolve_sender
-from tests.conftest import settings_for
 from tests.e2e.test_erasure import erase, found_in_database
 from tests.support import AUTH, WORKSPACE
 
@@ -63,16 +60,9 @@ class RecordInboundWithContent(LeadCommand):
 
 
 @pytest.fixture
-def services(durable_database_url: str, tmp_path: Path) -> Iterator[Services]:
-    built = bootstrap(settings_for(durable_database_url, tmp_path))
-    yield built
-    built.close()
-
-
-@pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(services.service)) as test_client:
-        yield test_client
+def database_url(durable_database_url: str) -> str:
+    """SQLite and PostgreSQL only: the tests read the database files and tables themselves."""
+    return durable_database_url
 
 
 def seed(services: Services) -> str:
