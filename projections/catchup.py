@@ -7,7 +7,9 @@ A crash rolls back all of it; a restart resumes from the committed position.
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -19,6 +21,8 @@ from projections.state import ensure_state, lock_state, policy_of, read_state
 from projections.tables import view_tables
 from projections.tracking import advance, position
 from projections.writer import apply_page_isolating
+
+log = logging.getLogger("leadledger.projections")
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,8 @@ class LiveViews:
         self.engines = engines
         self.store = store
         self.page_size = page_size
+        # Called after a catch-up moved the views (the change feed wakes its readers).
+        self.listeners: list[Callable[[], None]] = []
         ensure_state(engines.write, initial_policy_text)
 
     def catch_up(self, max_pages: int | None = None) -> int:
@@ -51,10 +57,19 @@ class LiveViews:
         while max_pages is None or pages < max_pages:
             step = self._page(self.page_size)
             if step == 0:
-                return moved
+                break
             moved += step
             pages += 1
+        if moved:
+            self._moved()
         return moved
+
+    def _moved(self) -> None:
+        for listener in self.listeners:
+            try:
+                listener()
+            except Exception:  # a listener must never stop the views
+                log.exception("a views listener failed")
 
     def _page(self, size: int) -> int:
         with self.engines.write.begin() as conn:

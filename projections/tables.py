@@ -25,8 +25,9 @@ PROJECTION = "lead_views"
 PREFIX = "ll_"
 # The view tables' layout: 2 added the erasure columns (docs/erasure.md), 3 a person's
 # other ids and the content kept whole (ad referrals, Flow answers, locations, reactions,
-# edits); a phone is no longer unique (a linked id's lead and its holder both show it).
-LAYOUT = 3
+# edits); a phone is no longer unique (a linked id's lead and its holder both show it);
+# 4 the change feed (docs/changes.md).
+LAYOUT = 4
 
 state_metadata = MetaData()
 projection_state = Table(
@@ -52,6 +53,7 @@ class ViewTables:
     tracking: Table
     failures: Table
     snapshots: Table  # the contact view every 100 events of a lead (fast `as_of`)
+    changes: Table  # the change feed (domain/reducer/changes.py, docs/changes.md)
 
     @property
     def all(self) -> list[Table]:
@@ -63,6 +65,7 @@ class ViewTables:
             self.tracking,
             self.failures,
             self.snapshots,
+            self.changes,
         ]
 
 
@@ -221,6 +224,26 @@ def view_tables(generation: int) -> ViewTables:
         Column("view", JSON),  # NULL: the store's clock went back here (projections/snapshots.py)
         PrimaryKeyConstraint("lead_id", "position", name=f"pk_view_snapshots{g}"),
     )
+    changes = Table(
+        f"{PREFIX}changes{g}",
+        md,
+        Column("position", Integer, nullable=False),
+        Column("seq", Integer, nullable=False),
+        Column("lead_id", String(36), nullable=False),
+        Column("workspace", Text, nullable=False),
+        Column("type", Text, nullable=False),
+        Column("at", UTCDateTime, nullable=False),
+        Column("recorded_at", UTCDateTime, nullable=False),
+        Column("source", Text),
+        Column("actor", Text),
+        Column("principal", Text),
+        Column("decision", JSON),
+        Column("data", JSON, nullable=False),
+        Column("personal", JSON),  # NULL once the lead is erased
+        PrimaryKeyConstraint("position", "seq", name=f"pk_changes{g}"),
+        Index(f"ix_changes_ws{g}", "workspace", "position", "seq"),
+        Index(f"ix_changes_lead{g}", "lead_id", "position", "seq"),
+    )
     return ViewTables(
-        generation, md, contacts, history, notes, messages, tracking, failures, snapshots
+        generation, md, contacts, history, notes, messages, tracking, failures, snapshots, changes
     )

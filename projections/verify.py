@@ -72,6 +72,7 @@ def _compare(
         (live.history, shadow.history),
         (live.notes, shadow.notes),
         (live.messages, shadow.messages),
+        (live.changes, shadow.changes),
     ]
     for a, b in pairs:
         name = a.name.rsplit("_g", 1)[0].removesuffix(f"_l{LAYOUT}")  # e.g. ll_notes

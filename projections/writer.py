@@ -22,8 +22,9 @@ from domain.reducer import (
     StatusHistoryEntry,
     apply,
 )
+from domain.reducer.changes import ChangeItem, changes_of
 from domain.reducer.messages import named_messages
-from projections import snapshots
+from projections import feed_rows, snapshots
 from projections.erasure import blank_erased
 from projections.rows import IN_CHUNK, rows_of, storable
 from projections.tables import ViewTables
@@ -54,6 +55,7 @@ def apply_page(
     failures: list[dict[str, Any]] = []
     taken: list[snapshots.Snapshot] = []
     erased: set[str] = set()  # leads whose stored rows an erasure blanks (projections/erasure.py)
+    changes: list[ChangeItem] = []  # the change feed's items, in ledger order
     for lead, event in zip(leads, events, strict=True):
         if lead in failed:
             continue
@@ -63,12 +65,14 @@ def apply_page(
         before = views.get(lead)
         try:
             effects = apply(before, event, policy, state)
+            items = changes_of(before, event, effects)
         except Exception as exc:  # one bad event must not stop the other leads
             log.exception("projection failed on notification %s", event.notification_id)
             failed.add(lead)
             failures.append(_failure_row(event, exc))
             continue
         views[lead] = effects.view
+        changes += items
         snapshot = snapshots.taken(lead, before, event, effects.view)
         if snapshot is not None:
             taken.append(snapshot)
@@ -84,6 +88,7 @@ def apply_page(
     for lead in failed:
         views.pop(lead, None)
     _write(conn, tables, views, history, notes, touched)
+    feed_rows.write(conn, tables, [c for c in changes if c.lead_id in views])
     snapshots.write(conn, tables, [t for t in taken if t[0] in views])
     blank_erased(conn, tables, erased - failed)
     snapshots.forget(conn, tables, sorted(erased - failed))  # they hold the erased data

@@ -11,6 +11,7 @@ from adapters.config.workspaces import Workspaces, load_workspaces
 from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.startup_lock import startup_lock
 from adapters.eventstore.store import LedgerStore, open_store
+from adapters.outbound.subscription_store import create_tables as create_subscription_tables
 from domain.policy import DEFAULT_POLICY_TOML, load_policy
 from projections.catchup import LiveViews
 from projections.database import Engines, make_engines
@@ -45,6 +46,7 @@ def bootstrap(settings: Settings | None = None) -> Services:
         store = open_store(database)
         engines = make_engines(database, settings.views_database_url)
         views = LiveViews(engines, store, initial_policy_text(settings))
+        create_subscription_tables(engines.write)  # outbound webhooks (docs/changes.md)
     channel = getattr(store.recorder, "channel_name", None)
     workspaces = load_workspaces(settings)
     ledger = Ledger(store)

@@ -13,11 +13,14 @@ from uuid import UUID
 
 from sqlalchemy import Connection
 
+from adapters.config.change_settings import ChangeSettings
 from adapters.config.settings import Settings
 from adapters.config.workspaces import Workspaces
 from adapters.legacy_import.mapping import LegacyMapping
 from adapters.legacy_import.readers import RawRow, read_file
 from adapters.legacy_import.report import Summary
+from adapters.outbound.subscription_store import SubscriptionStore
+from adapters.outbound.url_guard import URLGuard
 from domain.commands import LeadCommand, ReportSarahPhase
 from domain.lead import Lead
 from domain.reducer import ContactView, LedgerEvent
@@ -31,6 +34,7 @@ from projections.source import head, lead_history
 from projections.state import read_state
 from projections.tables import ViewTables
 from projections.verify import VerifyResult, verify
+from service_layer.change_feed import ChangeFeed
 from service_layer.command_outcome import CommandOutcome, LeadCommandKind, command_outcome
 from service_layer.erasure import Erasure, erase_lead, reapply_erasures
 from service_layer.errors import LeadNotFoundError, ViewLaggingError
@@ -40,6 +44,8 @@ from service_layer.ledger import Ledger, Recording
 from service_layer.legacy_import import LegacyImport
 from service_layer.parallel_import import ImportJob, run_parallel
 from service_layer.reingest import ReingestReport, kept_deliveries, reingest, reingested_ids
+from service_layer.subscriptions import Subscriptions
+from service_layer.webhook_dispatcher import WebhookDispatcher
 
 __all__ = ["LeadLedgerService", "LeadRead", "Recording", "SettledErasure"]
 
@@ -75,6 +81,13 @@ class LeadLedgerService:
         self._engines = engines
         self._follower = follower
         self.erasure_settle_seconds = ERASURE_SETTLE_SECONDS
+        # The change feed, its streams and outbound webhooks (docs/changes.md).
+        self.change_settings = ChangeSettings()
+        self.changes = ChangeFeed(engines, views)
+        guard = URLGuard(self.change_settings.webhook_allowed_hosts)
+        store = SubscriptionStore(engines.write, engines.read)
+        self.subscriptions = Subscriptions(store, guard, engines)
+        self._webhooks = WebhookDispatcher(store, self.changes, self.change_settings, guard)
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -237,7 +250,13 @@ class LeadLedgerService:
     def start_following(self) -> None:
         self._follower.start()
 
+    def start_webhooks(self) -> None:
+        """Deliver outbound webhooks from this process (a background thread)."""
+        if self.change_settings.webhook_dispatch:
+            self._webhooks.start()
+
     def close(self) -> None:
+        self._webhooks.stop()
         self._ledger.close()  # write what is queued before the store goes
         self._follower.stop()
         self._engines.dispose()

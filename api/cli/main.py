@@ -11,7 +11,7 @@ from rich.console import Console
 from adapters.config.first_run import create_local_config
 from adapters.config.settings import Settings
 from adapters.config.workspaces import load_workspaces
-from api.cli import deliveries, forget, history, imports, projections, simulate
+from api.cli import changes, deliveries, forget, history, imports, projections, simulate
 from api.logging_setup import log_config
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.command("forget")(forget.forget)
 app.command("forget-again")(forget.forget_again)
 app.command("simulate")(simulate.simulate)
 app.command("import")(imports.import_legacy)
+app.command("changes")(changes.changes)
 
 
 @app.command()

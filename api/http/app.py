@@ -48,6 +48,7 @@ def create_app(service: LeadLedgerService) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if service.settings.follow:
             service.start_following()
+        service.start_webhooks()
         log.info("started", extra={"follow": service.settings.follow})
         try:
             yield

@@ -48,6 +48,7 @@ B_ACTOR = "dewi-of-b"
 B_REASON = "B-reason-5150"
 B_RAW = "B-raw-delivery-9090"
 A_PHONE = "+6281377770001"
+B_HOOK = "https://93.184.216.34/b-hook-7717"  # B's subscription: from now on, so never called
 # Served by the app but not declared in ENDPOINTS: the OpenAPI document itself (public).
 UNDECLARED_PUBLIC = {("GET", "/openapi.json")}
 # A valid body per command model: a route taking a new model must be given one here.
@@ -62,6 +63,10 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "ReleaseCommand": {"actor": "mallory"},
     "NoteCommand": {"content": "mallory was here", "author": "mallory"},
     "ErasureCommand": {"actor": "mallory", "reason": "erase B"},
+    # A public address literal: accepted without DNS; A's subscription is made last, so
+    # nothing is ever delivered to it.
+    "SubscriptionIn": {"url": "https://93.184.216.34/a-hook"},
+    "ReplayIn": {"after": "0"},
     "ImportRequest": {
         "contacts": json.dumps(
             {"_id": "m1", "phone": B_PHONE, "lead_status": "client", "kapso_name": "Mallory"}
@@ -74,6 +79,7 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
 class Victim:
     lead_id: str
     secrets: tuple[str, ...]  # what must never reach workspace A
+    subscription_id: str = ""  # B's outbound webhook subscription
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,9 @@ def seed(client: TestClient) -> Victim:
     assert B_RAW in b_view
     b_view = client.get(f"/leads/{lead_id}/events", headers=OTHER_AUTH).text
     assert all(s in b_view for s in (B_NAME, B_NOTE, B_ACTOR, B_REASON, "wamid.B.1"))
+    b_view = client.get("/changes", headers=OTHER_AUTH).text
+    assert all(s in b_view for s in (B_NAME, B_NOTE, B_REASON, "wamid.B.1"))
+    hook = ok(client.post("/subscriptions", headers=OTHER_AUTH, json={"url": B_HOOK}))
     secrets = (
         lead_id,
         B_PHONE,
@@ -163,8 +172,10 @@ def seed(client: TestClient) -> Victim:
         B_RAW,
         "wamid.B.1",
         f'"workspace":"{B}"',
+        B_HOOK,
+        hook["secret"],
     )
-    return Victim(lead_id, secrets)
+    return Victim(lead_id, secrets, hook["id"])
 
 
 def ok(resp: httpx.Response) -> Any:
@@ -199,6 +210,8 @@ def probes(endpoint: Endpoint, method: str, victim: Victim) -> list[Probe]:
             (endpoint.path.replace("{phone}", quote(spelling, safe="")), B_PHONE)
             for spelling in phone_spellings(B_PHONE)
         ]
+    elif "{subscription_id}" in endpoint.path:
+        paths = [(endpoint.path.replace("{subscription_id}", victim.subscription_id), "")]
     elif "{user_id}" in endpoint.path:
         paths = [(endpoint.path.replace("{user_id}", quote(B_USER_ID, safe="")), B_USER_ID)]
     assert "{" not in paths[0][0], f"no B value for the path parameter of {endpoint.path}"
@@ -248,6 +261,8 @@ def test_a_key_of_workspace_a_reaches_nothing_of_workspace_b(
             continue
         if endpoint.auth != "bearer":
             continue  # webhooks are signed (tested elsewhere); probes and docs are public
+        if endpoint.response_media == "text/event-stream":
+            continue  # endless; it runs GET /changes's query (tests/e2e/test_change_stream.py)
         if method != "GET" and "{" not in path:
             creating.append((endpoint, method))
             continue
@@ -262,6 +277,10 @@ def test_a_key_of_workspace_a_reaches_nothing_of_workspace_b(
     assert client.get(f"/leads/{victim.lead_id}", headers=OTHER_AUTH).json() == b_before
     after = ok(client.get(f"/leads/{victim.lead_id}/events", headers=OTHER_AUTH))["events"]
     assert len(after) == b_events
+    hook = ok(client.get(f"/subscriptions/{victim.subscription_id}", headers=OTHER_AUTH))
+    assert (hook["state"], hook["url"]) == ("active", B_HOOK)
+    log = ok(client.get(f"/subscriptions/{victim.subscription_id}/deliveries", headers=OTHER_AUTH))
+    assert log["deliveries"] == []  # it starts after B's seeded changes: nothing to send
 
 
 def check(

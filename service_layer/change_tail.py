@@ -1,0 +1,154 @@
+"""The newest changes, read once per process and shared by every stream.
+
+Without it, each of N streams would query the feed on every wake-up: N queries per
+catch-up, which under ingest would compete with ingest itself. Instead one task per event
+loop reads the new items of every workspace (woken like the streams were, polling as a
+fallback) into a bounded, contiguous buffer; streams whose cursor lies inside it are served
+from memory (a bisect, then their filters), the others read the feed page by page until
+they reach it.
+
+The buffer is contiguous: it holds every item after `covered_from` up to `tail`, in order,
+because views commit in ledger order. It follows erasures (an item of an erased lead loses
+its personal part, personal-only `lead.updated` items go, as projections/erasure.py does in
+the table) and a generation switch (a rebuild, maybe under another policy) empties it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+
+from domain.reducer.changes import ChangeItem
+from projections.feed_rows import ChangeQuery, Cursor
+from service_layer.change_feed import ChangeFeed
+
+log = logging.getLogger("leadledger.changes")
+BUFFER = 5000  # items kept for streams that lag a little
+READ = 1000  # items per read of the tail
+
+
+def key(item: ChangeItem) -> tuple[int, int]:
+    return (item.position, item.seq)
+
+
+def _at(cursor: Cursor) -> tuple[int, int]:
+    return (cursor.position, cursor.seq)
+
+
+class ChangeTail:
+    def __init__(self, feed: ChangeFeed, poll: float) -> None:
+        self.feed = feed
+        self.poll = poll
+        self.items: list[ChangeItem] = []
+        self.keys: list[tuple[int, int]] = []
+        self.covered_from: Cursor | None = None  # None: not started yet
+        self.generation: int | None = None
+        self._moved = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def stream(
+        self,
+        query: ChangeQuery,
+        read: Callable[[ChangeQuery], Awaitable[list[ChangeItem]]],
+    ) -> AsyncIterator[list[ChangeItem]]:
+        """The items after `query.after` that pass its filters, in batches, forever.
+        `read` runs a feed page off the event loop (for cursors behind the buffer)."""
+        self._start()
+        cursor = query.after
+        while True:
+            moved = self._moved
+            mark = self.covered_from
+            if mark is not None and _at(cursor) >= _at(mark):
+                batch, cursor = self._after(cursor, query)
+            else:
+                page = ChangeQuery(query.workspace, cursor, 500, query.types, query.lead_id)
+                batch = await read(page)
+                if batch:
+                    cursor = Cursor(batch[-1].position, batch[-1].seq)
+                elif mark is not None and _at(mark) > _at(cursor):
+                    cursor = mark  # nothing of ours up to the buffer's start: join it
+                    continue
+            if batch:
+                yield batch
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(moved.wait(), self.poll)
+
+    def _after(self, cursor: Cursor, query: ChangeQuery) -> tuple[list[ChangeItem], Cursor]:
+        start = bisect.bisect_right(self.keys, _at(cursor))
+        batch = [
+            item
+            for item in self.items[start:]
+            if item.workspace == query.workspace and query.wants(item)
+        ]
+        if self.keys and self.keys[-1] > _at(cursor):
+            last = self.items[-1]
+            return batch, Cursor(last.position, last.seq)
+        return batch, cursor
+
+    def _start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._follow())
+
+    async def _follow(self) -> None:
+        while True:
+            with self.feed.wakeup() as woken:
+                try:
+                    await self._read_new()
+                except Exception:  # the database may be away: streams poll, retried
+                    log.exception("reading the change feed's tail failed")
+                await woken.wait(self.poll)
+
+    async def _read_new(self) -> None:
+        while True:
+            after = self.covered_from if not self.items else _cursor(self.items[-1])
+            if after is None:
+                generation, end = await asyncio.to_thread(self.feed.end)
+                self._reset(generation, end)
+                continue
+            generation, items = await asyncio.to_thread(self.feed.everything_after, after, READ)
+            if generation != self.generation:  # a rebuild switched the views: start over
+                generation, end = await asyncio.to_thread(self.feed.end)
+                self._reset(generation, end)
+                continue
+            if not items:
+                return
+            self._append(items)
+
+    def _reset(self, generation: int, end: Cursor) -> None:
+        self.items, self.keys = [], []
+        self.generation, self.covered_from = generation, end
+        self._wake()
+
+    def _append(self, items: list[ChangeItem]) -> None:
+        for item in items:
+            if item.type == "lead.erased":
+                self._forget_personal(item.lead_id)
+        self.items += items
+        self.keys += [key(i) for i in items]
+        if len(self.items) > 2 * BUFFER:
+            cut = len(self.items) - BUFFER
+            self.covered_from = _cursor(self.items[cut - 1])
+            del self.items[:cut]
+            del self.keys[:cut]
+        self._wake()
+
+    def _forget_personal(self, lead_id: str) -> None:
+        kept = [
+            replace(i, personal=None) if i.lead_id == lead_id else i
+            for i in self.items
+            if not (i.lead_id == lead_id and i.type == "lead.updated" and not i.data.get("fields"))
+        ]
+        self.items, self.keys = kept, [key(i) for i in kept]
+
+    def _wake(self) -> None:
+        moved, self._moved = self._moved, asyncio.Event()
+        moved.set()
+
+
+def _cursor(item: ChangeItem) -> Cursor:
+    return Cursor(item.position, item.seq)
