@@ -56,6 +56,8 @@ async def listen(base: str, key: str, after: str, client: Client) -> None:
         ):
             client.connected.set()
             async for sse in source.aiter_sse():
+                if not sse.data:
+                    continue  # a heartbeat (httpx-sse yields it, with the last id)
                 now = time.time()
                 item = json.loads(sse.data)
                 client.ids.append(sse.id)

@@ -33,7 +33,7 @@ class Cursor:
             return cls()
         found = _CURSOR.match(text.strip())
         if found is None:
-            raise BadCursorError(f"not a change cursor: {text[:40]!r} (expected e.g. 1234.0)")
+            raise BadCursorError("not a change cursor (expected a change id, e.g. 1234.0)")
         seq = found.group(2)
         return cls(int(found.group(1)), WHOLE_POSITION if seq is None else int(seq))
 

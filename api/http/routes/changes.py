@@ -55,7 +55,7 @@ SUBSCRIPTIONS: list[Endpoint] = [
         "bearer",
         request=SubscriptionIn,
         response=SubscriptionOut,
-        errors=(401, 422),
+        errors=(400, 401, 413, 422),
         description="Answers with the signing secret, shown this once. A URL resolving "
         "to a loopback, private, link-local or metadata address is refused (422) unless "
         "the operator allows it.",
@@ -112,7 +112,7 @@ SUBSCRIPTIONS: list[Endpoint] = [
         "bearer",
         request=ReplayIn,
         response=SubscriptionOut,
-        errors=(401, 404, 422),
+        errors=(400, 401, 404, 413, 422),
         params=(SUBSCRIPTION_ID,),
     ),
 ]
