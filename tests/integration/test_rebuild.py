@@ -61,7 +61,7 @@ LEADLEDGER = Path(sys.executable).with_name("leadledger")
 T0 = datetime(2025, 11, 24, 2, 0, tzinfo=UTC)
 CLI_TIMEOUT = 120.0
 KILL_DEADLINE = 60.0
-VIEW_TABLES = ("contacts", "history", "notes", "messages")
+VIEW_TABLES = ("contacts", "history", "notes", "messages", "changes")  # those verify compares
 # Sarah outranks Brain and may move backwards: changes the outcome of the cases below.
 SARAH_DECIDES = """\
 name = "sarah-decides"
