@@ -5,8 +5,8 @@ sends --deliveries signed Kapso deliveries with no stream open (the baseline), t
 --clients SSE clients on `GET /changes/stream` (each from the feed's end) and sends as many
 again. Reports ingest deliveries/s in both runs, whether every client got every new change
 exactly once and in order, and the latency from the ledger's commit (`recorded_at`) to each
-client's receipt (p50/p90/p99/max). Clients and the load generator share this process's
-event loop (one CPU at most), the server has the rest.
+client's receipt (p50/p90/p99/max). The clients run in a process of their own (one event
+loop), the load generator in this one, the server in a third.
 
     python -m bench.sse_fanout --clients 200 --deliveries 2000
     python -m bench.sse_fanout --clients 20 --deliveries 200    # a quick look
@@ -17,12 +17,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import shutil
 import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -117,20 +119,21 @@ async def scenario(base: str, creds: Credentials, args: argparse.Namespace) -> d
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         alone = await ingest(base, creds, args.deliveries, args.concurrency)
         start = await settled_end(http, creds.api_key)
-        clients = [Client() for _ in range(args.clients)]
-        tasks = [asyncio.create_task(listen(base, creds.api_key, start, c)) for c in clients]
-        await asyncio.wait_for(asyncio.gather(*(c.connected.wait() for c in clients)), 60)
+        parent, child = multiprocessing.Pipe()
+        listeners = multiprocessing.Process(
+            target=run_clients, args=(base, creds.api_key, start, args.clients, child)
+        )
+        listeners.start()
+        if not parent.poll(60) or parent.recv() != "connected":
+            raise SystemExit("the SSE clients did not connect")
         together = await ingest(base, creds, args.deliveries, args.concurrency)
+        await settled_end(http, creds.api_key)  # the views caught up: the feed is whole
         expected = await feed_ids(http, creds.api_key, start)
-        deadline = time.monotonic() + args.drain_seconds
-        while time.monotonic() < deadline and any(len(c.ids) < len(expected) for c in clients):
-            await asyncio.sleep(0.2)
-            expected = await feed_ids(http, creds.api_key, start)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    exact = sum(1 for c in clients if c.ids == expected)
-    lags = [lag for c in clients for lag in c.lags_ms]
+        parent.send((expected, args.drain_seconds))
+        while not parent.poll(0):  # the feed may still grow while the views catch up
+            await asyncio.sleep(0.5)
+        exact, errors, lags = parent.recv()
+        listeners.join(30)
     return {
         "clients": args.clients,
         "deliveries_per_run": args.deliveries,
@@ -138,11 +141,34 @@ async def scenario(base: str, creds: Credentials, args: argparse.Namespace) -> d
         "ingest_per_s_with_streams": round(together, 1),
         "changes_streamed": len(expected),
         "clients_with_every_change_once_in_order": exact,
-        "client_errors": sorted(
-            {c.error for c in clients if c.error and c.error != "CancelledError"}
-        ),
+        "client_errors": errors,
         "commit_to_client_ms": {k: round(v, 1) for k, v in summary(lags).items()},
     }
+
+
+def run_clients(base: str, key: str, start: str, count: int, pipe: Connection) -> None:
+    """The child process: `count` SSE clients from `start`; reports once all have what the
+    parent says the feed holds (or the drain deadline passed)."""
+
+    async def clients() -> None:
+        made = [Client() for _ in range(count)]
+        tasks = [asyncio.create_task(listen(base, key, start, c)) for c in made]
+        await asyncio.wait_for(asyncio.gather(*(c.connected.wait() for c in made)), 60)
+        pipe.send("connected")
+        while not pipe.poll(0):
+            await asyncio.sleep(0.1)
+        expected, drain = pipe.recv()
+        deadline = time.monotonic() + drain
+        while time.monotonic() < deadline and any(len(c.ids) < len(expected) for c in made):
+            await asyncio.sleep(0.2)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        exact = sum(1 for c in made if c.ids == expected)
+        errors = sorted({c.error for c in made if c.error and c.error != "CancelledError"})
+        pipe.send((exact, errors, [lag for c in made for lag in c.lags_ms]))
+
+    asyncio.run(clients())
 
 
 def main() -> None:

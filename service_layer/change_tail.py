@@ -40,9 +40,16 @@ def _at(cursor: Cursor) -> tuple[int, int]:
 
 
 class ChangeTail:
-    def __init__(self, feed: ChangeFeed, poll: float) -> None:
+    """`encode`: an item as its streams send it; done once per buffered item, not per
+    stream (hundreds of streams would otherwise each encode every item)."""
+
+    def __init__(
+        self, feed: ChangeFeed, poll: float, encode: Callable[[ChangeItem], bytes]
+    ) -> None:
         self.feed = feed
         self.poll = poll
+        self._encode = encode
+        self._wire: dict[tuple[int, int], bytes] = {}
         self.items: list[ChangeItem] = []
         self.keys: list[tuple[int, int]] = []
         self.covered_from: Cursor | None = None  # None: not started yet
@@ -77,6 +84,16 @@ class ChangeTail:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(moved.wait(), self.poll)
+
+    def encoded(self, item: ChangeItem) -> bytes:
+        """The item as sent, from the cache when it is in the buffer."""
+        at = key(item)
+        wire = self._wire.get(at)
+        if wire is None:
+            wire = self._encode(item)
+            if self.keys and self.keys[0] <= at <= self.keys[-1]:
+                self._wire[at] = wire
+        return wire
 
     def _after(self, cursor: Cursor, query: ChangeQuery) -> tuple[list[ChangeItem], Cursor]:
         start = bisect.bisect_right(self.keys, _at(cursor))
@@ -121,6 +138,7 @@ class ChangeTail:
 
     def _reset(self, generation: int, end: Cursor) -> None:
         self.items, self.keys = [], []
+        self._wire.clear()
         self.generation, self.covered_from = generation, end
         self._wake()
 
@@ -133,6 +151,8 @@ class ChangeTail:
         if len(self.items) > 2 * BUFFER:
             cut = len(self.items) - BUFFER
             self.covered_from = _cursor(self.items[cut - 1])
+            for gone in self.keys[:cut]:
+                self._wire.pop(gone, None)
             del self.items[:cut]
             del self.keys[:cut]
         self._wake()
@@ -144,6 +164,8 @@ class ChangeTail:
             if not (i.lead_id == lead_id and i.type == "lead.updated" and not i.data.get("fields"))
         ]
         self.items, self.keys = kept, [key(i) for i in kept]
+        present = set(self.keys)
+        self._wire = {k: v for k, v in self._wire.items() if k in present}
 
     def _wake(self) -> None:
         moved, self._moved = self._moved, asyncio.Event()

@@ -40,7 +40,7 @@ def _tail(feed: ChangeFeed, poll: float) -> ChangeTail:
     """This event loop's shared reader of the feed's newest items."""
     loop = asyncio.get_running_loop()
     if loop not in _tails:
-        _tails[loop] = ChangeTail(feed, poll)
+        _tails[loop] = ChangeTail(feed, poll, _sse)
     return _tails[loop]
 
 
@@ -72,15 +72,18 @@ async def stream_changes(request: Request) -> Response:
     )
 
 
-async def _events(
-    feed: ChangeFeed, query: ChangeQuery, poll: float
-) -> AsyncIterator[ServerSentEvent]:
+async def _events(feed: ChangeFeed, query: ChangeQuery, poll: float) -> AsyncIterator[bytes]:
     async def read(page: ChangeQuery) -> list[ChangeItem]:
         return await to_thread.run_sync(feed.page, page, limiter=_readers())
 
-    async for batch in _tail(feed, poll).stream(query, read):
-        for item in batch:
-            yield ServerSentEvent(data=json.dumps(change_out(item)), id=item.id)
+    tail = _tail(feed, poll)
+    async for batch in tail.stream(query, read):
+        # One write per batch, each item encoded once for all streams.
+        yield b"".join(tail.encoded(item) for item in batch)
+
+
+def _sse(item: ChangeItem) -> bytes:
+    return ServerSentEvent(data=json.dumps(change_out(item)), id=item.id).encode()
 
 
 def _query(request: Request, after: str | None) -> ChangeQuery:
