@@ -43,7 +43,7 @@ class Client:
     error: str | None = None
 
 
-async def listen(base: str, key: str, after: str, client: Client) -> None:
+async def listen(base: str, key: str, after: str, types: str, client: Client) -> None:
     timeout = httpx.Timeout(30.0, read=120.0)
     try:
         async with (
@@ -52,7 +52,7 @@ async def listen(base: str, key: str, after: str, client: Client) -> None:
                 http,
                 "GET",
                 "/changes/stream",
-                params={"after": after},
+                params={"after": after, "types": types},
                 headers={"Authorization": f"Bearer {key}"},
             ) as source,
         ):
@@ -72,12 +72,12 @@ async def listen(base: str, key: str, after: str, client: Client) -> None:
         client.connected.set()
 
 
-async def feed_ids(http: httpx.AsyncClient, key: str, after: str) -> list[str]:
+async def feed_ids(http: httpx.AsyncClient, key: str, after: str, types: str = "") -> list[str]:
     ids: list[str] = []
     while True:
         resp = await http.get(
             "/changes",
-            params={"after": after, "limit": 1000},
+            params={"after": after, "limit": 1000, "types": types},
             headers={"Authorization": f"Bearer {key}"},
         )
         resp.raise_for_status()
@@ -121,14 +121,15 @@ async def scenario(base: str, creds: Credentials, args: argparse.Namespace) -> d
         start = await settled_end(http, creds.api_key)
         parent, child = multiprocessing.Pipe()
         listeners = multiprocessing.Process(
-            target=run_clients, args=(base, creds.api_key, start, args.clients, child)
+            target=run_clients,
+            args=(base, creds.api_key, start, args.types, args.clients, child),
         )
         listeners.start()
         if not parent.poll(60) or parent.recv() != "connected":
             raise SystemExit("the SSE clients did not connect")
         together = await ingest(base, creds, args.deliveries, args.concurrency)
         await settled_end(http, creds.api_key)  # the views caught up: the feed is whole
-        expected = await feed_ids(http, creds.api_key, start)
+        expected = await feed_ids(http, creds.api_key, start, args.types)
         parent.send((expected, args.drain_seconds))
         while not parent.poll(0):  # the feed may still grow while the views catch up
             await asyncio.sleep(0.5)
@@ -136,6 +137,7 @@ async def scenario(base: str, creds: Credentials, args: argparse.Namespace) -> d
         listeners.join(30)
     return {
         "clients": args.clients,
+        "types": args.types or "all",
         "deliveries_per_run": args.deliveries,
         "ingest_per_s_without_streams": round(alone, 1),
         "ingest_per_s_with_streams": round(together, 1),
@@ -146,13 +148,13 @@ async def scenario(base: str, creds: Credentials, args: argparse.Namespace) -> d
     }
 
 
-def run_clients(base: str, key: str, start: str, count: int, pipe: Connection) -> None:
+def run_clients(base: str, key: str, start: str, types: str, count: int, pipe: Connection) -> None:
     """The child process: `count` SSE clients from `start`; reports once all have what the
     parent says the feed holds (or the drain deadline passed)."""
 
     async def clients() -> None:
         made = [Client() for _ in range(count)]
-        tasks = [asyncio.create_task(listen(base, key, start, c)) for c in made]
+        tasks = [asyncio.create_task(listen(base, key, start, types, c)) for c in made]
         await asyncio.wait_for(asyncio.gather(*(c.connected.wait() for c in made)), 60)
         pipe.send("connected")
         while not pipe.poll(0):
@@ -177,6 +179,7 @@ def main() -> None:
     parser.add_argument("--deliveries", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--drain-seconds", type=float, default=60.0)
+    parser.add_argument("--types", default="", help="the streams' filter (default: all)")
     parser.add_argument("--pg", action="store_true")
     parser.add_argument("--dsn", default=DEFAULT_PG)
     parser.add_argument("--out", type=Path, default=None)

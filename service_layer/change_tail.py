@@ -29,6 +29,7 @@ from service_layer.change_feed import ChangeFeed
 log = logging.getLogger("leadledger.changes")
 BUFFER = 5000  # items kept for streams that lag a little
 READ = 1000  # items per read of the tail
+COALESCE_SECONDS = 0.05
 
 
 def key(item: ChangeItem) -> tuple[int, int]:
@@ -119,6 +120,9 @@ class ChangeTail:
                 except Exception:  # the database may be away: streams poll, retried
                     log.exception("reading the change feed's tail failed")
                 await woken.wait(self.poll)
+            # Under ingest the views move many times a second: gather those moves into one
+            # read and one wake-up of the streams (bounded work, a few ms more latency).
+            await asyncio.sleep(COALESCE_SECONDS)
 
     async def _read_new(self) -> None:
         while True:
