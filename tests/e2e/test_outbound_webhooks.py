@@ -6,12 +6,15 @@ change goes out again."""
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
+from tests.conftest import database_at
 from tests.e2e.test_change_stream import server_env, whole_feed
 from tests.e2e.test_server import AUTH, BUDI, Server, eventually, every_sample, post, running_server
 from tests.support.webhook_receiver import Receiver, receiving
@@ -158,4 +161,29 @@ def test_a_server_killed_mid_delivery_loses_no_pending_change(
             eventually(lambda: receiver.delivered(), lambda got: got[-1:] == ids[-1:], 60)
         assert receiver.delivered() == ids  # the held change went out again, then the rest
         in_order_per_lead(receiver, expected)
+        assert all(r.verified for r in receiver.got)
+
+
+@pytest.mark.postgres
+def test_two_server_processes_send_each_change_once(tmp_path: Path) -> None:
+    """Two `leadledger serve` on one PostgreSQL database, both dispatching: the leases
+    (FOR UPDATE SKIP LOCKED) make each change go out once per subscription, in order."""
+    with database_at("postgres", tmp_path) as url:
+        env = server_env(url, tmp_path, **FAST_RETRIES)
+        with (
+            receiving(Receiver()) as receiver,
+            running_server(env, tmp_path, tmp_path / "one.log") as one,
+            running_server(env, tmp_path, tmp_path / "two.log") as two,
+            one.client() as c1,
+            two.client() as c2,
+        ):
+            subscribe(c1, receiver, after="0")
+            for n, delivery in enumerate(every_sample()):  # half to each process
+                post(c1 if n % 2 else c2, one if n % 2 else two, delivery)
+            post_everything(c2, two)  # again, through the other: a note is new
+            expected = whole_feed(c1)
+            ids = [item["id"] for item in expected]
+            eventually(lambda: receiver.delivered(), lambda got: got[-1:] == ids[-1:], 60)
+            time.sleep(1.0)  # a duplicate would arrive now
+        assert [r.change_id for r in receiver.got] == ids  # each once, in order
         assert all(r.verified for r in receiver.got)
