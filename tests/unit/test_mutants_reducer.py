@@ -177,3 +177,95 @@ def test_the_later_of_two_times_wins_and_equal_times_keep_the_instant() -> None:
     assert latest(at(5), at(3)) == at(5)
     assert latest(at(3), at(5)) == at(5)
     assert latest(None, at(3)) == at(3)
+
+
+def test_a_release_is_recorded_as_whoever_said_it() -> None:
+    _, history = history_of(release(2, 9, source="brain", actor="brain-1"))
+    assert (history[0].source, history[0].actor) == ("brain", "brain-1")
+
+
+# -- imported rows (docs/import.md, docs/legacy-mapping.md) ---------------------------------
+
+CREATED = datetime(2023, 5, 1, 9, tzinfo=UTC)
+ALL_GROUPS = ["name", "status", "lead_score", "metadata"]
+
+
+def imported(position: int, minutes: int, **row: Any) -> LedgerEvent:
+    fields: dict[str, Any] = {
+        "legacy_id": "c1",
+        "changed": ALL_GROUPS,
+        "name": "Budi",
+        "legacy_status": "hot",
+        "lead_score": 80,
+        "metadata": None,
+        "legacy_created_at": CREATED,
+        "legacy_updated_at": at(minutes),
+        "mapped_at_import": None,
+        "source": "import",
+        "actor": "importer-1",
+    }
+    return event(position, "ContactImported", minutes, **(fields | row))
+
+
+def test_an_imported_row_sets_its_fields_and_requests_its_mapped_status() -> None:
+    view, history = history_of(imported(2, 5))
+    assert (view.name, view.lead_score, view.lead_temperature) == ("Budi", 80, "hot")
+    assert view.created_at == CREATED  # the legacy creation moves the lead's back
+    reason = "imported: legacy lead_status 'hot' → qualified (temperature hot)"
+    assert history == [
+        entry(
+            2,
+            5,
+            "import",
+            "importer-1",
+            "new",
+            "qualified",
+            reason,
+            "applied",
+            "first_status",
+            "import",
+        ),
+    ]
+
+
+def test_an_imported_creation_time_never_moves_the_lead_forward() -> None:
+    view, _ = history_of(imported(2, 5, legacy_created_at=at(60)))
+    assert view.created_at == at(0)
+
+
+def test_only_the_groups_that_changed_speak() -> None:
+    row = imported(2, 5, changed=["name"], lead_score=10, legacy_status="cold")
+    view, history = history_of(row)
+    assert (view.name, view.lead_score, view.lead_temperature) == ("Budi", None, None)
+    assert history == []
+
+
+def test_a_row_without_a_legacy_status_requests_nothing() -> None:
+    view, history = history_of(imported(2, 5, legacy_status=None))
+    assert (view.name, view.lead_score, view.lead_status) == ("Budi", 80, "new")
+    assert history == []
+
+
+def test_a_legacy_status_missing_from_the_table_is_requested_as_said_and_suppressed() -> None:
+    view, history = history_of(imported(2, 5, legacy_status=" Mystery ", source="migration"))
+    reason = "imported: legacy lead_status 'mystery' is not in the table"
+    assert history == [
+        entry(
+            2,
+            5,
+            "migration",
+            "importer-1",
+            "new",
+            "mystery",
+            reason,
+            "suppressed",
+            "unknown_status",
+            "import",
+        ),
+    ]
+    assert view.lead_status == "new"
+
+
+def test_an_imported_row_without_a_source_is_the_import() -> None:
+    _, history = history_of(imported(2, 5, source=None))
+    assert history[0].source == "import"
