@@ -269,3 +269,8 @@ def test_a_legacy_status_missing_from_the_table_is_requested_as_said_and_suppres
 def test_an_imported_row_without_a_source_is_the_import() -> None:
     _, history = history_of(imported(2, 5, source=None))
     assert history[0].source == "import"
+
+
+def test_an_imported_score_that_is_not_a_number_keeps_the_score() -> None:
+    view, _ = history_of(imported(2, 5), imported(3, 6, changed=["lead_score"], lead_score="n/a"))
+    assert view.lead_score == 80
