@@ -1,0 +1,262 @@
+"""`leadledger backup` / `leadledger restore`: a copy taken while the service runs serves
+the same leads, views and histories once restored elsewhere (SQLite: the online backup API;
+PostgreSQL: pg_dump into a new database). Taken while a real server keeps writing, the
+copy is consistent: its views match a rebuild of its ledger and every event finds its key.
+An erasure made after the backup is not in it: `forget <lead id>` re-applies it. Refused
+backups and restores change nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+from starlette.testclient import TestClient
+from typer.testing import CliRunner
+
+from api.cli.main import app as cli_app
+from service_layer.bootstrap import Services
+from tests.conftest import PG_DSN
+from tests.e2e.test_server import every_sample, post
+from tests.faults import server_env, server_on
+from tests.support import AUTH, WORKSPACE, kapso_inbound, post_kapso
+
+LEADLEDGER = Path(sys.executable).with_name("leadledger")
+Cli = Callable[..., str]
+
+
+@pytest.fixture
+def database_url(durable_database_url: str) -> str:
+    return durable_database_url
+
+
+def cli_on(env: dict[str, str]) -> Cli:
+    def invoke(*args: str, code: int = 0) -> str:
+        result = CliRunner().invoke(cli_app, list(args), env=env)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return invoke
+
+
+@contextmanager
+def restore_target(services: Services, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Settings for an empty place of the same kind: a new directory, or a new database
+    (the dump carries its schema's name)."""
+    config = str(tmp_path / "restored" / "workspaces.toml")
+    if services.database.kind == "sqlite":
+        url = f"sqlite:///{tmp_path}/restored/ledger.db"
+        yield {"LEADLEDGER_DATABASE_URL": url, "LEADLEDGER_CONFIG_FILE": config}
+        return
+    database = f"ll_restore_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{database}"')
+    base = urlsplit(PG_DSN)._replace(path=f"/{database}").geturl()
+    try:
+        url = f"{base}?schema={services.database.schema}"
+        yield {"LEADLEDGER_DATABASE_URL": url, "LEADLEDGER_CONFIG_FILE": config}
+    finally:
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def phone_of(n: int) -> str:
+    return f"+62812333300{n:02d}"
+
+
+def seed(client: TestClient) -> list[str]:
+    """Four leads: messages, Sarah's reports, a human status and note, one erased."""
+    ids = []
+    for n in range(4):
+        phone = phone_of(n)
+        element = kapso_inbound(f"wamid.backup-{n}", phone[1:], phone, name=f"Person {n}")
+        assert post_kapso(client, element, "whatsapp.message.received").status_code == 200
+        answer = client.post(
+            "/sarah/state",
+            headers=AUTH,
+            json={
+                "contact_phone": phone,
+                "state": "listening",
+                "lead_score": 10 * n,
+                "lead_temperature": "warm",
+                "extracted_data": {"domisili": "Bandung"},
+            },
+        )
+        ids.append(answer.json()["lead_id"])
+    status = {"status": "qualified", "source": "human", "actor": "dewi", "reason": "demo"}
+    assert client.post(f"/leads/{ids[1]}/status", headers=AUTH, json=status).status_code == 200
+    note = {"content": "Called, wants a demo", "author": "dewi", "source": "human"}
+    assert client.post(f"/leads/{ids[1]}/notes", headers=AUTH, json=note).status_code == 200
+    erasure = {"actor": "dpo@acme", "reason": "ticket 9"}
+    erased = client.request("DELETE", f"/leads/{ids[3]}/personal-data", headers=AUTH, json=erasure)
+    assert erased.status_code == 200, erased.text
+    return ids
+
+
+def views_of(cli: Cli, lead_ids: list[str]) -> list[Any]:
+    """Everything the CLI shows: the lead list and each lead's history."""
+    shown = [json.loads(cli("leads", "--json", "--limit", "200", "--workspace", WORKSPACE))]
+    for lead_id in lead_ids:
+        shown.append(json.loads(cli("history", lead_id, "--json", "--workspace", WORKSPACE)))
+    return shown
+
+
+def test_a_backup_restores_the_same_leads(
+    client: TestClient, services: Services, tmp_path: Path
+) -> None:
+    ids = seed(client)
+    live = cli_on(
+        {
+            "LEADLEDGER_DATABASE_URL": services.settings.database_url,
+            "LEADLEDGER_CONFIG_FILE": str(services.settings.config_file),
+        }
+    )
+    backup = tmp_path / "backup"
+    assert "Backed up" in live("backup", str(backup))
+
+    with restore_target(services, tmp_path) as target:
+        restored = cli_on(target)
+        assert "Restored" in restored("restore", str(backup))
+        assert views_of(restored, ids) == views_of(live, ids)
+        assert "OK" in restored("projections", "verify")
+        [listed_erased] = [
+            lead
+            for lead in json.loads(restored("leads", "--json", "--workspace", WORKSPACE))["leads"]
+            if lead["lead_id"] == ids[3]
+        ]
+        assert listed_erased["erased"] is True
+        assert listed_erased["phone"] is None
+
+
+def test_an_erasure_after_the_backup_is_re_applied_by_lead_id(
+    client: TestClient, services: Services, tmp_path: Path
+) -> None:
+    ids = seed(client)
+    live = cli_on(
+        {
+            "LEADLEDGER_DATABASE_URL": services.settings.database_url,
+            "LEADLEDGER_CONFIG_FILE": str(services.settings.config_file),
+        }
+    )
+    live("backup", str(tmp_path / "backup"))
+    erasure = {"actor": "dpo@acme", "reason": "ticket 10"}
+    erased = client.request("DELETE", f"/leads/{ids[0]}/personal-data", headers=AUTH, json=erasure)
+    assert erased.status_code == 200, erased.text
+
+    with restore_target(services, tmp_path) as target:
+        restored = cli_on(target)
+        restored("restore", str(tmp_path / "backup"))
+        back = json.loads(restored("history", ids[0], "--json", "--workspace", WORKSPACE))
+        assert back["events"][0]["data"]["phone"] == phone_of(0)  # as the backup had it
+        args = ("--workspace", WORKSPACE, "--actor", "dpo@acme", "--reason", "ticket 10")
+        assert "Erased" in restored("forget", ids[0], *args)
+        again = json.loads(restored("history", ids[0], "--json", "--workspace", WORKSPACE))
+        assert again["events"][0]["data"]["phone"] is None
+
+
+def test_refused_backups_and_restores_change_nothing(
+    client: TestClient, services: Services, tmp_path: Path
+) -> None:
+    seed(client)
+    live = cli_on(
+        {
+            "LEADLEDGER_DATABASE_URL": services.settings.database_url,
+            "LEADLEDGER_CONFIG_FILE": str(services.settings.config_file),
+        }
+    )
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "keep.txt").write_text("mine")
+    assert "not an empty directory" in live("backup", str(busy), code=1)
+    assert sorted(p.name for p in busy.iterdir()) == ["keep.txt"]
+
+    backup = tmp_path / "backup"
+    live("backup", str(backup))
+    assert "is not a leadledger backup" in live("restore", str(busy), code=1)
+    assert "Restore refused" in live("restore", str(backup), code=1)  # onto the live data
+
+    with restore_target(services, tmp_path) as target:
+        restored = cli_on(target)
+        manifest = json.loads((backup / "manifest.json").read_text())
+        ledger = next(f["name"] for f in manifest["files"] if f["role"] in ("ledger", "pg_dump"))
+        with (backup / ledger).open("ab") as damaged:
+            damaged.write(b"\0")
+        assert "does not match its checksum" in restored("restore", str(backup), code=1)
+        assert not (tmp_path / "restored").exists()
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_backup_taken_while_the_server_writes_is_consistent(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/data/leadledger.db"
+    stop = threading.Event()
+    with server_on(url, tmp_path, "server.log") as server, server.client() as client:
+        lead_ids = {lid for d in every_sample() for lid in _lead_ids(post(client, server, d))}
+
+        def keep_writing() -> None:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                phone = f"+6281244440{n % 50:03d}"
+                body = {"contact_phone": phone, "state": "listening", "lead_score": n % 100}
+                client.post("/sarah/state", headers=AUTH, json=body)
+
+        writer = threading.Thread(target=keep_writing)
+        writer.start()
+        try:
+            done = subprocess.run(
+                [str(LEADLEDGER), "backup", str(tmp_path / "backup")],
+                env=server_env(url, tmp_path),
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+        finally:
+            stop.set()
+            writer.join(timeout=30)
+        assert done.returncode == 0, done.stderr + done.stdout
+    target = {
+        "LEADLEDGER_DATABASE_URL": f"sqlite:///{tmp_path}/restored/ledger.db",
+        "LEADLEDGER_CONFIG_FILE": str(tmp_path / "restored" / "absent.toml"),
+    }
+    restored = cli_on(server_env(url, tmp_path) | target)
+    live = cli_on(server_env(url, tmp_path))
+    restored("restore", str(tmp_path / "backup"))
+    assert "OK" in restored("projections", "verify")  # the views are those of its ledger
+    listed = json.loads(restored("leads", "--json", "--limit", "200"))["leads"]
+    assert lead_ids <= {lead["lead_id"] for lead in listed}
+    for lead in listed:  # every event found its key: nothing personal reads null
+        assert lead["phone"] is not None
+        mine = json.loads(restored("history", lead["lead_id"], "--json"))["events"]
+        theirs = json.loads(live("history", lead["lead_id"], "--json"))["events"]
+        assert mine == theirs[: len(mine)]  # the restored ledger is the live one, cut earlier
+
+
+def _lead_ids(answer: Any) -> set[str]:
+    return {fact["lead_id"] for fact in answer.get("facts", [])} | (
+        {answer["lead_id"]} if "lead_id" in answer else set()
+    )
+
+
+def test_memory_has_nothing_to_back_up(tmp_path: Path) -> None:
+    memory = cli_on(
+        {
+            "LEADLEDGER_DATABASE_URL": "memory://",
+            "LEADLEDGER_CONFIG_FILE": str(tmp_path / "absent.toml"),
+        }
+    )
+    assert "nothing to back up" in memory("backup", str(tmp_path / "backup"), code=1)
+    assert not (tmp_path / "backup").exists()
