@@ -2,7 +2,8 @@
 # The programs some tests run besides Python: curl and openssl (the quick start's shell
 # blocks, tests/e2e/test_docs_quickstart.py), the PostgreSQL client tools (createdb,
 # pg_dump, pg_restore: `leadledger backup`/`restore` on PostgreSQL) and nginx and caddy
-# (docs/deploy.md's proxy configurations, tests/e2e/test_deploy_proxy.py). Installs the
+# (docs/deploy.md's proxy configurations, tests/e2e/test_deploy_proxy.py) and
+# systemd-analyze (its units, tests/e2e/test_deploy_units.py). Installs the
 # Debian packages of those missing (as root, or through sudo), without starting their
 # services; does nothing when all are there.
 set -euo pipefail
@@ -10,6 +11,7 @@ missing=()
 for tool in curl openssl nginx caddy; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
+command -v systemd-analyze >/dev/null || missing+=(systemd)
 for tool in createdb pg_dump pg_restore; do
   command -v "$tool" >/dev/null || { missing+=(postgresql-client); break; }
 done
