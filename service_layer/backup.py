@@ -122,7 +122,9 @@ def _copy_sqlite(paths: _Paths, into: Path) -> list[BackedUpFile]:
     done = {path.resolve() for path, _ in live if path is not None} | {paths.config.resolve()}
     for other in sorted(paths.ledger.parent.glob(f"{paths.ledger.stem}.*")):
         if other.is_file() and other.resolve() not in done and not sqlite_copy.is_sidecar(other):
-            files.append(_copied(other, into, "file", sqlite_copy.copy_file))
+            # Another database of ours (e.g. a newer release's) is copied live too.
+            copy = sqlite_copy.copy_live if sqlite_copy.is_sqlite(other) else sqlite_copy.copy_file
+            files.append(_copied(other, into, "file", copy))
     return files
 
 

@@ -7,8 +7,8 @@ backups and restores change nothing."""
 
 from __future__ import annotations
 
-import hashlib
 import json
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from api.cli.main import app as cli_app
 from service_layer.bootstrap import Services
-from tests.conftest import PG_DSN
+from tests.conftest import PG_DSN, services_at
 from tests.e2e.test_server import every_sample, post
 from tests.faults import server_env, server_on
 from tests.support import AUTH, WORKSPACE, kapso_inbound, post_kapso
@@ -195,10 +195,6 @@ def test_refused_backups_and_restores_change_nothing(
         assert not (tmp_path / "restored").exists()
 
 
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def test_a_backup_taken_while_the_server_writes_is_consistent(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/data/leadledger.db"
     stop = threading.Event()
@@ -260,3 +256,32 @@ def test_memory_has_nothing_to_back_up(tmp_path: Path) -> None:
     )
     assert "nothing to back up" in memory("backup", str(tmp_path / "backup"), code=1)
     assert not (tmp_path / "backup").exists()
+
+
+def test_the_ledgers_other_files_come_along(tmp_path: Path) -> None:
+    """Files named `<ledger>.*` beside a SQLite ledger (key material, another database of
+    ours) are backed up, and restored under the new ledger's name."""
+    with services_at("sqlite", tmp_path / "live") as services:
+        ledger = services.database.path
+        assert ledger is not None
+        (ledger.with_suffix(".master.key")).write_bytes(b"k" * 32)
+        with sqlite3.connect(ledger.with_suffix(".extra.db")) as extra:
+            extra.execute("CREATE TABLE t (v TEXT)")
+            extra.execute("INSERT INTO t VALUES ('kept')")
+        live = cli_on(
+            {
+                "LEADLEDGER_DATABASE_URL": services.settings.database_url,
+                "LEADLEDGER_CONFIG_FILE": str(services.settings.config_file),
+            }
+        )
+        live("backup", str(tmp_path / "backup"))
+    restored = cli_on(
+        {
+            "LEADLEDGER_DATABASE_URL": f"sqlite:///{tmp_path}/restored/data.db",
+            "LEADLEDGER_CONFIG_FILE": str(tmp_path / "restored" / "ws.toml"),
+        }
+    )
+    restored("restore", str(tmp_path / "backup"))
+    assert (tmp_path / "restored" / "data.master.key").read_bytes() == b"k" * 32
+    with sqlite3.connect(tmp_path / "restored" / "data.extra.db") as extra:
+        assert extra.execute("SELECT v FROM t").fetchall() == [("kept",)]

@@ -129,6 +129,11 @@ def test_every_block_is_run_or_says_why() -> None:
             assert block.reason, f"{block.where}: say why the block is not run as written"
 
 
+def test_readme_starts_the_server_as_the_quick_start_does() -> None:
+    """So the run below proves README.md's set-up block too."""
+    assert blocks("../README.md")[0].text == blocks("quickstart.md")[0].text
+
+
 def test_quickstart_runs_as_written(tmp_path: Path) -> None:
     cwd = in_fresh_directory(tmp_path)
     first, *rest = blocks("quickstart.md")
