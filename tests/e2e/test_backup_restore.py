@@ -1,19 +1,15 @@
 """`leadledger backup` / `leadledger restore`: a copy taken while the service runs serves
 the same leads, views and histories once restored elsewhere (SQLite: the online backup API;
-PostgreSQL: pg_dump into a new database). Taken while a real server keeps writing, the
-copy is consistent: its views match a rebuild of its ledger and every event finds its key.
-An erasure made after the backup is not in it: `forget <lead id>` re-applies it. Refused
-backups and restores change nothing."""
+PostgreSQL: pg_dump into a new database); taken while a real server writes:
+test_backup_while_serving.py. An erasure made after the backup is not in it: `forget <lead
+id>` re-applies it. Refused backups and restores change nothing."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
-import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,31 +18,16 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 from starlette.testclient import TestClient
-from typer.testing import CliRunner
 
-from api.cli.main import app as cli_app
 from service_layer.bootstrap import Services
 from tests.conftest import PG_DSN, services_at
-from tests.e2e.test_server import every_sample, post
-from tests.faults import server_env, server_on
 from tests.support import AUTH, WORKSPACE, kapso_inbound, post_kapso
-
-LEADLEDGER = Path(sys.executable).with_name("leadledger")
-Cli = Callable[..., str]
+from tests.support.cli import Cli, cli_on
 
 
 @pytest.fixture
 def database_url(durable_database_url: str) -> str:
     return durable_database_url
-
-
-def cli_on(env: dict[str, str]) -> Cli:
-    def invoke(*args: str, code: int = 0) -> str:
-        result = CliRunner().invoke(cli_app, list(args), env=env)
-        assert result.exit_code == code, result.output
-        return result.output
-
-    return invoke
 
 
 @contextmanager
@@ -195,58 +176,6 @@ def test_refused_backups_and_restores_change_nothing(
         assert not (tmp_path / "restored").exists()
 
 
-def test_a_backup_taken_while_the_server_writes_is_consistent(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/data/leadledger.db"
-    stop = threading.Event()
-    with server_on(url, tmp_path, "server.log") as server, server.client() as client:
-        lead_ids = {lid for d in every_sample() for lid in _lead_ids(post(client, server, d))}
-
-        def keep_writing() -> None:
-            n = 0
-            while not stop.is_set():
-                n += 1
-                phone = f"+6281244440{n % 50:03d}"
-                body = {"contact_phone": phone, "state": "listening", "lead_score": n % 100}
-                client.post("/sarah/state", headers=AUTH, json=body)
-
-        writer = threading.Thread(target=keep_writing)
-        writer.start()
-        try:
-            done = subprocess.run(
-                [str(LEADLEDGER), "backup", str(tmp_path / "backup")],
-                env=server_env(url, tmp_path),
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-        finally:
-            stop.set()
-            writer.join(timeout=30)
-        assert done.returncode == 0, done.stderr + done.stdout
-    target = {
-        "LEADLEDGER_DATABASE_URL": f"sqlite:///{tmp_path}/restored/ledger.db",
-        "LEADLEDGER_CONFIG_FILE": str(tmp_path / "restored" / "absent.toml"),
-    }
-    restored = cli_on(server_env(url, tmp_path) | target)
-    live = cli_on(server_env(url, tmp_path))
-    restored("restore", str(tmp_path / "backup"))
-    assert "OK" in restored("projections", "verify")  # the views are those of its ledger
-    listed = json.loads(restored("leads", "--json", "--limit", "200"))["leads"]
-    assert lead_ids <= {lead["lead_id"] for lead in listed}
-    for lead in listed:  # every event found its key: nothing personal reads null
-        assert lead["phone"] is not None
-        mine = json.loads(restored("history", lead["lead_id"], "--json"))["events"]
-        theirs = json.loads(live("history", lead["lead_id"], "--json"))["events"]
-        assert mine == theirs[: len(mine)]  # the restored ledger is the live one, cut earlier
-
-
-def _lead_ids(answer: Any) -> set[str]:
-    return {fact["lead_id"] for fact in answer.get("facts", [])} | (
-        {answer["lead_id"]} if "lead_id" in answer else set()
-    )
-
-
 def test_memory_has_nothing_to_back_up(tmp_path: Path) -> None:
     memory = cli_on(
         {
@@ -285,3 +214,19 @@ def test_the_ledgers_other_files_come_along(tmp_path: Path) -> None:
     assert (tmp_path / "restored" / "data.master.key").read_bytes() == b"k" * 32
     with sqlite3.connect(tmp_path / "restored" / "data.extra.db") as extra:
         assert extra.execute("SELECT v FROM t").fetchall() == [("kept",)]
+
+
+@pytest.mark.postgres
+def test_without_pg_dump_a_postgres_backup_is_refused(tmp_path: Path) -> None:
+    with services_at("postgres", tmp_path / "live") as services:
+        empty = tmp_path / "no-tools"
+        empty.mkdir()
+        live = cli_on(
+            {
+                "LEADLEDGER_DATABASE_URL": services.settings.database_url,
+                "LEADLEDGER_CONFIG_FILE": str(services.settings.config_file),
+                "PATH": str(empty),
+            }
+        )
+        assert "pg_dump is not installed" in live("backup", str(tmp_path / "backup"), code=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["live", "no-tools"]  # no partial
