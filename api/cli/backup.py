@@ -35,8 +35,7 @@ def backup(
 def restore_backup(
     directory: Path = typer.Argument(..., help="A directory written by `leadledger backup`."),
 ) -> None:
-    """Restore a backup where the configuration keeps its data (which must be empty), then
-    destroy again the keys of the leads the restored ledger records as erased."""
+    """Restore a backup into the configured, empty place; re-apply the erasures it records."""
     try:
         restored = restore(Settings(), directory)
     except BackupError as exc:
