@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from api.cli.json_output import compact, dumps, event_json
 from domain.phone import InvalidPhoneError, normalise_phone
 from domain.reducer import LedgerEvent
 from service_layer.bootstrap import bootstrap
@@ -22,11 +23,18 @@ out = Console()
 def history(
     lead: str = typer.Argument(..., help="A phone number (any spelling) or a lead id."),
     workspace: str | None = typer.Option(None, help="Needed when several workspaces exist."),
+    json: bool = typer.Option(
+        False, "--json", help="The GET /leads/{id}/events answer, as JSON (ISO 8601 UTC times)."
+    ),
 ) -> None:
     """Show every fact recorded on a lead, oldest first."""
     service = bootstrap().service
     try:
         lead_id = _resolve(service, lead, workspace_option(service, workspace))
+        if json:
+            events = [event_json(event) for event in service.lead_history(lead_id)]
+            print(dumps({"lead_id": lead_id, "events": events}))
+            return
         table = Table("#", "recorded", "event", "source", "actor", "what was said")
         for event in service.lead_history(lead_id):
             table.add_row(
@@ -59,7 +67,7 @@ def summary(event: LedgerEvent) -> str:
         case "SarahPhaseReported":
             return (
                 f"phase {d.get('chat_phase')}, score {d.get('lead_score')}, "
-                f"{d.get('lead_temperature')}, data {d.get('extracted_data')}"
+                f"{d.get('lead_temperature')}, data {compact(d.get('extracted_data'))}"
             )[:120]
         case "StatusRequested":
             reason = f" because {d['reason']}" if d.get("reason") else ""
@@ -71,8 +79,8 @@ def summary(event: LedgerEvent) -> str:
         case "PersonalDataErased":
             return f"personal data erased: {d.get('reason')}"[:120]
         case "ContactImported":
-            said = f"lead_status {d.get('legacy_status')!r}"
-            return f"legacy {d.get('legacy_id')}: {said} {d.get('changed')}"[:120]
+            said = f"lead_status {compact(d.get('legacy_status'))}"
+            return f"legacy {d.get('legacy_id')}: {said} {compact(d.get('changed'))}"[:120]
     return ""
 
 
