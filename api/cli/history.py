@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from api.cli.opening import open_service
 from domain.phone import InvalidPhoneError, normalise_phone
 from domain.reducer import LedgerEvent
-from service_layer.bootstrap import bootstrap
 from service_layer.errors import LeadNotFoundError
 from service_layer.service import LeadLedgerService
 
@@ -24,7 +24,7 @@ def history(
     workspace: str | None = typer.Option(None, help="Needed when several workspaces exist."),
 ) -> None:
     """Show every fact recorded on a lead, oldest first."""
-    service = bootstrap().service
+    service = open_service()
     try:
         lead_id = _resolve(service, lead, workspace_option(service, workspace))
         table = Table("#", "recorded", "event", "source", "actor", "what was said")
@@ -82,8 +82,13 @@ def workspace_option(service: LeadLedgerService, name: str | None) -> str:
         if name not in names:
             raise typer.BadParameter(f"unknown workspace {name!r}; known: {', '.join(names)}")
         return name
+    if not names:
+        raise typer.BadParameter(
+            "no workspace is configured: name the workspaces file with --config or "
+            "LEADLEDGER_CONFIG_FILE (or set LEADLEDGER_API_KEYS)"
+        )
     if len(names) != 1:
-        raise typer.BadParameter(f"choose --workspace among: {', '.join(names) or '(none)'}")
+        raise typer.BadParameter(f"choose --workspace among: {', '.join(names)}")
     return names[0]
 
 
