@@ -62,10 +62,16 @@ def test_a_mistyped_config_path_is_named_and_creates_nothing(tmp_path: Path) -> 
 
 
 def test_a_command_from_another_directory_says_where_it_looked(tmp_path: Path) -> None:
-    for args in (("projections", "status"), ("history", "0812-1000-0003"), ("forget-again",)):
+    (tmp_path / "contacts.csv").write_text("_id,phone\n", encoding="utf-8")
+    for args in (
+        ("projections", "status"),
+        ("history", "0812-1000-0003"),
+        ("forget-again",),
+        ("import", "contacts.csv"),  # only with --new-ledger may it start one
+    ):
         line = refused(run(tmp_path, *args), "no ledger at")
         assert str(tmp_path / "data" / "leadledger.db") in line
-    assert files_under(tmp_path) == set()
+    assert files_under(tmp_path) == {"contacts.csv"}
 
 
 def test_malformed_toml_names_file_and_line_and_debug_shows_the_traceback(
