@@ -106,6 +106,6 @@ def _resolve(service: LeadLedgerService, text: str, workspace: str) -> UUID:
     try:
         service.get_lead(workspace, lead_id)
     except LeadNotFoundError:
-        out.print(f"[red]No lead {text} in workspace {workspace}.[/red]")
+        out.print(f"[red]No lead {escape(text)} in workspace {escape(workspace)}.[/red]")
         raise typer.Exit(1) from None
     return lead_id

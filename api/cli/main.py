@@ -25,7 +25,7 @@ from adapters.config.settings import Settings
 from adapters.config.workspaces import load_workspaces
 from api.cli import config_check, deliveries, forget, history, imports, projections, simulate
 from api.logging_setup import log_config
-from service_layer.bootstrap import check_database, single_server
+from service_layer.bootstrap import bootstrap, check_database, single_server
 
 app = typer.Typer(
     help="leadledger: an event-sourced lead ledger for WhatsApp sales teams.",
@@ -87,6 +87,8 @@ def serve(
     check_database(settings, ledger_must_exist=False)
     with single_server(settings, workers):
         if first_run:
+            # The ledger and its tables exist before the key, shown once, is printed.
+            bootstrap(settings).close()
             _first_run(settings)
         uvicorn.run(
             "api.http.asgi:build",
