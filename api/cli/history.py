@@ -11,9 +11,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from api.cli.json_output import compact, dumps, event_json
+from api.cli.opening import open_service
 from domain.phone import InvalidPhoneError, normalise_phone
 from domain.reducer import LedgerEvent
-from service_layer.bootstrap import bootstrap
 from service_layer.errors import LeadNotFoundError
 from service_layer.service import LeadLedgerService
 
@@ -28,7 +28,7 @@ def history(
     ),
 ) -> None:
     """Show every fact recorded on a lead, oldest first."""
-    service = bootstrap().service
+    service = open_service()
     try:
         lead_id = _resolve(service, lead, workspace_option(service, workspace))
         if json:
@@ -90,8 +90,13 @@ def workspace_option(service: LeadLedgerService, name: str | None) -> str:
         if name not in names:
             raise typer.BadParameter(f"unknown workspace {name!r}; known: {', '.join(names)}")
         return name
+    if not names:
+        raise typer.BadParameter(
+            "no workspace is configured: name the workspaces file with --config or "
+            "LEADLEDGER_CONFIG_FILE (or set LEADLEDGER_API_KEYS)"
+        )
     if len(names) != 1:
-        raise typer.BadParameter(f"choose --workspace among: {', '.join(names) or '(none)'}")
+        raise typer.BadParameter(f"choose --workspace among: {', '.join(names)}")
     return names[0]
 
 
@@ -109,6 +114,6 @@ def _resolve(service: LeadLedgerService, text: str, workspace: str) -> UUID:
     try:
         service.get_lead(workspace, lead_id)
     except LeadNotFoundError:
-        out.print(f"[red]No lead {text} in workspace {workspace}.[/red]")
+        out.print(f"[red]No lead {escape(text)} in workspace {escape(workspace)}.[/red]")
         raise typer.Exit(1) from None
     return lead_id
