@@ -13,14 +13,11 @@ from uuid import UUID
 
 from sqlalchemy import Connection
 
-from adapters.config.change_settings import ChangeSettings
 from adapters.config.settings import Settings
 from adapters.config.workspaces import Workspaces
 from adapters.legacy_import.mapping import LegacyMapping
 from adapters.legacy_import.readers import RawRow, read_file
 from adapters.legacy_import.report import Summary
-from adapters.outbound.subscription_store import SubscriptionStore
-from adapters.outbound.url_guard import URLGuard
 from domain.commands import LeadCommand, ReportSarahPhase
 from domain.lead import Lead
 from domain.reducer import ContactView, LedgerEvent
@@ -34,7 +31,7 @@ from projections.source import head, lead_history
 from projections.state import read_state
 from projections.tables import ViewTables
 from projections.verify import VerifyResult, verify
-from service_layer.change_feed import ChangeFeed
+from service_layer.change_wiring import wire_changes
 from service_layer.command_outcome import CommandOutcome, LeadCommandKind, command_outcome
 from service_layer.erasure import Erasure, erase_lead, reapply_erasures
 from service_layer.errors import LeadNotFoundError, ViewLaggingError
@@ -44,8 +41,6 @@ from service_layer.ledger import Ledger, Recording
 from service_layer.legacy_import import LegacyImport
 from service_layer.parallel_import import ImportJob, run_parallel
 from service_layer.reingest import ReingestReport, kept_deliveries, reingest, reingested_ids
-from service_layer.subscriptions import Subscriptions
-from service_layer.webhook_dispatcher import WebhookDispatcher
 
 __all__ = ["LeadLedgerService", "LeadRead", "Recording", "SettledErasure"]
 
@@ -82,12 +77,9 @@ class LeadLedgerService:
         self._follower = follower
         self.erasure_settle_seconds = ERASURE_SETTLE_SECONDS
         # The change feed, its streams and outbound webhooks (docs/changes.md).
-        self.change_settings = ChangeSettings()
-        self.changes = ChangeFeed(engines, views)
-        guard = URLGuard(self.change_settings.webhook_allowed_hosts)
-        store = SubscriptionStore(engines.write, engines.read)
-        self.subscriptions = Subscriptions(store, guard, engines)
-        self._webhooks = WebhookDispatcher(store, self.changes, self.change_settings, guard)
+        parts = wire_changes(engines, views)
+        self.change_settings, self.changes = parts.settings, parts.feed
+        self.subscriptions, self._webhooks = parts.subscriptions, parts.dispatcher
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -200,6 +192,14 @@ class LeadLedgerService:
 
     def read_views(self, read: Callable[[Connection, ViewTables], T]) -> T:
         return queries.read_views(self._engines.read, read)
+
+    def list_leads(
+        self, workspace: str, query: queries.LeadQuery
+    ) -> tuple[list[ContactView], str | None]:
+        """A page of the workspace's leads, and the cursor of the next one (None: the end)."""
+        views, key = self.read_views(lambda c, t: queries.list_leads(c, t, workspace, query))
+        cursor = None if key is None else queries.lead_cursor(key, query.sort, query.descending)
+        return views, cursor
 
     def read_lead(self, workspace: str, lead_id: UUID, read: LeadRead[T]) -> T:
         """`read` on this workspace's lead, in one read of the views. A lead the ledger has

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from adapters.config.errors import ConfigError
 
 # Seconds after each failed attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 24 h, 48 h; the
 # next failure after the last one disables the subscription (about 3.7 days in all).
@@ -51,3 +53,17 @@ class ChangeSettings(BaseSettings):
         if isinstance(value, str):
             return tuple(v.strip() for v in value.split(",") if v.strip())
         return value
+
+
+def load_change_settings() -> ChangeSettings:
+    """ChangeSettings() with a one-line error naming each bad variable, as load_settings."""
+    try:
+        return ChangeSettings()
+    except ValidationError as exc:
+        raise ConfigError(
+            "; ".join(
+                f"LEADLEDGER_{str(e['loc'][0]).upper() if e['loc'] else '?'}="
+                f"{e['input']!r}: {e['msg']}"
+                for e in exc.errors()
+            )
+        ) from None

@@ -9,9 +9,9 @@ import time
 import typer
 
 from api.cli.history import workspace_option
+from api.cli.opening import open_service
 from domain.reducer.changes import VOCABULARY
 from projections.feed_rows import BadCursorError, ChangeQuery, Cursor
-from service_layer.bootstrap import bootstrap
 
 PAGE = 500
 
@@ -29,7 +29,7 @@ def changes(
     except BadCursorError as exc:
         raise typer.BadParameter(str(exc), param_hint="--after") from None
     wanted = tuple(t.strip() for t in types.split(",") if t.strip())
-    service = bootstrap().service
+    service = open_service()
     try:
         name = workspace_option(service, workspace)
         try:
