@@ -39,7 +39,7 @@ def server_env(database_url: str, tmp_path: Path, **more: str) -> dict[str, str]
         LEADLEDGER_KAPSO_WEBHOOK_SECRET=KAPSO_SECRET,
         LEADLEDGER_META_APP_SECRET=META_SECRET,
         LEADLEDGER_META_VERIFY_TOKEN=META_VERIFY_TOKEN,
-        LEADLEDGER_CONFIG_FILE=str(tmp_path / "absent.toml"),
+        LEADLEDGER_DATA_DIR=str(tmp_path),
         LEADLEDGER_SSE_HEARTBEAT="0.3",
         **more,
     )
