@@ -10,7 +10,7 @@ from rich.console import Console
 
 from adapters.config.first_run import create_local_config
 from adapters.config.settings import Settings
-from adapters.config.workspaces import load_workspaces
+from adapters.config.workspaces import ConfigError, load_workspaces
 from api.cli import deliveries, forget, history, imports, projections, simulate
 from api.logging_setup import log_config
 
@@ -35,7 +35,12 @@ def serve(
 ) -> None:
     """Start the HTTP server (uvicorn). Creates a local config on first run."""
     settings = Settings()
-    if not load_workspaces(settings).by_name:
+    try:
+        configured = load_workspaces(settings).by_name
+    except ConfigError as exc:  # e.g. a blank secret: refuse to start, saying where
+        console.print(f"[bold red]leadledger cannot start:[/bold red] {exc}")
+        raise typer.Exit(2) from None
+    if not configured:
         _first_run(settings)
     uvicorn.run(
         "api.http.asgi:build",
