@@ -6,10 +6,12 @@ On every backend."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import pytest
 from starlette.testclient import TestClient
 
+from projections import source
 from service_layer.bootstrap import Services
 from tests.support import (
     AUTH,
@@ -92,6 +94,16 @@ def test_a_page_reads_only_its_events_from_the_store(
     resp = client.get(f"/leads/{lead}/events", params={"after": 2, "limit": 3}, headers=AUTH)
     assert [e["position"] for e in resp.json()["events"]] == [3, 4, 5]
     assert 4 in limits  # the page and one more, to know whether another follows
+
+
+def test_the_cli_history_pages_internally_and_misses_nothing(
+    client: TestClient, services: Services, lead: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`leadledger history` reads the lead through lead_history, now a page at a time."""
+    whole = client.get(f"/leads/{lead}/events", headers=AUTH).json()["events"]
+    monkeypatch.setattr(source, "HISTORY_PAGE", 4)
+    history = list(services.service.lead_history(UUID(lead)))
+    assert [(e.position, e.type) for e in history] == [(e["position"], e["type"]) for e in whole]
 
 
 @pytest.mark.parametrize(
