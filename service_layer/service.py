@@ -24,6 +24,7 @@ from domain.reducer import ContactView, LedgerEvent
 from projections import queries
 from projections.as_of import lead_as_of
 from projections.catchup import LiveViews, Status
+from projections.cursors import lead_cursor
 from projections.database import Engines, checkpoint_wal
 from projections.live import LiveFollower
 from projections.rebuild import Progress, RebuildResult, rebuild
@@ -190,6 +191,14 @@ class LeadLedgerService:
 
     def read_views(self, read: Callable[[Connection, ViewTables], T]) -> T:
         return queries.read_views(self._engines.read, read)
+
+    def list_leads(
+        self, workspace: str, query: queries.LeadQuery
+    ) -> tuple[list[ContactView], str | None]:
+        """A page of the workspace's leads, and the cursor of the next one (None: the end)."""
+        views, key = self.read_views(lambda c, t: queries.list_leads(c, t, workspace, query))
+        cursor = None if key is None else lead_cursor(key, query.sort, query.descending)
+        return views, cursor
 
     def read_lead(self, workspace: str, lead_id: UUID, read: LeadRead[T]) -> T:
         """`read` on this workspace's lead, in one read of the views. A lead the ledger has

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from adapters.config.errors import ConfigError
+
 # 16 characters: far beyond guessing over HTTP, and met by every secret the senders issue
 # (Meta's app secrets are 32 hex digits) and by the ones `leadledger serve` creates.
 MIN_SECRET_LENGTH = 16
 
 
-class WeakSecretError(ValueError):
+class WeakSecretError(ConfigError):
     """A configured secret is blank or shorter than MIN_SECRET_LENGTH."""
 
 
