@@ -11,8 +11,9 @@ from rich.console import Console
 from adapters.config.first_run import create_local_config
 from adapters.config.settings import Settings
 from adapters.config.workspaces import load_workspaces
-from api.cli import deliveries, forget, history, imports, projections, simulate
+from api.cli import deliveries, forget, history, imports, keys, projections, simulate
 from api.logging_setup import log_config
+from service_layer.bootstrap import bootstrap
 
 app = typer.Typer(
     help="leadledger: an event-sourced lead ledger for WhatsApp sales teams.", no_args_is_help=True
@@ -20,6 +21,7 @@ app = typer.Typer(
 console = Console(stderr=True, soft_wrap=True)  # secrets must not wrap mid-value
 app.add_typer(projections.app, name="projections")
 app.add_typer(deliveries.app, name="deliveries")
+app.add_typer(keys.app, name="keys")
 app.command("history")(history.history)
 app.command("forget")(forget.forget)
 app.command("forget-again")(forget.forget_again)
@@ -52,13 +54,21 @@ def serve(
 
 def _first_run(settings: Settings) -> None:
     created = create_local_config(settings.config_file)
+    services = bootstrap(settings)  # the admin key lives in the database, as all keys do
+    try:
+        issued = services.service.create_api_key(created.workspace, "admin", "admin")
+    finally:
+        services.close()
     console.print(f"[bold]No workspace configured: created {created.path.resolve()}[/bold]")
     console.print(f"  workspace:              {created.workspace}")
-    console.print(f"  API key (shown once):   {created.api_key}")
+    console.print(f"  API key (shown once):   {issued.secret}  (admin, id {issued.key.id})")
     console.print(f"  Kapso webhook secret:   {created.kapso_webhook_secret}")
     console.print(f"  Meta app secret:        {created.meta_app_secret}")
     console.print(f"  Meta verify token:      {created.meta_verify_token}")
-    console.print("Only the API key's SHA-256 is stored; keep the key now.")
+    console.print(
+        "Only the API key's SHA-256 is stored; keep the key now. More keys, one per person "
+        "or bot: `leadledger keys create` (docs/security.md)."
+    )
     os.environ.setdefault("LEADLEDGER_CONFIG_FILE", str(created.path))
 
 

@@ -30,7 +30,8 @@ def simulate(
     ),
     api_key: str = typer.Option(
         os.environ.get("LEADLEDGER_SIMULATE_API_KEY", ""),
-        help="Workspace API key for Sarah updates (default: $LEADLEDGER_SIMULATE_API_KEY).",
+        help="A sarah key for Sarah's updates, `leadledger keys create --role sarah` "
+        "(default: $LEADLEDGER_SIMULATE_API_KEY).",
     ),
     seed: int = typer.Option(7),
 ) -> None:

@@ -29,6 +29,7 @@ from tests.conftest import settings_for
 from tests.support import (
     API_KEY,
     AUTH,
+    HUMAN_AUTH,
     KAPSO_SECRET,
     META_SECRET,
     kapso_headers,
@@ -230,7 +231,7 @@ def test_command_retries_count_as_duplicates(client: TestClient) -> None:
     lead_id = deliver(client).json()["facts"][0]["lead_id"]
     before = scrape(client)
     note = {"content": "call back", "author": "ana"}
-    headers = {**AUTH, "Idempotency-Key": "note-1"}
+    headers = {**HUMAN_AUTH, "Idempotency-Key": "note-1"}
     for _ in range(2):
         resp = client.post(f"/leads/{lead_id}/notes", json=note, headers=headers)
         assert resp.status_code == 200, resp.text

@@ -54,12 +54,13 @@ from api.http.routes import ENDPOINTS
 from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
 from tests.support import (
-    API_KEY,
-    AUTH,
+    HUMAN_AUTH,
     KAPSO_SECRET,
     META_SECRET,
     META_VERIFY_TOKEN,
     PHONE_NUMBER_ID,
+    SARAH_AUTH,
+    auth_for,
     kapso_headers,
 )
 
@@ -149,7 +150,7 @@ def seed(session: requests.Session) -> str:
     assert resp.status_code == 200, resp.text
     resp = session.post(
         "/sarah/state",
-        headers=AUTH,
+        headers=SARAH_AUTH,
         json={
             "contact_phone": PHONE,
             "state": "listening",
@@ -164,7 +165,7 @@ def seed(session: requests.Session) -> str:
         ("status", {"status": "qualified", "source": "human", "actor": "ana"}),
         ("notes", {"content": "called", "author": "ana"}),
     ]:
-        resp = session.post(f"/leads/{lead_id}/{path}", headers=AUTH, json=body)
+        resp = session.post(f"/leads/{lead_id}/{path}", headers=HUMAN_AUTH, json=body)
         assert resp.status_code == 200, resp.text
     return lead_id
 
@@ -204,7 +205,9 @@ def test_not_ready_answer_matches_the_schema(database_url: str, tmp_path: Path) 
     try:
         with running(services) as (schema, session):
             resp = session.post(
-                "/sarah/state", headers=AUTH, json={"contact_phone": PHONE, "state": "greeting"}
+                "/sarah/state",
+                headers=SARAH_AUTH,
+                json={"contact_phone": PHONE, "state": "greeting"},
             )
             assert resp.status_code == 200, resp.text  # in the ledger; no follower: views lag
             conformance = [c for c in CHECKS if c is not not_a_server_error]  # 503 is the point
@@ -275,7 +278,8 @@ def credentials(case: AnyCase) -> dict[str, Any]:
         if channel == "kapso":
             return {"headers": {"X-Webhook-Signature": sign(KAPSO_SECRET, raw)}, "data": raw}
         return {"headers": {"X-Hub-Signature-256": "sha256=" + sign(META_SECRET, raw)}, "data": raw}
-    return {"headers": {"Authorization": f"Bearer {API_KEY}"}}
+    # A key whose role may call the route (the body may still name another actor: 403).
+    return {"headers": auth_for(case.operation.path)}
 
 
 def body_bytes(body: Any) -> bytes:
