@@ -171,11 +171,11 @@ def test_keys_create_use_revoke_rotate_without_restart(
         )
         assert _kapso_status(b, KAPSO_SECRET, REFUSED_WITHIN + 1, 401) == 401
         assert _kapso_status(b, new, 0, 200) == 200
-        assert KAPSO_SECRET not in config.read_text(encoding="utf-8")
+        assert f'"{KAPSO_SECRET}"' not in config.read_text(encoding="utf-8")
 
         # `leadledger history --principal`: only what this key's principal said.
         history = subprocess.run(
-            [str(LEADLEDGER), "history", lead, "--principal", "dewi"],
+            [str(LEADLEDGER), "history", lead, "--workspace", WORKSPACE, "--principal", "dewi"],
             env={**env, "COLUMNS": "200"},
             cwd=tmp_path,
             capture_output=True,
