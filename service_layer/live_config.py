@@ -1,7 +1,7 @@
 """The workspaces file, re-read by a running server when it changes (checked at most once
 a second): webhook secrets added or retired with `leadledger keys webhook-secret`, and keys
-declared in it, apply without a restart. A file that no longer loads is not applied: the
-last good configuration stays, and the error is logged."""
+declared in it, apply without a restart. A file that no longer loads, or is gone, is not
+applied: the last good configuration stays, and the error is logged."""
 
 from __future__ import annotations
 
@@ -33,7 +33,10 @@ class LiveWorkspaces:
             stamp = self._file_stamp()
             if stamp != self._stamp:
                 self._stamp = stamp
-                self._reload()
+                if stamp is None:  # gone (not replaced: replacing is atomic): keep the last
+                    log.error("config file %s is gone; keeping the last one read", self._path)
+                else:
+                    self._reload()
         finally:
             self._lock.release()
         return self._workspaces
@@ -47,6 +50,10 @@ class LiveWorkspaces:
         self._workspaces.by_name = fresh.by_name
         self._workspaces.default_region = fresh.default_region
         log.info("config file re-read", extra={"workspaces": sorted(fresh.by_name)})
+
+    @property
+    def _path(self) -> str:
+        return str(self._settings.config_file)
 
     def _file_stamp(self) -> tuple[int, int] | None:
         try:
