@@ -29,6 +29,7 @@ async def authorize(request: Request, permission: Permission) -> Principal:
     if principal is None:
         raise unauthorized("unknown, revoked or expired API key")
     request.state.workspace = principal.workspace  # for the request log
+    request.state.key_id = principal.key_id
     request.state.principal = principal
     if not principal.may(permission):
         raise ApiError(

@@ -135,8 +135,11 @@ def test_the_log_names_the_route_template_and_workspace(client: TestClient, log:
     found, refused, unmatched = log.parsed()
     assert (found["route"], found["status"]) == ("/leads/{lead_id}", 200)
     assert found["workspace"] == "acme"
+    assert found["key_id"].startswith("config:")  # the key's id, never the key
+    assert API_KEY not in "".join(log.lines)
     assert (refused["route"], refused["status"]) == ("/stats", 401)
     assert "workspace" not in refused
+    assert "key_id" not in refused
     assert (unmatched["route"], unmatched["status"]) == ("unmatched", 404)
     assert not any(lead_id in line for line in log.lines)  # templates, never raw paths
 
