@@ -23,8 +23,11 @@ class ApiKeyMethods:
     def api_keys(self, workspace: str | None = None) -> list[KeyInfo]:
         return self._keys.all_keys(workspace)
 
-    def revoke_api_key(self, key_id: str) -> KeyInfo:
-        return self._keys.revoke(key_id)
+    def revoke_api_key(self, key_id: str, workspace: str | None = None) -> KeyInfo:
+        """Revoke; with `workspace`, only a key of that workspace (else not found)."""
+        return self._keys.revoke(key_id, workspace)
 
-    def rotate_api_key(self, key_id: str, grace: timedelta) -> IssuedKey:
-        return self._keys.rotate(key_id, grace)
+    def rotate_api_key(
+        self, key_id: str, grace: timedelta, workspace: str | None = None
+    ) -> IssuedKey:
+        return self._keys.rotate(key_id, grace, workspace)

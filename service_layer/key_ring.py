@@ -30,6 +30,10 @@ class ApiKeyError(ValueError):
     """A key lifecycle request that cannot be done as asked (nothing changed)."""
 
 
+class ApiKeyNotFoundError(ApiKeyError, LookupError):
+    """No such key (in this workspace, when one is given)."""
+
+
 @dataclass(frozen=True)
 class KeyInfo:
     """A key as listed: never its secret."""
@@ -113,16 +117,16 @@ class KeyRing:
         ]
         return declared + [_info(k) for k in self._table.all(workspace)]
 
-    def revoke(self, key_id: str) -> KeyInfo:
-        self._stored_by_id(key_id)
+    def revoke(self, key_id: str, workspace: str | None = None) -> KeyInfo:
+        self._stored_by_id(key_id, workspace)
         self._table.revoke(key_id, datetime.now(UTC))
         return _info(self._stored_by_id(key_id))
 
-    def rotate(self, key_id: str, grace: timedelta) -> IssuedKey:
+    def rotate(self, key_id: str, grace: timedelta, workspace: str | None = None) -> IssuedKey:
         """A new key for the same principal; the old one works until `grace` has passed."""
         if grace < timedelta(0):
             raise ApiKeyError("the grace period cannot be negative")
-        old = self._stored_by_id(key_id)
+        old = self._stored_by_id(key_id, workspace)
         now = datetime.now(UTC)
         if not old.valid_at(now) or old.expires_at is not None:
             raise ApiKeyError(f"key {key_id} is revoked, expired or already rotated")
@@ -136,13 +140,14 @@ class KeyRing:
 
     # -------------------------------------------------------------------------------------
 
-    def _stored_by_id(self, key_id: str) -> StoredKey:
+    def _stored_by_id(self, key_id: str, workspace: str | None = None) -> StoredKey:
+        """The stored key; another workspace's is not found (its id says nothing)."""
         stored = self._table.by_id(key_id)
-        if stored is None:
-            declared = any(key_id == i.id for i in self.all_keys())
-            where = "in the config file: remove it there" if declared else "not found"
-            raise ApiKeyError(f"key {key_id}: {where}")
-        return stored
+        if stored is not None and workspace in (None, stored.workspace):
+            return stored
+        if any(key_id == i.id for i in self.all_keys(workspace)):
+            raise ApiKeyError(f"key {key_id}: in the config file: remove it there")
+        raise ApiKeyNotFoundError(f"key {key_id}: not found")
 
     def _stored(self, digest: str) -> StoredKey | None:
         now = time.monotonic()

@@ -26,6 +26,7 @@ from service_layer.errors import (
     UnknownPhoneNumberIdError,
     ViewLaggingError,
 )
+from service_layer.key_ring import ApiKeyError, ApiKeyNotFoundError
 
 log = logging.getLogger("leadledger.api")
 
@@ -78,6 +79,8 @@ def unavailable(message: str) -> ApiError:
 # What each service exception means to an HTTP client; a subclass maps as its base does.
 SERVICE_ERRORS: dict[type[Exception], Callable[[Exception], ApiError]] = {
     LeadNotFoundError: lambda _: not_found(),
+    ApiKeyNotFoundError: lambda _: not_found("key"),
+    ApiKeyError: lambda e: ApiError(422, "validation_error", str(e)),
     UnknownPhoneNumberIdError: lambda e: ApiError(
         422, "unknown_phone_number_id", str(e), "phone_number_id"
     ),

@@ -64,6 +64,8 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "ReleaseCommand": {},
     "NoteCommand": {"content": "mallory was here"},
     "ErasureCommand": {"reason": "erase B"},
+    "KeyCreate": {"role": "reader", "name": "mallory"},
+    "KeyRotate": {"grace_seconds": 0},
     "ImportRequest": {
         "contacts": json.dumps(
             {"_id": "m1", "phone": B_PHONE, "lead_status": "client", "kapso_name": "Mallory"}
@@ -76,6 +78,7 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
 class Victim:
     lead_id: str
     secrets: tuple[str, ...]  # what must never reach workspace A
+    key_id: str = ""  # a database API key of B
 
 
 @dataclass(frozen=True)
@@ -166,7 +169,11 @@ def seed(client: TestClient) -> Victim:
         "wamid.B.1",
         f'"workspace":"{B}"',
     )
-    return Victim(lead_id, secrets)
+    b_key = ok(
+        client.post("/keys", json={"role": "reader", "name": "b-screen"}, headers=OTHER_AUTH)
+    )
+    key_id = b_key["info"]["id"]
+    return Victim(lead_id, (*secrets, key_id, "b-screen"), key_id)
 
 
 def ok(resp: httpx.Response) -> Any:
@@ -201,6 +208,8 @@ def probes(endpoint: Endpoint, method: str, victim: Victim) -> list[Probe]:
             (endpoint.path.replace("{phone}", quote(spelling, safe="")), B_PHONE)
             for spelling in phone_spellings(B_PHONE)
         ]
+    elif "{key_id}" in endpoint.path:
+        paths = [(endpoint.path.replace("{key_id}", victim.key_id), victim.key_id)]
     elif "{user_id}" in endpoint.path:
         paths = [(endpoint.path.replace("{user_id}", quote(B_USER_ID, safe="")), B_USER_ID)]
     assert "{" not in paths[0][0], f"no B value for the path parameter of {endpoint.path}"

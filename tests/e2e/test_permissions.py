@@ -38,13 +38,17 @@ LEAD_ROUTES_SLICE = {  # the slice run on SQLite and PostgreSQL too
     ("POST", "/leads/{lead_id}/notes"),
     ("GET", "/leads/{lead_id}"),
     ("DELETE", "/leads/{lead_id}/personal-data"),
+    ("POST", "/keys/{key_id}/revoke"),
 }
 
 
 @dataclass(frozen=True)
 class Lead:
+    """What a sample request addresses: a lead, and a database key of the same workspace."""
+
     id: str
     phone: str
+    key_id: str
 
 
 # (method, path) -> (url, body) for a request that succeeds for an allowed role. `role`
@@ -93,8 +97,15 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         f"/leads/{lead.id}/personal-data",
         {"reason": "request #42"},
     ),
+    ("GET", "/keys"): lambda lead, role: ("/keys", None),
+    ("POST", "/keys"): lambda lead, role: ("/keys", {"role": "reader", "name": "wall-screen"}),
+    ("POST", "/keys/{key_id}/revoke"): lambda lead, role: (f"/keys/{lead.key_id}/revoke", {}),
+    ("POST", "/keys/{key_id}/rotate"): lambda lead, role: (
+        f"/keys/{lead.key_id}/rotate",
+        {"grace_seconds": 60},
+    ),
 }
-# Routes addressed to one lead (or one person): another workspace's key gets 404.
+# Routes addressed to one lead (or person, or key): another workspace's key gets 404.
 ONE_LEAD = {key for key in SAMPLES if "{" in key[1]}
 
 
@@ -144,7 +155,8 @@ def _lead(services: Services, client: TestClient, workspace: str, phone: str) ->
         f"wa_user:{BSUID}", said, message_id=f"wamid.{workspace}.{phone}", text="hi"
     )
     services.ledger.record(workspace, [bsuid_message])
-    return Lead(sarah.json()["lead_id"], phone)
+    key = services.service.create_api_key(workspace, "reader", f"screen {phone}")
+    return Lead(sarah.json()["lead_id"], phone, key.key.id)
 
 
 def _call(
