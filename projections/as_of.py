@@ -54,6 +54,7 @@ def lead_as_of(
 class AuditQuery:
     source: str | None = None
     actor: str | None = None
+    principal: str | None = None  # the API key's principal: its name or its key id
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 50
@@ -76,6 +77,9 @@ class AuditEntry:
     outcome_reason: str | None = None
     origin: str | None = None
     content: str | None = None
+    principal: str | None = None
+    principal_role: str | None = None
+    key_id: str | None = None
 
 
 def audit(
@@ -106,6 +110,8 @@ def _rows(
         where.append(c.source == query.source)
     if query.actor is not None:
         where.append(c.actor == query.actor)
+    if query.principal is not None:
+        where.append(or_(c.principal == query.principal, c.key_id == query.principal))
     if query.since is not None:
         where.append(c.at >= query.since)
     if query.until is not None:

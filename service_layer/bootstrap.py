@@ -15,11 +15,14 @@ from adapters.eventstore import preflight, server_lock
 from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.startup_lock import startup_lock
 from adapters.eventstore.store import LedgerStore, open_store
+from adapters.principals.key_table import KeyTable
 from domain.policy import DEFAULT_POLICY_TOML
 from projections.catchup import LiveViews
 from projections.database import Engines, make_engines
 from projections.live import LiveFollower
+from service_layer.key_ring import KeyRing
 from service_layer.ledger import Ledger, Recording
+from service_layer.live_config import LiveWorkspaces
 from service_layer.service import LeadLedgerService
 
 
@@ -53,14 +56,23 @@ def bootstrap(settings: Settings | None = None, create_ledger: bool = True) -> S
         store = open_store(database)
         engines = make_engines(database, settings.views_database_url)
         views = LiveViews(engines, store, initial_policy_text(settings))
+        key_table = KeyTable.open(database)
     channel = getattr(store.recorder, "channel_name", None)
     workspaces = load_workspaces(settings)
     ledger = Ledger(store)
+    live_workspaces = LiveWorkspaces(settings, workspaces)
     follower = LiveFollower(views, database, settings.poll_interval, channel)
     ledger.listeners.append(wake_views(follower))
     return Services(
         service=LeadLedgerService(
-            settings, workspaces, ledger, views, engines, follower, database.kind
+            settings,
+            live_workspaces,
+            ledger,
+            views,
+            engines,
+            follower,
+            database.kind,
+            KeyRing(live_workspaces.current, key_table),
         ),
         settings=settings,
         workspaces=workspaces,

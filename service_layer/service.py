@@ -20,6 +20,7 @@ from adapters.legacy_import.readers import RawRow, read_file
 from adapters.legacy_import.report import Summary
 from domain.commands import LeadCommand, ReportSarahPhase
 from domain.lead import Lead
+from domain.principal import Principal
 from domain.reducer import ContactView, LedgerEvent
 from projections import queries
 from projections.as_of import lead_as_of
@@ -32,13 +33,16 @@ from projections.source import head, lead_history
 from projections.state import read_state
 from projections.tables import ViewTables
 from projections.verify import VerifyResult, verify
+from service_layer.api_keys import ApiKeyMethods
 from service_layer.command_outcome import CommandOutcome, LeadCommandKind, command_outcome
 from service_layer.erasure import Erasure, erase_lead, reapply_erasures
 from service_layer.errors import LeadNotFoundError, ViewLaggingError
 from service_layer.ingest import Delivery, Ingested, ingest
+from service_layer.key_ring import KeyRing
 from service_layer.lead_resolution import erased_lead_ids, resolve_lead_id
 from service_layer.ledger import Ledger, Recording
 from service_layer.legacy_import import LegacyImport
+from service_layer.live_config import LiveWorkspaces
 from service_layer.parallel_import import ImportJob, run_parallel
 from service_layer.reingest import ReingestReport, reingest
 
@@ -56,26 +60,33 @@ class SettledErasure:
     views_settled: bool  # False: the views may still show the erased values (retry to see)
 
 
-class LeadLedgerService:
+class LeadLedgerService(ApiKeyMethods):
     def __init__(
         self,
         settings: Settings,
-        workspaces: Workspaces,
+        workspaces: LiveWorkspaces,
         ledger: Ledger,
         views: LiveViews,
         engines: Engines,
         follower: LiveFollower,
         database_kind: str,
+        keys: KeyRing,
     ) -> None:
         self.settings = settings
-        self.workspaces = workspaces
+        self._workspaces = workspaces
         self.database_kind = database_kind  # "memory" | "sqlite" | "postgres"
         self._ledger = ledger
         self._store = ledger.store
         self._views = views
         self._engines = engines
         self._follower = follower
+        self._keys = keys
         self.erasure_settle_seconds = ERASURE_SETTLE_SECONDS
+
+    @property
+    def workspaces(self) -> Workspaces:
+        """The workspaces, as the config file says now (service_layer/live_config.py)."""
+        return self._workspaces.current()
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -110,8 +121,10 @@ class LeadLedgerService:
         mapping: LegacyMapping,
         contacts: Iterable[RawRow],
         notes: Iterable[RawRow] = (),
+        principal: Principal | None = None,
     ) -> Summary:
-        job = LegacyImport(self._ledger, workspace, self.workspaces.default_region, mapping)
+        region = self.workspaces.default_region
+        job = LegacyImport(self._ledger, workspace, region, mapping, principal=principal)
         return job.run(contacts, notes)
 
     def import_legacy_files(
@@ -136,11 +149,12 @@ class LeadLedgerService:
         actor: str,
         reason: str,
         phone_e164: str | None = None,
+        principal: Principal | None = None,
     ) -> SettledErasure:
         """Erase, then wait until the views are blanked too and flush the views' WAL, so
         the erased values are gone from the database files when the caller is answered;
         `views_settled` says whether that wait succeeded."""
-        erasure = erase_lead(self._ledger, workspace, lead_id, actor, reason, phone_e164)
+        erasure = erase_lead(self._ledger, workspace, lead_id, actor, reason, phone_e164, principal)
         nid = erasure.notification_id
         settled = self._views.wait_for(
             nid if nid is not None else head(self._store), self.erasure_settle_seconds
@@ -254,6 +268,7 @@ class LeadLedgerService:
         self._follower.stop()
         self._engines.dispose()
         self._store.close()
+        self._keys.close()
 
     # -------------------------------------------------------------------------------------
 

@@ -59,21 +59,32 @@ class SarahState(_Strict):
     outcome: Annotated[str | None, Field(max_length=64), NoNul] = None
 
 
+# The API key decides the source and the actor (docs/security.md): a body may repeat
+# them, or leave them out; naming anyone else is a 403. A console key names its person.
+SAID_BY = "the key's (omit it, or repeat it: another value is refused with 403)"
+ON_BEHALF_OF = Field(
+    None, description="console keys only: the person acting (recorded as 'person via console')"
+)
+
+
 class StatusCommand(_Strict):
     status: LeadStatus
-    source: Literal["human", "brain"]
-    actor: Text
+    source: Literal["human", "brain"] | None = Field(None, description=SAID_BY)
+    actor: Text | None = Field(None, description=SAID_BY)
     reason: Annotated[str | None, Field(max_length=2000), NoNul] = None
+    on_behalf_of: Text | None = ON_BEHALF_OF
 
 
 class ReleaseCommand(_Strict):
-    actor: Text
+    actor: Text | None = Field(None, description=SAID_BY)
+    on_behalf_of: Text | None = ON_BEHALF_OF
 
 
 class NoteCommand(_Strict):
     content: Annotated[str, Field(min_length=1, max_length=10_000), NoNul]
-    author: Text
-    source: Literal["human", "sarah", "brain"] = "human"
+    author: Text | None = Field(None, description=SAID_BY)
+    source: Literal["human", "sarah", "brain"] | None = Field(None, description=SAID_BY)
+    on_behalf_of: Text | None = ON_BEHALF_OF
 
 
 class FactOut(BaseModel):
@@ -181,6 +192,8 @@ class ErrorDetail(BaseModel):
     code: str
     message: str
     field: str | None = None
+    role: str | None = Field(None, description="403: the key's role")
+    permission: str | None = Field(None, description="403: the permission the role lacks")
 
 
 class ErrorOut(BaseModel):

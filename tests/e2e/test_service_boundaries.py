@@ -26,6 +26,7 @@ from service_layer.erasure import erase_lead
 from service_layer.ledger import Recording
 from tests.support import (
     AUTH,
+    HUMAN_AUTH,
     KAPSO_RECEIVED,
     PHONE_NUMBER_ID,
     kapso_headers,
@@ -45,7 +46,7 @@ def new_lead(client: TestClient, message_id: str = "wamid.boundary.1") -> str:
 
 
 def erase(client: TestClient, lead_id: str) -> Any:
-    body = json.dumps({"actor": "dpo", "reason": "request 7"}).encode()
+    body = json.dumps({"actor": "admin", "reason": "request 7"}).encode()
     return client.request("DELETE", f"/leads/{lead_id}/personal-data", content=body, headers=AUTH)
 
 
@@ -143,7 +144,8 @@ def test_every_committed_write_wakes_the_follower(
     new_lead(client)  # the same message again: nothing appended, nothing to wake for
     assert len(wakes) == 1
     note = json.dumps({"content": "hello", "author": "ana"}).encode()
-    assert client.post(f"/leads/{lead_id}/notes", content=note, headers=AUTH).status_code == 200
+    noted = client.post(f"/leads/{lead_id}/notes", content=note, headers=HUMAN_AUTH)
+    assert noted.status_code == 200
     assert len(wakes) == 2
     assert erase(client, lead_id).status_code == 200
     assert len(wakes) == 3

@@ -189,6 +189,7 @@ def audit_query(params: QueryParams) -> AuditQuery:
     return AuditQuery(
         source=None if p.source is None else p.source.value,
         actor=p.actor,
+        principal=p.principal,
         since=p.since,
         until=p.until,
         limit=p.limit,

@@ -18,6 +18,7 @@ from api.http.query_schemas import (
 )
 from api.http.routes.params import LEAD_ID, query_params
 from api.http.schemas import EventsOut, EventsParams, UnhandledListOut, UnhandledParams
+from domain.principal import Permission
 
 READS: list[Endpoint] = [
     Endpoint(
@@ -27,6 +28,7 @@ READS: list[Endpoint] = [
         "The lead's ledger, in order",
         "ledger",
         "bearer",
+        permission=Permission.READ,
         response=EventsOut,
         errors=(401, 404, 422),
         params=(LEAD_ID, *query_params(EventsParams)),
@@ -40,6 +42,7 @@ READS: list[Endpoint] = [
         "A lead's contact view, found by any spelling of its phone",
         "leads",
         "bearer",
+        permission=Permission.READ,
         response=LeadOut,
         errors=(401, 404, 422),
         params=(Param("phone", "path", "any spelling", True),),
@@ -51,6 +54,7 @@ READS: list[Endpoint] = [
         "A lead's contact view, found by the WhatsApp business-scoped user id (BSUID)",
         "leads",
         "bearer",
+        permission=Permission.READ,
         response=LeadOut,
         errors=(401, 404, 422),
         params=(Param("user_id", "path", "the BSUID as WhatsApp sends it", True),),
@@ -62,6 +66,7 @@ READS: list[Endpoint] = [
         "Signed deliveries kept raw (unknown event types)",
         "ledger",
         "bearer",
+        permission=Permission.READ,
         response=UnhandledListOut,
         errors=(401, 422),
         params=query_params(UnhandledParams),
@@ -75,6 +80,7 @@ READS: list[Endpoint] = [
         "List leads: filter, search, sort, page",
         "leads",
         "bearer",
+        permission=Permission.READ,
         response=LeadPageOut,
         errors=(401, 422),
         params=query_params(LeadListParams),
@@ -89,6 +95,7 @@ READS: list[Endpoint] = [
         "A lead's contact view (now, or as_of a time)",
         "leads",
         "bearer",
+        permission=Permission.READ,
         response=LeadOut,
         errors=(401, 404, 422),
         params=(LEAD_ID, *query_params(AsOfParams)),
@@ -103,6 +110,7 @@ READS: list[Endpoint] = [
         "Status proposals and their outcomes, oldest first",
         "leads",
         "bearer",
+        permission=Permission.READ,
         response=StatusHistoryOut,
         errors=(401, 404, 422),
         params=(LEAD_ID,),
@@ -114,6 +122,7 @@ READS: list[Endpoint] = [
         "Notes, oldest first",
         "leads",
         "bearer",
+        permission=Permission.READ,
         response=NotesOut,
         errors=(401, 404, 422),
         params=(LEAD_ID,),
@@ -125,6 +134,7 @@ READS: list[Endpoint] = [
         "Message timeline by time, with delivery status",
         "leads",
         "bearer",
+        permission=Permission.READ,
         response=MessagesOut,
         errors=(401, 404, 422),
         params=(LEAD_ID,),
@@ -136,6 +146,7 @@ READS: list[Endpoint] = [
         "Lead counts by status and temperature",
         "leads",
         "bearer",
+        permission=Permission.READ,
         response=StatsOut,
         errors=(401,),
     ),
@@ -146,6 +157,7 @@ READS: list[Endpoint] = [
         "Who changed what: status decisions and notes across the workspace, newest first",
         "leads",
         "bearer",
+        permission=Permission.READ,
         response=AuditPageOut,
         errors=(401, 422),
         params=query_params(AuditParams),
