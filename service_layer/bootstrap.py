@@ -16,11 +16,14 @@ from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.startup_lock import startup_lock
 from adapters.eventstore.store import LedgerStore, open_store
 from adapters.outbound.subscription_store import create_tables as create_subscription_tables
+from adapters.principals.key_table import KeyTable
 from domain.policy import DEFAULT_POLICY_TOML
 from projections.catchup import LiveViews
 from projections.database import Engines, make_engines
 from projections.live import LiveFollower
+from service_layer.key_ring import KeyRing
 from service_layer.ledger import Ledger, Recording
+from service_layer.live_config import LiveWorkspaces
 from service_layer.service import LeadLedgerService
 
 
@@ -55,14 +58,23 @@ def bootstrap(settings: Settings | None = None, create_ledger: bool = True) -> S
         engines = make_engines(database, settings.views_database_url)
         views = LiveViews(engines, store, initial_policy_text(settings))
         create_subscription_tables(engines.write)  # outbound webhooks (docs/changes.md)
+        key_table = KeyTable.open(database)
     channel = getattr(store.recorder, "channel_name", None)
     workspaces = load_workspaces(settings)
     ledger = Ledger(store)
+    live_workspaces = LiveWorkspaces(settings, workspaces)
     follower = LiveFollower(views, database, settings.poll_interval, channel)
     ledger.listeners.append(wake_views(follower))
     return Services(
         service=LeadLedgerService(
-            settings, workspaces, ledger, views, engines, follower, database.kind
+            settings,
+            live_workspaces,
+            ledger,
+            views,
+            engines,
+            follower,
+            database.kind,
+            KeyRing(live_workspaces.current, key_table),
         ),
         settings=settings,
         workspaces=workspaces,

@@ -1,4 +1,5 @@
-"""First run: write a local config with random secrets, so no endpoint is ever open."""
+"""First run: write a local config with random secrets, so no endpoint is ever open. Its
+admin API key is created in the database by the caller (`leadledger serve`)."""
 
 from __future__ import annotations
 
@@ -7,26 +8,23 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.config.workspaces import hash_api_key
-
 
 @dataclass(frozen=True)
 class CreatedConfig:
     path: Path
     workspace: str
-    api_key: str
     kapso_webhook_secret: str
     meta_app_secret: str
     meta_verify_token: str
 
 
 def create_local_config(path: Path, workspace: str = "default") -> CreatedConfig:
-    """Write a one-workspace config; the API key is stored only as its SHA-256. Never over
-    an existing file (its secrets are in use), and private (0600) from the first byte."""
+    """Write a one-workspace config: its webhook secrets, no API key (first run stores the
+    admin key in the database). Never over an existing file (its secrets are in use), and
+    private (0600) from the first byte."""
     created = CreatedConfig(
         path=path,
         workspace=workspace,
-        api_key=secrets.token_urlsafe(32),
         kapso_webhook_secret=secrets.token_hex(32),
         meta_app_secret=secrets.token_hex(32),
         meta_verify_token=secrets.token_urlsafe(24),
@@ -37,7 +35,6 @@ def create_local_config(path: Path, workspace: str = "default") -> CreatedConfig
         'data_dir = "."  # the ledger\'s directory, relative to this file\n'
         'default_region = "ID"\n\n'
         f"[workspaces.{workspace}]\n"
-        f'api_key_sha256 = ["{hash_api_key(created.api_key)}"]\n'
         f'kapso_webhook_secrets = ["{created.kapso_webhook_secret}"]\n'
         f'meta_app_secrets = ["{created.meta_app_secret}"]\n'
         f'meta_verify_tokens = ["{created.meta_verify_token}"]\n'

@@ -24,25 +24,34 @@ def history(
     lead: str = typer.Argument(..., help="A phone number (any spelling) or a lead id."),
     workspace: str | None = typer.Option(None, help="Needed when several workspaces exist."),
     json: bool = typer.Option(
-        False, "--json", help="The GET /leads/{id}/events answer, as JSON (ISO 8601 UTC times)."
+        False, "--json", help="The lead's events as JSON (ISO 8601 UTC times)."
+    ),
+    principal: str | None = typer.Option(
+        None, help="Only the facts of this API key's principal (its name or key id)."
     ),
 ) -> None:
     """Show every fact recorded on a lead, oldest first."""
     service = open_service()
     try:
         lead_id = _resolve(service, lead, workspace_option(service, workspace))
+        events = [
+            event
+            for event in service.lead_history(lead_id)
+            if principal is None or _said_by(event.data.get("principal"), principal)
+        ]
         if json:
-            events = [event_json(event) for event in service.lead_history(lead_id)]
-            print(dumps({"lead_id": lead_id, "events": events}))
+            print(dumps({"lead_id": lead_id, "events": [event_json(e) for e in events]}))
             return
-        table = Table("#", "recorded", "event", "source", "actor", "what was said")
-        for event in service.lead_history(lead_id):
+        table = Table("#", "recorded", "event", "source", "actor", "key", "what was said")
+        for event in events:
+            said_by = event.data.get("principal")
             table.add_row(
                 str(event.position),
                 event.recorded_at.strftime("%Y-%m-%d %H:%M:%S"),
                 event.type,
                 str(event.data.get("source", "")),
                 escape(str(event.data.get("actor", ""))),
+                escape(_key(said_by)),
                 escape(summary(event)),
             )
         out.print(table)
@@ -82,6 +91,17 @@ def summary(event: LedgerEvent) -> str:
             said = f"lead_status {compact(d.get('legacy_status'))}"
             return f"legacy {d.get('legacy_id')}: {said} {compact(d.get('changed'))}"[:120]
     return ""
+
+
+def _said_by(said_by: Any, principal: str) -> bool:
+    return isinstance(said_by, dict) and principal in (said_by.get("name"), said_by.get("key_id"))
+
+
+def _key(said_by: Any) -> str:
+    """The principal, shortly: `role name (key id)`; empty when no key said it."""
+    if not isinstance(said_by, dict):
+        return ""
+    return f"{said_by.get('role')} {said_by.get('name')} ({said_by.get('key_id')})"
 
 
 def workspace_option(service: LeadLedgerService, name: str | None) -> str:

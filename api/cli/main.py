@@ -31,6 +31,7 @@ from api.cli import (
     forget,
     history,
     imports,
+    keys,
     leads,
     projections,
     simulate,
@@ -48,6 +49,7 @@ console = Console(stderr=True, soft_wrap=True)  # secrets must not wrap mid-valu
 app.add_typer(projections.app, name="projections")
 app.add_typer(deliveries.app, name="deliveries")
 app.add_typer(config_check.app, name="config")
+app.add_typer(keys.app, name="keys")
 app.command("leads")(leads.leads)
 app.command("history")(history.history)
 app.command("forget")(forget.forget)
@@ -120,15 +122,23 @@ def serve(
 
 def _first_run(settings: Settings) -> None:
     created = create_local_config(settings.config_file)
+    services = bootstrap(settings)  # the admin key lives in the database, as all keys do
+    try:
+        issued = services.service.create_api_key(created.workspace, "admin", "admin")
+    finally:
+        services.close()
     console.print(
         f"[bold]No workspace configured: created {escape(str(created.path.resolve()))}[/bold]"
     )
     console.print(f"  workspace:              {created.workspace}")
-    console.print(f"  API key (shown once):   {created.api_key}")
+    console.print(f"  API key (shown once):   {issued.secret}  (admin, id {issued.key.id})")
     console.print(f"  Kapso webhook secret:   {created.kapso_webhook_secret}")
     console.print(f"  Meta app secret:        {created.meta_app_secret}")
     console.print(f"  Meta verify token:      {created.meta_verify_token}")
-    console.print("Only the API key's SHA-256 is stored; keep the key now.")
+    console.print(
+        "Only the API key's SHA-256 is stored; keep the key now. More keys, one per person "
+        "or bot: `leadledger keys create` (docs/security.md)."
+    )
     os.environ.setdefault("LEADLEDGER_CONFIG_FILE", str(created.path))
 
 

@@ -42,7 +42,7 @@ def simulate(
         "",
         envvar="LEADLEDGER_SIMULATE_API_KEY",
         show_default=False,
-        help="Workspace API key for Sarah updates.",
+        help="A sarah key for Sarah's updates: `leadledger keys create --role sarah`.",
     ),
     seed: int = typer.Option(7),
 ) -> None:

@@ -47,7 +47,7 @@ class ChangeOut(BaseModel):
     recorded_at: str
     source: str | None
     actor: str | None
-    principal: str | None
+    principal: dict[str, Any] | None
     decision: dict[str, Any] | None
     data: dict[str, Any]
 

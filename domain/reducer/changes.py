@@ -57,7 +57,7 @@ class ChangeItem:
     recorded_at: datetime
     source: str | None
     actor: str | None
-    principal: str | None
+    principal: dict[str, Any] | None  # the API key's, when a key made the command
     decision: dict[str, Any] | None
     data: dict[str, Any]
     personal: dict[str, Any] | None
@@ -113,6 +113,7 @@ def changes_of(
         said.append(("lead.updated", None, {"fields": public}, {"fields": private}))
     data = event.data
     principal = data.get("principal")
+    principal = plain(principal) if isinstance(principal, dict) else None
     erased = view.erased_at is not None
     return [
         ChangeItem(
@@ -125,7 +126,7 @@ def changes_of(
             recorded_at=event.recorded_at,
             source=_text(data.get("source")),
             actor=_text(data.get("actor")),
-            principal=_text(principal),
+            principal=principal,
             decision=decision,
             data=public_part,
             personal=None if erased else plain(private_part),

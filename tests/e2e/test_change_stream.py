@@ -28,6 +28,7 @@ from tests.e2e.test_server import (
     running_server,
 )
 from tests.support import API_KEY, KAPSO_SECRET, META_SECRET, META_VERIFY_TOKEN, WORKSPACE
+from tests.support.workspaces import auth, role_key
 
 STREAM_TIMEOUT = httpx.Timeout(10.0, read=30.0)
 
@@ -40,9 +41,24 @@ def server_env(database_url: str, tmp_path: Path, **more: str) -> dict[str, str]
         LEADLEDGER_META_APP_SECRET=META_SECRET,
         LEADLEDGER_META_VERIFY_TOKEN=META_VERIFY_TOKEN,
         LEADLEDGER_DATA_DIR=str(tmp_path),
+        LEADLEDGER_CONFIG_FILE=str(role_keys(tmp_path / "role-keys.toml")),
         LEADLEDGER_SSE_HEARTBEAT="0.3",
         **more,
     )
+
+
+def role_keys(path: Path) -> Path:
+    """A workspaces file with acme's sarah, human and brain keys (the env key is admin's,
+    which may read, subscribe and erase but not report for Sarah or change a status)."""
+    path.write_text(
+        "".join(
+            f'[[workspaces.{WORKSPACE}.keys]]\nrole = "{role}"\nname = "{name}"\n'
+            f'key = "{role_key(role)}"\n'
+            for role, name in (("sarah", "sarah-bot"), ("human", "ana"), ("brain", "brain-bot"))
+        ),
+        encoding="utf-8",
+    )
+    return path
 
 
 def whole_feed(client: httpx.Client) -> list[dict[str, Any]]:
@@ -114,12 +130,12 @@ def test_every_change_once_in_order_and_resume_without_gap(
             lead_of.setdefault(delivery.phone, lead_id)
         budi = lead_of[BUDI]
         commands = [
-            ("status", {"status": "contacted", "source": "human", "actor": "ana"}),
-            ("notes", {"content": "call back tomorrow", "author": "ana"}),
-            ("status", {"status": "new", "source": "brain", "actor": "brain-bot"}),
+            ("status", {"status": "contacted"}, "human"),
+            ("notes", {"content": "call back tomorrow"}, "human"),
+            ("status", {"status": "new"}, "brain"),  # under the human's hold: suppressed
         ]
-        for path, body in commands:
-            resp = c.post(f"/leads/{budi}/{path}", json=body, headers=AUTH)
+        for path, body, role in commands:
+            resp = c.post(f"/leads/{budi}/{path}", json=body, headers=auth(role))
             assert resp.status_code == 200, server.failure(resp.text)
 
         expected = whole_feed(c)

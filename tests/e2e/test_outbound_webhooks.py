@@ -18,6 +18,7 @@ from tests.conftest import database_at
 from tests.e2e.test_change_stream import server_env, whole_feed
 from tests.e2e.test_server import AUTH, BUDI, Server, eventually, every_sample, post, running_server
 from tests.support.webhook_receiver import Receiver, receiving
+from tests.support.workspaces import auth
 
 FAST_RETRIES = {
     "LEADLEDGER_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
@@ -45,8 +46,8 @@ def post_everything(client: httpx.Client, server: Server) -> None:
     budi = client.get("/leads/by-phone/" + BUDI.replace("+", "%2B"), headers=AUTH).json()
     resp = client.post(
         f"/leads/{budi['lead_id']}/notes",
-        json={"content": "call back tomorrow", "author": "ana"},
-        headers=AUTH,
+        json={"content": "call back tomorrow"},
+        headers=auth("human"),
     )
     assert resp.status_code == 200, resp.text
 

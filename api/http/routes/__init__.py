@@ -2,8 +2,9 @@
 
 from api.http.endpoint import Endpoint
 from api.http.routes.changes import CHANGES, SUBSCRIPTIONS
+from api.http.routes.keys import KEYS
 from api.http.routes.operations import OPERATIONS
 from api.http.routes.reads import READS
 from api.http.routes.writes import WRITES
 
-ENDPOINTS: list[Endpoint] = [*OPERATIONS, *WRITES, *READS, *CHANGES, *SUBSCRIPTIONS]
+ENDPOINTS: list[Endpoint] = [*OPERATIONS, *WRITES, *READS, *KEYS, *CHANGES, *SUBSCRIPTIONS]

@@ -14,6 +14,7 @@ from api.http.subscription_schemas import (
     SubscriptionOut,
     SubscriptionsOut,
 )
+from domain.principal import Permission
 
 SUBSCRIPTION_ID = Param("subscription_id", "path", "The subscription's id", True)
 
@@ -25,6 +26,7 @@ CHANGES: list[Endpoint] = [
         "The workspace's changes in ledger order, after a cursor",
         "changes",
         "bearer",
+        permission=Permission.READ,
         response=ChangesOut,
         errors=(401, 422),
         params=query_params(ChangesParams),
@@ -37,6 +39,7 @@ CHANGES: list[Endpoint] = [
         "The same changes as Server-Sent Events, live",
         "changes",
         "bearer",
+        permission=Permission.READ,
         response_media="text/event-stream",
         errors=(401, 422),
         params=query_params(ChangesParams),
@@ -53,6 +56,7 @@ SUBSCRIPTIONS: list[Endpoint] = [
         "Subscribe a receiver URL to the changes (signed outbound webhooks)",
         "webhooks",
         "bearer",
+        permission=Permission.KEYS,
         request=SubscriptionIn,
         response=SubscriptionOut,
         errors=(400, 401, 413, 422),
@@ -67,6 +71,7 @@ SUBSCRIPTIONS: list[Endpoint] = [
         "The workspace's subscriptions",
         "webhooks",
         "bearer",
+        permission=Permission.READ,
         response=SubscriptionsOut,
         errors=(401,),
     ),
@@ -77,6 +82,7 @@ SUBSCRIPTIONS: list[Endpoint] = [
         "A subscription: cursor, state, failures, why it was disabled",
         "webhooks",
         "bearer",
+        permission=Permission.READ,
         response=SubscriptionOut,
         errors=(401, 404),
         params=(SUBSCRIPTION_ID,),
@@ -88,6 +94,7 @@ SUBSCRIPTIONS: list[Endpoint] = [
         "Delete a subscription and its delivery log",
         "webhooks",
         "bearer",
+        permission=Permission.KEYS,
         response=DeletedOut,
         errors=(401, 404),
         params=(SUBSCRIPTION_ID,),
@@ -99,6 +106,7 @@ SUBSCRIPTIONS: list[Endpoint] = [
         "The delivery log: every attempt, newest first",
         "webhooks",
         "bearer",
+        permission=Permission.READ,
         response=DeliveriesOut,
         errors=(401, 404),
         params=(SUBSCRIPTION_ID,),
@@ -110,6 +118,7 @@ SUBSCRIPTIONS: list[Endpoint] = [
         "Deliver again from a cursor (also re-enables a disabled subscription)",
         "webhooks",
         "bearer",
+        permission=Permission.KEYS,
         request=ReplayIn,
         response=SubscriptionOut,
         errors=(400, 401, 404, 413, 422),
