@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 
 from service_layer.bootstrap import Services
 from tests.conftest import PG_DSN, services_at
-from tests.support import AUTH, WORKSPACE, kapso_inbound, post_kapso
+from tests.support import AUTH, HUMAN_AUTH, SARAH_AUTH, WORKSPACE, kapso_inbound, post_kapso
 from tests.support.cli import Cli, cli_on
 
 
@@ -64,7 +64,7 @@ def seed(client: TestClient) -> list[str]:
         assert post_kapso(client, element, "whatsapp.message.received").status_code == 200
         answer = client.post(
             "/sarah/state",
-            headers=AUTH,
+            headers=SARAH_AUTH,
             json={
                 "contact_phone": phone,
                 "state": "listening",
@@ -74,11 +74,13 @@ def seed(client: TestClient) -> list[str]:
             },
         )
         ids.append(answer.json()["lead_id"])
-    status = {"status": "qualified", "source": "human", "actor": "dewi", "reason": "demo"}
-    assert client.post(f"/leads/{ids[1]}/status", headers=AUTH, json=status).status_code == 200
-    note = {"content": "Called, wants a demo", "author": "dewi", "source": "human"}
-    assert client.post(f"/leads/{ids[1]}/notes", headers=AUTH, json=note).status_code == 200
-    erasure = {"actor": "dpo@acme", "reason": "ticket 9"}
+    status = {"status": "qualified", "reason": "demo"}  # the human key decides who says it
+    assert (
+        client.post(f"/leads/{ids[1]}/status", headers=HUMAN_AUTH, json=status).status_code == 200
+    )
+    note = {"content": "Called, wants a demo"}
+    assert client.post(f"/leads/{ids[1]}/notes", headers=HUMAN_AUTH, json=note).status_code == 200
+    erasure = {"reason": "ticket 9"}
     erased = client.request("DELETE", f"/leads/{ids[3]}/personal-data", headers=AUTH, json=erasure)
     assert erased.status_code == 200, erased.text
     return ids
@@ -130,7 +132,7 @@ def test_an_erasure_after_the_backup_is_re_applied_by_lead_id(
         }
     )
     live("backup", str(tmp_path / "backup"))
-    erasure = {"actor": "dpo@acme", "reason": "ticket 10"}
+    erasure = {"reason": "ticket 10"}
     erased = client.request("DELETE", f"/leads/{ids[0]}/personal-data", headers=AUTH, json=erasure)
     assert erased.status_code == 200, erased.text
 
