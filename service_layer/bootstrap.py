@@ -11,6 +11,7 @@ from adapters.config.workspaces import Workspaces, load_workspaces
 from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.startup_lock import startup_lock
 from adapters.eventstore.store import LedgerStore, open_store
+from adapters.keys.master_key_source import MasterKeySource
 from domain.policy import DEFAULT_POLICY_TOML, load_policy
 from projections.catchup import LiveViews
 from projections.database import Engines, make_engines
@@ -42,7 +43,7 @@ def bootstrap(settings: Settings | None = None) -> Services:
     settings = settings or Settings()
     database = DatabaseURL.parse(settings.database_url)
     with startup_lock(database):
-        store = open_store(database)
+        store = open_store(database, MasterKeySource.for_settings(settings, database))
         engines = make_engines(database, settings.views_database_url)
         views = LiveViews(engines, store, initial_policy_text(settings))
     channel = getattr(store.recorder, "channel_name", None)

@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapters.config.private_files import private_dir, write_private
 from adapters.config.workspaces import hash_api_key
 
 
@@ -29,7 +30,7 @@ def create_local_config(path: Path, workspace: str = "default") -> CreatedConfig
         meta_app_secret=secrets.token_hex(32),
         meta_verify_token=secrets.token_urlsafe(24),
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     text = (
         "# leadledger local config, created on first run. Keep it private.\n"
         'default_region = "ID"\n\n'
@@ -40,6 +41,5 @@ def create_local_config(path: Path, workspace: str = "default") -> CreatedConfig
         f'meta_verify_tokens = ["{created.meta_verify_token}"]\n'
         "phone_number_ids = []\n"
     )
-    path.write_text(text, encoding="utf-8")
-    path.chmod(0o600)
+    write_private(path, text)  # 0600 from its first byte: it holds the webhook secrets
     return created

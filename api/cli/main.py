@@ -11,7 +11,7 @@ from rich.console import Console
 from adapters.config.first_run import create_local_config
 from adapters.config.settings import Settings
 from adapters.config.workspaces import load_workspaces
-from api.cli import deliveries, forget, history, imports, projections, simulate
+from api.cli import deliveries, forget, history, imports, keys, projections, simulate
 from api.logging_setup import log_config
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app = typer.Typer(
 console = Console(stderr=True, soft_wrap=True)  # secrets must not wrap mid-value
 app.add_typer(projections.app, name="projections")
 app.add_typer(deliveries.app, name="deliveries")
+app.add_typer(keys.app, name="keys")
 app.command("history")(history.history)
 app.command("forget")(forget.forget)
 app.command("forget-again")(forget.forget_again)
