@@ -7,6 +7,7 @@ import os
 import threading
 from collections import Counter
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
@@ -15,10 +16,12 @@ from eventsourcing.persistence import OperationalError
 from hypothesis import given
 from hypothesis import strategies as st
 
+from adapters.eventstore.store import LedgerStore
 from adapters.keys.key_backends import MemoryKeyBackend, Rewrap, StoredKey
 from adapters.keys.key_store import KeyStore
 from adapters.keys.keyring import Keyring
 from adapters.keys.master_key import MasterKey, MasterKeyError, key_file
+from domain.lead import Lead
 
 LEAD = UUID("6c1b1f0e-4f3a-5d8e-9a57-1e2d3c4b5a69")
 keys32 = st.binary(min_size=32, max_size=32)
@@ -84,11 +87,24 @@ def test_a_cached_key_costs_no_round_trip_and_a_miss_costs_exactly_one() -> None
 
 
 def test_a_key_under_a_master_key_the_process_lacks_is_unavailable_not_garbage() -> None:
-    backend = MemoryKeyBackend()
-    KeyStore(backend, Keyring(MasterKey.generate())).cipher_for_sealing(LEAD)
-    stranger = KeyStore(backend, Keyring(MasterKey.generate()))
+    """The reader gets the store's OperationalError (the API's 503), from the key store and
+    through the event mapper alike, never a deserialisation failure (a 500)."""
+    store = LedgerStore(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    lead = Lead(
+        workspace="acme",
+        phone="+6281300000001",
+        source="kapso",
+        actor="k",
+        received_at=datetime(2026, 1, 5, tzinfo=UTC),
+    )
+    store.save(lead)
+    stranger = KeyStore(store.keys.backend, Keyring(MasterKey.generate()))
     with pytest.raises(OperationalError, match="does not hold"):
-        stranger.cipher_for_reading(LEAD)
+        stranger.cipher_for_reading(lead.id)
+    store.keys = store.mapper.keys = stranger  # type: ignore[attr-defined]
+    store.forget_cached(lead.id)
+    with pytest.raises(OperationalError, match="does not hold"):
+        store.repository.get(lead.id)
 
 
 def test_bare_keys_are_read_and_wrapped_by_wrap_all_under() -> None:
