@@ -10,8 +10,6 @@ read is what applies)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -23,7 +21,7 @@ from domain.legacy import DEFAULT_LEGACY_MAPPING, LegacyMapping, legacy_mapping
 from domain.phases import KNOWN_STATUSES, is_forward
 from domain.values import Source
 
-# The one place the default is written. `name` is a label only (not in the fingerprint);
+# The one place the default is written. `name` is a label only (not part of the rules);
 # `forward_only` sources may only move forward along the pipeline; `hold` sources' status
 # holds until a release; `[ranks]`: higher wins, every status source listed (kapso, meta rank 0).
 DEFAULT_POLICY_TOML = """\
@@ -70,18 +68,6 @@ class Policy:
 
     def rank(self, source: str | None) -> int:
         return 0 if source is None else self.ranks.get(source, 0)
-
-    def fingerprint(self) -> str:
-        """A stable hash of the rules (not the name): which policy built a view."""
-        content: dict[str, Any] = {
-            "ranks": dict(sorted(self.ranks.items())),
-            "forward_only": sorted(self.forward_only),
-            "hold": sorted(self.hold),
-        }
-        if self.legacy_status != DEFAULT_LEGACY_MAPPING:  # default policies keep their hash
-            content["legacy_status"] = dict(sorted(self.legacy_status.as_data().items()))
-        text = json.dumps(content, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def load_policy(text: str) -> Policy:

@@ -195,6 +195,14 @@ class LeadLedgerService:
     def read_views(self, read: Callable[[Connection, ViewTables], T]) -> T:
         return queries.read_views(self._engines.read, read)
 
+    def list_leads(
+        self, workspace: str, query: queries.LeadQuery
+    ) -> tuple[list[ContactView], str | None]:
+        """A page of the workspace's leads, and the cursor of the next one (None: the end)."""
+        views, key = self.read_views(lambda c, t: queries.list_leads(c, t, workspace, query))
+        cursor = None if key is None else queries.lead_cursor(key, query.sort, query.descending)
+        return views, cursor
+
     def read_lead(self, workspace: str, lead_id: UUID, read: LeadRead[T]) -> T:
         """`read` on this workspace's lead, in one read of the views. A lead the ledger has
         but the views lag behind: catch up, read again."""

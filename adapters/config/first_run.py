@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.config.private_files import private_dir, write_private
+from adapters.config.private_files import private_dir
 from adapters.config.workspaces import hash_api_key
 
 
@@ -21,7 +22,8 @@ class CreatedConfig:
 
 
 def create_local_config(path: Path, workspace: str = "default") -> CreatedConfig:
-    """Write a one-workspace config; the API key is stored only as its SHA-256."""
+    """Write a one-workspace config; the API key is stored only as its SHA-256. Never over
+    an existing file (its secrets are in use), and private (0600) from the first byte."""
     created = CreatedConfig(
         path=path,
         workspace=workspace,
@@ -33,6 +35,7 @@ def create_local_config(path: Path, workspace: str = "default") -> CreatedConfig
     private_dir(path.parent)
     text = (
         "# leadledger local config, created on first run. Keep it private.\n"
+        'data_dir = "."  # the ledger\'s directory, relative to this file\n'
         'default_region = "ID"\n\n'
         f"[workspaces.{workspace}]\n"
         f'api_key_sha256 = ["{hash_api_key(created.api_key)}"]\n'
@@ -41,5 +44,7 @@ def create_local_config(path: Path, workspace: str = "default") -> CreatedConfig
         f'meta_verify_tokens = ["{created.meta_verify_token}"]\n'
         "phone_number_ids = []\n"
     )
-    write_private(path, text)  # 0600 from its first byte: it holds the webhook secrets
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
     return created

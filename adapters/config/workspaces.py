@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from adapters.config.errors import ConfigError
 from adapters.config.settings import Settings
-
-
-class ConfigError(ValueError):
-    """The configuration cannot be used as written."""
+from adapters.config.toml_file import read_toml
 
 
 def hash_api_key(key: str) -> str:
@@ -75,12 +71,14 @@ def load_workspaces(settings: Settings) -> Workspaces:
     by_name: dict[str, Workspace] = {}
     region = settings.default_region
     if settings.config_file.exists():
-        doc = _read_toml(settings.config_file)
+        doc = read_toml(settings.config_file)
         region = str(doc.get("default_region", region))
         tables = doc.get("workspaces", {})
         if not isinstance(tables, dict):
             raise ConfigError(f"{settings.config_file}: 'workspaces' must be a table of tables")
         for name, raw in tables.items():
+            if not isinstance(raw, dict):
+                raise ConfigError(f"{settings.config_file}: workspaces.{name} must be a table")
             by_name[name] = _workspace_from_toml(name, raw)
     if settings.api_keys is not None:
         for name, key in _parse_pairs(settings.api_keys.get_secret_value()):
@@ -93,16 +91,7 @@ def load_workspaces(settings: Settings) -> Workspaces:
     return Workspaces(by_name=by_name, default_region=region)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
-
-
-def _workspace_from_toml(name: str, raw: Any) -> Workspace:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"workspaces.{name} must be a table")
+def _workspace_from_toml(name: str, raw: dict[str, Any]) -> Workspace:
     keys = _as_list(raw.get("api_key_sha256")) + [
         hash_api_key(k) for k in _as_list(raw.get("api_keys"))
     ]
@@ -140,3 +129,6 @@ def _parse_pairs(text: str) -> list[tuple[str, str]]:
             raise ConfigError("LEADLEDGER_API_KEYS must be workspace=key[,workspace=key]")
         pairs.append((name.strip(), key.strip()))
     return pairs
+
+
+__all__ = ["ConfigError", "Workspace", "Workspaces", "hash_api_key", "load_workspaces"]

@@ -24,14 +24,16 @@ from cryptography.hazmat.primitives.keywrap import (
     aes_key_wrap,
 )
 
+from adapters.config.errors import ConfigError
 from adapters.config.private_files import private_dir, tighten_existing, write_private
 
 MASTER_KEY_BYTES = 32
 KEY_FILE_NAME = "leadledger.master.key"
 
 
-class MasterKeyError(ValueError):
-    """A master key that cannot be read, or that does not open a wrapped lead key."""
+class MasterKeyError(ConfigError):
+    """A master key that cannot be read, or that does not open a wrapped lead key (the CLI
+    shows it as one line)."""
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Where the master key comes from, opening the key store under it, and rotating it.
 
 `LEADLEDGER_MASTER_KEY` wins; else the key file (`LEADLEDGER_MASTER_KEY_FILE`, by default
-`leadledger.master.key` beside the SQLite ledger, or in `data/` for PostgreSQL), created on
-first start; `memory://` uses a throwaway key. Opening the store wraps any bare lead key
+`leadledger.master.key` beside the SQLite ledger, or in the data directory for PostgreSQL),
+created on first start; `memory://` uses a throwaway key. Opening the store wraps any bare lead key
 left from before envelope encryption, and finishes a rotation a crash interrupted.
 
 A rotation with the key file writes the new key to `<key file>.next` first, re-wraps every
@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters.config.settings import DEFAULT_DATA_DIR, Settings
+from adapters.config.settings import Settings
 from adapters.eventstore.database_url import DatabaseURL
 from adapters.keys.backend_for_url import key_backend_for
 from adapters.keys.key_store import KeyStore
@@ -48,7 +48,7 @@ class MasterKeySource:
             assert url.path is not None
             return cls(file=url.path.parent / KEY_FILE_NAME)
         if url.kind == "postgres":
-            return cls(file=DEFAULT_DATA_DIR / KEY_FILE_NAME)
+            return cls(file=settings.data_dir / KEY_FILE_NAME)
         return cls()
 
     @property

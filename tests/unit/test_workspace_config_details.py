@@ -67,7 +67,9 @@ def test_config_errors_say_where_and_what(tmp_path: Path) -> None:
     assert refusal(tmp_path, "workspaces = 3\n") == (
         f"{config}: 'workspaces' must be a table of tables"
     )
-    assert refusal(tmp_path, "[workspaces]\nacme = 3\n") == "workspaces.acme must be a table"
+    assert refusal(tmp_path, "[workspaces]\nacme = 3\n") == (
+        f"{config}: workspaces.acme must be a table"
+    )
     assert refusal(tmp_path, "[workspaces\n").startswith(f"{config}: ")
     assert refusal(tmp_path / "no-file", None, api_keys="acme") == (
         "LEADLEDGER_API_KEYS must be workspace=key[,workspace=key]"
