@@ -27,12 +27,17 @@ SECRET_FIELDS = frozenset(
 )
 
 
-def load_settings() -> Settings:
+def load_settings(restoring: bool = False) -> Settings:
+    """`restoring`: for `leadledger restore`, which writes the config file it is named."""
     env = settings_from_env()
     given = env.model_fields_set
     explicit_config = "config_file" in given
     config_file = env.config_file if explicit_config else env.data_dir / CONFIG_FILE_NAME
-    if explicit_config and not config_file.is_file():
+    if (
+        explicit_config
+        and not config_file.is_file()
+        and not (restoring and not config_file.exists())
+    ):
         what = "is not a file" if config_file.exists() else "does not exist"
         raise ConfigError(
             f"config file {config_file} {what} (named by LEADLEDGER_CONFIG_FILE or --config); "
