@@ -23,6 +23,7 @@ from adapters.backup.manifest import BackedUpFile, BackupError, Manifest, sha256
 from adapters.config.settings import Settings
 from adapters.eventstore.database_url import DatabaseURL
 from adapters.keys.master_key import KEY_FILE_NAME
+from adapters.keys.master_key_source import MasterKeySource
 from service_layer.bootstrap import bootstrap
 
 __all__ = ["BackupError", "Restored", "back_up", "restore"]
@@ -91,6 +92,7 @@ def restore(settings: Settings, source: Path) -> Restored:
             f"{paths.database.kind}"
         )
     plan = _restore_plan(manifest, paths, source)
+    _require_master_key(settings, paths.database)
     if paths.ledger is None:
         schema = postgres_dump.schema_of(paths.database)
         if schema != manifest.ledger_name:
@@ -107,6 +109,18 @@ def restore(settings: Settings, source: Path) -> Restored:
         return Restored(manifest, services.service.ledger_head(), reapplied)
     finally:
         services.close()
+
+
+def _require_master_key(settings: Settings, database: DatabaseURL) -> None:
+    """No backup holds the master key: without the operator's copy, refuse before placing
+    anything (a new key would open none of the restored lead keys)."""
+    source = MasterKeySource.for_settings(settings, database)
+    if source.given is None and source.file is not None and not source.file.exists():
+        raise BackupError(
+            f"no master key at {source.file}: the backup's lead keys are wrapped by the master "
+            "key, which no backup holds; put your copy there, or set LEADLEDGER_MASTER_KEY or "
+            "LEADLEDGER_MASTER_KEY_FILE"
+        )
 
 
 def _copy_sqlite(paths: _Paths, into: Path) -> list[BackedUpFile]:

@@ -16,7 +16,7 @@ from adapters.config.first_run import create_local_config
 from adapters.config.settings import Settings
 from adapters.webhooks.payloads import KAPSO_RECEIVED, kapso_message
 from api.http.app import create_app
-from service_layer.bootstrap import bootstrap
+from service_layer.bootstrap import bootstrap, check_database, single_server
 from tests.support import post_kapso
 
 
@@ -40,30 +40,34 @@ def test_first_start_a_webhook_and_a_view_update_leave_only_private_files(
     tmp_path: Path, permissive_umask: int
 ) -> None:
     data = tmp_path / "var" / "leadledger"  # neither exists yet: leadledger creates both
-    created = create_local_config(data / "leadledger.toml")  # what `serve` does first
-    settings = Settings(database_url=f"sqlite:///{data}/leadledger.db", config_file=created.path)
-    services = bootstrap(settings)
-    try:
-        with TestClient(create_app(services.service)) as client:
-            body = kapso_message(
-                "wamid.modes.1",
-                "+6281234567890",
-                phone_number_id="109876543210987",
-                conversation_id="conv_modes",
-                text="halo",
-                sender="6281234567890",
-                conversation_kapso={"contact_name": "Budi"},
-            )
-            secret = created.kapso_webhook_secret
-            resp = post_kapso(client, body, KAPSO_RECEIVED, secret=secret)
-            assert resp.status_code == 200, resp.text
-            services.views.catch_up()
-            auth = {"Authorization": f"Bearer {created.api_key}"}
-            [lead] = client.get("/leads", headers=auth).json()["leads"]
-            assert lead["name"] == "Budi"  # the views were written
-            found = modes(data)
-    finally:
-        services.close()
+    config = data / "leadledger.toml"
+    settings = Settings(database_url=f"sqlite:///{data}/leadledger.db", config_file=config)
+    with single_server(settings, workers=1):  # what `serve` does, in its order
+        check_database(settings, ledger_must_exist=False)
+        bootstrap(settings).close()
+        created = create_local_config(config)
+        services = bootstrap(settings)
+        try:
+            with TestClient(create_app(services.service)) as client:
+                body = kapso_message(
+                    "wamid.modes.1",
+                    "+6281234567890",
+                    phone_number_id="109876543210987",
+                    conversation_id="conv_modes",
+                    text="halo",
+                    sender="6281234567890",
+                    conversation_kapso={"contact_name": "Budi"},
+                )
+                secret = created.kapso_webhook_secret
+                resp = post_kapso(client, body, KAPSO_RECEIVED, secret=secret)
+                assert resp.status_code == 200, resp.text
+                services.views.catch_up()
+                auth = {"Authorization": f"Bearer {created.api_key}"}
+                [lead] = client.get("/leads", headers=auth).json()["leads"]
+                assert lead["name"] == "Budi"  # the views were written
+                found = modes(data)
+        finally:
+            services.close()
     expected = {
         "leadledger.toml",
         "leadledger.master.key",
@@ -71,6 +75,7 @@ def test_first_start_a_webhook_and_a_view_update_leave_only_private_files(
         "leadledger.keys.db",
         "leadledger.views.db",
         "leadledger.db.startup.lock",
+        "leadledger.db.server.lock",
     }
     assert expected <= set(found), sorted(found)
     assert any(name.endswith("-wal") for name in found)  # SQLite's journals are checked too
