@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from service_layer.bootstrap import bootstrap
+from api.cli.opening import open_service
 from service_layer.key_rotation import MasterKeyError
 
 app = typer.Typer(help="The master key wrapping the lead keys.", no_args_is_help=True)
@@ -20,7 +20,7 @@ def rotate_master() -> None:
     LEADLEDGER_NEW_MASTER_KEY, then switch LEADLEDGER_MASTER_KEY to it. Stop the other
     leadledger processes first."""
     try:
-        service = bootstrap().service
+        service = open_service()  # an existing ledger only: a typo creates nothing
         try:
             rotation = service.rotate_master_key()
         finally:
