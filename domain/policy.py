@@ -87,6 +87,8 @@ def _parse(text: str, strict: bool) -> Policy:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"policy is not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per nesting level
+        raise PolicyError("policy is not valid TOML: nested too deeply") from None
     unknown = set(doc) - set(_DEFAULT_DOC) - {"legacy_status"}
     if unknown:
         raise PolicyError(f"unknown policy keys: {', '.join(sorted(unknown))}")

@@ -12,11 +12,13 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from adapters.config.errors import ConfigError
+from adapters.config.secret_rules import MIN_SECRET_LENGTH
 from adapters.config.settings import Settings
 from adapters.config.workspaces import Workspace, Workspaces
 from adapters.eventstore.database_url import DatabaseURL
 
-MIN_SECRET_CHARS = 16  # the first run makes 43 to 64; anything this short is guessable
+# The first run makes 43 to 64; the webhook secrets are refused at load below this.
+MIN_SECRET_CHARS = MIN_SECRET_LENGTH
 # LEADLEDGER_* variables read by something other than Settings.
 OTHER_KNOWN_VARIABLES = frozenset({"LEADLEDGER_SIMULATE_API_KEY", "LEADLEDGER_TEST_PG"})
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")

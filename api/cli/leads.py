@@ -14,7 +14,8 @@ from api.cli.json_output import dumps, lead_json
 from api.cli.opening import open_service
 from domain.reducer import ContactView
 from domain.values import ChatPhase, LeadStatus, Temperature
-from projections.queries import LeadQuery, lead_after
+from projections.cursors import lead_after
+from projections.queries import LeadQuery
 
 out = Console()
 MAX_SEARCH = 200  # as GET /leads's `q`

@@ -55,7 +55,13 @@ def test_a_good_configuration_passes_with_secrets_masked(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("kapso", "mode", "env", "problem"),
     [
-        ("short", 0o600, {}, "a Kapso webhook secret is shorter than 16 characters"),
+        (
+            "short",
+            0o600,
+            {},
+            "workspaces.acme.kapso_webhook_secrets is 5 characters; "
+            "a secret must be at least 16 characters",
+        ),
         (KAPSO, 0o644, {}, "is readable by others (mode 0644): chmod 600"),
         (KAPSO, 0o600, {"LEADLEDGER_SQLITE_DBNAME": "x.db"}, "LEADLEDGER_SQLITE_DBNAME is not"),
         (KAPSO, 0o600, {"LEADLEDGER_POLICY_FILE": "p.toml"}, "policy file p.toml does not exist"),
