@@ -18,7 +18,7 @@ from adapters.eventstore.database_url import DatabaseURL
 from api.http.app import create_app
 from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
-from tests.support import AUTH
+from tests.support import SARAH_AUTH
 from tests.support.key_rows import bare_keys, key_table_dump
 
 PEOPLE = {"+6281234567890": "Budi Santoso", "+6281298765432": "Siti Rahayu"}
@@ -61,7 +61,7 @@ def test_a_copy_of_the_keys_alone_decrypts_nothing(
                     "state": "greeting",
                     "extracted_data": {"name": name},
                 }
-                assert client.post("/sarah/state", json=body, headers=AUTH).status_code == 200
+                assert client.post("/sarah/state", json=body, headers=SARAH_AUTH).status_code == 200
             url = DatabaseURL.parse(durable_database_url)
             live = bare_keys(url, services.store.keys.keyring)  # what the process's cache holds
             fields = sealed_fields(services)

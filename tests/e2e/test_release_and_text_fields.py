@@ -10,20 +10,20 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from service_layer.bootstrap import Services
-from tests.support import AUTH
+from tests.support import AUTH, HUMAN_AUTH, SARAH_AUTH
 
 PHONE = "+6281234567890"
 
 
 def sarah(client: TestClient, state: str, extracted: dict[str, Any]) -> str:
     body = {"contact_phone": PHONE, "state": state, "extracted_data": extracted}
-    resp = client.post("/sarah/state", json=body, headers=AUTH)
+    resp = client.post("/sarah/state", json=body, headers=SARAH_AUTH)
     assert resp.status_code == 200, resp.text
     return str(resp.json()["lead_id"])
 
 
 def post(client: TestClient, lead_id: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    resp = client.post(f"/leads/{lead_id}{path}", json=body, headers=AUTH)
+    resp = client.post(f"/leads/{lead_id}{path}", json=body, headers=HUMAN_AUTH)
     assert resp.status_code == 200, resp.text
     return dict(resp.json())
 
@@ -35,7 +35,7 @@ def history(client: TestClient, lead_id: str) -> list[dict[str, Any]]:
 
 def test_a_release_with_nothing_held_answers_not_held(client: TestClient) -> None:
     lead_id = sarah(client, "listening", {})
-    released = post(client, lead_id, "/status/release", {"actor": "ana"})
+    released = post(client, lead_id, "/status/release", {})
     assert (released["outcome"], released["outcome_reason"]) == ("no_change", "not_held")
     [entry] = [h for h in history(client, lead_id) if h["position"] == released["position"]]
     assert (entry["outcome"], entry["outcome_reason"]) == ("no_change", "not_held")
@@ -45,12 +45,12 @@ def test_a_release_with_nothing_held_answers_not_held(client: TestClient) -> Non
 
 def test_a_release_of_a_hold_answers_what_the_history_records(client: TestClient) -> None:
     lead_id = sarah(client, "listening", {})
-    post(client, lead_id, "/status", {"status": "archived", "source": "human", "actor": "ana"})
-    released = post(client, lead_id, "/status/release", {"actor": "ana"})
+    post(client, lead_id, "/status", {"status": "archived"})
+    released = post(client, lead_id, "/status/release", {})
     assert (released["outcome"], released["outcome_reason"]) == ("applied", "hold_released")
     [entry] = [h for h in history(client, lead_id) if h["position"] == released["position"]]
     assert (entry["outcome"], entry["outcome_reason"]) == ("applied", "hold_released")
-    again = post(client, lead_id, "/status/release", {"actor": "ana"})
+    again = post(client, lead_id, "/status/release", {})
     assert (again["outcome"], again["outcome_reason"]) == ("no_change", "not_held")
 
 

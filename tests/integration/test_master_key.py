@@ -20,7 +20,7 @@ from api.cli.main import app as cli_app
 from api.http.app import create_app
 from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
-from tests.support import AUTH
+from tests.support import AUTH, SARAH_AUTH
 from tests.support.key_rows import bare_keys, downgrade_to_bare_keys, key_rows, key_table_dump
 
 PEOPLE = {"+6281234567890": "Budi Santoso", "+6281298765432": "Siti Rahayu"}
@@ -51,7 +51,7 @@ def seed(url: str, tmp_path: Path) -> dict[str, str]:
                     "state": "greeting",
                     "extracted_data": {"name": name},
                 }
-                resp = client.post("/sarah/state", json=body, headers=AUTH)
+                resp = client.post("/sarah/state", json=body, headers=SARAH_AUTH)
                 assert resp.status_code == 200, resp.text
                 ids[name] = resp.json()["lead_id"]
             return ids
