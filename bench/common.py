@@ -117,16 +117,25 @@ def serve_command(app: str, port: int, workers: int) -> list[str]:
 
 @contextmanager
 def served(
-    url: str, creds: Credentials, workdir: Path, workers: int, app: str = "leadledger"
+    url: str,
+    creds: Credentials,
+    workdir: Path,
+    workers: int,
+    app: str = "leadledger",
+    config_toml: str | None = None,
 ) -> Iterator[Running]:
-    """`app` on a free port, healthy within 30 s; stopped on the way out."""
+    """`app` on a free port, healthy within 30 s; stopped on the way out. `config_toml`:
+    a workspaces file (the env secret and key then apply to each of its workspaces)."""
+    config = workdir / ("workspaces.toml" if config_toml is not None else "absent.toml")
+    if config_toml is not None:
+        config.write_text(config_toml, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADLEDGER_")}
     env.update(
         PYTHONUNBUFFERED="1",
         LEADLEDGER_DATABASE_URL=url,
         LEADLEDGER_API_KEYS=f"{WORKSPACE}={creds.api_key}",
         LEADLEDGER_KAPSO_WEBHOOK_SECRET=creds.kapso_secret,
-        LEADLEDGER_CONFIG_FILE=str(workdir / "absent.toml"),
+        LEADLEDGER_CONFIG_FILE=str(config),
         LEADLEDGER_LOG_LEVEL="warning",  # no access log: it would cost the server CPU
     )
     env["PYTHONPATH"] = os.pathsep.join(
