@@ -3,8 +3,9 @@
 The files are made immutable (`chattr +i`: a chmod does not stop root, and an immutable
 file refuses writes even through descriptors opened before) - the ledger, the views and
 their WAL files; the key store stays writable. Meanwhile webhooks answer 503 +
-Retry-After and /readyz says the ledger's writes fail. Once the files are writable
-again, deliveries are accepted within RECOVERY_SECONDS and /readyz is ready, without a
+Retry-After, /readyz says the ledger's writes fail, and API clients keep reading (200):
+their reads make the pools open new connections, which SQLite opens read-only. Once the
+files are writable again, deliveries are accepted within RECOVERY_SECONDS and /readyz is ready, without a
 restart: connections SQLite opened read-only during the fault are dropped, not reused
 for ever. The follower catches the views up and stops failing; every delivery answered
 200 is stored exactly once.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -39,6 +41,7 @@ from tests.faults import (
     signed_deliveries,
     wait_for_views,
 )
+from tests.support import AUTH
 
 RECOVERY_SECONDS = 20.0  # the reported bug: still refusing writes after 30 s and more
 
@@ -68,6 +71,29 @@ def read_only(paths: list[Path]) -> Iterator[None]:
         chattr("-i", paths)
 
 
+def read_while(base_url: str, lead_ids: list[str], until: threading.Event) -> list[int]:
+    """GET each lead's events (the event store) and the lead list (the views) from 8
+    threads until `until` is set; every status answered."""
+    statuses: list[int] = []
+
+    def reader(offset: int) -> None:
+        with httpx.Client(base_url=base_url, timeout=30, headers=AUTH) as client:
+            index = offset
+            while not until.is_set():
+                lead = lead_ids[index % len(lead_ids)]
+                statuses.append(client.get(f"/leads/{lead}/events").status_code)
+                statuses.append(client.get("/leads").status_code)
+                index += 1
+
+    threads = [threading.Thread(target=reader, args=(i,), daemon=True) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    until.wait()
+    for thread in threads:
+        thread.join(30)
+    return statuses
+
+
 def wait_ready(client: httpx.Client, seconds: float) -> float:
     started = time.monotonic()
     while client.get("/readyz").status_code != 200:
@@ -94,10 +120,20 @@ def test_sqlite_files_read_only_then_writable_recover_without_restart(tmp_path: 
             assert {a.status for a in send_all(base_url, warm, workers=4)} == {200}
             assert wait_for_views(services.views, 30) == 0
 
+            lead_ids = [x["lead_id"] for x in client.get("/leads", headers=AUTH).json()["leads"]]
+            stop_reading = threading.Event()
+            reads: list[int] = []
             with read_only(data_files):
+                readers = threading.Thread(
+                    target=lambda: reads.extend(read_while(base_url, lead_ids, stop_reading))
+                )
+                readers.start()
                 answers = send_all(base_url, during, workers=6)
                 ready_during = client.get("/readyz")
+                stop_reading.set()
+                readers.join(60)
             lifted = time.monotonic()
+            assert set(reads) == {200}, Counter(reads)  # reads need no writes
             refused = refused_properly(answers)
             print(f"read-only: {dict(Counter(a.status for a in answers))}")
             assert refused, "every write was accepted on read-only files"
@@ -110,6 +146,8 @@ def test_sqlite_files_read_only_then_writable_recover_without_restart(tmp_path: 
             print(f"accepting {accepted_after:.1f} s, ready {ready_after:.1f} s after")
             assert accepted_after < RECOVERY_SECONDS
             late = send_all(base_url, after, workers=4)
+            last = max((a.sent_at + a.seconds - lifted for a in late if a.status != 200), default=0)
+            print(f"after: {dict(Counter(a.status for a in late))}, last refusal {last:.1f} s after")
             assert {a.status for a in late} == {200}
             retried = send_all(base_url, [during[a.delivery - 40] for a in refused], workers=4)
             assert {a.status for a in retried} == {200}

@@ -39,6 +39,16 @@ def pg_schema() -> Iterator[str]:
     _drop_schema(schema)
 
 
+def _sessions_in(schema: str) -> list[tuple[object, ...]]:
+    """(state, wait_event) of the sessions whose last statement names `schema`."""
+    with psycopg.connect(PG_DSN, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT state, wait_event FROM pg_stat_activity "
+            "WHERE pid <> pg_backend_pid() AND query LIKE %s",
+            (f"%{schema}%",),
+        ).fetchall()
+
+
 def _terminate_sessions_in(schema: str) -> None:
     with psycopg.connect(PG_DSN, autocommit=True) as conn:
         conn.execute(
@@ -73,7 +83,10 @@ def test_a_large_insert_commits_after_waiting_for_the_table_lock(pg_schema: str)
         writer.join(COMPLETES_WITHIN_SECONDS)
         seconds = time.monotonic() - started
         print(f"{EVENTS} events ({EVENTS * STATE_BYTES / 1e6:.0f} MB) inserted in {seconds:.1f} s")
-        assert not writer.is_alive(), f"the insert is still waiting after {seconds:.0f} s"
+        assert not writer.is_alive(), (
+            f"the insert is still waiting after {seconds:.0f} s; its session: "
+            f"{_sessions_in(pg_schema)}"
+        )
         [ids] = outcome
         assert isinstance(ids, list), ids
         assert len(ids) == EVENTS
