@@ -64,7 +64,10 @@ MAX_COMMANDS_PER_TRANSACTION = 2000
 # chunks, one at a time, other requests in between (fair scheduling between senders). A
 # retry of a half-written request appends only what is missing (dedup), so a chunk is the
 # unit of atomicity, not the request.
-CHUNK_COMMANDS = 500
+CHUNK_COMMANDS = 100
+# A request of more commands (a chunk of a large one, an import's) is bulk: written after
+# the smaller requests of its batch, in a transaction of its own.
+BULK_COMMANDS = 50
 
 
 class _ContentionError(Exception):
@@ -164,13 +167,20 @@ class Ledger:
 
     def write_batch(self, requests: Sequence[LedgerRequest]) -> list[Recording | BaseException]:
         """The writer's job: one outcome per request, a Recording only for committed work;
-        one transaction per `max_commands` commands at most."""
-        outcomes: list[Recording | BaseException] = []
-        for part in _parts(requests, self.max_commands):
-            written = self._write_part(part)
-            self._note_health(written)
-            outcomes += written
-        return outcomes
+        one transaction per `max_commands` commands at most. Bulk requests (chunks of a
+        large one) go after the batch's other requests, each in a transaction of its own:
+        a single delivery never shares a transaction with, nor waits behind, a chunk that
+        happened to be queued before it."""
+        order = sorted(range(len(requests)), key=lambda i: _is_bulk(requests[i]))  # stable
+        written: list[Recording | BaseException] = []
+        for part in _parts([requests[i] for i in order], self.max_commands):
+            outcomes = self._write_part(part)
+            self._note_health(outcomes)
+            written += outcomes
+        in_order: list[Recording | BaseException] = [*written]
+        for position, index in enumerate(order):
+            in_order[index] = written[position]
+        return in_order
 
     def _note_health(self, outcomes: Sequence[Recording | BaseException]) -> None:
         unavailable = [o for o in outcomes if isinstance(o, UNAVAILABLE)]
@@ -229,13 +239,18 @@ class Ledger:
         )
 
 
+def _is_bulk(request: LedgerRequest) -> bool:
+    return isinstance(request, WriteRequest) and len(request.commands) > BULK_COMMANDS
+
+
 def _parts(requests: Sequence[LedgerRequest], max_commands: int) -> list[Sequence[LedgerRequest]]:
     """Consecutive runs of command requests of at most `max_commands` commands (a larger
-    request is a run of its own); an erasure or a kept delivery is always alone."""
+    request is a run of its own); an erasure, a kept delivery or a bulk request is always
+    alone."""
     parts: list[Sequence[LedgerRequest]] = []
     start, size = 0, 0
     for i, request in enumerate(requests):
-        alone = not isinstance(request, WriteRequest)
+        alone = not isinstance(request, WriteRequest) or _is_bulk(request)
         commands = request.commands if isinstance(request, WriteRequest) else ()
         if i > start and (alone or size + len(commands) > max_commands):
             parts.append(requests[start:i])
