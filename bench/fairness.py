@@ -134,6 +134,8 @@ def section(result: dict[str, Any], command: str) -> dict[str, Any]:
     ok = result["small_statuses"] == [200] and result["batch_answers"][-1:] == [200]
     markdown = "\n".join(
         [
+            f"## Fair intake: one huge batch, other senders ({result['backend']})",
+            "",
             f"One workspace posts a {result['batch_bytes'] / 1e6:.1f} MB batch of "
             f"{result['batch_messages']:,} messages ({result['backend']}), retrying after each "
             f"503; another posts single messages meanwhile.",
@@ -150,11 +152,20 @@ def section(result: dict[str, Any], command: str) -> dict[str, Any]:
             f" | peak < {AIM_PEAK_RSS_MB:.0f} MB |",
         ]
     )
-    aims = {
-        "small_p99_under_1s": lat["p99"] < AIM_P99_MS,
-        "peak_rss_bounded": rss["peak"] < AIM_PEAK_RSS_MB,
-        "all_answered": ok,
-    }
+    aims = [
+        {
+            "aim": "Single deliveries of another workspace while one posts a 5 MB batch: p99",
+            "target": f"< {AIM_P99_MS:.0f} ms, all 200",
+            "measured": f"p99 {lat['p99']} ms, statuses {result['small_statuses']}",
+            "met": lat["p99"] < AIM_P99_MS and ok,
+        },
+        {
+            "aim": "Server memory while the batch is written (peak RSS)",
+            "target": f"< {AIM_PEAK_RSS_MB:.0f} MB",
+            "measured": f"{rss['peak']} MB (idle {rss['idle']}, after {rss['after']})",
+            "met": rss["peak"] < AIM_PEAK_RSS_MB,
+        },
+    ]
     return {
         "section": "fairness",
         "command": command,
@@ -178,7 +189,7 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(answer, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {out}")
-    if not all(answer["aims"].values()):
+    if not all(aim["met"] for aim in answer["aims"]):
         sys.exit(1)
 
 

@@ -31,7 +31,7 @@ TITLES = {
     "queries": "Queries (sqlite)",
     "rebuild-pg": "Rebuild (postgres)",
     "import": "Import (SQLite)",
-    "fairness": "Fair intake: one huge batch, other senders (SQLite)",
+    "fairness": "Fair intake: one huge batch, other senders (sqlite)",
 }
 
 INTRO = (

@@ -11,8 +11,8 @@ its tail never leaves the client: the server waits in ClientRead for the rest of
 message with the table's EXCLUSIVE lock held, the client waits for an answer, forever.
 Every other writer then waits on the lock. Outside pipeline mode psycopg flushes each
 statement completely before waiting (`generators.send`), so the same transaction always
-completes; it costs three extra round trips per transaction, well under a millisecond
-on a local network.
+completes; it costs a few more round trips per transaction, well under a millisecond on
+a local network.
 """
 
 from __future__ import annotations
