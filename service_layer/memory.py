@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import gc
 
 _libc_name = ctypes.util.find_library("c")
 
 
 def release_freed_memory() -> None:
-    gc.collect()  # cycles first, so their pages are free to return
+    # No gc.collect() first: a full collection of a large heap holds the GIL for a long
+    # moment, stalling every request; what a delivery frees goes by reference counting.
     if _libc_name is None:
         return
     try:
