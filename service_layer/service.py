@@ -5,6 +5,7 @@ the ledger's listener (service_layer/bootstrap.py), never by the callers."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -37,6 +38,7 @@ from projections.tables import ViewTables
 from projections.verify import VerifyResult, verify
 from service_layer.api_keys import ApiKeyMethods
 from service_layer.command_outcome import CommandOutcome, LeadCommandKind, command_outcome
+from service_layer.delivery_intake import DeliveryIntake
 from service_layer.erasure import Erasure, erase_lead, reapply_erasures
 from service_layer.errors import LeadNotFoundError, ViewLaggingError
 from service_layer.ingest import Delivery, Ingested, ingest
@@ -85,6 +87,7 @@ class LeadLedgerService(ApiKeyMethods):
         self._follower = follower
         self._keys = keys
         self.erasure_settle_seconds = ERASURE_SETTLE_SECONDS
+        self._intake = DeliveryIntake(ledger, workspaces.current)
 
     @property
     def workspaces(self) -> Workspaces:
@@ -95,6 +98,15 @@ class LeadLedgerService(ApiKeyMethods):
 
     def ingest_delivery(self, delivery: Delivery) -> Ingested:
         return ingest(self._ledger, self.workspaces, delivery)
+
+    def submit_delivery(self, delivery: Delivery) -> Future[Ingested]:
+        """Record a webhook delivery on the ingest threads; the future outlives the caller's
+        deadline, and a retry of the same bytes joins it (service_layer/delivery_intake.py)."""
+        return self._intake.submit(delivery)
+
+    def delivery_in_flight(self, key: str) -> Future[Ingested] | None:
+        """A retry's shortcut: the recording of the same delivery, if it is being written."""
+        return self._intake.find(key)
 
     def reingest_deliveries(self, workspace: str | None, actor: str) -> ReingestReport:
         """Translate kept raw deliveries again (service_layer/reingest.py)."""
@@ -258,6 +270,11 @@ class LeadLedgerService(ApiKeyMethods):
     def verify_views(self, progress: Progress | None, page_size: int) -> VerifyResult:
         return verify(self._engines.write, self._store, progress, page_size)
 
+    def write_problem(self) -> str | None:
+        """Why ledger writes would not land now (GET /readyz), or None: the writer on one
+        batch past the ingest deadline, or the database refusing writes."""
+        return self._ledger.write_problem(self.settings.ingest_timeout)
+
     def follower_errors(self) -> int:
         return self._follower.errors
 
@@ -271,6 +288,7 @@ class LeadLedgerService(ApiKeyMethods):
         self._follower.start()
 
     def close(self) -> None:
+        self._intake.close()
         self._ledger.close()  # write what is queued before the store goes
         self._follower.stop()
         self._engines.dispose()
