@@ -117,9 +117,15 @@ def serve_command(app: str, port: int, workers: int) -> list[str]:
 
 @contextmanager
 def served(
-    url: str, creds: Credentials, workdir: Path, workers: int, app: str = "leadledger"
+    url: str,
+    creds: Credentials,
+    workdir: Path,
+    workers: int,
+    app: str = "leadledger",
+    config_toml: str | None = None,
 ) -> Iterator[Running]:
-    """`app` on a free port, healthy within 30 s; stopped on the way out."""
+    """`app` on a free port, healthy within 30 s; stopped on the way out. `config_toml`:
+    a workspaces file (the env secret and key then apply to each of its workspaces)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADLEDGER_")}
     env.update(
         PYTHONUNBUFFERED="1",
@@ -129,6 +135,10 @@ def served(
         LEADLEDGER_DATA_DIR=str(workdir),
         LEADLEDGER_LOG_LEVEL="warning",  # no access log: it would cost the server CPU
     )
+    if config_toml is not None:
+        config = workdir / "workspaces.toml"
+        config.write_text(config_toml, encoding="utf-8")
+        env["LEADLEDGER_CONFIG_FILE"] = str(config)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
     )

@@ -103,8 +103,9 @@ def pg_marker(events: int, leads: int) -> Path:
 
 
 def events_per_save(pg: bool) -> int:
-    """Events per transaction while building: psycopg's pipeline stalls on one 20,000-event
-    insert (client in sync, server in ClientRead), so PostgreSQL saves in smaller ones."""
+    """Events per transaction while building. PostgreSQL's 2,000 date from psycopg's
+    pipeline stalling on one 20,000-event insert (docs/reliability.md, gap 6 - fixed since
+    by adapters/eventstore/pg_recorder.py); kept, so built ledgers stay comparable."""
     return 2_000 if pg else 20_000
 
 

@@ -22,7 +22,7 @@ from bench.common import ROOT
 RESULTS = ROOT / "bench" / "results"
 PAGE = ROOT / "docs" / "performance.md"
 # Page order; rebuild runs before queries in a full run (queries reuses its ledger).
-SECTIONS = ("ingest", "lag", "rebuild", "queries", "rebuild-pg", "import")
+SECTIONS = ("ingest", "lag", "rebuild", "queries", "rebuild-pg", "import", "fairness")
 # A section's heading whether measured or not, so links to it (#import-sqlite) hold.
 TITLES = {
     "ingest": "Ingest over HTTP",
@@ -31,6 +31,7 @@ TITLES = {
     "queries": "Queries (sqlite)",
     "rebuild-pg": "Rebuild (postgres)",
     "import": "Import (SQLite)",
+    "fairness": "Fair intake: one huge batch, other senders (sqlite)",
 }
 
 INTRO = (

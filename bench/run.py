@@ -52,6 +52,7 @@ def jobs(quick: bool, pg: bool) -> dict[str, list[str]]:
         "rebuild": ["rebuild", *q, *reuse],
         "queries": ["queries", *q, *reuse],
         "import": ["import_bench", *q],
+        "fairness": ["fairness", *q],  # SQLite; `python -m bench.fairness --pg` for PostgreSQL
     }
     if pg and not quick:
         found["rebuild-pg"] = ["rebuild", "--pg", *PG_REBUILD]

@@ -64,7 +64,17 @@ class LiveFollower:
             except Exception:  # keep following: logged and counted, retried next wake
                 self.errors += 1
                 log.exception("catching up the views failed; retrying")
+                self._drop_connections()
                 self._stop.wait(min(5.0, self.poll_interval * 2))
+
+    def _drop_connections(self) -> None:
+        """Retry on new connections: a SQLite connection opened while the file was
+        read-only stays read-only after it is writable again, and one cut by PostgreSQL
+        is dead; pooled ones would fail every catch-up until a restart."""
+        try:
+            self.views.engines.write.dispose()
+        except Exception:
+            log.exception("disposing the views' connections failed")
 
     def _listen(self) -> None:
         db = self.database

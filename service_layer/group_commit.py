@@ -4,6 +4,9 @@ Callers `submit()` a request and wait on its Future. The writer takes everything
 (up to `max_batch`) and hands it to `write_batch` in arrival order, which returns one
 outcome per request - a result or the exception that request must see. No artificial
 waiting: a batch grows by itself while the previous transaction commits.
+
+`busy_for()` says how long the batch being written has been running: a writer stuck in
+the database shows there (GET /readyz), whatever the callers' deadlines did.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -50,6 +54,12 @@ class GroupCommitter(Generic[Request, Result]):
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._busy_since: float | None = None  # monotonic start of the batch being written
+
+    def busy_for(self) -> float:
+        """Seconds the writer has spent on its current batch (0 when idle)."""
+        since = self._busy_since
+        return 0.0 if since is None else time.monotonic() - since
 
     @property
     def queued(self) -> int:
@@ -112,6 +122,7 @@ class GroupCommitter(Generic[Request, Result]):
         batch = [p for p in batch if p.future.set_running_or_notify_cancel()]
         if not batch:
             return
+        self._busy_since = time.monotonic()
         try:
             outcomes = self.write_batch([p.request for p in batch])
             if len(outcomes) != len(batch):
@@ -121,6 +132,8 @@ class GroupCommitter(Generic[Request, Result]):
             if not isinstance(exc, Exception):
                 self._settle(batch, outcomes)
                 raise
+        finally:
+            self._busy_since = None
         self._settle(batch, outcomes)
 
     @staticmethod

@@ -34,6 +34,9 @@ class Delivery:
     signed_for: set[str]
     headers: dict[str, str]  # the ones worth keeping with a raw delivery
     received_at: datetime
+    # The delivery's identity for a retry of the same bytes (channel and body digest):
+    # joins the write still in progress (service_layer/inflight.py). None: no joining.
+    key: str | None = None
 
 
 @dataclass(frozen=True)

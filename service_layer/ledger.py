@@ -2,7 +2,10 @@
 
 `record()` hands its request to the group committer (service_layer/group_commit.py) and waits:
 the writer thread writes everything waiting in one transaction (service_layer/ledger_batch.py),
-and each caller is answered only after its facts are committed. Optimistic-concurrency
+and each caller is answered only after its facts are committed. A request of more than
+`CHUNK_COMMANDS` commands is handed over a chunk at a time, each chunk queued behind what
+other callers are waiting with: one sender's huge batch never holds the writer for longer
+than a chunk's transaction, nor all its leads in memory at once. Optimistic-concurrency
 conflicts (another process appended to one of these leads first) are retried on fresh
 state, so they never surface as errors and never lose a fact; dedup lives in the
 aggregate, so a retry of an already-recorded fact appends nothing.
@@ -22,6 +25,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 
+from adapters.eventstore.connections import discard_idle_connections, probe_writable
 from adapters.eventstore.store import LedgerStore
 from domain.commands import LeadCommand
 from domain.delivery import UnhandledDelivery
@@ -39,6 +43,7 @@ from service_layer.single_writes import (
     write_reingested,
     write_unhandled,
 )
+from service_layer.write_health import WriteHealth
 
 __all__ = ["LeadNotFoundError", "Ledger", "LedgerBusyError", "RecordedFact", "Recording"]
 
@@ -50,11 +55,19 @@ log = logging.getLogger("leadledger.ledger")
 # batch gets the error (the API answers 503), with no request-by-request retry against it.
 UNAVAILABLE = (OperationalError, InterfaceError)
 BATCH_ATTEMPTS = 5  # conflicts on a whole batch before writing its requests one by one
-# Commands per transaction (a command appends one or two events). One PostgreSQL save of
-# 10,000-15,000 events once stalled in psycopg's pipeline (docs/reliability.md, gap 6);
-# group commits and import chunks stay far below, and a batch above is split. A single
-# request is never split: its commands commit together or not at all.
+# Commands per transaction (a command appends one or two events) when the writer groups
+# several requests: a batch above is split between requests. Keeps transactions short;
+# the PostgreSQL stall of large saves (docs/reliability.md, gap 6) is fixed at its cause
+# (adapters/eventstore/pg_recorder.py), not by this cap.
 MAX_COMMANDS_PER_TRANSACTION = 2000
+# Commands of one request per transaction: a larger request is written as consecutive
+# chunks, one at a time, other requests in between (fair scheduling between senders). A
+# retry of a half-written request appends only what is missing (dedup), so a chunk is the
+# unit of atomicity, not the request.
+CHUNK_COMMANDS = 100
+# A request of more commands (a chunk of a large one, an import's) is bulk: written after
+# the smaller requests of its batch, in a transaction of its own.
+BULK_COMMANDS = 50
 
 
 class _ContentionError(Exception):
@@ -68,10 +81,13 @@ class Ledger:
         max_attempts: int = 50,
         max_batch: int = 256,
         max_commands: int = MAX_COMMANDS_PER_TRANSACTION,
+        chunk_commands: int = CHUNK_COMMANDS,
     ) -> None:
         self.store = store
         self.max_attempts = max_attempts
         self.max_commands = max_commands
+        self.chunk_commands = chunk_commands
+        self.health = WriteHealth()
         # Called after each committed write (metrics, waking the views); never before it.
         self.listeners: list[Callable[[Recording], None]] = []
         self.writer: GroupCommitter[LedgerRequest, Recording] = GroupCommitter(
@@ -79,9 +95,24 @@ class Ledger:
         )
 
     def record(self, workspace: str, commands: Sequence[LeadCommand]) -> Recording:
-        """Append each command's fact (once) on its lead; all leads in one transaction,
-        shared with whatever other requests are waiting. Returns after the commit."""
-        return self._submit(WriteRequest(workspace, tuple(commands)))
+        """Append each command's fact (once) on its lead, in arrival order; up to
+        `chunk_commands` commands per transaction, shared with whatever other requests
+        are waiting. Returns after the last commit."""
+        commands = tuple(commands)
+        size = self.chunk_commands
+        if len(commands) <= size:
+            return self._submit(WriteRequest(workspace, commands))
+        facts: list[RecordedFact] = []
+        new_leads: list[UUID] = []
+        last: int | None = None
+        for start in range(0, len(commands), size):
+            # The next chunk is queued only once this one committed: behind it, every
+            # request another sender queued meanwhile is written first.
+            chunk = self._submit(WriteRequest(workspace, commands[start : start + size]))
+            facts += chunk.facts
+            new_leads += chunk.new_leads
+            last = chunk.last_notification_id or last
+        return Recording(facts, new_leads, last)
 
     def erase(self, workspace: str, lead_id: UUID, said: Said, reason: str) -> Recording:
         """Append the lead's erasure (nothing when already erased). Destroying its key is
@@ -118,13 +149,47 @@ class Ledger:
         """Write what is queued and stop the writer thread (later records write inline)."""
         self.writer.close()
 
+    def write_problem(self, stall_seconds: float) -> str | None:
+        """Why writes would not land now (GET /readyz), or None: the writer has been on one
+        batch for more than `stall_seconds`, or the last write found the database
+        unavailable and it still refuses a write (or did so moments ago). Both clear by
+        themselves once the batch ends or the database takes writes again."""
+        busy = self.writer.busy_for()
+        if busy > stall_seconds:
+            return f"the ledger writer has been on one batch for {busy:.0f} s"
+        failing = self.health.failing()
+        if failing is None:
+            return None
+        if failing.recent or not probe_writable(self.store):
+            return f"ledger writes failing: {failing.error}"
+        discard_idle_connections(self.store)  # writable again: the next write on fresh ones
+        return None
+
     def write_batch(self, requests: Sequence[LedgerRequest]) -> list[Recording | BaseException]:
         """The writer's job: one outcome per request, a Recording only for committed work;
-        one transaction per `max_commands` commands at most."""
-        outcomes: list[Recording | BaseException] = []
-        for part in _parts(requests, self.max_commands):
-            outcomes += self._write_part(part)
-        return outcomes
+        one transaction per `max_commands` commands at most. Bulk requests (chunks of a
+        large one) go after the batch's other requests, each in a transaction of its own:
+        a single delivery never shares a transaction with, nor waits behind, a chunk that
+        happened to be queued before it."""
+        order = sorted(range(len(requests)), key=lambda i: _is_bulk(requests[i]))  # stable
+        written: list[Recording | BaseException] = []
+        for part in _parts([requests[i] for i in order], self.max_commands):
+            outcomes = self._write_part(part)
+            self._note_health(outcomes)
+            written += outcomes
+        in_order: list[Recording | BaseException] = [*written]
+        for position, index in enumerate(order):
+            in_order[index] = written[position]
+        return in_order
+
+    def _note_health(self, outcomes: Sequence[Recording | BaseException]) -> None:
+        unavailable = [o for o in outcomes if isinstance(o, UNAVAILABLE)]
+        if unavailable:
+            self.health.failed(unavailable[0])
+            # A connection SQLite opened read-only stays so: the next write opens a new one.
+            discard_idle_connections(self.store)
+        elif any(isinstance(o, Recording) for o in outcomes):
+            self.health.succeeded()
 
     def _write_part(self, requests: Sequence[LedgerRequest]) -> list[Recording | BaseException]:
         if len(requests) == 1:
@@ -174,13 +239,18 @@ class Ledger:
         )
 
 
+def _is_bulk(request: LedgerRequest) -> bool:
+    return isinstance(request, WriteRequest) and len(request.commands) > BULK_COMMANDS
+
+
 def _parts(requests: Sequence[LedgerRequest], max_commands: int) -> list[Sequence[LedgerRequest]]:
     """Consecutive runs of command requests of at most `max_commands` commands (a larger
-    request is a run of its own); an erasure or a kept delivery is always alone."""
+    request is a run of its own); an erasure, a kept delivery or a bulk request is always
+    alone."""
     parts: list[Sequence[LedgerRequest]] = []
     start, size = 0, 0
     for i, request in enumerate(requests):
-        alone = not isinstance(request, WriteRequest)
+        alone = not isinstance(request, WriteRequest) or _is_bulk(request)
         commands = request.commands if isinstance(request, WriteRequest) else ()
         if i > start and (alone or size + len(commands) > max_commands):
             parts.append(requests[start:i])

@@ -5,6 +5,7 @@ the ledger's listener (service_layer/bootstrap.py), never by the callers."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -12,8 +13,10 @@ from uuid import UUID
 
 from sqlalchemy import Connection
 
+from adapters.config.private_files import open_private
 from adapters.config.settings import Settings
 from adapters.config.workspaces import Workspaces
+from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.kept_deliveries import kept_page, reingested_among
 from adapters.legacy_import.mapping import LegacyMapping
 from adapters.legacy_import.readers import RawRow, read_file
@@ -36,10 +39,12 @@ from projections.verify import VerifyResult, verify
 from service_layer.api_keys import ApiKeyMethods
 from service_layer.change_wiring import wire_changes
 from service_layer.command_outcome import CommandOutcome, LeadCommandKind, command_outcome
+from service_layer.delivery_intake import DeliveryIntake
 from service_layer.erasure import Erasure, erase_lead, reapply_erasures
 from service_layer.errors import LeadNotFoundError, ViewLaggingError
 from service_layer.ingest import Delivery, Ingested, ingest
 from service_layer.key_ring import KeyRing
+from service_layer.key_rotation import Rotation, rotate
 from service_layer.lead_resolution import erased_lead_ids, resolve_lead_id
 from service_layer.ledger import Ledger, Recording
 from service_layer.legacy_import import LegacyImport
@@ -83,6 +88,7 @@ class LeadLedgerService(ApiKeyMethods):
         self._follower = follower
         self._keys = keys
         self.erasure_settle_seconds = ERASURE_SETTLE_SECONDS
+        self._intake = DeliveryIntake(ledger, workspaces.current)
         # The change feed, its streams and outbound webhooks (docs/changes.md).
         parts = wire_changes(engines, views)
         self.change_settings, self.changes = parts.settings, parts.feed
@@ -97,6 +103,15 @@ class LeadLedgerService(ApiKeyMethods):
 
     def ingest_delivery(self, delivery: Delivery) -> Ingested:
         return ingest(self._ledger, self.workspaces, delivery)
+
+    def submit_delivery(self, delivery: Delivery) -> Future[Ingested]:
+        """Record a webhook delivery on the ingest threads; the future outlives the caller's
+        deadline, and a retry of the same bytes joins it (service_layer/delivery_intake.py)."""
+        return self._intake.submit(delivery)
+
+    def delivery_in_flight(self, key: str) -> Future[Ingested] | None:
+        """A retry's shortcut: the recording of the same delivery, if it is being written."""
+        return self._intake.find(key)
 
     def reingest_deliveries(self, workspace: str | None, actor: str) -> ReingestReport:
         """Translate kept raw deliveries again (service_layer/reingest.py)."""
@@ -139,7 +154,7 @@ class LeadLedgerService(ApiKeyMethods):
         (each with its own store and ledger, service_layer/parallel_import.py)."""
         if workers > 1:
             return run_parallel(job, workers, on_progress)
-        with job.rejects.open("w", encoding="utf-8") as rejects_out:
+        with open_private(job.rejects) as rejects_out:
             importer = job.importer(self._ledger, rejects_out, lambda n: on_progress("contacts", n))
             notes = read_file(job.notes, job.notes_format) if job.notes else iter(())
             return importer.run(
@@ -169,6 +184,10 @@ class LeadLedgerService(ApiKeyMethods):
 
     def reapply_erasures(self) -> int:
         return reapply_erasures(self._store)
+
+    def rotate_master_key(self) -> Rotation:
+        """Re-wrap every lead key under a new master key (service_layer/key_rotation.py)."""
+        return rotate(self.settings, DatabaseURL.parse(self.settings.database_url), self._store)
 
     # -- ledger reads ---------------------------------------------------------------------
 
@@ -256,6 +275,11 @@ class LeadLedgerService(ApiKeyMethods):
     def verify_views(self, progress: Progress | None, page_size: int) -> VerifyResult:
         return verify(self._engines.write, self._store, progress, page_size)
 
+    def write_problem(self) -> str | None:
+        """Why ledger writes would not land now (GET /readyz), or None: the writer on one
+        batch past the ingest deadline, or the database refusing writes."""
+        return self._ledger.write_problem(self.settings.ingest_timeout)
+
     def follower_errors(self) -> int:
         return self._follower.errors
 
@@ -274,6 +298,7 @@ class LeadLedgerService(ApiKeyMethods):
             self._webhooks.start()
 
     def close(self) -> None:
+        self._intake.close()
         self._webhooks.stop()
         self._ledger.close()  # write what is queued before the store goes
         self._follower.stop()

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import psycopg
 
 from adapters.config.workspaces import ConfigError
+from adapters.eventstore.pg_recorder import TOPIC as PG_RECORDER_TOPIC
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,9 @@ class DatabaseURL:
             "POSTGRES_POOL_SIZE": "5",
             "POSTGRES_MAX_OVERFLOW": "10",
             "POSTGRES_LOCK_TIMEOUT": "10",
+            # Inserts outside psycopg's pipeline mode, which can stall a large one forever
+            # holding the table lock (adapters/eventstore/pg_recorder.py).
+            "APPLICATION_RECORDER_TOPIC": PG_RECORDER_TOPIC,
         }
         if self.schema:
             env["POSTGRES_SCHEMA"] = self.schema

@@ -70,6 +70,30 @@ def kapso_batch(
     return body
 
 
+def kapso_large_batch(
+    max_bytes: int, phone_number_id: str, leads: int, prefix: str = "big"
+) -> tuple[bytes, int]:
+    """The largest body of one-line inbound messages (`whatsapp.message.received`, flagged
+    as a batch) that fits in `max_bytes`, from `leads` phones in turn: the tens of
+    thousands of messages Kapso may send at once. Returns the body and its message count."""
+    head, tail = b'{"type":"%s","batch":true,"data":[' % KAPSO_RECEIVED.encode(), b"]}"
+    parts: list[bytes] = []
+    size = len(head) + len(tail)
+    while True:
+        index = len(parts)
+        phone = f"62812{10_000_000 + index % leads:08d}"
+        element = (
+            b'{"message":{"id":"%s-%d","from":"%s","timestamp":"1764000000","type":"text",'
+            b'"text":{"body":"ok"}},"phone_number_id":"%s"}'
+            % (prefix.encode(), index, phone.encode(), phone_number_id.encode())
+        )
+        grown = size + len(element) + (1 if parts else 0)
+        if grown > max_bytes:
+            return head + b",".join(parts) + tail, len(parts)
+        parts.append(element)
+        size = grown
+
+
 def kapso_headers(
     secret: str,
     body: bytes,

@@ -1,4 +1,5 @@
-"""GET /readyz: may a load balancer send traffic here? Databases answer, views keep up."""
+"""GET /readyz: may a load balancer send traffic here? Databases answer, writes land (the
+ledger writer is not stuck, the database takes writes), views keep up."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ class ReadyOut(BaseModel):
         description="Both the event store and the views database answered"
     )
     projection_lag: int | None = Field(description="Ledger events not yet in the views")
-    failed: Literal["event_store", "views", "projection_lag"] | None = Field(
+    failed: Literal["event_store", "ledger_writes", "views", "projection_lag"] | None = Field(
         default=None, description="The first check that failed (only when not ready)"
     )
 
@@ -35,6 +36,12 @@ def readiness(service: LeadLedgerService) -> ReadyOut:
         log.warning("not ready: event store unavailable: %s", exc)
         return ReadyOut(
             status="not_ready", database="unavailable", projection_lag=None, failed="event_store"
+        )
+    problem = service.write_problem()
+    if problem is not None:  # the writer stuck on one batch, or the database refusing writes
+        log.warning("not ready: %s", problem)
+        return ReadyOut(
+            status="not_ready", database="unavailable", projection_lag=None, failed="ledger_writes"
         )
     try:
         lag = service.views_status().lag

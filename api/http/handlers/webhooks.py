@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from starlette.concurrency import run_in_threadpool
@@ -19,7 +21,7 @@ from api.http.body import parse_json, read_body
 from api.http.errors import ApiError, signature_rejected
 from api.http.schemas import AcceptedOut, FactOut, PartOut
 from service_layer.errors import IngestTimeoutError
-from service_layer.ingest import Delivery
+from service_layer.ingest import Delivery, Ingested
 
 # Headers worth keeping with a raw (unhandled) delivery; never the signature.
 _KEPT_HEADERS = (
@@ -38,19 +40,19 @@ async def kapso_webhook(request: Request) -> Response:
     )
     if not signed_for:
         raise signature_rejected("missing or invalid X-Webhook-Signature")
-    body = parse_json(raw)
     received_at = datetime.now(UTC)
+    event = request.headers.get("x-webhook-event")
+    batch = request.headers.get("x-webhook-batch", "").lower() == "true"
     idempotency_key = request.headers.get("x-idempotency-key")
-    # Past the signature and the JSON, nothing is refused: each part is recorded or kept raw.
-    items = translate_kapso(
-        body,
-        request.headers.get("x-webhook-event"),
-        request.headers.get("x-webhook-batch", "").lower() == "true",
-        idempotency_key,
-        received_at,
-        service.workspaces.default_region,
-    )
-    return await _record(request, "kapso", items, signed_for, received_at)
+
+    def translate() -> list[TranslatedItem]:
+        # Past the signature and the JSON, nothing is refused: each part is recorded or
+        # kept raw.
+        body = parse_json(raw)
+        region = service.workspaces.default_region
+        return translate_kapso(body, event, batch, idempotency_key, received_at, region)
+
+    return await _record(request, "kapso", raw, translate, signed_for, received_at)
 
 
 async def meta_verify(request: Request) -> Response:
@@ -74,31 +76,50 @@ async def meta_webhook(request: Request) -> Response:
     signed_for = matching_workspaces(header, raw, service.workspaces.meta_secrets())
     if not signed_for:
         raise signature_rejected("invalid X-Hub-Signature-256")
-    body = parse_json(raw)
     received_at = datetime.now(UTC)
-    items = translate_meta(body, received_at, service.workspaces.default_region)
-    return await _record(request, "meta", items, signed_for, received_at)
+
+    def translate() -> list[TranslatedItem]:
+        return translate_meta(parse_json(raw), received_at, service.workspaces.default_region)
+
+    return await _record(request, "meta", raw, translate, signed_for, received_at)
 
 
 async def _record(
     request: Request,
     channel: str,
-    items: list[TranslatedItem],
+    raw: bytes,
+    translate: Callable[[], list[TranslatedItem]],
     signed_for: set[str],
     received_at: datetime,
 ) -> Response:
+    """Parse, translate and record off the event loop (a 5 MB batch is seconds of work:
+    other requests keep being served), then answer once committed."""
     headers = {h: request.headers[h] for h in _KEPT_HEADERS if h in request.headers}
     service = service_of(request)
-    delivery = Delivery(channel, items, signed_for, headers, received_at)
+    # The same delivery again (a sender's retry: same bytes, same event headers) joins the
+    # write of the first one while it runs, without parsing it again.
+    digest = hashlib.sha256(raw)
+    for name, value in sorted(headers.items()):
+        digest.update(f"\n{name}:{value}".encode())
+    key = f"{channel}:{digest.hexdigest()}"
+    recording = service.delivery_in_flight(key)
+    if recording is None:
+        items = await run_in_threadpool(translate)
+        delivery = Delivery(channel, items, signed_for, headers, received_at, key)
+        recording = service.submit_delivery(delivery)
     try:
-        # Kapso waits 10 s: past the deadline answer 503 so it retries. If the write still
-        # lands afterwards, the retry is deduplicated: nothing lost, nothing doubled.
+        # Kapso waits 10 s: past the deadline answer 503 so it retries. The write goes on
+        # (shielded from the cancellation): the retry waits for it, or is deduplicated.
         ingested = await asyncio.wait_for(
-            run_in_threadpool(service.ingest_delivery, delivery),
+            asyncio.shield(asyncio.wrap_future(recording)),
             timeout=service.settings.ingest_timeout,
         )
     except TimeoutError:
         raise IngestTimeoutError from None
+    return await run_in_threadpool(_accepted, ingested)
+
+
+def _accepted(ingested: Ingested) -> Response:
     answer = AcceptedOut(
         facts=[FactOut(lead_id=f.lead_id, fact=f.fact) for f in ingested.facts],
         kept_unhandled=ingested.kept_unhandled,
