@@ -28,7 +28,7 @@ async def lead_events(request: Request) -> Response:
     workspace = workspace_of(request)
     lead_id = lead_id_param(request)
     events = await run_in_threadpool(service_of(request).lead_events, workspace, lead_id)
-    out = EventsOut(lead_id=lead_id, events=[_event_out(e) for e in events])
+    out = EventsOut(lead_id=lead_id, events=[event_out(e) for e in events])
     return JSONResponse(out.model_dump(mode="json"))
 
 
@@ -81,7 +81,7 @@ def _unhandled_out(event: Any, reingested: set[UUID]) -> UnhandledOut:
     )
 
 
-def _event_out(event: Any) -> EventOut:
+def event_out(event: Any) -> EventOut:
     attrs = {k: v for k, v in vars(event).items() if k not in _ENVELOPE}
     provenance = {k: attrs.pop(k, None) for k in _PROVENANCE}
     recorded_at: datetime = event.timestamp

@@ -1,0 +1,50 @@
+"""Operations: kept raw deliveries (re-ingested or not), the projections' position and lag,
+and the stats page with leads by status over time as a server-rendered SVG."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.http.auth import service_of
+from api.http.dashboard.forms import require_acting
+from api.http.dashboard.status_chart import StatusSeries, status_series, svg_chart
+from api.http.dashboard.templating import page
+from projections import queries
+from projections.as_of import AuditQuery, audit
+
+CHART_DAYS = 30
+CHART_ROWS = 5000  # status decisions read for the chart (newest first)
+
+
+async def operations_page(request: Request) -> Response:
+    acting = require_acting(request)
+    service = service_of(request)
+    kept = await run_in_threadpool(service.unhandled_deliveries, acting.workspace, 200)
+    done = await run_in_threadpool(service.reingested_delivery_ids, acting.workspace)
+    return page(
+        request,
+        "operations.html",
+        deliveries=[(d, d.originator_id in done) for d in kept],
+        status=service.views_status(),
+        follower_errors=service.follower_errors(),
+    )
+
+
+async def stats_page(request: Request) -> Response:
+    acting = require_acting(request)
+    service = service_of(request)
+    until = datetime.now(UTC)
+    since = until - timedelta(days=CHART_DAYS)
+    query = AuditQuery(source=None, actor=None, since=since, until=until, limit=CHART_ROWS)
+    entries, more = await run_in_threadpool(
+        service.read_views, lambda c, t: audit(c, t, acting.workspace, query)
+    )
+    _, by_status, _ = await run_in_threadpool(
+        service.read_views, lambda c, t: queries.stats(c, t, acting.workspace)
+    )
+    series: StatusSeries = status_series(entries, by_status, since, until, more is None)
+    return page(request, "stats.html", chart=svg_chart(series), days=CHART_DAYS)

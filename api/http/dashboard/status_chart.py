@@ -1,0 +1,94 @@
+"""Leads by status over time, as an SVG drawn on the server (no chart library in the
+browser). The counts are walked back from today's: each applied status change between a
+day's end and now is undone (its lead leaves `to` and returns to `from`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from xml.sax.saxutils import escape
+
+from projections.as_of import AuditEntry
+
+WIDTH, HEIGHT, PAD = 640, 260, 36
+COLOURS = ("#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df", "#bf3989", "#57606a", "#0a7a8a")
+
+
+@dataclass(frozen=True)
+class StatusSeries:
+    days: list[datetime]  # each day's end
+    counts: dict[str, list[int]]  # status -> count at each day's end
+    complete: bool  # False: older changes were not read, the left end is approximate
+
+
+def status_series(
+    entries: Iterable[AuditEntry],
+    now_counts: dict[str, int],
+    since: datetime,
+    until: datetime,
+    complete: bool,
+) -> StatusSeries:
+    changes = sorted(
+        (e for e in entries if e.kind == "status" and e.outcome == "applied"),
+        key=lambda e: e.at,
+        reverse=True,
+    )
+    days = [since + timedelta(days=n + 1) for n in range((until - since).days)] + [until]
+    counts = dict(now_counts)
+    series: dict[str, list[int]] = {s: [] for s in counts}
+    at_day: dict[int, dict[str, int]] = {}
+    undo = iter(changes)
+    pending = next(undo, None)
+    for index in range(len(days) - 1, -1, -1):
+        while pending is not None and pending.at > days[index]:
+            if pending.to_status is not None:
+                counts[pending.to_status] = max(0, counts.get(pending.to_status, 0) - 1)
+            if pending.from_status is not None:
+                counts[pending.from_status] = counts.get(pending.from_status, 0) + 1
+            pending = next(undo, None)
+        at_day[index] = dict(counts)
+    for status in sorted({s for day in at_day.values() for s in day}):
+        series[status] = [at_day[i].get(status, 0) for i in range(len(days))]
+    return StatusSeries(days, series, complete)
+
+
+def svg_chart(series: StatusSeries) -> str:
+    top = max((max(v) for v in series.counts.values() if v), default=0) or 1
+    steps = max(1, len(series.days) - 1)
+
+    def x(i: int) -> float:
+        return PAD + i * (WIDTH - 2 * PAD) / steps
+
+    def y(n: int) -> float:
+        return HEIGHT - PAD - n * (HEIGHT - 2 * PAD) / top
+
+    legend_bottom = HEIGHT + 20 * len(series.counts)
+    axis_y = HEIGHT - PAD
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {legend_bottom}" '
+        'role="img" aria-labelledby="chart-title" class="chart">',
+        '<title id="chart-title">Leads by status, one point per day</title>',
+        f'<line x1="{PAD}" y1="{axis_y}" x2="{WIDTH - PAD}" y2="{axis_y}" stroke="#57606a"/>',
+        f'<text x="4" y="{PAD}" font-size="11">{top}</text>',
+        f'<text x="4" y="{HEIGHT - PAD}" font-size="11">0</text>',
+    ]
+    if series.days:
+        first, last = series.days[0], series.days[-1]
+        parts.append(f'<text x="{PAD}" y="{HEIGHT - 12}" font-size="11">{first:%Y-%m-%d}</text>')
+        parts.append(
+            f'<text x="{WIDTH - PAD}" y="{HEIGHT - 12}" font-size="11" text-anchor="end">'
+            f"{last:%Y-%m-%d}</text>"
+        )
+    for n, (status, values) in enumerate(series.counts.items()):
+        colour = COLOURS[n % len(COLOURS)]
+        points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
+        parts.append(
+            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>'
+        )
+        label = escape(f"{status}: {values[-1] if values else 0}")
+        ly = HEIGHT + 20 * n + 10
+        parts.append(f'<rect x="{PAD}" y="{ly - 9}" width="12" height="12" fill="{colour}"/>')
+        parts.append(f'<text x="{PAD + 18}" y="{ly + 1}" font-size="12">{label}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
