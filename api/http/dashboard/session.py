@@ -79,9 +79,9 @@ def signed_in(request: Request, now: float | None = None) -> Acting | None:
     """Who is acting, or None (never signed in, signed out, or idle too long)."""
     now = time.time() if now is None else now
     seen = request.session.get("seen")
+    seen = float(seen) if isinstance(seen, int | float) else 0.0
     acting = Acting.from_session(request.session.get("acting") or {})
-    stale = not isinstance(seen, int | float) or now - seen > IDLE_SECONDS
-    if acting is None or stale or request.session.get("sid") in SIGNED_OUT:
+    if acting is None or now - seen > IDLE_SECONDS or request.session.get("sid") in SIGNED_OUT:
         if acting is not None:
             request.session.clear()
         return None
