@@ -17,7 +17,7 @@ COLOURS = ("#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df", "#bf3989", "#5
 
 @dataclass(frozen=True)
 class StatusSeries:
-    days: list[datetime]  # each day's end
+    days: list[datetime]  # since, each day after it, until
     counts: dict[str, list[int]]  # status -> count at each day's end
     complete: bool  # False: older changes were not read, the left end is approximate
 
@@ -34,7 +34,7 @@ def status_series(
         key=lambda e: e.at,
         reverse=True,
     )
-    days = [since + timedelta(days=n + 1) for n in range((until - since).days)] + [until]
+    days = [since + timedelta(days=n) for n in range((until - since).days)] + [until]
     counts = dict(now_counts)
     series: dict[str, list[int]] = {s: [] for s in counts}
     at_day: dict[int, dict[str, int]] = {}

@@ -1,0 +1,115 @@
+"""Dashboard pages through the app (in memory): idle timeout, bad input refused without a
+change, as-of, operations, stats and /docs. The browser flows are tests/e2e/test_dashboard.py."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+
+import pytest
+from starlette.testclient import TestClient
+
+from api.http.dashboard import session
+from tests.support import API_KEY, post_kapso, sample
+
+pytestmark = pytest.mark.parametrize("backend", ["memory"])
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def sign_in(client: TestClient, key: str = API_KEY) -> TestClient:
+    token = csrf_of(client.get("/ui/signin").text)
+    client.post(
+        "/ui/signin",
+        data={"csrf": token, "api_key": key, "name": "Tester"},
+        follow_redirects=False,
+    )
+    return client
+
+
+@pytest.fixture
+def lead_id(client: TestClient) -> str:
+    answer = post_kapso(client, sample("kapso-message-received.json"), "whatsapp.message.received")
+    assert answer.status_code == 200
+    return str(answer.json()["facts"][0]["lead_id"])
+
+
+def test_an_idle_session_is_signed_out(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    sign_in(client)
+    assert client.get("/ui/leads", follow_redirects=False).status_code == 200
+    later = time.time() + session.IDLE_SECONDS + 5
+    monkeypatch.setattr("api.http.dashboard.session.time.time", lambda: later)
+    answer = client.get("/ui/leads", follow_redirects=False)
+    assert (answer.status_code, answer.headers["location"]) == (303, "/ui/signin")
+
+
+def test_a_failed_sign_in_logs_neither_key_nor_name(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        sign_in(client, key="secret-wrong-key")
+    assert "refused" in caplog.text
+    assert "secret-wrong-key" not in caplog.text
+    assert "Tester" not in caplog.text
+    assert client.get("/ui/leads", follow_redirects=False).status_code == 303
+
+
+def test_a_bad_status_is_refused_and_appends_nothing(client: TestClient, lead_id: str) -> None:
+    token = csrf_of(sign_in(client).get("/ui/leads").text)
+    before = client.get(f"/leads/{lead_id}/events", headers=AUTH).json()["events"]
+    answer = client.post(
+        f"/ui/leads/{lead_id}/status",
+        data={"csrf": token, "status": "bogus"},
+        headers={"X-Requested-With": "fetch"},
+    )
+    assert answer.status_code == 422
+    assert answer.json()["error"].startswith("status")
+    assert client.get(f"/leads/{lead_id}/events", headers=AUTH).json()["events"] == before
+
+
+def test_a_note_is_recorded_as_the_signed_in_person(client: TestClient, lead_id: str) -> None:
+    token = csrf_of(sign_in(client).get("/ui/leads").text)
+    answer = client.post(
+        f"/ui/leads/{lead_id}/notes", data={"csrf": token, "content": "call back friday"}
+    )
+    assert answer.status_code == 200  # the redirect back to the lead page, followed
+    notes = client.get(f"/leads/{lead_id}/notes", headers=AUTH).json()["notes"]
+    assert [(n["content"], n["actor"], n["source"]) for n in notes] == [
+        ("call back friday", "Tester", "human")
+    ]
+
+
+def test_as_of_before_the_lead_existed_is_not_found(client: TestClient, lead_id: str) -> None:
+    sign_in(client)
+    assert client.get(f"/ui/leads/{lead_id}?as_of=2000-01-01T00:00:00").status_code == 404
+    assert client.get(f"/ui/leads/{lead_id}?as_of=yesterday").status_code == 422
+    now = client.get(f"/ui/leads/{lead_id}?as_of=2100-01-01T00:00:00")
+    assert now.status_code == 200
+    assert "As of 2100-01-01" in now.text
+
+
+def test_operations_stats_and_docs_pages(client: TestClient, lead_id: str) -> None:
+    sign_in(client)
+    operations = client.get("/ui/operations")
+    assert "Lag" in operations.text
+    assert "Unhandled deliveries (0)" in operations.text
+    stats = client.get("/ui/stats")
+    assert "<polyline" in stats.text
+    docs = client.get("/docs")
+    assert "swagger-ui-bundle.js" in docs.text
+    assert client.get("/ui/static/swagger-ui/swagger-ui-bundle.js").status_code == 200
+
+
+def test_the_lead_live_part_answers_204_until_the_lead_moves(
+    client: TestClient, lead_id: str
+) -> None:
+    sign_in(client)
+    first = client.get(f"/ui/leads/{lead_id}/live?version=0").json()
+    same = client.get(f"/ui/leads/{lead_id}/live?version={first['version']}")
+    assert same.status_code == 204
