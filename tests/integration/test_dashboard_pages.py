@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from api.http.dashboard import session
-from tests.support import API_KEY, post_kapso, sample
+from tests.support import API_KEY, OTHER_API_KEY, post_kapso, sample
 
 pytestmark = pytest.mark.parametrize("backend", ["memory"])
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -113,3 +113,21 @@ def test_the_lead_live_part_answers_204_until_the_lead_moves(
     first = client.get(f"/ui/leads/{lead_id}/live?version=0").json()
     same = client.get(f"/ui/leads/{lead_id}/live?version={first['version']}")
     assert same.status_code == 204
+
+
+def test_another_workspace_sees_and_changes_nothing_of_this_one(
+    client: TestClient, lead_id: str
+) -> None:
+    before = client.get(f"/leads/{lead_id}/events", headers=AUTH).json()["events"]
+    token = csrf_of(sign_in(client, key=OTHER_API_KEY).get("/ui/leads").text)
+    assert lead_id not in client.get("/ui/leads").text
+    assert client.get(f"/ui/leads/{lead_id}").status_code == 404
+    assert client.get(f"/ui/leads/{lead_id}/live").status_code == 404
+    for action, form in (("status", {"status": "converted"}), ("notes", {"content": "x"})):
+        answer = client.post(
+            f"/ui/leads/{lead_id}/{action}",
+            data={"csrf": token, **form},
+            headers={"X-Requested-With": "fetch"},
+        )
+        assert answer.status_code == 404
+    assert client.get(f"/leads/{lead_id}/events", headers=AUTH).json()["events"] == before
