@@ -39,7 +39,7 @@ def serve(
     """Start the HTTP server (uvicorn). Creates a local config on first run."""
     settings = Settings()
     if not load_workspaces(settings).by_name:
-        _first_run(settings)
+        _first_run(settings, host, port)
     uvicorn.run(
         "api.http.asgi:build",
         factory=True,
@@ -53,7 +53,7 @@ def serve(
     )
 
 
-def _first_run(settings: Settings) -> None:
+def _first_run(settings: Settings, host: str, port: int) -> None:
     created = create_local_config(settings.config_file)
     console.print(f"[bold]No workspace configured: created {created.path.resolve()}[/bold]")
     console.print(f"  workspace:              {created.workspace}")
@@ -62,6 +62,11 @@ def _first_run(settings: Settings) -> None:
     console.print(f"  Meta app secret:        {created.meta_app_secret}")
     console.print(f"  Meta verify token:      {created.meta_verify_token}")
     console.print("Only the API key's SHA-256 is stored; keep the key now.")
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 (a comparison)
+    console.print(
+        f"[bold]Dashboard: http://{shown}:{port}/ui/[/bold] — sign in with the API key above "
+        "and your name (docs/dashboard.md)."
+    )
     os.environ.setdefault("LEADLEDGER_CONFIG_FILE", str(created.path))
 
 
