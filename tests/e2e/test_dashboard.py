@@ -132,6 +132,8 @@ def test_the_lead_page_shows_timeline_and_provenance_and_records_a_status(
     name = page.locator('[data-field="name"]')
     assert "Budi Santoso" in name.inner_text()
     assert "ContactNameReported" in name.locator(".said").inner_text()
+    page.get_by_text("Raw events (").click()  # the panel loads its content when opened
+    page.locator("#raw-events", has_text="InboundMessageReceived").wait_for(timeout=SEEN)
     page.evaluate("window.notReloaded = true")
     page.get_by_label("New status").select_option("qualified")
     page.get_by_label("Reason").fill("asked for the price list")

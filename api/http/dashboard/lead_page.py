@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from api.http.auth import service_of
 from api.http.dashboard.acting import Acting
 from api.http.dashboard.forms import require_acting
-from api.http.dashboard.provenance import provenance
+from api.http.dashboard.ledger_facts import LedgerFacts, ledger_facts
 from api.http.dashboard.templating import env, page
 from api.http.dashboard.timeline import timeline
 from api.http.handlers.ledger_queries import event_out
@@ -36,6 +36,7 @@ CARD_FIELDS = (
     ("lead_temperature", "Temperature"), ("chat_phase", "Sarah's phase"),
     ("first_referral", "First ad"), ("last_referral", "Latest ad"),
 )  # fmt: skip
+TIMELINE_SHOWN = 100  # the newest entries; "?timeline=all" shows every one
 
 
 @dataclass(frozen=True)
@@ -75,17 +76,19 @@ def _as_of(request: Request) -> datetime | None:
 
 
 def _context(
-    acting: Acting, reads: LeadReads, events: list[Any], as_of: datetime | None
+    acting: Acting, reads: LeadReads, facts: LedgerFacts, as_of: datetime | None, full: bool
 ) -> dict[str, Any]:
-    shown = [e for e in events if as_of is None or e.timestamp <= as_of]
     view = reads.view
+    entries = timeline(reads.messages, reads.history, reads.notes, facts.entries, as_of)
     return {
         "lead": view,
         "card": [(name, label, getattr(view, name, None)) for name, label in CARD_FIELDS],
+        "card_names": {name for name, _ in CARD_FIELDS},
         "extracted": view.extracted,
-        "said": provenance(shown),
-        "timeline": timeline(reads.messages, reads.history, reads.notes, shown, as_of),
-        "events": [event_out(e) for e in shown],
+        "said": facts.said,
+        "timeline": entries if full else entries[-TIMELINE_SHOWN:],
+        "timeline_total": len(entries),
+        "event_count": facts.event_count,
         "as_of": as_of,
         "acting": acting,
         "statuses": [s.value for s in LeadStatus],
@@ -97,11 +100,32 @@ async def _load(
 ) -> dict[str, Any]:
     service = service_of(request)
     reads = await run_in_threadpool(service.read_lead, acting.workspace, lead_id, _reads)
+    facts = await run_in_threadpool(
+        ledger_facts, service, acting.workspace, lead_id, reads.view.version, as_of
+    )
     if as_of is not None:
         view = await run_in_threadpool(service.lead_as_of, acting.workspace, lead_id, as_of)
         reads = LeadReads(view, reads.history, reads.notes, reads.messages)
-    events = await run_in_threadpool(service.lead_events, acting.workspace, lead_id)
-    return _context(acting, reads, events, as_of)
+    full = request.query_params.get("timeline") == "all"
+    return _context(acting, reads, facts, as_of, full)
+
+
+async def raw_events(request: Request) -> Response:
+    """The raw events panel's content, fetched when it is opened (a long history would
+    otherwise weigh on every page view)."""
+    acting = require_acting(request)
+    lead_id = _lead_id(request)
+    if lead_id is None:
+        return page(request, "not_found.html", status_code=404)
+    try:
+        as_of = _as_of(request)
+        events = await run_in_threadpool(service_of(request).lead_events, acting.workspace, lead_id)
+    except ValueError:
+        return page(request, "not_found.html", status_code=422, problem="as_of: not a time")
+    except LeadNotFoundError:
+        return page(request, "not_found.html", status_code=404)
+    shown = [event_out(e) for e in events if as_of is None or e.timestamp <= as_of]
+    return page(request, "raw_events.html", events=shown, lead_id=lead_id)
 
 
 async def lead_page(request: Request) -> Response:

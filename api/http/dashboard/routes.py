@@ -42,6 +42,7 @@ def dashboard_app(service: LeadLedgerService) -> Starlette:
             Route("/leads/changed", leads_list.changed_rows, methods=["GET"]),
             Route(lead, lead_page.lead_page, methods=["GET"]),
             Route(lead + "/live", lead_page.lead_live, methods=["GET"]),
+            Route(lead + "/events", lead_page.raw_events, methods=["GET"]),
             Route(lead + "/status", actions.set_status, methods=["POST"]),
             Route(lead + "/release", actions.release_hold, methods=["POST"]),
             Route(lead + "/notes", actions.add_note, methods=["POST"]),

@@ -25,18 +25,24 @@ class Entry:
     detail: dict[str, str] = field(default_factory=dict)
 
 
+def event_entries(events: Iterable[Any]) -> list[Entry]:
+    """The entries only the ledger has (no view keeps them): Sarah's phases, erasure,
+    conversation changes."""
+    return [_event(e) for e in events if type(e).__name__ in _EVENT_KINDS]
+
+
 def timeline(
     messages: Iterable[MessageEntry],
     history: Iterable[StatusHistoryEntry],
     notes: Iterable[NoteEntry],
-    events: Iterable[Any],
+    from_events: Iterable[Entry],
     as_of: datetime | None = None,
 ) -> list[Entry]:
     entries = [
         *(_message(m) for m in messages),
         *(_status(s) for s in history),
         *(Entry("note", n.at, "Note", n.content, f"{n.source}: {n.actor}") for n in notes),
-        *(_event(e) for e in events if type(e).__name__ in _EVENT_KINDS),
+        *from_events,
     ]
     if as_of is not None:
         entries = [e for e in entries if e.at is not None and e.at <= as_of]

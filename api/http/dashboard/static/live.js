@@ -80,10 +80,23 @@
       var open = lead.querySelector("details[open]") !== null;
       lead.innerHTML = data.html;
       lead.dataset.version = data.version;
-      if (open) lead.querySelector("details").open = true;
+      if (open) lead.querySelector("details").open = true;  // reloads the events too
     });
   }
   if (lead) follow(refreshLead);
+
+  // The raw events panel loads its content when first opened (a long history is heavy).
+  document.addEventListener("toggle", function (event) {
+    var panel = event.target;
+    if (!panel.dataset || !panel.dataset.rawEvents || !panel.open || panel.dataset.loaded) return;
+    panel.dataset.loaded = "yes";
+    fetch(panel.dataset.rawEvents, { credentials: "same-origin" })
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        var list = new DOMParser().parseFromString(html, "text/html").getElementById("raw-events");
+        if (list) panel.querySelector(".raw-body").replaceChildren(list);
+      });
+  }, true);
 
   // Actions post in the background; the decision is announced, the page refreshes itself.
   document.querySelectorAll("form[data-action]").forEach(function (form) {
