@@ -38,8 +38,12 @@ AIM_MS = 50.0
 KEY = "bench-dashboard-key"
 
 
-def timed(client: TestClient, path: str, repeat: int) -> list[float]:
-    first = client.get(path)  # warm: caches, templates, prepared statements
+def timed(client: TestClient, path: str, repeat: int) -> dict[str, float]:
+    """The first request (cold: templates, caches, the lead's events) and the summary of
+    the next `repeat`."""
+    started = time.perf_counter()
+    first = client.get(path)
+    cold = (time.perf_counter() - started) * 1000
     assert first.status_code == 200, f"{path}: {first.status_code} {first.text[:200]}"
     took = []
     for _ in range(repeat):
@@ -47,7 +51,7 @@ def timed(client: TestClient, path: str, repeat: int) -> list[float]:
         answer = client.get(path)
         took.append((time.perf_counter() - started) * 1000)
         assert answer.status_code == 200
-    return took
+    return {"first": cold, **summary(took)}
 
 
 def signed_in(client: TestClient) -> None:
@@ -71,10 +75,8 @@ def measure(url: str, repeat: int) -> dict[str, dict[str, float]]:
     with TestClient(create_app(services.service)) as client:  # closes the services
         signed_in(client)
         return {
-            "leads list (first page of 50)": summary(timed(client, "/ui/leads", repeat)),
-            "lead page, lead with 1,000 events": summary(
-                timed(client, f"/ui/leads/{big}", repeat)
-            ),
+            "leads list (first page of 50)": timed(client, "/ui/leads", repeat),
+            "lead page, lead with 1,000 events": timed(client, f"/ui/leads/{big}", repeat),
         }
 
 
@@ -90,14 +92,14 @@ def main() -> None:
     results = measure(url, args.repeat)
     lines = [
         f"{args.leads:,} leads, {args.events:,} events, SQLite, {args.repeat} requests each",
-        "| page | p50 | p90 | p99 | max | aim |",
-        "|---|---|---|---|---|---|",
+        "| page | first | p50 | p90 | p99 | max | aim |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
         met = "met" if r["p99"] < AIM_MS else "NOT met"
         lines.append(
-            f"| {name} | {r['p50']:.1f} ms | {r['p90']:.1f} ms | **{r['p99']:.1f} ms** | "
-            f"{r['max']:.1f} ms | p99 < {AIM_MS:.0f} ms: {met} |"
+            f"| {name} | {r['first']:.1f} ms | {r['p50']:.1f} ms | {r['p90']:.1f} ms | "
+            f"**{r['p99']:.1f} ms** | {r['max']:.1f} ms | p99 < {AIM_MS:.0f} ms: {met} |"
         )
     print("\n".join(lines))
     report: dict[str, Any] = {

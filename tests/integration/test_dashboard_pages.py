@@ -3,6 +3,7 @@ change, as-of, operations, stats and /docs. The browser flows are tests/e2e/test
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import time
@@ -10,7 +11,9 @@ import time
 import pytest
 from starlette.testclient import TestClient
 
-from api.http.dashboard import session
+from api.http.app import create_app
+from api.http.dashboard.session import IDLE_SECONDS
+from service_layer.bootstrap import Services
 from tests.support import API_KEY, OTHER_API_KEY, post_kapso, sample
 
 pytestmark = pytest.mark.parametrize("backend", ["memory"])
@@ -43,7 +46,7 @@ def lead_id(client: TestClient) -> str:
 def test_an_idle_session_is_signed_out(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     sign_in(client)
     assert client.get("/ui/leads", follow_redirects=False).status_code == 200
-    later = time.time() + session.IDLE_SECONDS + 5
+    later = time.time() + IDLE_SECONDS + 5
     monkeypatch.setattr("api.http.dashboard.session.time.time", lambda: later)
     answer = client.get("/ui/leads", follow_redirects=False)
     assert (answer.status_code, answer.headers["location"]) == (303, "/ui/signin")
@@ -131,3 +134,21 @@ def test_another_workspace_sees_and_changes_nothing_of_this_one(
         )
         assert answer.status_code == 404
     assert client.get(f"/leads/{lead_id}/events", headers=AUTH).json()["events"] == before
+
+
+def test_the_cookie_is_secure_over_https_and_holds_no_key(services: Services) -> None:
+    app = create_app(services.service)
+    for base, secure in (("https://testserver", True), ("http://testserver", False)):
+        browser = TestClient(app, base_url=base)  # no lifespan: the fixture closes the services
+        token = csrf_of(browser.get("/ui/signin").text)
+        answer = browser.post(
+            "/ui/signin",
+            data={"csrf": token, "api_key": API_KEY, "name": "Tester"},
+            follow_redirects=False,
+        )
+        cookie = answer.headers["set-cookie"].lower()
+        assert ("; secure" in cookie) is secure
+        assert "samesite=strict" in cookie
+        assert "httponly" in cookie
+        value = answer.cookies["leadledger_session"]
+        assert API_KEY not in base64.b64decode(value.split(".")[0] + "==").decode()
