@@ -7,14 +7,21 @@ import base64
 import logging
 import re
 import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+from uuid import UUID
 
 import pytest
 from starlette.testclient import TestClient
 
+from adapters.webhooks.payloads import kapso_batch
 from api.http.app import create_app
 from api.http.dashboard.session import IDLE_SECONDS
+from projections import queries
 from service_layer.bootstrap import Services
 from tests.support import API_KEY, OTHER_API_KEY, post_kapso, sample
+from tests.support.kapso_deliveries import kapso_inbound
 
 pytestmark = pytest.mark.parametrize("backend", ["memory"])
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -152,3 +159,27 @@ def test_the_cookie_is_secure_over_https_and_holds_no_key(services: Services) ->
         assert "httponly" in cookie
         value = answer.cookies["leadledger_session"]
         assert API_KEY not in base64.b64decode(value.split(".")[0] + "==").decode()
+
+
+def test_the_newest_rows_are_the_tail_of_all_rows_in_order(
+    client: TestClient, services: Services, lead_id: str
+) -> None:
+    phone = client.get(f"/leads/{lead_id}", headers=AUTH).json()["phone"]
+    for n, status in enumerate(("contacted", "qualified", "converted")):
+        message = kapso_batch("whatsapp.message.received", [kapso_inbound(f"m{n}", phone, phone)])
+        assert post_kapso(client, message, "whatsapp.message.received").status_code == 200
+        body = {"status": status, "source": "human", "actor": "t", "reason": str(n)}
+        assert client.post(f"/leads/{lead_id}/status", json=body, headers=AUTH).status_code == 200
+        note = {"content": f"note {n}", "author": "t"}
+        assert client.post(f"/leads/{lead_id}/notes", json=note, headers=AUTH).status_code == 200
+    workspace, lead = "acme", UUID(lead_id)
+    reads: list[Callable[..., list[Any]]] = [
+        queries.status_history,
+        queries.notes,
+        queries.messages,
+    ]
+    for read in reads:
+        every = services.service.read_lead(workspace, lead, partial(read))
+        newest = services.service.read_lead(workspace, lead, partial(read, newest=2))
+        assert len(every) >= 3
+        assert newest == every[-2:], read.__name__

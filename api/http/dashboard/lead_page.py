@@ -4,6 +4,7 @@ page's live part again when the lead moved on (204 when it did not)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -47,13 +48,18 @@ class LeadReads:
     messages: list[MessageEntry]
 
 
-def _reads(conn: Connection, t: ViewTables, view: ContactView) -> LeadReads:
-    return LeadReads(
-        view,
-        queries.status_history(conn, t, view),
-        queries.notes(conn, t, view),
-        queries.messages(conn, t, view),
-    )
+def _reads(newest: int | None) -> Callable[[Connection, ViewTables, ContactView], LeadReads]:
+    """The view and its rows (only the `newest` of each kind; None: all), in one read."""
+
+    def read(conn: Connection, t: ViewTables, view: ContactView) -> LeadReads:
+        return LeadReads(
+            view,
+            queries.status_history(conn, t, view, newest=newest),
+            queries.notes(conn, t, view, newest=newest),
+            queries.messages(conn, t, view, newest=newest),
+        )
+
+    return read
 
 
 def _itself(_conn: Connection, _t: ViewTables, view: ContactView) -> ContactView:
@@ -80,14 +86,18 @@ def _context(
 ) -> dict[str, Any]:
     view = reads.view
     entries = timeline(reads.messages, reads.history, reads.notes, facts.entries, as_of)
+    shown = entries if full else entries[-TIMELINE_SHOWN:]
+    cut = len(shown) < len(entries) or TIMELINE_SHOWN in (
+        len(reads.messages), len(reads.history), len(reads.notes)
+    )  # fmt: skip
     return {
         "lead": view,
         "card": [(name, label, getattr(view, name, None)) for name, label in CARD_FIELDS],
         "card_names": {name for name, _ in CARD_FIELDS},
         "extracted": view.extracted,
         "said": facts.said,
-        "timeline": entries if full else entries[-TIMELINE_SHOWN:],
-        "timeline_total": len(entries),
+        "timeline": shown,
+        "timeline_cut": cut and not full,
         "event_count": facts.event_count,
         "as_of": as_of,
         "acting": acting,
@@ -99,14 +109,16 @@ async def _load(
     request: Request, acting: Acting, lead_id: UUID, as_of: datetime | None
 ) -> dict[str, Any]:
     service = service_of(request)
-    reads = await run_in_threadpool(service.read_lead, acting.workspace, lead_id, _reads)
+    full = request.query_params.get("timeline") == "all"
+    # As of a past moment the newest rows may all be later: read them all, then cut.
+    newest = None if full or as_of is not None else TIMELINE_SHOWN
+    reads = await run_in_threadpool(service.read_lead, acting.workspace, lead_id, _reads(newest))
     facts = await run_in_threadpool(
         ledger_facts, service, acting.workspace, lead_id, reads.view.version, as_of
     )
     if as_of is not None:
         view = await run_in_threadpool(service.lead_as_of, acting.workspace, lead_id, as_of)
         reads = LeadReads(view, reads.history, reads.notes, reads.messages)
-    full = request.query_params.get("timeline") == "all"
     return _context(acting, reads, facts, as_of, full)
 
 
