@@ -183,3 +183,13 @@ def test_the_newest_rows_are_the_tail_of_all_rows_in_order(
         newest = services.service.read_lead(workspace, lead, partial(read, newest=2))
         assert len(every) >= 3
         assert newest == every[-2:], read.__name__
+
+
+def test_reingest_from_the_operations_page_reports_and_needs_the_token(
+    client: TestClient,
+) -> None:
+    token = csrf_of(sign_in(client).get("/ui/operations").text)
+    assert client.post("/ui/operations/reingest", data={}).status_code == 403
+    done = client.post("/ui/operations/reingest", data={"csrf": token})
+    assert done.status_code == 200
+    assert "Re-ingested 0 delivery(ies)" in done.text

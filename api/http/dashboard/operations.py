@@ -1,5 +1,6 @@
-"""Operations: kept raw deliveries (re-ingested or not), the projections' position and lag,
-and the stats page with leads by status over time as a server-rendered SVG."""
+"""Operations: kept raw deliveries (re-ingested or not, and re-ingesting them), the
+projections' position and lag, and the stats page with leads by status over time as a
+server-rendered SVG."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from api.http.auth import service_of
-from api.http.dashboard.forms import require_acting
+from api.http.dashboard.forms import read_form, require_acting
 from api.http.dashboard.status_chart import StatusSeries, status_series, svg_chart
 from api.http.dashboard.templating import page
 from projections import queries
@@ -31,7 +32,23 @@ async def operations_page(request: Request) -> Response:
         deliveries=[(d, d.originator_id in done) for d in kept],
         status=service.views_status(),
         follower_errors=service.follower_errors(),
+        report=request.session.pop("reingest_report", None),
     )
+
+
+async def reingest(request: Request) -> Response:
+    """Translate this workspace's kept deliveries again (as `leadledger deliveries reingest`
+    does), recorded as the signed-in person; the page shows the report."""
+    acting = require_acting(request)
+    await read_form(request)
+    report = await run_in_threadpool(
+        service_of(request).reingest_deliveries, acting.workspace, acting.actor
+    )
+    request.session["reingest_report"] = (
+        f"Re-ingested {report.reingested} delivery(ies): {report.appended} new fact(s); "
+        f"{report.still_unhandled} still unhandled, {report.skipped} skipped."
+    )
+    return RedirectResponse("/ui/operations", status_code=303)
 
 
 async def stats_page(request: Request) -> Response:

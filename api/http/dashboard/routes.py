@@ -47,6 +47,7 @@ def dashboard_app(service: LeadLedgerService) -> Starlette:
             Route(lead + "/release", actions.release_hold, methods=["POST"]),
             Route(lead + "/notes", actions.add_note, methods=["POST"]),
             Route("/operations", operations.operations_page, methods=["GET"]),
+            Route("/operations/reingest", operations.reingest, methods=["POST"]),
             Route("/stats", operations.stats_page, methods=["GET"]),
             Route("/", sign_in.home, methods=["GET"]),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
