@@ -188,3 +188,21 @@ def test_phone_width_has_no_horizontal_scroll(browser: Any, server: Server, wher
         assert width <= 375
     finally:
         context.close()
+
+
+def test_signing_in_by_keyboard_alone(page: Any) -> None:
+    page.goto("/ui/signin")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "brand"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "api_key"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"  # the focus is visible
+    page.keyboard.type(API_KEY)
+    page.keyboard.press("Tab")
+    page.keyboard.type("Keyboard User")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/ui/leads")
+    assert "Keyboard User" in page.locator(".who").inner_text()
