@@ -30,6 +30,7 @@ class Sessions:
             "session_cookie": COOKIE,
             "max_age": MAX_AGE_SECONDS,
             "same_site": "strict",
+            "path": "/ui",  # never sent with API requests
         }
         self.plain = SessionMiddleware(app, https_only=False, **options)
         self.secure = SessionMiddleware(app, https_only=True, **options)

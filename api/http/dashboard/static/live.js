@@ -6,7 +6,6 @@
   "use strict";
   var STREAM = "/changes/stream";
   var POLL_MS = 3000;
-  var csrf = document.querySelector('meta[name="csrf-token"]').content;
 
   function liveState(text) {
     var el = document.getElementById("live-state");
@@ -121,5 +120,4 @@
         .catch(function () { result.textContent = "Not sent: the server did not answer."; });
     });
   });
-  void csrf;
 })();
