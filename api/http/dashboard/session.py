@@ -30,7 +30,7 @@ class Sessions:
             "session_cookie": COOKIE,
             "max_age": MAX_AGE_SECONDS,
             "same_site": "strict",
-            "path": "/ui",  # never sent with API requests
+            # Path "/": the change feed (/changes/stream) is outside /ui and must see it.
         }
         self.plain = SessionMiddleware(app, https_only=False, **options)
         self.secure = SessionMiddleware(app, https_only=True, **options)
