@@ -6,6 +6,9 @@
   "use strict";
   var STREAM = "/changes/stream";
   var POLL_MS = 3000;
+  // The change feed's event names (`event:` lines); any of them prompts a refresh.
+  var STREAM_TYPES = ["lead.created", "lead.updated", "lead.status_changed", "lead.erased",
+    "message.received", "message.sent", "message.status", "note.added", "sarah.phase"];
 
   function liveState(text) {
     var el = document.getElementById("live-state");
@@ -24,7 +27,8 @@
     var opened = false;
     var source = new EventSource(STREAM, { withCredentials: true });
     source.onopen = function () { opened = true; liveState("Live: following the change feed."); };
-    source.onmessage = refresh;
+    source.onmessage = refresh;  // unnamed events
+    STREAM_TYPES.forEach(function (type) { source.addEventListener(type, refresh); });
     source.onerror = function () {
       if (!opened) { source.close(); poll(); }  // no feed here (404): poll instead
     };
