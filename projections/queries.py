@@ -251,6 +251,18 @@ def _plain(row: Any, *drop: str) -> dict[str, Any]:
     return data
 
 
+def lead_statuses(
+    conn: Connection, t: ViewTables, workspace: str
+) -> list[tuple[str, str | None, datetime]]:
+    """(lead id, lead_status, created_at) of each of the workspace's leads (the leads that
+    `stats` counts): what the dashboard's chart walks back from."""
+    c = t.contacts.c
+    stmt = select(c.lead_id, c.lead_status, c.created_at).where(
+        c.workspace == workspace, c.held_by.is_(None)
+    )
+    return [(str(row[0]), row[1], row[2]) for row in conn.execute(stmt)]
+
+
 # -- cursors --------------------------------------------------------------------------------
 
 

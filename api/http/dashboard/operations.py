@@ -60,8 +60,10 @@ async def stats_page(request: Request) -> Response:
     entries, more = await run_in_threadpool(
         service.read_views, lambda c, t: audit(c, t, acting.workspace, query)
     )
-    _, by_status, _ = await run_in_threadpool(
-        service.read_views, lambda c, t: queries.stats(c, t, acting.workspace)
+    leads = await run_in_threadpool(
+        service.read_views, lambda c, t: queries.lead_statuses(c, t, acting.workspace)
     )
-    series: StatusSeries = status_series(entries, by_status, since, until, more is None)
-    return page(request, "stats.html", chart=svg_chart(series), days=CHART_DAYS)
+    series: StatusSeries = status_series(leads, entries, since, until, more is None)
+    return page(
+        request, "stats.html", chart=svg_chart(series), days=CHART_DAYS, complete=series.complete
+    )

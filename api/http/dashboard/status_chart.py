@@ -1,9 +1,10 @@
 """Leads by status over time, as an SVG drawn on the server (no chart library in the
-browser). The counts are walked back from today's: each applied status change between a
-day's end and now is undone (its lead leaves `to` and returns to `from`)."""
+browser). Each lead counts from its creation; its status at a moment is today's, unless an
+applied status change came after that moment — then it is the status that change left."""
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,44 +14,41 @@ from projections.as_of import AuditEntry
 
 WIDTH, HEIGHT, PAD = 640, 260, 36
 COLOURS = ("#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df", "#bf3989", "#57606a", "#0a7a8a")
+LeadNow = tuple[str, str | None, datetime]  # lead id, status today, created at
 
 
 @dataclass(frozen=True)
 class StatusSeries:
     days: list[datetime]  # since, each day after it, until
-    counts: dict[str, list[int]]  # status -> count at each day's end
+    counts: dict[str, list[int]]  # status -> leads in it at each of those moments
     complete: bool  # False: older changes were not read, the left end is approximate
 
 
 def status_series(
+    leads: Iterable[LeadNow],
     entries: Iterable[AuditEntry],
-    now_counts: dict[str, int],
     since: datetime,
     until: datetime,
     complete: bool,
 ) -> StatusSeries:
-    changes = sorted(
-        (e for e in entries if e.kind == "status" and e.outcome == "applied"),
-        key=lambda e: e.at,
-        reverse=True,
-    )
     days = [since + timedelta(days=n) for n in range((until - since).days)] + [until]
-    counts = dict(now_counts)
-    series: dict[str, list[int]] = {s: [] for s in counts}
-    at_day: dict[int, dict[str, int]] = {}
-    undo = iter(changes)
-    pending = next(undo, None)
-    for index in range(len(days) - 1, -1, -1):
-        while pending is not None and pending.at > days[index]:
-            if pending.to_status is not None:
-                counts[pending.to_status] = max(0, counts.get(pending.to_status, 0) - 1)
-            if pending.from_status is not None:
-                counts[pending.from_status] = counts.get(pending.from_status, 0) + 1
-            pending = next(undo, None)
-        at_day[index] = dict(counts)
-    for status in sorted({s for day in at_day.values() for s in day}):
-        series[status] = [at_day[i].get(status, 0) for i in range(len(days))]
-    return StatusSeries(days, series, complete)
+    changes: dict[str, list[AuditEntry]] = {}
+    for e in entries:
+        if e.kind == "status" and e.outcome == "applied":
+            changes.setdefault(str(e.lead_id), []).append(e)
+    counts: dict[str, list[int]] = {}
+
+    def add(status: str | None, index: int) -> None:
+        counts.setdefault(status or "unset", [0] * len(days))[index] += 1
+
+    for lead_id, now, created in leads:
+        mine = sorted(changes.get(lead_id, []), key=lambda e: e.at)
+        times = [e.at for e in mine]
+        first = bisect.bisect_left(days, created)  # the first moment the lead exists at
+        for index in range(first, len(days)):
+            later = bisect.bisect_right(times, days[index])  # the first change after it
+            add(now if later == len(mine) else mine[later].from_status, index)
+    return StatusSeries(days, dict(sorted(counts.items())), complete)
 
 
 def svg_chart(series: StatusSeries) -> str:
