@@ -200,23 +200,31 @@ class Lead(Aggregate):
             lead_score=score,
             lead_temperature=temperature,
             outcome=outcome,
+            principal=said.principal_record(),
         )
 
     def request_status(self, said: Said, status: str, reason: str | None) -> bool:
-        return self._record(self.StatusRequested, said, None, status=status, reason=reason)
+        principal = said.principal_record()
+        return self._record(
+            self.StatusRequested, said, None, status=status, reason=reason, principal=principal
+        )
 
     def release_status_hold(self, said: Said) -> bool:
-        return self._record(self.StatusHoldReleased, said, None)
+        return self._record(self.StatusHoldReleased, said, None, principal=said.principal_record())
 
     def add_note(self, said: Said, content: str) -> bool:
-        return self._record(self.NoteAdded, said, None, content=content)
+        principal = said.principal_record()
+        return self._record(self.NoteAdded, said, None, content=content, principal=principal)
 
     def erase_personal_data(self, said: Said, reason: str) -> bool:
         """Record the erasure (who, when, why) and forget the personal attributes; the
         adapters then destroy the lead's key (docs/erasure.md). Once erased, always."""
         if self.erased:
             return False
-        self.trigger_event(self.PersonalDataErased, reason=reason, **said.fields())
+        principal = said.principal_record()
+        self.trigger_event(
+            self.PersonalDataErased, reason=reason, principal=principal, **said.fields()
+        )
         return True
 
     def import_contact(self, said: Said, row: LegacyContactRow) -> bool:
@@ -241,6 +249,7 @@ class Lead(Aggregate):
             legacy_created_at=row.created_at,
             legacy_updated_at=row.updated_at,
             mapped_at_import=None,  # the views map legacy_status (v2)
+            principal=said.principal_record(),
             **said.fields(),
         )
         return True

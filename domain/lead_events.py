@@ -58,6 +58,10 @@ class LeadFact(Aggregate.Event):
             aggregate.facts[key] = aggregate.version
 
 
+def principal_unknown(state: dict[str, Any]) -> None:  # older: unknown, never guessed
+    state["principal"] = None
+
+
 def idempotency_fact(idempotency_key: str | None) -> str | None:
     return None if idempotency_key is None else f"idem:{idempotency_key}"
 
@@ -175,14 +179,15 @@ class ContactNameReported(LeadFact):
 class SarahPhaseReported(LeadFact):
     """v2: `extracted_data` is `ExtractedData.to_event()` (typed fields, unknown keys under
     `other`), `lead_score` an int, `lead_temperature` a Temperature value, or None.
-    v1 stored Sarah's object as given, nulls and all."""
+    v1 stored Sarah's object as given, nulls and all. v3: `principal` (the API key's)."""
 
-    class_version = 2
+    class_version = 3
     chat_phase: str
     extracted_data: dict[str, Any]
     lead_score: int | None
     lead_temperature: str | None
     outcome: str | None
+    principal: dict[str, Any] | None
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -191,25 +196,41 @@ class SarahPhaseReported(LeadFact):
         state["lead_score"] = score(state.get("lead_score"))
         state["lead_temperature"] = temperature(state.get("lead_temperature"))
 
+    upcast_v2_v3 = staticmethod(principal_unknown)
+
 
 class StatusRequested(LeadFact):
-    class_version = 1
+    """v2 (and the three below): `principal`, the API key's (docs/security.md)."""
+
+    class_version = 2
     status: str
     reason: str | None
+    principal: dict[str, Any] | None
+
+    upcast_v1_v2 = staticmethod(principal_unknown)
 
 
 class StatusHoldReleased(LeadFact):
-    class_version = 1
+    class_version = 2
+    principal: dict[str, Any] | None
+
+    upcast_v1_v2 = staticmethod(principal_unknown)
 
 
 class NoteAdded(LeadFact):
-    class_version = 1
+    class_version = 2
     content: str
+    principal: dict[str, Any] | None
+
+    upcast_v1_v2 = staticmethod(principal_unknown)
 
 
 class PersonalDataErased(LeadFact):
-    class_version = 1
+    class_version = 2
     reason: str
+    principal: dict[str, Any] | None
+
+    upcast_v1_v2 = staticmethod(principal_unknown)
 
     def fact_key(self) -> None:
         return None  # once erased, always: the aggregate's `erased` flag dedups it
@@ -223,9 +244,10 @@ class ContactImported(LeadFact):
     v2: `legacy_status` is the value as the file wrote it; the views map it with the
     policy's legacy status table. v1 stored it lower-cased with the mapping the import
     applied (`status`, `temperature`, `reason`); its upcaster keeps that mapping in
-    `mapped_at_import`, so an old row keeps its meaning whatever today's table says."""
+    `mapped_at_import`, so an old row keeps its meaning whatever today's table says.
+    v3: `principal`, the API key that imported it (None: `leadledger import`)."""
 
-    class_version = 2
+    class_version = 3
     legacy_id: str
     convex_id: str | None
     supabase_id: str | None
@@ -238,6 +260,7 @@ class ContactImported(LeadFact):
     legacy_updated_at: datetime | None
     # {"status", "temperature"} the import mapped to (v1 rows only); None: map on read.
     mapped_at_import: dict[str, str | None] | None
+    principal: dict[str, Any] | None
 
     def fact_key(self) -> str:
         return import_fact(self.legacy_id)
@@ -248,6 +271,8 @@ class ContactImported(LeadFact):
         state.pop("reason", None)  # mapping.reason(legacy_status): derived again on read
         mapped = None if status is None else {"status": status, "temperature": temperature}
         state["mapped_at_import"] = mapped
+
+    upcast_v2_v3 = staticmethod(principal_unknown)
 
 
 def identity_link_fact(kind: str, identity: str) -> str:

@@ -28,6 +28,8 @@ ENVELOPE = frozenset(
         "received_at",
         "occurred_at",
         "idempotency_key",
+        # Who held the API key of a command (name, role, key id): staff, not the lead.
+        "principal",
     }
 )
 

@@ -69,6 +69,8 @@ def load_policy(text: str) -> Policy:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"policy is not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per nesting level
+        raise PolicyError("policy is not valid TOML: nested too deeply") from None
     unknown = set(doc) - set(_DEFAULT_DOC) - {"legacy_status"}
     if unknown:
         raise PolicyError(f"unknown policy keys: {', '.join(sorted(unknown))}")

@@ -16,13 +16,7 @@ from adapters.eventstore.store import LedgerStore
 from domain.policy import Policy
 from domain.reducer import ContactView, MessageEntry, apply
 from projections import snapshots
-from projections.queries import (
-    cursor_int,
-    cursor_time,
-    decode_cursor,
-    encode_cursor,
-    read_views,
-)
+from projections.queries import read_views
 from projections.source import lead_history
 from projections.state import policy_of, read_state
 from projections.tables import ViewTables
@@ -60,6 +54,7 @@ def lead_as_of(
 class AuditQuery:
     source: str | None = None
     actor: str | None = None
+    principal: str | None = None  # the API key's principal: its name or its key id
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 50
@@ -82,6 +77,9 @@ class AuditEntry:
     outcome_reason: str | None = None
     origin: str | None = None
     content: str | None = None
+    principal: str | None = None
+    principal_role: str | None = None
+    key_id: str | None = None
 
 
 def audit(
@@ -112,6 +110,8 @@ def _rows(
         where.append(c.source == query.source)
     if query.actor is not None:
         where.append(c.actor == query.actor)
+    if query.principal is not None:
+        where.append(or_(c.principal == query.principal, c.key_id == query.principal))
     if query.since is not None:
         where.append(c.at >= query.since)
     if query.until is not None:
@@ -139,13 +139,3 @@ def _entry(kind: str, row: Any) -> AuditEntry:
     data = {k: v for k, v in row.items() if k not in ("workspace", "notification_id")}
     data["lead_id"] = UUID(data["lead_id"])
     return AuditEntry(kind=kind, **data)
-
-
-def audit_cursor(key: tuple[datetime, str, int]) -> str:
-    return encode_cursor("audit", list(key))
-
-
-def audit_after(text: str) -> tuple[datetime, str, int]:
-    """The (at, lead id, position) an audit cursor continues after; ValueError when invalid."""
-    at, lead_id, position = decode_cursor(text, "audit", 3)
-    return cursor_time(at), str(UUID(str(lead_id))), cursor_int(position)

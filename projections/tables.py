@@ -159,9 +159,11 @@ def view_tables(generation: int) -> ViewTables:
         Column("outcome", Text, nullable=False),
         Column("outcome_reason", Text),
         Column("origin", Text, nullable=False),
+        *_principal_columns(),
         PrimaryKeyConstraint("lead_id", "position", name=f"pk_history{g}"),
         Index(f"ix_history_ws_at{g}", "workspace", "at"),
         Index(f"ix_history_ws_actor{g}", "workspace", "source", "actor"),
+        Index(f"ix_history_ws_principal{g}", "workspace", "principal"),
     )
     notes = Table(
         f"{PREFIX}notes{g}",
@@ -173,6 +175,7 @@ def view_tables(generation: int) -> ViewTables:
         Column("actor", Text, nullable=False),
         Column("source", Text, nullable=False),
         Column("content", Text, nullable=False),
+        *_principal_columns(),
         PrimaryKeyConstraint("lead_id", "position", name=f"pk_notes{g}"),
     )
     messages = Table(
@@ -224,3 +227,8 @@ def view_tables(generation: int) -> ViewTables:
     return ViewTables(
         generation, md, contacts, history, notes, messages, tracking, failures, snapshots
     )
+
+
+def _principal_columns() -> list[Column[str]]:
+    """Who held the API key (docs/security.md); NULL: no key, or an older event."""
+    return [Column(name, Text) for name in ("principal", "principal_role", "key_id")]

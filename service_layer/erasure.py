@@ -20,6 +20,7 @@ from adapters.eventstore.store import LedgerStore
 from domain.delivery import UnhandledDelivery
 from domain.envelope import Said
 from domain.lead import Lead
+from domain.principal import Principal
 from domain.values import Source
 from service_layer.errors import ErasureTargetNotFoundError, LeadNotFoundError
 from service_layer.lead_resolution import linked_lead_ids
@@ -51,11 +52,12 @@ def erase_lead(
     actor: str,
     reason: str,
     phone_e164: str | None = None,
+    principal: Principal | None = None,
 ) -> Erasure:
     """Erase the lead; also shred the unhandled deliveries of the workspace that mention its
     phone (`phone_e164` names it when the lead is already erased, e.g. a re-run)."""
     store = ledger.store
-    said = Said(Source.HUMAN, actor, datetime.now(UTC))
+    said = Said(Source.HUMAN, actor, datetime.now(UTC), principal=principal)
     try:
         lead = ledger.get_lead(workspace, lead_id)
         # The phone, read before the erasure forgets it (a lead's phone never changes).

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import IO
 
@@ -29,6 +29,7 @@ from adapters.legacy_import.plan import (
 from adapters.legacy_import.readers import RawRow
 from adapters.legacy_import.report import Reject, RejectSink, Summary
 from domain.commands import LeadCommand
+from domain.principal import Principal
 from service_layer.ledger import Ledger, LedgerBusyError, Recording
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class LegacyImport:
         chunk_contacts: int = CHUNK_CONTACTS,
         received_at: datetime | None = None,
         pipelined: bool = True,
+        principal: Principal | None = None,
     ) -> None:
         self.ledger, self.workspace, self.region, self.mapping = ledger, workspace, region, mapping
         self.summary = Summary()
@@ -70,6 +72,7 @@ class LegacyImport:
         # process among as many as there are cores gains nothing from a second thread.
         self.pipelined = pipelined
         self.last_notification_id: int | None = None  # the ledger position last written
+        self.principal = principal  # the API key importing (None: the CLI on the server)
 
     def run(self, contacts: Iterable[RawRow], notes: Iterable[RawRow] = ()) -> Summary:
         pending = self._index_notes(notes)
@@ -113,6 +116,9 @@ class LegacyImport:
         phone = planned.command.phone
         commands: list[LeadCommand] = [planned.command]
         commands += [note_command(n, phone, self.received_at) for n in notes]
+        if self.principal is not None:
+            principal = self.principal
+            commands = [replace(c, said=replace(c.said, principal=principal)) for c in commands]
         return _Group(planned, notes, commands)
 
     def _reject_orphans(self, pending: dict[str, list[PlannedNote]], rejected: set[str]) -> None:

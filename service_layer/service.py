@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import islice
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -15,15 +14,18 @@ from sqlalchemy import Connection
 
 from adapters.config.settings import Settings
 from adapters.config.workspaces import Workspaces
+from adapters.eventstore.kept_deliveries import kept_page, reingested_among
 from adapters.legacy_import.mapping import LegacyMapping
 from adapters.legacy_import.readers import RawRow, read_file
 from adapters.legacy_import.report import Summary
 from domain.commands import LeadCommand, ReportSarahPhase
 from domain.lead import Lead
+from domain.principal import Principal
 from domain.reducer import ContactView, LedgerEvent
 from projections import queries
 from projections.as_of import lead_as_of
 from projections.catchup import LiveViews, Status
+from projections.cursors import lead_cursor
 from projections.database import Engines, checkpoint_wal
 from projections.live import LiveFollower
 from projections.rebuild import Progress, RebuildResult, rebuild
@@ -31,15 +33,18 @@ from projections.source import head, lead_history
 from projections.state import read_state
 from projections.tables import ViewTables
 from projections.verify import VerifyResult, verify
+from service_layer.api_keys import ApiKeyMethods
 from service_layer.command_outcome import CommandOutcome, LeadCommandKind, command_outcome
 from service_layer.erasure import Erasure, erase_lead, reapply_erasures
 from service_layer.errors import LeadNotFoundError, ViewLaggingError
 from service_layer.ingest import Delivery, Ingested, ingest
+from service_layer.key_ring import KeyRing
 from service_layer.lead_resolution import erased_lead_ids, resolve_lead_id
 from service_layer.ledger import Ledger, Recording
 from service_layer.legacy_import import LegacyImport
+from service_layer.live_config import LiveWorkspaces
 from service_layer.parallel_import import ImportJob, run_parallel
-from service_layer.reingest import ReingestReport, kept_deliveries, reingest, reingested_ids
+from service_layer.reingest import ReingestReport, reingest
 
 __all__ = ["LeadLedgerService", "LeadRead", "Recording", "SettledErasure"]
 
@@ -55,26 +60,33 @@ class SettledErasure:
     views_settled: bool  # False: the views may still show the erased values (retry to see)
 
 
-class LeadLedgerService:
+class LeadLedgerService(ApiKeyMethods):
     def __init__(
         self,
         settings: Settings,
-        workspaces: Workspaces,
+        workspaces: LiveWorkspaces,
         ledger: Ledger,
         views: LiveViews,
         engines: Engines,
         follower: LiveFollower,
         database_kind: str,
+        keys: KeyRing,
     ) -> None:
         self.settings = settings
-        self.workspaces = workspaces
+        self._workspaces = workspaces
         self.database_kind = database_kind  # "memory" | "sqlite" | "postgres"
         self._ledger = ledger
         self._store = ledger.store
         self._views = views
         self._engines = engines
         self._follower = follower
+        self._keys = keys
         self.erasure_settle_seconds = ERASURE_SETTLE_SECONDS
+
+    @property
+    def workspaces(self) -> Workspaces:
+        """The workspaces, as the config file says now (service_layer/live_config.py)."""
+        return self._workspaces.current()
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -109,8 +121,10 @@ class LeadLedgerService:
         mapping: LegacyMapping,
         contacts: Iterable[RawRow],
         notes: Iterable[RawRow] = (),
+        principal: Principal | None = None,
     ) -> Summary:
-        job = LegacyImport(self._ledger, workspace, self.workspaces.default_region, mapping)
+        region = self.workspaces.default_region
+        job = LegacyImport(self._ledger, workspace, region, mapping, principal=principal)
         return job.run(contacts, notes)
 
     def import_legacy_files(
@@ -135,11 +149,12 @@ class LeadLedgerService:
         actor: str,
         reason: str,
         phone_e164: str | None = None,
+        principal: Principal | None = None,
     ) -> SettledErasure:
         """Erase, then wait until the views are blanked too and flush the views' WAL, so
         the erased values are gone from the database files when the caller is answered;
         `views_settled` says whether that wait succeeded."""
-        erasure = erase_lead(self._ledger, workspace, lead_id, actor, reason, phone_e164)
+        erasure = erase_lead(self._ledger, workspace, lead_id, actor, reason, phone_e164, principal)
         nid = erasure.notification_id
         settled = self._views.wait_for(
             nid if nid is not None else head(self._store), self.erasure_settle_seconds
@@ -155,10 +170,13 @@ class LeadLedgerService:
     def get_lead(self, workspace: str, lead_id: UUID) -> Lead:
         return self._ledger.get_lead(workspace, lead_id)
 
-    def lead_events(self, workspace: str, lead_id: UUID) -> list[Any]:
-        """The lead's stored events in order (LeadNotFoundError: not in this workspace)."""
+    def lead_events(
+        self, workspace: str, lead_id: UUID, after: int = 0, limit: int | None = None
+    ) -> list[Any]:
+        """The lead's stored events after position `after`, in order, at most `limit` (read
+        from the store a page at a time; LeadNotFoundError: not in this workspace)."""
         self._ledger.get_lead(workspace, lead_id)
-        return list(self._store.events.get(lead_id))
+        return list(self._store.events.get(lead_id, gt=after or None, limit=limit))
 
     def lead_history(self, lead_id: UUID) -> Iterable[LedgerEvent]:
         return lead_history(self._store, lead_id)
@@ -171,14 +189,14 @@ class LeadLedgerService:
     def erased_lead_ids(self, workspace: str, phone_e164: str) -> list[UUID]:
         return erased_lead_ids(self._store, workspace, phone_e164)
 
-    def unhandled_deliveries(self, workspace: str, limit: int = 1000) -> list[Any]:
-        """The workspace's kept raw deliveries (`UnhandledDelivery.Kept` events)."""
-        return list(islice(kept_deliveries(self._store, workspace), limit))
-
-    def reingested_delivery_ids(self, workspace: str) -> set[UUID]:
-        """Which of the workspace's kept deliveries were re-ingested."""
-        mine = {event.originator_id for event in kept_deliveries(self._store, workspace)}
-        return mine & reingested_ids(self._store)
+    def unhandled_deliveries(
+        self, workspace: str, after: int, limit: int
+    ) -> list[tuple[int, Any, bool]]:
+        """A page of the workspace's kept raw deliveries after notification `after`, oldest
+        first: (notification id, the `UnhandledDelivery.Kept` event, re-ingested?)."""
+        page = kept_page(self._store, workspace, after, limit)
+        done = reingested_among(self._store, (event.originator_id for _, event in page))
+        return [(position, event, event.originator_id in done) for position, event in page]
 
     def ledger_head(self) -> int:
         return head(self._store)
@@ -193,7 +211,7 @@ class LeadLedgerService:
     ) -> tuple[list[ContactView], str | None]:
         """A page of the workspace's leads, and the cursor of the next one (None: the end)."""
         views, key = self.read_views(lambda c, t: queries.list_leads(c, t, workspace, query))
-        cursor = None if key is None else queries.lead_cursor(key, query.sort, query.descending)
+        cursor = None if key is None else lead_cursor(key, query.sort, query.descending)
         return views, cursor
 
     def read_lead(self, workspace: str, lead_id: UUID, read: LeadRead[T]) -> T:
@@ -250,6 +268,7 @@ class LeadLedgerService:
         self._follower.stop()
         self._engines.dispose()
         self._store.close()
+        self._keys.close()
 
     # -------------------------------------------------------------------------------------
 

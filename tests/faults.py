@@ -60,6 +60,8 @@ from tests.support import (
     META_VERIFY_TOKEN,
     PHONE_NUMBER_ID,
     WORKSPACE,
+    role_key,
+    sarah_key_file,
 )
 
 Fact = tuple[str, ...]
@@ -225,7 +227,7 @@ def signed_deliveries(
     earlier ones (Kapso's retries). `tag` keeps Sarah's keys apart between runs."""
     traffic = Traffic(
         KAPSO_SECRET,
-        API_KEY,
+        role_key("sarah"),  # Sarah's reports take a sarah key (server_env declares it)
         leads=leads,
         seed=seed,
         duplicate_rate=duplicate_rate,
@@ -383,14 +385,17 @@ def post_one(client: httpx.Client, delivery: Delivery, close: bool = False) -> A
 
 
 def server_env(database_url: str, workdir: Path, **extra: str) -> dict[str, str]:
-    """The environment of a `leadledger serve` subprocess holding the test secrets."""
+    """The environment of a `leadledger serve` subprocess holding the test secrets: the
+    admin key in the env, Sarah's key in a workspaces file of its own."""
+    config = sarah_key_file(workdir / "sarah-key.toml")
     return clean_env(
         LEADLEDGER_DATABASE_URL=database_url,
         LEADLEDGER_API_KEYS=f"{WORKSPACE}={API_KEY}",
         LEADLEDGER_KAPSO_WEBHOOK_SECRET=KAPSO_SECRET,
         LEADLEDGER_META_APP_SECRET=META_SECRET,
         LEADLEDGER_META_VERIFY_TOKEN=META_VERIFY_TOKEN,
-        LEADLEDGER_CONFIG_FILE=str(workdir / "absent.toml"),
+        LEADLEDGER_DATA_DIR=str(workdir),
+        LEADLEDGER_CONFIG_FILE=str(config),
         **extra,
     )
 

@@ -8,9 +8,9 @@ import sqlite3
 from pathlib import Path
 
 _HEADER = b"SQLite format 3\x00"
-# Beside a database while it is open, or taken by leadledger's start-up: never copied
-# (the backup API reads the WAL's committed pages itself).
-SIDECARS = ("-wal", "-shm", "-journal", ".startup.lock")
+# Beside a database while it is open, or the locks of leadledger's start-up and of the
+# running server: never copied (the backup API reads the WAL's committed pages itself).
+SIDECARS = ("-wal", "-shm", "-journal", ".startup.lock", ".server.lock")
 
 
 def is_sqlite(path: Path) -> bool:

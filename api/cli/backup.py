@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from adapters.config.settings import Settings
+from adapters.config.loading import load_settings
 from service_layer.backup import BackupError, back_up, restore
 
 out = Console(soft_wrap=True)  # paths and messages stay whole (scripts grep them)
@@ -20,7 +20,7 @@ def backup(
     """Copy the ledger, the keys, the views and the workspaces file while the server runs
     (SQLite: the online backup API; PostgreSQL: pg_dump)."""
     try:
-        manifest = back_up(Settings(), directory)
+        manifest = back_up(load_settings(), directory)
     except BackupError as exc:
         out.print(f"[red]Backup refused: {escape(str(exc))}[/red]")
         raise typer.Exit(1) from None
@@ -37,7 +37,7 @@ def restore_backup(
 ) -> None:
     """Restore a backup into the configured, empty place; re-apply the erasures it records."""
     try:
-        restored = restore(Settings(), directory)
+        restored = restore(load_settings(restoring=True), directory)
     except BackupError as exc:
         out.print(f"[red]Restore refused: {escape(str(exc))}[/red]")
         raise typer.Exit(1) from None

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from api.cli.history import workspace_option
+from api.cli.opening import open_service
 from domain.phone import InvalidPhoneError, normalise_phone
-from service_layer.bootstrap import bootstrap
 from service_layer.errors import ErasureTargetNotFoundError
 from service_layer.service import LeadLedgerService
 
@@ -28,7 +28,7 @@ def forget(
     """Erase the person's personal data: destroys the lead's key (irreversible)."""
     if not actor.strip() or not reason.strip():
         raise typer.BadParameter("--actor and --reason must not be empty")
-    service = bootstrap().service
+    service = open_service()
     try:
         name = workspace_option(service, workspace)
         lead_id, e164 = _lead_of(service, name, phone)
@@ -73,7 +73,7 @@ def _lead_of(service: LeadLedgerService, workspace: str, text: str) -> tuple[UUI
 def forget_again() -> None:
     """Destroy again the key of every lead the ledger says was erased (after restoring an
     old backup of the keys)."""
-    service = bootstrap().service
+    service = open_service()
     try:
         count = service.reapply_erasures()
         out.print(f"Re-applied {count} erasure(s) from the ledger.")

@@ -11,9 +11,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from api.cli.json_output import compact, dumps, event_json
+from api.cli.opening import open_service
 from domain.phone import InvalidPhoneError, normalise_phone
 from domain.reducer import LedgerEvent
-from service_layer.bootstrap import bootstrap
 from service_layer.errors import LeadNotFoundError
 from service_layer.service import LeadLedgerService
 
@@ -24,25 +24,34 @@ def history(
     lead: str = typer.Argument(..., help="A phone number (any spelling) or a lead id."),
     workspace: str | None = typer.Option(None, help="Needed when several workspaces exist."),
     json: bool = typer.Option(
-        False, "--json", help="The GET /leads/{id}/events answer, as JSON (ISO 8601 UTC times)."
+        False, "--json", help="The lead's events as JSON (ISO 8601 UTC times)."
+    ),
+    principal: str | None = typer.Option(
+        None, help="Only the facts of this API key's principal (its name or key id)."
     ),
 ) -> None:
     """Show every fact recorded on a lead, oldest first."""
-    service = bootstrap().service
+    service = open_service()
     try:
         lead_id = _resolve(service, lead, workspace_option(service, workspace))
+        events = [
+            event
+            for event in service.lead_history(lead_id)
+            if principal is None or _said_by(event.data.get("principal"), principal)
+        ]
         if json:
-            events = [event_json(event) for event in service.lead_history(lead_id)]
-            print(dumps({"lead_id": lead_id, "events": events}))
+            print(dumps({"lead_id": lead_id, "events": [event_json(e) for e in events]}))
             return
-        table = Table("#", "recorded", "event", "source", "actor", "what was said")
-        for event in service.lead_history(lead_id):
+        table = Table("#", "recorded", "event", "source", "actor", "key", "what was said")
+        for event in events:
+            said_by = event.data.get("principal")
             table.add_row(
                 str(event.position),
                 event.recorded_at.strftime("%Y-%m-%d %H:%M:%S"),
                 event.type,
                 str(event.data.get("source", "")),
                 escape(str(event.data.get("actor", ""))),
+                escape(_key(said_by)),
                 escape(summary(event)),
             )
         out.print(table)
@@ -84,14 +93,30 @@ def summary(event: LedgerEvent) -> str:
     return ""
 
 
+def _said_by(said_by: Any, principal: str) -> bool:
+    return isinstance(said_by, dict) and principal in (said_by.get("name"), said_by.get("key_id"))
+
+
+def _key(said_by: Any) -> str:
+    """The principal, shortly: `role name (key id)`; empty when no key said it."""
+    if not isinstance(said_by, dict):
+        return ""
+    return f"{said_by.get('role')} {said_by.get('name')} ({said_by.get('key_id')})"
+
+
 def workspace_option(service: LeadLedgerService, name: str | None) -> str:
     names = sorted(service.workspaces.by_name)
     if name is not None:
         if name not in names:
             raise typer.BadParameter(f"unknown workspace {name!r}; known: {', '.join(names)}")
         return name
+    if not names:
+        raise typer.BadParameter(
+            "no workspace is configured: name the workspaces file with --config or "
+            "LEADLEDGER_CONFIG_FILE (or set LEADLEDGER_API_KEYS)"
+        )
     if len(names) != 1:
-        raise typer.BadParameter(f"choose --workspace among: {', '.join(names) or '(none)'}")
+        raise typer.BadParameter(f"choose --workspace among: {', '.join(names)}")
     return names[0]
 
 
@@ -109,6 +134,6 @@ def _resolve(service: LeadLedgerService, text: str, workspace: str) -> UUID:
     try:
         service.get_lead(workspace, lead_id)
     except LeadNotFoundError:
-        out.print(f"[red]No lead {text} in workspace {workspace}.[/red]")
+        out.print(f"[red]No lead {escape(text)} in workspace {escape(workspace)}.[/red]")
         raise typer.Exit(1) from None
     return lead_id

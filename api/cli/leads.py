@@ -11,10 +11,11 @@ from rich.table import Column, Table
 
 from api.cli.history import workspace_option
 from api.cli.json_output import dumps, lead_json
+from api.cli.opening import open_service
 from domain.reducer import ContactView
 from domain.values import ChatPhase, LeadStatus, Temperature
-from projections.queries import LeadQuery, lead_after
-from service_layer.bootstrap import bootstrap
+from projections.cursors import lead_after
+from projections.queries import LeadQuery
 
 out = Console()
 MAX_SEARCH = 200  # as GET /leads's `q`
@@ -64,7 +65,7 @@ def leads(
         limit=limit,
         after=after,
     )
-    service = bootstrap().service
+    service = open_service()
     try:
         views, next_cursor = service.list_leads(workspace_option(service, workspace), query)
     finally:

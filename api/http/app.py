@@ -68,9 +68,14 @@ def create_app(service: LeadLedgerService) -> Starlette:
     app.state.service = service
     app.state.metrics = metrics
     app.outermost = lambda stack: RequestObserver(
-        stack, metrics, service.workspaces.for_api_key, templates
+        stack, metrics, lambda key: _workspace_of_key(service, key), templates
     )
     return app
+
+
+def _workspace_of_key(service: LeadLedgerService, key: str) -> str | None:
+    principal = service.authenticate(key)
+    return None if principal is None else principal.workspace
 
 
 def _version() -> str:

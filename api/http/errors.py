@@ -15,7 +15,7 @@ from eventsourcing.persistence import OperationalError as StoreOperationalError
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError as ViewsOperationalError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from service_layer.errors import (
@@ -26,6 +26,7 @@ from service_layer.errors import (
     UnknownPhoneNumberIdError,
     ViewLaggingError,
 )
+from service_layer.key_ring import ApiKeyError, ApiKeyNotFoundError
 
 log = logging.getLogger("leadledger.api")
 
@@ -38,6 +39,7 @@ class ApiError(Exception):
         message: str,
         field: str | None = None,
         headers: dict[str, str] | None = None,
+        extra: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -45,6 +47,7 @@ class ApiError(Exception):
         self.message = message
         self.field = field
         self.headers = headers or {}
+        self.extra = extra or {}  # more named parts of the error (a 403's role, permission)
 
 
 def validation_error(exc: ValidationError, prefix: str = "") -> ApiError:
@@ -76,6 +79,8 @@ def unavailable(message: str) -> ApiError:
 # What each service exception means to an HTTP client; a subclass maps as its base does.
 SERVICE_ERRORS: dict[type[Exception], Callable[[Exception], ApiError]] = {
     LeadNotFoundError: lambda _: not_found(),
+    ApiKeyNotFoundError: lambda _: not_found("key"),
+    ApiKeyError: lambda e: ApiError(422, "validation_error", str(e)),
     UnknownPhoneNumberIdError: lambda e: ApiError(
         422, "unknown_phone_number_id", str(e), "phone_number_id"
     ),
@@ -90,17 +95,21 @@ SERVICE_ERRORS: dict[type[Exception], Callable[[Exception], ApiError]] = {
 }
 
 
-def error_body(status: int, code: str, message: str, field: str | None) -> dict[str, Any]:
+def error_body(
+    status: int, code: str, message: str, field: str | None, extra: dict[str, str] | None = None
+) -> dict[str, Any]:
     error: dict[str, Any] = {"status": status, "code": code, "message": message}
     if field is not None:
         error["field"] = field
-    return {"error": error}
+    return {"error": {**error, **(extra or {})}}
 
 
 async def handle_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return JSONResponse(
-        error_body(exc.status, exc.code, exc.message, exc.field), exc.status, headers=exc.headers
+        error_body(exc.status, exc.code, exc.message, exc.field, exc.extra),
+        exc.status,
+        headers=exc.headers,
     )
 
 
@@ -126,13 +135,31 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return JSONResponse(error_body(500, "internal_error", "internal error", None), 500)
+    # Starlette re-raises after this answer and uvicorn then closes the connection: say
+    # so, or a keep-alive client sends its next request into a closing socket.
+    return JSONResponse(
+        error_body(500, "internal_error", "internal error", None),
+        500,
+        headers={"Connection": "close"},
+    )
+
+
+# nginx's code for "the client closed the request": nobody reads this answer, but the
+# request log and the metrics tell a hung-up client from a server fault by it.
+CLIENT_CLOSED_REQUEST = 499
+
+
+async def _client_disconnected(request: Request, exc: Exception) -> Response:
+    """The client hung up before its body arrived: nothing was stored, nothing to log but
+    the request line (the request observer writes it, with this status)."""
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
 
 
 ExceptionHandler = Callable[[Request, Exception], Awaitable[Response]]
 EXCEPTION_HANDLERS: dict[Any, ExceptionHandler] = {
     ApiError: handle_api_error,
     HTTPException: _http_error,
+    ClientDisconnect: _client_disconnected,
     **dict.fromkeys(SERVICE_ERRORS, handle_service_error),
     Exception: _internal_error,
 }

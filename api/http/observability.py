@@ -87,6 +87,9 @@ class RequestObserver:
         workspace = scope["state"].get("workspace") or self._workspace(headers)
         if workspace:
             fields["workspace"] = workspace
+        key_id = scope["state"].get("key_id")  # who called (never the key): the audit's link
+        if key_id:
+            fields["key_id"] = key_id
         level = logging.ERROR if status >= 500 else logging.INFO
         request_log.log(level, "request", extra=fields)
 

@@ -18,6 +18,10 @@ _REASONS = {
     422: "Validation failed (the field is named)",
     503: "Database unavailable; retry later",
 }
+_FORBIDDEN = (
+    "The key's role lacks this route's permission (the body names `role` and `permission`), "
+    "or the body's source, actor or on_behalf_of is not the key's (nothing is stored)"
+)
 _HEADERS = {
     401: ("WWW-Authenticate", "The authentication scheme (Bearer; not on signed webhooks)"),
     503: ("Retry-After", "Seconds to wait before retrying"),
@@ -49,7 +53,12 @@ def openapi_document(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
         "components": {
             "schemas": schemas,
             "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer", "description": "Workspace API key"},
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "API key (`llk_…`): its principal decides the workspace, "
+                    "role, source and actor (docs/security.md)",
+                },
                 "kapso_signature": {
                     "type": "apiKey",
                     "in": "header",
@@ -79,8 +88,15 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
         ],
         "responses": {"200": _success(endpoint, schemas)},
     }
-    if endpoint.description:
-        op["description"] = endpoint.description
+    description = endpoint.description
+    if endpoint.permission is not None:
+        roles = ", ".join(f"`{r.value}`" for r in endpoint.roles())
+        needs = f"Permission: `{endpoint.permission.value}` (roles: {roles})."
+        description = f"{description}\n\n{needs}" if description else needs
+        op["x-permission"] = endpoint.permission.value
+        op["x-roles"] = [r.value for r in endpoint.roles()]
+    if description:
+        op["description"] = description
     if endpoint.request is not None:
         op["requestBody"] = {
             "required": True,
@@ -95,7 +111,9 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
         }
     if endpoint.accepted:
         op["responses"]["202"] = {**_success(endpoint, schemas), "description": endpoint.accepted}
-    for status in (*endpoint.errors, 503):
+    # A bearer route: a key whose role lacks the permission, or a body naming another actor.
+    forbidden = (403,) if endpoint.permission is not None and 403 not in endpoint.errors else ()
+    for status in sorted({*endpoint.errors, *forbidden, 503}):
         op["responses"][str(status)] = _error(status, endpoint)
     if (endpoint.method, endpoint.path) in _OWN_BODY_WHEN_UNAVAILABLE:
         not_ready = {**_success(endpoint, schemas), "description": "Not ready"}
@@ -104,8 +122,11 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
 
 
 def _error(status: int, endpoint: Endpoint) -> dict[str, Any]:
+    reason = _REASONS.get(status, "Error")
+    if status == 403 and endpoint.auth == "bearer":
+        reason = _FORBIDDEN
     response: dict[str, Any] = {
-        "description": _REASONS.get(status, "Error"),
+        "description": reason,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
     }
     if status == 401 and endpoint.auth != "bearer":

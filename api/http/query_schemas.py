@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from api.http.principal_out import WithPrincipal
 from domain.values import ChatPhase, LeadStatus, Source, Temperature
 
 
@@ -91,6 +92,9 @@ class AuditParams(BaseModel):
 
     source: Source | None = Field(None, description="who proposed or wrote it")
     actor: TextParam | None = Field(None, description="exact actor (or note author)")
+    principal: TextParam | None = Field(
+        None, description="the API key's principal: its name or key id (docs/security.md)"
+    )
     since: TimeParam | None = Field(None, description="at >= this")
     until: TimeParam | None = Field(None, description="at <= this")
     limit: int = LIMIT
@@ -185,7 +189,7 @@ class LeadPageOut(BaseModel):
     limit: int
 
 
-class StatusChangeOut(_FromAttributes):
+class StatusChangeOut(WithPrincipal):
     """One status proposal and what the policy decided about it."""
 
     position: int
@@ -208,7 +212,7 @@ class StatusHistoryOut(BaseModel):
     history: list[StatusChangeOut]
 
 
-class NoteOut(_FromAttributes):
+class NoteOut(WithPrincipal):
     position: int
     at: UTCTime
     actor: str
@@ -251,7 +255,7 @@ class StatsOut(BaseModel):
     by_temperature: dict[str, int] = Field(description="'unset' counts leads without one")
 
 
-class AuditEntryOut(_FromAttributes):
+class AuditEntryOut(WithPrincipal):
     kind: Literal["status", "note"]
     lead_id: UUID
     phone: str | None

@@ -49,28 +49,42 @@ class SarahState(_Strict):
     contact_phone: Annotated[str, Field(min_length=1, max_length=40), NoNul]
     state: ChatPhase
     extracted_data: Annotated[dict[str, Any], Field(max_length=100), NoNul] = Field(
-        default_factory=dict
+        default_factory=dict,
+        description="Free-form, bounded: at most 100 keys per object and 100 items per list "
+        "(pain_points…), texts of at most 2,000 characters, keys of at most 200; past a "
+        "bound the answer is 422 naming the value (`extracted_data.pain_points`).",
     )
     lead_score: Score | None = None
     lead_temperature: Temperature | None = None
     outcome: Annotated[str | None, Field(max_length=64), NoNul] = None
 
 
+# The API key decides the source and the actor (docs/security.md): a body may repeat
+# them, or leave them out; naming anyone else is a 403. A console key names its person.
+SAID_BY = "the key's (omit it, or repeat it: another value is refused with 403)"
+ON_BEHALF_OF = Field(
+    None, description="console keys only: the person acting (recorded as 'person via console')"
+)
+
+
 class StatusCommand(_Strict):
     status: LeadStatus
-    source: Literal["human", "brain"]
-    actor: Text
+    source: Literal["human", "brain"] | None = Field(None, description=SAID_BY)
+    actor: Text | None = Field(None, description=SAID_BY)
     reason: Annotated[str | None, Field(max_length=2000), NoNul] = None
+    on_behalf_of: Text | None = ON_BEHALF_OF
 
 
 class ReleaseCommand(_Strict):
-    actor: Text
+    actor: Text | None = Field(None, description=SAID_BY)
+    on_behalf_of: Text | None = ON_BEHALF_OF
 
 
 class NoteCommand(_Strict):
     content: Annotated[str, Field(min_length=1, max_length=10_000), NoNul]
-    author: Text
-    source: Literal["human", "sarah", "brain"] = "human"
+    author: Text | None = Field(None, description=SAID_BY)
+    source: Literal["human", "sarah", "brain"] | None = Field(None, description=SAID_BY)
+    on_behalf_of: Text | None = ON_BEHALF_OF
 
 
 class FactOut(BaseModel):
@@ -120,9 +134,36 @@ class EventOut(BaseModel):
 class EventsOut(BaseModel):
     lead_id: UUID
     events: list[EventOut]
+    next_after: int | None = Field(
+        description="Pass as `after` for the next page; null on the last page"
+    )
+    limit: int
+
+
+# Positions and notification ids are BIGINT in the event store: larger is no position.
+LEDGER_POSITION = Field(0, ge=0, le=2**63 - 1, description="Continue after this position")
+
+
+class EventsParams(BaseModel):
+    """GET /leads/{lead_id}/events: a page of the lead's ledger, oldest first."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    after: int = LEDGER_POSITION
+    limit: int = Field(1000, ge=1, le=1000, description="Page size, 1..1000")
+
+
+class UnhandledParams(BaseModel):
+    """GET /deliveries/unhandled: a page of the workspace's kept deliveries, oldest first."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    after: int = LEDGER_POSITION
+    limit: int = Field(100, ge=1, le=1000, description="Page size, 1..1000")
 
 
 class UnhandledOut(BaseModel):
+    position: int = Field(description="Its place in the ledger; pages continue after it")
     id: UUID
     channel: str
     event_type: str | None
@@ -136,6 +177,10 @@ class UnhandledOut(BaseModel):
 
 class UnhandledListOut(BaseModel):
     deliveries: list[UnhandledOut]
+    next_after: int | None = Field(
+        description="Pass as `after` for the next page; null on the last page"
+    )
+    limit: int
 
 
 class HealthOut(BaseModel):
@@ -147,6 +192,8 @@ class ErrorDetail(BaseModel):
     code: str
     message: str
     field: str | None = None
+    role: str | None = Field(None, description="403: the key's role")
+    permission: str | None = Field(None, description="403: the permission the role lacks")
 
 
 class ErrorOut(BaseModel):

@@ -93,6 +93,10 @@ class StatusHistoryEntry:
     outcome: str
     outcome_reason: str
     origin: str
+    # The API key's principal (docs/security.md); None: no key said it, or older events.
+    principal: str | None = None
+    principal_role: str | None = None
+    key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,24 @@ class NoteEntry:
     actor: str
     source: str
     content: str
+    principal: str | None = None
+    principal_role: str | None = None
+    key_id: str | None = None
+
+
+def principal_columns(principal: Any) -> dict[str, str | None]:
+    """A stored `principal` as the history's and notes' columns (none: unknown)."""
+    if not isinstance(principal, dict):
+        return {}
+    return {
+        "principal": _text_or_none(principal.get("name")),
+        "principal_role": _text_or_none(principal.get("role")),
+        "key_id": _text_or_none(principal.get("key_id")),
+    }
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)

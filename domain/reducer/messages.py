@@ -31,6 +31,7 @@ from domain.reducer.contact_view import (
     MessageEntry,
     NoteEntry,
     latest,
+    principal_columns,
     replace,
 )
 from domain.reducer.ledger_event import LedgerEvent
@@ -118,7 +119,15 @@ def conversation(view: ContactView, event: LedgerEvent, fact: ConversationChange
 def note(view: ContactView, event: LedgerEvent, fact: NoteAdded) -> Effects:
     source, actor = text(fact.source) or "", text(fact.actor) or ""
     content = str(fact.content or "")
-    added = NoteEntry(view.lead_id, event.position, event.at, actor, source, content)
+    added = NoteEntry(
+        view.lead_id,
+        event.position,
+        event.at,
+        actor,
+        source,
+        content,
+        **principal_columns(fact.principal),
+    )
     if source == Source.HUMAN:
         view = replace(view, last_contact_at=latest(view.last_contact_at, event.at))
     return Effects(view, notes=[added])

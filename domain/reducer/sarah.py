@@ -54,7 +54,8 @@ def sarah_phase(
         return Effects(view)
     reason = f"sarah phase {phase}" + (f", outcome {outcome}" if outcome else "")
     sarah = Source.SARAH.value
-    return propose(view, event, policy, target, sarah, text(fact.actor), reason, "sarah_phase")
+    actor = text(fact.actor)
+    return propose(view, event, policy, target, sarah, actor, reason, "sarah_phase", fact.principal)
 
 
 def extracted_columns(extracted: Mapping[str, Any]) -> dict[str, Any]:

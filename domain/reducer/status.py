@@ -3,6 +3,8 @@ decided by `domain.policy.decide` and recorded in the history with its outcome."
 
 from __future__ import annotations
 
+from typing import Any
+
 from domain.lead_events import ContactImported, StatusHoldReleased, StatusRequested
 from domain.legacy import Mapped, normalised
 from domain.policy import Policy, StatusProposal, StatusState, decide, release
@@ -11,6 +13,7 @@ from domain.reducer.contact_view import (
     Effects,
     StatusHistoryEntry,
     latest,
+    principal_columns,
     replace,
 )
 from domain.reducer.ledger_event import LedgerEvent, as_time
@@ -27,6 +30,7 @@ def propose(
     actor: str | None,
     reason: str | None,
     origin: str,
+    principal: Any = None,
 ) -> Effects:
     actor = actor or source
     proposal = StatusProposal(target, source, actor, reason, event.at, event.position)
@@ -43,6 +47,7 @@ def propose(
         decision.outcome,
         decision.reason,
         origin,
+        **principal_columns(principal),
     )
     return Effects(with_state(view, decision.state), history=[entry])
 
@@ -66,7 +71,8 @@ def status_requested(
     if source == Source.HUMAN:
         view = replace(view, last_contact_at=latest(view.last_contact_at, event.at))
     actor = text(fact.actor)
-    return propose(view, event, policy, target, source, actor, text(fact.reason), "request")
+    reason = text(fact.reason)
+    return propose(view, event, policy, target, source, actor, reason, "request", fact.principal)
 
 
 def hold_released(view: ContactView, event: LedgerEvent, fact: StatusHoldReleased) -> Effects:
@@ -84,6 +90,7 @@ def hold_released(view: ContactView, event: LedgerEvent, fact: StatusHoldRelease
         "applied" if state.held else "no_change",
         "hold_released" if state.held else "not_held",
         "release",
+        **principal_columns(fact.principal),
     )
     return Effects(with_state(view, release(state)), history=[entry])
 
@@ -114,9 +121,12 @@ def contact_imported(
     source, actor = text(fact.source) or Source.IMPORT.value, text(fact.actor)
     if mapped is None:  # not in today's table: `decide` suppresses it as unknown_status
         reason = f"imported: legacy lead_status {normalised(legacy)!r} is not in the table"
-        return propose(view, event, policy, normalised(legacy), source, actor, reason, "import")
+        target = normalised(legacy)
+        return propose(view, event, policy, target, source, actor, reason, "import", fact.principal)
     reason = mapped.reason(normalised(legacy))
-    return propose(view, event, policy, mapped.status, source, actor, reason, "import")
+    return propose(
+        view, event, policy, mapped.status, source, actor, reason, "import", fact.principal
+    )
 
 
 def _mapped(fact: ContactImported, policy: Policy, legacy: str | None) -> Mapped | None:

@@ -180,7 +180,7 @@ def test_memory_has_nothing_to_back_up(tmp_path: Path) -> None:
     memory = cli_on(
         {
             "LEADLEDGER_DATABASE_URL": "memory://",
-            "LEADLEDGER_CONFIG_FILE": str(tmp_path / "absent.toml"),
+            "LEADLEDGER_DATA_DIR": str(tmp_path),
         }
     )
     assert "nothing to back up" in memory("backup", str(tmp_path / "backup"), code=1)

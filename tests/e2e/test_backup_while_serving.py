@@ -50,7 +50,7 @@ def test_a_backup_taken_while_the_server_writes_is_consistent(tmp_path: Path) ->
         assert done.returncode == 0, done.stderr + done.stdout
     target = {
         "LEADLEDGER_DATABASE_URL": f"sqlite:///{tmp_path}/restored/ledger.db",
-        "LEADLEDGER_CONFIG_FILE": str(tmp_path / "restored" / "absent.toml"),
+        "LEADLEDGER_DATA_DIR": str(tmp_path / "restored"),
     }
     restored = cli_on(server_env(url, tmp_path) | target)
     live = cli_on(server_env(url, tmp_path))

@@ -164,10 +164,7 @@ def test_quickstart_runs_as_written(tmp_path: Path) -> None:
                 assert found.status_code == 200, (phone, found.text)
                 assert name is None or found.json()["name"] == name
         # The restored copy serves the very leads the server served at the backup.
-        restored = {
-            "LEADLEDGER_DATABASE_URL": "sqlite:///restored/leadledger.db",
-            "LEADLEDGER_CONFIG_FILE": "restored/leadledger.toml",
-        }
+        restored = {"LEADLEDGER_DATA_DIR": "restored"}
         everything = ("leads", "--json", "--limit", "200")
         assert cli_json(cwd, *everything, **restored) == cli_json(cwd, *everything)
 

@@ -41,8 +41,10 @@ from tests.conftest import PG_DSN, settings_for
 from tests.support import (
     API_KEY,
     AUTH,
+    HUMAN_AUTH,
     OTHER_AUTH,
     PHONE_NUMBER_ID,
+    SARAH_AUTH,
     WORKSPACE,
     kapso_headers,
     post_kapso,
@@ -132,7 +134,7 @@ def seed(client: TestClient, person: Person) -> str:
     lead_id = inbound(client, person, person.text, 1764000000)
     resp = client.post(
         "/sarah/state",
-        headers=AUTH,
+        headers=SARAH_AUTH,
         json={
             "contact_phone": person.phone,
             "state": "collect_domisili",
@@ -146,17 +148,15 @@ def seed(client: TestClient, person: Person) -> str:
         },
     )
     assert resp.status_code == 200, resp.text
-    resp = client.post(
-        f"/leads/{lead_id}/notes", headers=AUTH, json={"content": person.note, "author": "agent-1"}
-    )
+    resp = client.post(f"/leads/{lead_id}/notes", headers=HUMAN_AUTH, json={"content": person.note})
     assert resp.status_code == 200, resp.text
     resp = client.post(
         f"/leads/{lead_id}/status",
-        headers=AUTH,
+        headers=HUMAN_AUTH,
         json={
             "status": "qualified",
             "source": "human",
-            "actor": "agent-1",
+            "actor": "ana",
             "reason": person.reason,
         },
     )
@@ -178,7 +178,7 @@ def unknown_delivery(client: TestClient, mention: str) -> None:
 
 
 def erase(client: TestClient, lead_id: str, **body: Any) -> Any:
-    payload = {"actor": "dpo@acme", "reason": "data subject request 42", **body}
+    payload = {"actor": "admin", "reason": "data subject request 42", **body}
     return client.request("DELETE", f"/leads/{lead_id}/personal-data", headers=AUTH, json=payload)
 
 
@@ -233,7 +233,7 @@ def test_erasure_through_the_api(client: TestClient, services: Services, tmp_pat
 
     assert resp.status_code == 200, resp.text
     answer = resp.json()
-    assert (answer["erased"], answer["appended"], answer["erased_by"]) == (True, True, "dpo@acme")
+    assert (answer["erased"], answer["appended"], answer["erased_by"]) == (True, True, "admin")
     assert answer["deliveries_erased"] == 1
     assert found_in_database(services, tmp_path, [*ERASED.secrets, spelled]) == set()
     kept_raw = client.get("/deliveries/unhandled", headers=AUTH).json()["deliveries"]
@@ -284,17 +284,17 @@ def test_a_repeat_is_idempotent_and_bad_requests_change_nothing(
             "DELETE",
             f"/leads/{lead_id}/personal-data",
             headers=OTHER_AUTH,
-            json={"actor": "x", "reason": "y"},
+            json={"reason": "y"},
         ).status_code
         == 404
     )
     first = erase(client, lead_id).json()
-    again = erase(client, lead_id, actor="someone else")
+    again = erase(client, lead_id, reason="asked again")
     assert again.status_code == 200
     assert again.json() == {**first, "appended": False}
     assert (
         client.post(
-            f"/leads/{lead_id}/notes", headers=AUTH, json={"content": "x", "author": "a"}
+            f"/leads/{lead_id}/notes", headers=HUMAN_AUTH, json={"content": "x"}
         ).status_code
         == 404
     )
@@ -430,7 +430,7 @@ def test_sqlite_file_backups_taken_before_the_erasure(tmp_path: Path) -> None:
     _copy_sqlite(backup / "ledger.keys.db", data / "ledger.keys.db")  # an old key backup
     env = {
         "LEADLEDGER_DATABASE_URL": url,
-        "LEADLEDGER_CONFIG_FILE": str(tmp_path / "x.toml"),
+        "LEADLEDGER_DATA_DIR": str(tmp_path),
         "LEADLEDGER_API_KEYS": f"{WORKSPACE}={API_KEY}",
     }
     result = CliRunner().invoke(cli_app, ["forget-again"], env=env)

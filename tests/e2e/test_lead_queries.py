@@ -17,7 +17,18 @@ from starlette.testclient import TestClient
 from adapters.webhooks.payloads import kapso_message
 from projections.rebuild import rebuild
 from service_layer.bootstrap import Services
-from tests.support import AUTH, OTHER_AUTH, PHONE_NUMBER_ID, post_kapso
+from tests.support import (
+    AUTH,
+    BRAIN_AUTH,
+    CONSOLE_AUTH,
+    HUMAN_AUTH,
+    OTHER_AUTH,
+    OTHER_WORKSPACE,
+    PHONE_NUMBER_ID,
+    SARAH_AUTH,
+    auth_for,
+    post_kapso,
+)
 
 # name -> (phone, Sarah report or None, Kapso message time or None)
 SEED: dict[str, tuple[str, dict[str, Any] | None, int | None]] = {
@@ -81,8 +92,13 @@ HOSTILE = [
 ]
 
 
+def key_of(body: dict[str, Any]) -> dict[str, str]:
+    """The key of the body's speaker: Brain's, or the human's."""
+    return BRAIN_AUTH if body.get("source") == "brain" else HUMAN_AUTH
+
+
 def sarah(client: TestClient, phone: str, report: dict[str, Any]) -> str:
-    resp = client.post("/sarah/state", json={"contact_phone": phone, **report}, headers=AUTH)
+    resp = client.post("/sarah/state", json={"contact_phone": phone, **report}, headers=SARAH_AUTH)
     assert resp.status_code == 200, resp.text
     return str(resp.json()["lead_id"])
 
@@ -188,7 +204,9 @@ def test_updated_range(client: TestClient, services: Services) -> None:
     middle = datetime.now(UTC)
     time.sleep(0.01)
     resp = client.post(
-        f"/leads/{ids['b']}/notes", json={"content": "call back", "author": "ana"}, headers=AUTH
+        f"/leads/{ids['b']}/notes",
+        json={"content": "call back", "author": "ana"},
+        headers=HUMAN_AUTH,
     )
     assert resp.status_code == 200, resp.text
     assert set(names(client, ids, updated_since=middle.isoformat())) == {"b"}
@@ -342,11 +360,13 @@ def test_lead_and_its_rows(client: TestClient, services: Services) -> None:
     resp = client.post(
         f"/leads/{lead_id}/status",
         json={"status": "archived", "source": "human", "actor": "ana", "reason": "spam"},
-        headers=AUTH,
+        headers=HUMAN_AUTH,
     )
     assert resp.status_code == 200, resp.text
-    client.post(f"/leads/{lead_id}/notes", json={"content": "first", "author": "ana"}, headers=AUTH)
-    client.post(f"/leads/{lead_id}/notes", json={"content": "second", "author": "bo"}, headers=AUTH)
+    first = {"content": "first", "author": "ana"}
+    second = {"content": "second", "on_behalf_of": "bo"}
+    client.post(f"/leads/{lead_id}/notes", json=first, headers=HUMAN_AUTH)
+    client.post(f"/leads/{lead_id}/notes", json=second, headers=CONSOLE_AUTH)
     services.views.catch_up()
     lead = get(client, f"/leads/{lead_id}")
     assert (lead["lead_status"], lead["sarah_name"], lead["phone"]) == (
@@ -362,7 +382,10 @@ def test_lead_and_its_rows(client: TestClient, services: Services) -> None:
     assert (history[1]["reason"], history[1]["actor"]) == ("spam", "ana")
     assert [h["position"] for h in history] == sorted(h["position"] for h in history)
     notes = get(client, f"/leads/{lead_id}/notes")["notes"]
-    assert [(n["content"], n["actor"]) for n in notes] == [("first", "ana"), ("second", "bo")]
+    assert [(n["content"], n["actor"]) for n in notes] == [
+        ("first", "ana"),
+        ("second", "bo via crm-console"),
+    ]
     messages = get(client, f"/leads/{lead_id}/messages")["messages"]
     assert [(m["direction"], m["type"], m["text"]) for m in messages] == [
         ("inbound", "text", "halo")
@@ -388,11 +411,12 @@ def test_other_workspace_gets_404_and_no_data(client: TestClient, services: Serv
         assert set(resp.json()) == {"error"}
         assert "Budi" not in resp.text
     for path, body in [
-        (f"/leads/{lead_id}/status", {"status": "archived", "source": "human", "actor": "x"}),
-        (f"/leads/{lead_id}/notes", {"content": "x", "author": "x"}),
-        (f"/leads/{lead_id}/status/release", {"actor": "x"}),
+        (f"/leads/{lead_id}/status", {"status": "archived"}),
+        (f"/leads/{lead_id}/notes", {"content": "x"}),
+        (f"/leads/{lead_id}/status/release", {}),
     ]:
-        assert client.post(path, json=body, headers=OTHER_AUTH).status_code == 404
+        other_human = auth_for(path, OTHER_WORKSPACE)
+        assert client.post(path, json=body, headers=other_human).status_code == 404
     assert get(client, f"/leads/{lead_id}")["lead_status"] == "new"  # nothing recorded
     other = client.get("/stats", headers=OTHER_AUTH).json()
     assert other == {"total": 0, "by_status": {}, "by_temperature": {}}
@@ -428,7 +452,7 @@ def test_as_of_before_and_after_a_status_change(client: TestClient, services: Se
     resp = client.post(
         f"/leads/{lead_id}/status",
         json={"status": "archived", "source": "human", "actor": "ana"},
-        headers=AUTH,
+        headers=HUMAN_AUTH,
     )
     assert resp.status_code == 200, resp.text
     then = get(client, f"/leads/{lead_id}", as_of=before_change.isoformat())
@@ -453,9 +477,9 @@ def test_reads_follow_a_rebuild_and_its_policy(client: TestClient, services: Ser
     lead_id = sarah(client, "+6281311110001", {"state": "listening"})
     for body in (
         {"status": "archived", "source": "human", "actor": "ana"},
-        {"status": "contacted", "source": "brain", "actor": "b"},
+        {"status": "contacted", "source": "brain", "actor": "brain-1"},
     ):
-        assert client.post(f"/leads/{lead_id}/status", json=body, headers=AUTH).is_success
+        assert client.post(f"/leads/{lead_id}/status", json=body, headers=key_of(body)).is_success
     assert get(client, f"/leads/{lead_id}")["lead_status"] == "archived"
     result = rebuild(
         services.engines.write,
@@ -486,16 +510,21 @@ def test_stats_counts(client: TestClient, services: Services) -> None:
 def test_audit_filters_and_pages(client: TestClient, services: Services) -> None:
     ids = seed(client, services)
     for name, body in [
-        ("a", {"status": "archived", "source": "human", "actor": "alice"}),
+        ("a", {"status": "archived", "source": "human", "actor": "ana"}),
         ("c", {"status": "converted", "source": "brain", "actor": "brain-1"}),
     ]:
-        assert client.post(f"/leads/{ids[name]}/status", json=body, headers=AUTH).is_success
+        assert client.post(f"/leads/{ids[name]}/status", json=body, headers=key_of(body)).is_success
     assert client.post(
-        f"/leads/{ids['b']}/notes", json={"content": "vip", "author": "bob"}, headers=AUTH
+        f"/leads/{ids['b']}/notes",
+        json={"content": "vip", "on_behalf_of": "bob"},
+        headers=CONSOLE_AUTH,
     ).is_success
     services.views.catch_up()
     human = get(client, "/audit", source="human")["entries"]
-    assert [(e["kind"], e["actor"]) for e in human] == [("note", "bob"), ("status", "alice")]
+    assert [(e["kind"], e["actor"]) for e in human] == [
+        ("note", "bob via crm-console"),
+        ("status", "ana"),
+    ]
     assert human[1] | {"at": None} == human[1] | {
         "lead_id": ids["a"],
         "phone": SEED["a"][0],
@@ -523,7 +552,7 @@ def test_audit_filters_and_pages(client: TestClient, services: Services) -> None
 
 def test_commands_answer_with_outcome_and_lead(client: TestClient) -> None:
     lead_id = sarah(client, "+6281311110001", {"state": "listening"})
-    headers = {**AUTH, "Idempotency-Key": "k-1"}
+    headers = {**HUMAN_AUTH, "Idempotency-Key": "k-1"}
     body = {"status": "archived", "source": "human", "actor": "ana", "reason": "spam"}
     first = client.post(f"/leads/{lead_id}/status", json=body, headers=headers).json()
     assert (first["outcome"], first["outcome_reason"], first["appended"]) == (
@@ -537,18 +566,18 @@ def test_commands_answer_with_outcome_and_lead(client: TestClient) -> None:
     assert retry == first | {"appended": False}
     brain = client.post(
         f"/leads/{lead_id}/status",
-        json={"status": "contacted", "source": "brain", "actor": "b"},
-        headers=AUTH,
+        json={"status": "contacted", "source": "brain", "actor": "brain-1"},
+        headers=BRAIN_AUTH,
     ).json()
     assert (brain["outcome"], brain["outcome_reason"]) == ("suppressed", "held_by_human")
     assert brain["lead"]["lead_status"] == "archived"
     released = client.post(
-        f"/leads/{lead_id}/status/release", json={"actor": "ana"}, headers=AUTH
+        f"/leads/{lead_id}/status/release", json={"actor": "ana"}, headers=HUMAN_AUTH
     ).json()
     assert (released["outcome"], released["outcome_reason"]) == ("applied", "released")
     assert released["lead"]["status_held"] is False
     note = client.post(
-        f"/leads/{lead_id}/notes", json={"content": "hi", "author": "ana"}, headers=AUTH
+        f"/leads/{lead_id}/notes", json={"content": "hi", "author": "ana"}, headers=HUMAN_AUTH
     ).json()
     assert (note["outcome"], note["note"]["content"]) == ("applied", "hi")
 

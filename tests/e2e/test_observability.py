@@ -29,6 +29,7 @@ from tests.conftest import settings_for
 from tests.support import (
     API_KEY,
     AUTH,
+    HUMAN_AUTH,
     KAPSO_SECRET,
     META_SECRET,
     kapso_headers,
@@ -134,8 +135,11 @@ def test_the_log_names_the_route_template_and_workspace(client: TestClient, log:
     found, refused, unmatched = log.parsed()
     assert (found["route"], found["status"]) == ("/leads/{lead_id}", 200)
     assert found["workspace"] == "acme"
+    assert found["key_id"].startswith("config:")  # the key's id, never the key
+    assert API_KEY not in "".join(log.lines)
     assert (refused["route"], refused["status"]) == ("/stats", 401)
     assert "workspace" not in refused
+    assert "key_id" not in refused
     assert (unmatched["route"], unmatched["status"]) == ("unmatched", 404)
     assert not any(lead_id in line for line in log.lines)  # templates, never raw paths
 
@@ -230,7 +234,7 @@ def test_command_retries_count_as_duplicates(client: TestClient) -> None:
     lead_id = deliver(client).json()["facts"][0]["lead_id"]
     before = scrape(client)
     note = {"content": "call back", "author": "ana"}
-    headers = {**AUTH, "Idempotency-Key": "note-1"}
+    headers = {**HUMAN_AUTH, "Idempotency-Key": "note-1"}
     for _ in range(2):
         resp = client.post(f"/leads/{lead_id}/notes", json=note, headers=headers)
         assert resp.status_code == 200, resp.text

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from starlette.testclient import TestClient
 
 from service_layer.bootstrap import Services
-from tests.support import AUTH, post_kapso, sample, sample_json
+from tests.support import AUTH, BRAIN_AUTH, HUMAN_AUTH, SARAH_AUTH, post_kapso, sample, sample_json
 
 BUDI = "+6281234567890"
 PHASES = ("sarah-phase1-gathering.json", "sarah-phase2-interest.json", "sarah-phase3-closing.json")
@@ -22,7 +22,9 @@ PHASES = ("sarah-phase1-gathering.json", "sarah-phase2-interest.json", "sarah-ph
 
 def sarah_sample(client: TestClient, name: str) -> dict[str, Any]:
     resp = client.post(
-        "/sarah/state", content=sample(name), headers={**AUTH, "Content-Type": "application/json"}
+        "/sarah/state",
+        content=sample(name),
+        headers={**SARAH_AUTH, "Content-Type": "application/json"},
     )
     assert resp.status_code == 200, resp.text
     return dict(resp.json())
@@ -41,7 +43,9 @@ def lead(client: TestClient, services: Services, lead_id: str) -> dict[str, Any]
 
 
 def command(client: TestClient, lead_id: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    resp = client.post(f"/leads/{lead_id}{path}", json=body, headers=AUTH)
+    """As the key of the body's source: Brain's for brain, the human's otherwise."""
+    headers = BRAIN_AUTH if body.get("source") == "brain" else HUMAN_AUTH
+    resp = client.post(f"/leads/{lead_id}{path}", json=body, headers=headers)
     assert resp.status_code == 200, resp.text
     return dict(resp.json())
 

@@ -21,6 +21,7 @@ from tests.support import (
     KAPSO_RECEIVED,
     OTHER_AUTH,
     PHONE_NUMBER_ID,
+    SARAH_AUTH,
     WORKSPACE,
     kapso_headers,
     ledger_size,
@@ -76,7 +77,7 @@ def meta(name: str) -> Delivery:
 
 def sarah(name: str) -> Delivery:
     # Sarah's reports have no natural key: the caller's Idempotency-Key makes a retry a no-op.
-    headers = {**AUTH, "Content-Type": "application/json", "Idempotency-Key": f"sarah:{name}"}
+    headers = {**SARAH_AUTH, "Content-Type": "application/json", "Idempotency-Key": f"sarah:{name}"}
     return Delivery(name, "/sarah/state", sample(name), headers)
 
 
@@ -412,7 +413,7 @@ def test_unknown_kapso_event_is_kept_raw_once(client: TestClient, services: Serv
     # Another workspace never sees it.
     other = client.get("/deliveries/unhandled", headers=OTHER_AUTH)
     assert other.status_code == 200
-    assert other.json() == {"deliveries": []}
+    assert other.json() == {"deliveries": [], "next_after": None, "limit": 100}
 
 
 def test_unknown_kapso_event_of_another_shape_is_kept_raw(

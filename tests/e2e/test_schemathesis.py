@@ -54,12 +54,14 @@ from api.http.routes import ENDPOINTS
 from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
 from tests.support import (
-    API_KEY,
     AUTH,
+    HUMAN_AUTH,
     KAPSO_SECRET,
     META_SECRET,
     META_VERIFY_TOKEN,
     PHONE_NUMBER_ID,
+    SARAH_AUTH,
+    auth_for,
     kapso_headers,
 )
 
@@ -91,10 +93,13 @@ SIGNED = {"/webhook/kapso": "kapso", "/webhook/meta": "meta"}
 
 
 @pytest.fixture
-def fuzzed(services: Services) -> Iterator[tuple[BaseSchema, str]]:
-    """The schema served by the running app, and a seeded lead's id."""
+def fuzzed(services: Services) -> Iterator[tuple[BaseSchema, str, str]]:
+    """The schema served by the running app, a seeded lead's id and a database key's id."""
     with running(services) as (schema, session):
-        yield schema, seed(session)
+        lead_id = seed(session)
+        key = session.post("/keys", headers=AUTH, json={"role": "reader", "name": "fuzz"})
+        assert key.status_code == 200, key.text
+        yield schema, lead_id, key.json()["info"]["id"]
 
 
 @contextmanager
@@ -149,7 +154,7 @@ def seed(session: requests.Session) -> str:
     assert resp.status_code == 200, resp.text
     resp = session.post(
         "/sarah/state",
-        headers=AUTH,
+        headers=SARAH_AUTH,
         json={
             "contact_phone": PHONE,
             "state": "listening",
@@ -164,14 +169,14 @@ def seed(session: requests.Session) -> str:
         ("status", {"status": "qualified", "source": "human", "actor": "ana"}),
         ("notes", {"content": "called", "author": "ana"}),
     ]:
-        resp = session.post(f"/leads/{lead_id}/{path}", headers=AUTH, json=body)
+        resp = session.post(f"/leads/{lead_id}/{path}", headers=HUMAN_AUTH, json=body)
         assert resp.status_code == 200, resp.text
     return lead_id
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)
-def test_answers_match_the_schema(fuzzed: tuple[BaseSchema, str], operation: str) -> None:
-    schema, lead_id = fuzzed
+def test_answers_match_the_schema(fuzzed: tuple[BaseSchema, str, str], operation: str) -> None:
+    schema, lead_id, key_id = fuzzed
     replay = f"replay with LEADLEDGER_SCHEMATHESIS_SEED={SEED}"
     print(f"{operation}: fuzzing seed {SEED} ({replay})")  # in the report of a failure
     method, path = operation.split(" ", 1)
@@ -189,7 +194,7 @@ def test_answers_match_the_schema(fuzzed: tuple[BaseSchema, str], operation: str
 
     @FUZZING
     @hypothesis.seed(SEED)
-    @given(case=cases(op, lead_id))
+    @given(case=cases(op, lead_id, key_id))
     def fuzz(case: AnyCase) -> None:
         seen[call(case)] += 1
 
@@ -204,7 +209,9 @@ def test_not_ready_answer_matches_the_schema(database_url: str, tmp_path: Path) 
     try:
         with running(services) as (schema, session):
             resp = session.post(
-                "/sarah/state", headers=AUTH, json={"contact_phone": PHONE, "state": "greeting"}
+                "/sarah/state",
+                headers=SARAH_AUTH,
+                json={"contact_phone": PHONE, "state": "greeting"},
             )
             assert resp.status_code == 200, resp.text  # in the ledger; no follower: views lag
             conformance = [c for c in CHECKS if c is not not_a_server_error]  # 503 is the point
@@ -229,12 +236,14 @@ def expected_reach(path: str, method: str) -> set[int]:
         return {200}
     if path == "/webhook/meta":
         return {200, 403}
+    if "{key_id}" in path:  # a revoked or rotated key stays so: 200 first, then 422
+        return {200, 404}
     if path == "/sarah/state" or "{" in path:
         return {200, 422}
     return {200}
 
 
-def cases(op: Operation, lead_id: str) -> st.SearchStrategy[AnyCase]:
+def cases(op: Operation, lead_id: str, key_id: str) -> st.SearchStrategy[AnyCase]:
     """Schema-valid and schema-violating cases, plus valid ones steered where the app needs
     more than the schema says (a seeded lead, a real phone, a routed number)."""
     strategies = [op.as_strategy(mode) for mode in MODES]
@@ -243,6 +252,8 @@ def cases(op: Operation, lead_id: str) -> st.SearchStrategy[AnyCase]:
         strategies.append(op.as_strategy(path_parameters={"lead_id": lead_id}))
     if "phone" in names:
         strategies.append(op.as_strategy(path_parameters={"phone": PHONE}))
+    if "key_id" in names:
+        strategies.append(op.as_strategy(path_parameters={"key_id": key_id}))
     if "user_id" in names:
         strategies.append(op.as_strategy(path_parameters={"user_id": USER_ID}))
     if (op.method.upper(), op.path) == ("GET", "/webhook/meta"):
@@ -275,7 +286,8 @@ def credentials(case: AnyCase) -> dict[str, Any]:
         if channel == "kapso":
             return {"headers": {"X-Webhook-Signature": sign(KAPSO_SECRET, raw)}, "data": raw}
         return {"headers": {"X-Hub-Signature-256": "sha256=" + sign(META_SECRET, raw)}, "data": raw}
-    return {"headers": {"Authorization": f"Bearer {API_KEY}"}}
+    # A key whose role may call the route (the body may still name another actor: 403).
+    return {"headers": auth_for(case.operation.path)}
 
 
 def body_bytes(body: Any) -> bytes:

@@ -36,12 +36,14 @@ from tests.support import (
     KAPSO_SECRET,
     META_SECRET,
     META_VERIFY_TOKEN,
+    SARAH_AUTH,
     WORKSPACE,
     kapso_headers,
     meta_headers,
     received_sample_headers,
     sample,
     sample_json,
+    sarah_key_file,
 )
 
 LEADLEDGER = Path(sys.executable).with_name("leadledger")
@@ -199,7 +201,7 @@ def meta(name: str, appends: tuple[str, ...]) -> Delivery:
 
 def sarah(name: str, appends: tuple[str, ...]) -> Delivery:
     # Sarah's reports have no natural key: the Idempotency-Key makes a retry a no-op.
-    headers = {**AUTH, "Content-Type": "application/json", "Idempotency-Key": f"e2e:{name}"}
+    headers = {**SARAH_AUTH, "Content-Type": "application/json", "Idempotency-Key": f"e2e:{name}"}
     return Delivery(name, "/sarah/state", sample(name), headers, BUDI, appends)
 
 
@@ -292,7 +294,8 @@ def test_samples_through_the_real_server(durable_database_url: str, tmp_path: Pa
         LEADLEDGER_KAPSO_WEBHOOK_SECRET=KAPSO_SECRET,
         LEADLEDGER_META_APP_SECRET=META_SECRET,
         LEADLEDGER_META_VERIFY_TOKEN=META_VERIFY_TOKEN,
-        LEADLEDGER_CONFIG_FILE=str(tmp_path / "absent.toml"),
+        LEADLEDGER_DATA_DIR=str(tmp_path),
+        LEADLEDGER_CONFIG_FILE=str(sarah_key_file(tmp_path / "sarah-key.toml")),
     )
     with running_server(env, tmp_path, tmp_path / "server.log") as server, server.client() as c:
         handshake = c.get(
@@ -397,15 +400,18 @@ def test_first_run_creates_config_and_prints_secrets(tmp_path: Path) -> None:
         verify_token = printed(output, "Meta verify token")
 
         text = config.read_text(encoding="utf-8")
+        assert api_key.startswith("llk_")
         assert api_key not in text
         doc = tomllib.loads(text)
         [(name, workspace)] = doc["workspaces"].items()
-        assert workspace["api_key_sha256"] == [hashlib.sha256(api_key.encode()).hexdigest()]
+        assert "api_key_sha256" not in workspace  # the admin key lives in the database
         assert workspace["kapso_webhook_secrets"] == [kapso_secret]
         assert workspace["meta_app_secrets"] == [meta_secret]
         assert workspace["meta_verify_tokens"] == [verify_token]
-        # The only sha256 digest in the file is the key's; nothing else derived from the key.
-        assert re.findall(r'"([0-9a-f]{64})"', text).count(workspace["api_key_sha256"][0]) == 1
+        # The database holds the key's SHA-256 only, never the key.
+        keys_db = b"".join(p.read_bytes() for p in (tmp_path / "data").glob("*.apikeys.db*"))
+        assert hashlib.sha256(api_key.encode()).hexdigest().encode() in keys_db
+        assert api_key.encode() not in keys_db
 
         with server.client() as c:
             assert c.get("/healthz").status_code == 200

@@ -26,6 +26,7 @@ from service_layer.erasure import erase_lead
 from service_layer.ledger import Recording
 from tests.support import (
     AUTH,
+    HUMAN_AUTH,
     KAPSO_RECEIVED,
     PHONE_NUMBER_ID,
     kapso_headers,
@@ -45,7 +46,7 @@ def new_lead(client: TestClient, message_id: str = "wamid.boundary.1") -> str:
 
 
 def erase(client: TestClient, lead_id: str) -> Any:
-    body = json.dumps({"actor": "dpo", "reason": "request 7"}).encode()
+    body = json.dumps({"actor": "admin", "reason": "request 7"}).encode()
     return client.request("DELETE", f"/leads/{lead_id}/personal-data", content=body, headers=AUTH)
 
 
@@ -143,7 +144,8 @@ def test_every_committed_write_wakes_the_follower(
     new_lead(client)  # the same message again: nothing appended, nothing to wake for
     assert len(wakes) == 1
     note = json.dumps({"content": "hello", "author": "ana"}).encode()
-    assert client.post(f"/leads/{lead_id}/notes", content=note, headers=AUTH).status_code == 200
+    noted = client.post(f"/leads/{lead_id}/notes", content=note, headers=HUMAN_AUTH)
+    assert noted.status_code == 200
     assert len(wakes) == 2
     assert erase(client, lead_id).status_code == 200
     assert len(wakes) == 3
@@ -212,16 +214,17 @@ def test_a_delivery_signed_by_another_workspace_is_refused_without_a_challenge(
 ) -> None:
     config = tmp_path / "two.toml"
     config.write_text(
-        f'[workspaces.acme]\napi_keys = ["k-acme"]\nkapso_webhook_secret = "acme-kapso"\n'
+        f'[workspaces.acme]\napi_keys = ["k-acme"]\nkapso_webhook_secret = "acme-kapso-secret"\n'
         f'phone_number_ids = ["{PHONE_NUMBER_ID}"]\n'
-        '[workspaces.globex]\napi_keys = ["k-globex"]\nkapso_webhook_secret = "globex-kapso"\n',
+        '[workspaces.globex]\napi_keys = ["k-globex"]\n'
+        'kapso_webhook_secret = "globex-kapso-secret"\n',
         encoding="utf-8",
     )
     built = bootstrap(Settings(database_url=database_url, config_file=config))
     try:
         with TestClient(create_app(built.service)) as client:
             body = json.dumps(kapso_inbound("wamid.x.1", PHONE[1:], PHONE)).encode()
-            headers = kapso_headers(body, KAPSO_RECEIVED, secret="globex-kapso")
+            headers = kapso_headers(body, KAPSO_RECEIVED, secret="globex-kapso-secret")
             resp = client.post("/webhook/kapso", content=body, headers=headers)
             assert int(built.store.recorder.max_notification_id() or 0) == 0
         assert resp.status_code == 401, resp.text

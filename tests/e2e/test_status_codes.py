@@ -28,12 +28,15 @@ from tests.conftest import settings_for
 from tests.support import (
     API_KEY,
     AUTH,
+    HUMAN_AUTH,
     KAPSO_SECRET,
     META_SECRET,
     META_VERIFY_TOKEN,
     OTHER_AUTH,
     OTHER_KAPSO_SECRET,
     OTHER_WORKSPACE,
+    SARAH_AUTH,
+    auth_for,
     kapso_headers,
     ledger_size,
     meta_headers,
@@ -141,7 +144,7 @@ def test_good_key_is_accepted_as_a_control(
     """The same requests with the right key succeed (the 401s above are about the key)."""
     before = ledger_size(services)
     for method, path, body in bearer_requests(lead_id):
-        resp = client.request(method, path, content=body, headers={**JSON, **AUTH})
+        resp = client.request(method, path, content=body, headers={**JSON, **auth_for(path)})
         assert resp.status_code == 200, (path, resp.text)
     assert ledger_size(services) == before + 4  # Sarah, status, release, note
 
@@ -239,7 +242,8 @@ def test_lead_of_another_workspace_is_not_found(
     assert len(requests) == 5
     for method, path, body in requests:
         with appends_nothing(services):
-            resp = client.request(method, path, content=body, headers={**JSON, **OTHER_AUTH})
+            headers = {**JSON, **auth_for(path, OTHER_WORKSPACE)}
+            resp = client.request(method, path, content=body, headers=headers)
         assert_error(resp, 404, "not_found")
         for secret in (lead_id, BUDI, "6281234567890", "Budi", "acme", "wamid"):
             assert secret not in resp.text, (path, resp.text)
@@ -249,7 +253,7 @@ def test_unknown_lead_is_not_found(client: TestClient, services: Services, lead_
     unknown = str(uuid.uuid4())
     for method, path, body in bearer_requests(unknown)[1:5]:
         with appends_nothing(services):
-            resp = client.request(method, path, content=body, headers={**JSON, **AUTH})
+            resp = client.request(method, path, content=body, headers={**JSON, **auth_for(path)})
         assert_error(resp, 404, "not_found")
     with appends_nothing(services):
         resp = client.get(f"/leads/by-phone/{quote('+6285712345678', safe='')}", headers=AUTH)
@@ -264,7 +268,7 @@ def test_unhandled_delivery_id_is_not_a_lead(client: TestClient, services: Servi
     with appends_nothing(services):
         resp = client.post(
             f"/leads/{kept['id']}/notes",
-            headers={**JSON, **AUTH},
+            headers={**JSON, **HUMAN_AUTH},
             content=json.dumps({"content": "hi", "author": "ana"}).encode(),
         )
     assert_error(resp, 404, "not_found")
@@ -292,10 +296,10 @@ def test_malformed_body_is_400_everywhere(
         targets: list[tuple[str, dict[str, str]]] = [
             ("/webhook/kapso", kapso_headers(raw, KAPSO_RECEIVED)),  # validly signed
             ("/webhook/meta", meta_headers(raw)),
-            ("/sarah/state", {**JSON, **AUTH}),
-            (f"/leads/{lead_id}/status", {**JSON, **AUTH}),
-            (f"/leads/{lead_id}/status/release", {**JSON, **AUTH}),
-            (f"/leads/{lead_id}/notes", {**JSON, **AUTH}),
+            ("/sarah/state", {**JSON, **SARAH_AUTH}),
+            (f"/leads/{lead_id}/status", {**JSON, **HUMAN_AUTH}),
+            (f"/leads/{lead_id}/status/release", {**JSON, **HUMAN_AUTH}),
+            (f"/leads/{lead_id}/notes", {**JSON, **HUMAN_AUTH}),
         ]
         for path, headers in targets:
             with appends_nothing(services):
@@ -313,7 +317,7 @@ def test_non_json_constants_are_malformed(client: TestClient, services: Services
     )
     assert b"-Infinity" in kapso
     for path, raw, headers in [
-        ("/sarah/state", sarah, {**JSON, **AUTH}),
+        ("/sarah/state", sarah, {**JSON, **SARAH_AUTH}),
         ("/webhook/kapso", kapso, kapso_headers(kapso, KAPSO_RECEIVED)),
     ]:
         with appends_nothing(services):
@@ -332,7 +336,7 @@ def test_distinct_long_idempotency_keys_are_never_merged(
     for key in (prefix + "-first", prefix + "-second"):
         resp = client.post(
             f"/leads/{lead_id}/notes",
-            headers={**JSON, **AUTH, "Idempotency-Key": key},
+            headers={**JSON, **HUMAN_AUTH, "Idempotency-Key": key},
             content=json.dumps({"content": f"note {key[-6:]}", "author": "ana"}).encode(),
         )
         if resp.status_code == 200:
@@ -359,9 +363,9 @@ def test_body_over_the_limit_is_413(client: TestClient, services: Services, lead
     targets: list[tuple[str, dict[str, str]]] = [
         ("/webhook/kapso", kapso_headers(raw, KAPSO_RECEIVED)),  # validly signed, still too large
         ("/webhook/meta", meta_headers(raw)),
-        ("/sarah/state", {**JSON, **AUTH}),
-        (f"/leads/{lead_id}/notes", {**JSON, **AUTH}),
-        (f"/leads/{lead_id}/status", {**JSON, **AUTH}),
+        ("/sarah/state", {**JSON, **SARAH_AUTH}),
+        (f"/leads/{lead_id}/notes", {**JSON, **HUMAN_AUTH}),
+        (f"/leads/{lead_id}/status", {**JSON, **HUMAN_AUTH}),
     ]
     for path, headers in targets:
         with appends_nothing(services):
@@ -419,7 +423,7 @@ def test_sarah_validation_names_the_field(
     for changes, field in SARAH_INVALID:
         with appends_nothing(services):
             resp = client.post(
-                "/sarah/state", content=sarah_body(**changes), headers={**JSON, **AUTH}
+                "/sarah/state", content=sarah_body(**changes), headers={**JSON, **SARAH_AUTH}
             )
         assert_error(resp, 422, "validation_error", field, case=changes)
 
@@ -427,9 +431,9 @@ def test_sarah_validation_names_the_field(
 COMMAND_INVALID: list[tuple[str, Any, str]] = [
     ("status", {"status": "bogus", "source": "human", "actor": "ana"}, "status"),
     ("status", {"status": "qualified", "source": "robot", "actor": "ana"}, "source"),
-    ("status", {"status": "qualified", "source": "human"}, "actor"),
+    ("status", {"status": "qualified", "actor": ""}, "actor"),
     ("notes", {"content": "", "author": "ana"}, "content"),
-    ("status/release", {}, "actor"),
+    ("status/release", {"on_behalf_of": ""}, "on_behalf_of"),
     ("notes", [1, 2], "body"),
 ]
 
@@ -444,7 +448,7 @@ def test_command_validation_names_the_field(
             resp = client.post(
                 f"/leads/{lead_id}/{path}",
                 content=json.dumps(body).encode(),
-                headers={**JSON, **AUTH},
+                headers={**JSON, **HUMAN_AUTH},
             )
         assert_error(resp, 422, "validation_error", field, case=(path, body))
 
@@ -457,7 +461,7 @@ def test_malformed_lead_id_and_phone_name_the_field(
     with appends_nothing(services):
         resp = client.post(
             "/leads/not-a-uuid/notes",
-            headers={**JSON, **AUTH},
+            headers={**JSON, **HUMAN_AUTH},
             content=json.dumps({"content": "hi", "author": "ana"}).encode(),
         )
         assert_error(resp, 422, "validation_error", "lead_id")

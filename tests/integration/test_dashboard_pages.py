@@ -20,7 +20,7 @@ from api.http.app import create_app
 from api.http.dashboard.session import IDLE_SECONDS
 from projections import queries
 from service_layer.bootstrap import Services
-from tests.support import API_KEY, OTHER_API_KEY, post_kapso, sample
+from tests.support import API_KEY, HUMAN, HUMAN_AUTH, OTHER_WORKSPACE, post_kapso, role_key, sample
 from tests.support.kapso_deliveries import kapso_inbound
 
 pytestmark = pytest.mark.parametrize("backend", ["memory"])
@@ -33,11 +33,11 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-def sign_in(client: TestClient, key: str = API_KEY) -> TestClient:
+def sign_in(client: TestClient, key: str | None = None, name: str = "") -> TestClient:
     token = csrf_of(client.get("/ui/signin").text)
     client.post(
         "/ui/signin",
-        data={"csrf": token, "api_key": key, "name": "Tester"},
+        data={"csrf": token, "api_key": key or role_key("human"), "name": name},
         follow_redirects=False,
     )
     return client
@@ -63,7 +63,7 @@ def test_a_failed_sign_in_logs_neither_key_nor_name(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO):
-        sign_in(client, key="secret-wrong-key")
+        sign_in(client, key="secret-wrong-key", name="Tester")
     assert "refused" in caplog.text
     assert "secret-wrong-key" not in caplog.text
     assert "Tester" not in caplog.text
@@ -91,7 +91,7 @@ def test_a_note_is_recorded_as_the_signed_in_person(client: TestClient, lead_id:
     assert answer.status_code == 200  # the redirect back to the lead page, followed
     notes = client.get(f"/leads/{lead_id}/notes", headers=AUTH).json()["notes"]
     assert [(n["content"], n["actor"], n["source"]) for n in notes] == [
-        ("call back friday", "Tester", "human")
+        ("call back friday", HUMAN, "human")
     ]
 
 
@@ -129,7 +129,8 @@ def test_another_workspace_sees_and_changes_nothing_of_this_one(
     client: TestClient, lead_id: str
 ) -> None:
     before = client.get(f"/leads/{lead_id}/events", headers=AUTH).json()["events"]
-    token = csrf_of(sign_in(client, key=OTHER_API_KEY).get("/ui/leads").text)
+    other = role_key("human", OTHER_WORKSPACE)
+    token = csrf_of(sign_in(client, key=other).get("/ui/leads").text)
     assert lead_id not in client.get("/ui/leads").text
     assert client.get(f"/ui/leads/{lead_id}").status_code == 404
     assert client.get(f"/ui/leads/{lead_id}/live").status_code == 404
@@ -150,7 +151,7 @@ def test_the_cookie_is_secure_over_https_and_holds_no_key(services: Services) ->
         token = csrf_of(browser.get("/ui/signin").text)
         answer = browser.post(
             "/ui/signin",
-            data={"csrf": token, "api_key": API_KEY, "name": "Tester"},
+            data={"csrf": token, "api_key": role_key("human"), "name": ""},
             follow_redirects=False,
         )
         cookie = answer.headers["set-cookie"].lower()
@@ -158,7 +159,7 @@ def test_the_cookie_is_secure_over_https_and_holds_no_key(services: Services) ->
         assert "samesite=strict" in cookie
         assert "httponly" in cookie
         value = answer.cookies["leadledger_session"]
-        assert API_KEY not in base64.b64decode(value.split(".")[0] + "==").decode()
+        assert role_key("human") not in base64.b64decode(value.split(".")[0] + "==").decode()
 
 
 def test_the_newest_rows_are_the_tail_of_all_rows_in_order(
@@ -168,10 +169,12 @@ def test_the_newest_rows_are_the_tail_of_all_rows_in_order(
     for n, status in enumerate(("contacted", "qualified", "converted")):
         message = kapso_batch("whatsapp.message.received", [kapso_inbound(f"m{n}", phone, phone)])
         assert post_kapso(client, message, "whatsapp.message.received").status_code == 200
-        body = {"status": status, "source": "human", "actor": "t", "reason": str(n)}
-        assert client.post(f"/leads/{lead_id}/status", json=body, headers=AUTH).status_code == 200
-        note = {"content": f"note {n}", "author": "t"}
-        assert client.post(f"/leads/{lead_id}/notes", json=note, headers=AUTH).status_code == 200
+        body = {"status": status, "reason": str(n)}
+        posted = client.post(f"/leads/{lead_id}/status", json=body, headers=HUMAN_AUTH)
+        assert posted.status_code == 200
+        note = {"content": f"note {n}"}
+        posted = client.post(f"/leads/{lead_id}/notes", json=note, headers=HUMAN_AUTH)
+        assert posted.status_code == 200
     workspace, lead = "acme", UUID(lead_id)
     reads: list[Callable[..., list[Any]]] = [
         queries.status_history,
@@ -188,8 +191,42 @@ def test_the_newest_rows_are_the_tail_of_all_rows_in_order(
 def test_reingest_from_the_operations_page_reports_and_needs_the_token(
     client: TestClient,
 ) -> None:
-    token = csrf_of(sign_in(client).get("/ui/operations").text)
+    human = csrf_of(sign_in(client).get("/ui/operations").text)
+    assert client.post("/ui/operations/reingest", data={"csrf": human}).status_code == 403
+    token = csrf_of(sign_in(client, key=API_KEY).get("/ui/operations").text)  # admin
     assert client.post("/ui/operations/reingest", data={}).status_code == 403
     done = client.post("/ui/operations/reingest", data={"csrf": token})
     assert done.status_code == 200
     assert "Re-ingested 0 delivery(ies)" in done.text
+
+
+@pytest.mark.parametrize("role", ["reader", "admin"])
+def test_a_key_without_the_permission_reads_but_cannot_act(
+    client: TestClient, lead_id: str, role: str
+) -> None:
+    token = csrf_of(sign_in(client, key=role_key(role)).get("/ui/leads").text)
+    assert "Set status" not in client.get(f"/ui/leads/{lead_id}").text
+    before = client.get(f"/leads/{lead_id}/events", headers=AUTH).json()["events"]
+    refused = client.post(
+        f"/ui/leads/{lead_id}/status",
+        data={"csrf": token, "status": "converted"},
+        headers={"X-Requested-With": "fetch"},
+    )
+    assert refused.status_code == 403
+    assert "lacks permission 'status'" in refused.json()["error"]
+    assert client.get(f"/leads/{lead_id}/events", headers=AUTH).json()["events"] == before
+
+
+def test_a_console_key_acts_for_the_person_named_at_sign_in(
+    client: TestClient, lead_id: str
+) -> None:
+    form = client.get("/ui/signin").text
+    refused = client.post(
+        "/ui/signin", data={"csrf": csrf_of(form), "api_key": role_key("console"), "name": ""}
+    )
+    assert refused.status_code == 401
+    assert "enter their name" in refused.text
+    token = csrf_of(sign_in(client, key=role_key("console"), name="Budi").get("/ui/leads").text)
+    client.post(f"/ui/leads/{lead_id}/notes", data={"csrf": token, "content": "for Budi"})
+    notes = client.get(f"/leads/{lead_id}/notes", headers=AUTH).json()["notes"]
+    assert notes[-1]["actor"] == "Budi via crm-console"

@@ -15,7 +15,7 @@ from domain.identity import lead_id_for
 from projections.source import lead_history
 from service_layer.bootstrap import Services
 from service_layer.legacy_import import LegacyImport
-from tests.support import AUTH, WORKSPACE, ledger_size
+from tests.support import AUTH, HUMAN, HUMAN_AUTH, WORKSPACE, ledger_size
 
 MS = 1_706_600_000_000
 BUDI, SITI, RINA = "+6281234567890", "+6285712345678", "+6281398765432"
@@ -217,8 +217,8 @@ def test_imported_status_yields_to_live_sources_by_rank_and_time(
     run(services, write(tmp_path / "c.jsonl", contacts_rows()[:1]), None)
     resp = client.post(
         f"/leads/{lead_id}/status",
-        headers=AUTH,
-        json={"status": "contacted", "source": "human", "actor": "dewi"},
+        headers=HUMAN_AUTH,
+        json={"status": "contacted", "source": "human", "actor": HUMAN},
     )
     assert resp.status_code == 200, resp.text
     rows = contacts_rows()[:1]

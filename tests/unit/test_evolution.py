@@ -114,8 +114,10 @@ def v1_state(phase: str, extracted: Any, lead_score: Any, temp: Any) -> dict[str
 
 
 def upcast(state: dict[str, Any]) -> dict[str, Any]:
+    """v1 to today's version, as reading a stored v1 report does (v3 adds `principal`)."""
     upcast_state = copy.deepcopy(state)
     Lead.SarahPhaseReported.upcast_v1_v2(upcast_state)
+    Lead.SarahPhaseReported.upcast_v2_v3(upcast_state)
     return upcast_state
 
 

@@ -16,10 +16,11 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from api.http.auth import service_of
 from api.http.dashboard.acting import Acting
-from api.http.dashboard.forms import read_form, require_acting, wants_json
+from api.http.dashboard.forms import RefusedError, read_form, require_acting, wants_json
 from api.http.schemas import NoteCommand, StatusCommand
 from domain.commands import AddNote, LeadCommand, ReleaseStatusHold, RequestStatus
 from domain.envelope import Said
+from domain.principal import Permission
 from service_layer.command_outcome import CommandOutcome
 from service_layer.errors import LeadNotFoundError
 from service_layer.service import BuildCommand, LeadLedgerService
@@ -30,7 +31,7 @@ Intent = Callable[
 
 
 async def set_status(request: Request) -> Response:
-    acting, form = require_acting(request), await read_form(request)
+    acting, form = _allowed(request, Permission.STATUS), await read_form(request)
     try:
         body = StatusCommand.model_validate(
             {"status": form.get("status", ""), "reason": form.get("reason") or None,
@@ -50,7 +51,7 @@ async def set_status(request: Request) -> Response:
 
 
 async def release_hold(request: Request) -> Response:
-    acting = require_acting(request)
+    acting = _allowed(request, Permission.RELEASE)
     await read_form(request)
     return await _act(
         request, acting, lambda s: s.release_status, lambda p: ReleaseStatusHold(p, _said(acting))
@@ -58,7 +59,7 @@ async def release_hold(request: Request) -> Response:
 
 
 async def add_note(request: Request) -> Response:
-    acting, form = require_acting(request), await read_form(request)
+    acting, form = _allowed(request, Permission.NOTES), await read_form(request)
     try:
         body = NoteCommand.model_validate(
             {"content": form.get("content", ""), "source": acting.source, "author": acting.actor},
@@ -97,8 +98,17 @@ async def _act(
     return RedirectResponse(f"/ui/leads/{lead_id}", status_code=303)
 
 
+def _allowed(request: Request, permission: Permission) -> Acting:
+    """The signed-in principal, if its role has the permission (403 otherwise, as the API)."""
+    acting = require_acting(request)
+    if not acting.may(permission):
+        problem = f"role {acting.role.value!r} lacks permission {permission.value!r}"
+        raise RefusedError(JSONResponse({"error": problem}, status_code=403))
+    return acting
+
+
 def _said(acting: Acting) -> Said:
-    return Said(acting.source, acting.actor, datetime.now(UTC), None, None)
+    return Said(acting.source, acting.actor, datetime.now(UTC), None, None, acting)
 
 
 def _first_problem(exc: ValidationError) -> str:

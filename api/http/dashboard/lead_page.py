@@ -22,6 +22,7 @@ from api.http.dashboard.ledger_facts import LedgerFacts, ledger_facts
 from api.http.dashboard.templating import env, page
 from api.http.dashboard.timeline import timeline
 from api.http.handlers.ledger_queries import event_out
+from domain.principal import Permission
 from domain.reducer import ContactView
 from domain.reducer.contact_view import MessageEntry, NoteEntry, StatusHistoryEntry
 from domain.values import LeadStatus
@@ -102,6 +103,7 @@ def _context(
         "as_of": as_of,
         "acting": acting,
         "statuses": [s.value for s in LeadStatus],
+        "can_act": acting.may(Permission.STATUS),
     }
 
 

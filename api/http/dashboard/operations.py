@@ -14,6 +14,7 @@ from api.http.auth import service_of
 from api.http.dashboard.forms import read_form, require_acting
 from api.http.dashboard.status_chart import StatusSeries, status_series, svg_chart
 from api.http.dashboard.templating import page
+from domain.principal import Role
 from projections import queries
 from projections.as_of import AuditQuery, audit
 
@@ -24,15 +25,15 @@ CHART_ROWS = 5000  # status decisions read for the chart (newest first)
 async def operations_page(request: Request) -> Response:
     acting = require_acting(request)
     service = service_of(request)
-    kept = await run_in_threadpool(service.unhandled_deliveries, acting.workspace, 200)
-    done = await run_in_threadpool(service.reingested_delivery_ids, acting.workspace)
+    kept = await run_in_threadpool(service.unhandled_deliveries, acting.workspace, 0, 200)
     return page(
         request,
         "operations.html",
-        deliveries=[(d, d.originator_id in done) for d in kept],
+        deliveries=[(event, done) for _, event, done in kept],
         status=service.views_status(),
         follower_errors=service.follower_errors(),
         report=request.session.pop("reingest_report", None),
+        can_reingest=acting.role is Role.ADMIN,
     )
 
 
@@ -41,6 +42,8 @@ async def reingest(request: Request) -> Response:
     does), recorded as the signed-in person; the page shows the report."""
     acting = require_acting(request)
     await read_form(request)
+    if acting.role is not Role.ADMIN:
+        return Response("re-ingesting takes an admin key", status_code=403)
     report = await run_in_threadpool(
         service_of(request).reingest_deliveries, acting.workspace, acting.actor
     )

@@ -14,7 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.http.dashboard.acting import Acting
+from api.http.dashboard.acting import Acting, from_session, to_session
 
 COOKIE = "leadledger_session"
 MAX_AGE_SECONDS = 12 * 3600  # the cookie's absolute lifetime
@@ -81,7 +81,7 @@ def signed_in(request: Request, now: float | None = None) -> Acting | None:
     now = time.time() if now is None else now
     seen = request.session.get("seen")
     seen = float(seen) if isinstance(seen, int | float) else 0.0
-    acting = Acting.from_session(request.session.get("acting") or {})
+    acting = from_session(request.session.get("acting") or {})
     if acting is None or now - seen > IDLE_SECONDS or request.session.get("sid") in SIGNED_OUT:
         if acting is not None:
             request.session.clear()
@@ -93,7 +93,7 @@ def signed_in(request: Request, now: float | None = None) -> Acting | None:
 
 def sign_in(request: Request, acting: Acting) -> None:
     request.session.clear()  # a fresh CSRF token too: nothing from before sign-in survives
-    request.session["acting"] = acting.to_session()
+    request.session["acting"] = to_session(acting)
     request.session["seen"] = int(time.time())
     request.session["sid"] = secrets.token_urlsafe(16)
     csrf_token(request)

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from api.http.auth import service_of, workspace_of
+from api.http.auth import service_of, speaker, workspace_of
 from api.http.body import parse_model, read_body
 from api.http.handlers.lead_commands import lead_id_param
 from api.http.schemas import NoNul, Text, _Strict
@@ -26,7 +26,9 @@ from service_layer.service import SettledErasure
 
 
 class ErasureCommand(_Strict):
-    actor: Text = Field(description="Who asks for the erasure (a staff member)")
+    actor: Text | None = Field(
+        None, description="Who erases: the key's name (omit it, or repeat it; else 403)"
+    )
     reason: Annotated[str, Field(min_length=1, max_length=2000), NoNul] = Field(
         description="Why, e.g. the request's id (kept in clear: no personal data here)"
     )
@@ -53,8 +55,11 @@ async def erase_personal_data(request: Request) -> Response:
     service = service_of(request)
     lead_id = lead_id_param(request)
     body = parse_model(await read_body(request, service.settings.max_body_bytes), ErasureCommand)
+    admin = speaker(request, actor=body.actor)
     settled = await run_in_threadpool(
-        service.erase_personal_data, workspace, lead_id, body.actor, body.reason
+        lambda: service.erase_personal_data(
+            workspace, lead_id, admin.actor, body.reason, principal=admin
+        )
     )
     status = 200 if settled.views_settled else 202
     return JSONResponse(erasure_out(settled).model_dump(mode="json"), status)

@@ -27,7 +27,7 @@ from adapters.legacy_import.mapping import (
 )
 from adapters.legacy_import.readers import Format, RawRow, read_rows
 from adapters.legacy_import.report import MAX_REJECTS_IN_MEMORY, Summary
-from api.http.auth import service_of, workspace_of
+from api.http.auth import principal_of, service_of, workspace_of
 from api.http.body import parse_model, read_body
 from api.http.errors import ApiError
 from service_layer.service import LeadLedgerService
@@ -81,14 +81,17 @@ class ImportOut(BaseModel):
 
 
 async def import_legacy(request: Request) -> Response:
-    workspace = workspace_of(request)  # authenticate before reading anything
+    workspace = workspace_of(request)  # authorized before the handler ran
     service = service_of(request)
     raw = await read_body(request, service.settings.max_body_bytes)
     form = _parse(request.headers.get("content-type", ""), raw)
     mapping = _mapping(service, form.mapping)
     contacts = list(_rows("contacts", form.contacts, form.format))
     notes = list(_rows("notes", form.notes, form.format)) if form.notes else []
-    summary = await run_in_threadpool(service.import_legacy, workspace, mapping, contacts, notes)
+    importer = principal_of(request)
+    summary = await run_in_threadpool(
+        service.import_legacy, workspace, mapping, contacts, notes, importer
+    )
     return JSONResponse(_answer(summary).model_dump(mode="json"))
 
 

@@ -1,5 +1,6 @@
 """Bot and human commands: Sarah's phase updates, status requests, releases and notes.
 
+The API key's principal decides the source and actor of each (api/http/auth.py `speaker`).
 Status, release and note commands answer with what the policy decided (the outcome and
 why) and the lead after it: they wait until the views include the command, then read them.
 """
@@ -14,15 +15,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from api.http.auth import service_of, workspace_of
+from api.http.auth import service_of, speaker, workspace_of
 from api.http.body import parse_model, read_body
+from api.http.bounds import check_bounds
 from api.http.errors import ApiError
 from api.http.query_schemas import CommandResultOut, LeadOut, NoteOut, StatusChangeOut
 from api.http.schemas import CommandOut, NoteCommand, ReleaseCommand, SarahState, StatusCommand
 from domain.commands import AddNote, LeadCommand, ReleaseStatusHold, ReportSarahPhase, RequestStatus
 from domain.envelope import Said
 from domain.phone import InvalidPhoneError, normalise_phone
-from domain.values import Source
+from domain.principal import Principal
 from service_layer.command_outcome import CommandOutcome
 from service_layer.service import LeadLedgerService
 
@@ -31,15 +33,17 @@ OnLead = Callable[[LeadLedgerService], Callable[..., CommandOutcome]]
 
 async def sarah_state(request: Request) -> Response:
     workspace = workspace_of(request)
+    sarah = speaker(request)
     service = service_of(request)
     update = parse_model(await read_body(request, service.settings.max_body_bytes), SarahState)
+    check_bounds(update.extracted_data, "extracted_data")
     try:
         phone = normalise_phone(update.contact_phone, service.workspaces.default_region)
     except InvalidPhoneError as exc:
         raise ApiError(422, "validation_error", str(exc), "contact_phone") from None
     command = ReportSarahPhase(
         phone,
-        _said(request, Source.SARAH, "sarah-bot"),
+        _said(request, sarah),
         chat_phase=update.state.value,
         extracted_data=update.extracted_data,
         lead_score=update.lead_score,
@@ -53,35 +57,41 @@ async def sarah_state(request: Request) -> Response:
 
 async def request_status(request: Request) -> Response:
     body = parse_model(await _body(request), StatusCommand)
+    said = _said(
+        request,
+        speaker(request, source=body.source, actor=body.actor, on_behalf_of=body.on_behalf_of),
+    )
     return await _on_lead(
         request,
         lambda service: service.request_status,
-        lambda phone: RequestStatus(
-            phone,
-            _said(request, body.source, body.actor),
-            status=body.status.value,
-            reason=body.reason,
-        ),
+        lambda phone: RequestStatus(phone, said, status=body.status.value, reason=body.reason),
     )
 
 
 async def release_status(request: Request) -> Response:
     body = parse_model(await _body(request), ReleaseCommand)
+    said = _said(request, speaker(request, actor=body.actor, on_behalf_of=body.on_behalf_of))
     return await _on_lead(
         request,
         lambda service: service.release_status,
-        lambda phone: ReleaseStatusHold(phone, _said(request, Source.HUMAN, body.actor)),
+        lambda phone: ReleaseStatusHold(phone, said),
     )
 
 
 async def add_note(request: Request) -> Response:
     body = parse_model(await _body(request), NoteCommand)
+    author = speaker(
+        request,
+        source=body.source,
+        actor=body.author,
+        on_behalf_of=body.on_behalf_of,
+        actor_field="author",
+    )
+    said = _said(request, author)
     return await _on_lead(
         request,
         lambda service: service.add_note,
-        lambda phone: AddNote(
-            phone, _said(request, body.source, body.author), content=body.content
-        ),
+        lambda phone: AddNote(phone, said, content=body.content),
     )
 
 
@@ -93,7 +103,7 @@ def lead_id_param(request: Request) -> UUID:
 
 
 async def _body(request: Request) -> bytes:
-    workspace_of(request)  # authenticate before reading anything
+    # Authorized before the handler ran (api/http/auth.py): nothing is read for a refusal.
     return await read_body(request, service_of(request).settings.max_body_bytes)
 
 
@@ -135,5 +145,12 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
-def _said(request: Request, source: str, actor: str) -> Said:
-    return Said(source, actor, datetime.now(UTC), None, _idempotency_key(request))
+def _said(request: Request, principal: Principal) -> Said:
+    return Said(
+        principal.source,
+        principal.actor,
+        datetime.now(UTC),
+        None,
+        _idempotency_key(request),
+        principal,
+    )

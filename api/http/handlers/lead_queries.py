@@ -39,8 +39,9 @@ from api.http.query_schemas import (
 )
 from domain.reducer import ContactView
 from projections import queries
-from projections.as_of import AuditQuery, audit, audit_after, audit_cursor
-from projections.queries import LeadQuery, lead_after, lead_cursor
+from projections.as_of import AuditQuery, audit
+from projections.cursors import audit_after, audit_cursor, lead_after, lead_cursor
+from projections.queries import LeadQuery
 from projections.tables import ViewTables
 
 T = TypeVar("T")
@@ -188,6 +189,7 @@ def audit_query(params: QueryParams) -> AuditQuery:
     return AuditQuery(
         source=None if p.source is None else p.source.value,
         actor=p.actor,
+        principal=p.principal,
         since=p.since,
         until=p.until,
         limit=p.limit,

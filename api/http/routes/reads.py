@@ -17,7 +17,8 @@ from api.http.query_schemas import (
     StatusHistoryOut,
 )
 from api.http.routes.params import LEAD_ID, query_params
-from api.http.schemas import EventsOut, UnhandledListOut
+from api.http.schemas import EventsOut, EventsParams, UnhandledListOut, UnhandledParams
+from domain.principal import Permission
 
 READS: list[Endpoint] = [
     Endpoint(
@@ -27,9 +28,12 @@ READS: list[Endpoint] = [
         "The lead's ledger, in order",
         "ledger",
         "bearer",
+        permission=Permission.READ,
         response=EventsOut,
         errors=(401, 404, 422),
-        params=(LEAD_ID,),
+        params=(LEAD_ID, *query_params(EventsParams)),
+        description="Pages of at most `limit` events, read from the store a page at a "
+        "time: pass `next_after` back as `after` until it is null.",
     ),
     Endpoint(
         "GET",
@@ -38,6 +42,7 @@ READS: list[Endpoint] = [
         "A lead's contact view, found by any spelling of its phone",
         "leads",
         "bearer",
+        permission=Permission.READ,
         response=LeadOut,
         errors=(401, 404, 422),
         params=(Param("phone", "path", "any spelling", True),),
@@ -49,6 +54,7 @@ READS: list[Endpoint] = [
         "A lead's contact view, found by the WhatsApp business-scoped user id (BSUID)",
         "leads",
         "bearer",
+        permission=Permission.READ,
         response=LeadOut,
         errors=(401, 404, 422),
         params=(Param("user_id", "path", "the BSUID as WhatsApp sends it", True),),
@@ -60,8 +66,12 @@ READS: list[Endpoint] = [
         "Signed deliveries kept raw (unknown event types)",
         "ledger",
         "bearer",
+        permission=Permission.READ,
         response=UnhandledListOut,
-        errors=(401,),
+        errors=(401, 422),
+        params=query_params(UnhandledParams),
+        description="The key's workspace only, filtered in the database before the page "
+        "is cut; pass `next_after` back as `after` until it is null.",
     ),
     Endpoint(
         "GET",
@@ -70,6 +80,7 @@ READS: list[Endpoint] = [
         "List leads: filter, search, sort, page",
         "leads",
         "bearer",
+        permission=Permission.READ,
         response=LeadPageOut,
         errors=(401, 422),
         params=query_params(LeadListParams),
@@ -84,6 +95,7 @@ READS: list[Endpoint] = [
         "A lead's contact view (now, or as_of a time)",
         "leads",
         "bearer",
+        permission=Permission.READ,
         response=LeadOut,
         errors=(401, 404, 422),
         params=(LEAD_ID, *query_params(AsOfParams)),
@@ -98,6 +110,7 @@ READS: list[Endpoint] = [
         "Status proposals and their outcomes, oldest first",
         "leads",
         "bearer",
+        permission=Permission.READ,
         response=StatusHistoryOut,
         errors=(401, 404, 422),
         params=(LEAD_ID,),
@@ -109,6 +122,7 @@ READS: list[Endpoint] = [
         "Notes, oldest first",
         "leads",
         "bearer",
+        permission=Permission.READ,
         response=NotesOut,
         errors=(401, 404, 422),
         params=(LEAD_ID,),
@@ -120,6 +134,7 @@ READS: list[Endpoint] = [
         "Message timeline by time, with delivery status",
         "leads",
         "bearer",
+        permission=Permission.READ,
         response=MessagesOut,
         errors=(401, 404, 422),
         params=(LEAD_ID,),
@@ -131,6 +146,7 @@ READS: list[Endpoint] = [
         "Lead counts by status and temperature",
         "leads",
         "bearer",
+        permission=Permission.READ,
         response=StatsOut,
         errors=(401,),
     ),
@@ -141,6 +157,7 @@ READS: list[Endpoint] = [
         "Who changed what: status decisions and notes across the workspace, newest first",
         "leads",
         "bearer",
+        permission=Permission.READ,
         response=AuditPageOut,
         errors=(401, 422),
         params=query_params(AuditParams),

@@ -14,6 +14,7 @@ from api.http.schemas import (
     SarahState,
     StatusCommand,
 )
+from domain.principal import Permission
 
 WRITES: list[Endpoint] = [
     Endpoint(
@@ -62,6 +63,7 @@ WRITES: list[Endpoint] = [
         "Sarah's phase update (creates the lead if needed)",
         "commands",
         "bearer",
+        permission=Permission.SARAH,
         request=SarahState,
         response=CommandOut,
         errors=(400, 401, 413, 422),
@@ -74,6 +76,7 @@ WRITES: list[Endpoint] = [
         "Request a status (Brain or human)",
         "commands",
         "bearer",
+        permission=Permission.STATUS,
         request=StatusCommand,
         response=CommandResultOut,
         errors=(400, 401, 404, 413, 422),
@@ -86,6 +89,7 @@ WRITES: list[Endpoint] = [
         "Release a human status hold",
         "commands",
         "bearer",
+        permission=Permission.RELEASE,
         request=ReleaseCommand,
         response=CommandResultOut,
         errors=(400, 401, 404, 413, 422),
@@ -98,6 +102,7 @@ WRITES: list[Endpoint] = [
         "Add a note",
         "commands",
         "bearer",
+        permission=Permission.NOTES,
         request=NoteCommand,
         response=CommandResultOut,
         errors=(400, 401, 404, 413, 422),
@@ -110,6 +115,7 @@ WRITES: list[Endpoint] = [
         "Import contacts and notes exported from the previous system",
         "commands",
         "bearer",
+        permission=Permission.IMPORT,
         request=imports.ImportRequest,
         response=imports.ImportOut,
         errors=(400, 401, 413, 422),
@@ -125,6 +131,7 @@ WRITES: list[Endpoint] = [
         "Erase the person's data (crypto-shredding; docs/erasure.md)",
         "commands",
         "bearer",
+        permission=Permission.ERASURE,
         request=erasure.ErasureCommand,
         response=erasure.ErasureOut,
         errors=(400, 401, 404, 413, 422),

@@ -1,0 +1,1 @@
+"""API keys and their principals, kept in the database (docs/security.md)."""
