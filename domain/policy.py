@@ -2,8 +2,11 @@
 
 A policy file is TOML (`DEFAULT_POLICY_TOML` below shows every key, with the defaults;
 docs/read-models.md explains them). Every key is optional and falls back to the default;
-an unknown key is an error, so a typo cannot silently weaken the policy. A `[ranks]` table
-replaces the default ranks as a whole (what you read is what applies)."""
+an unknown key is an error, and so is an unknown source name in `ranks`, `hold` or
+`forward_only`, so a typo cannot silently weaken the policy. A `[ranks]` table must rank
+every source that states a status (human, brain, import, sarah): a partial one is refused,
+since whether it meant "the rest as before" or "the rest at 0" cannot be told (what you
+read is what applies)."""
 
 from __future__ import annotations
 
@@ -16,10 +19,11 @@ from typing import Any, Literal
 
 from domain.legacy import DEFAULT_LEGACY_MAPPING, LegacyMapping, legacy_mapping
 from domain.phases import KNOWN_STATUSES, is_forward
+from domain.values import Source
 
 # The one place the default is written. `name` is a label only (not part of the rules);
 # `forward_only` sources may only move forward along the pipeline; `hold` sources' status
-# holds until a release; `[ranks]`: higher wins, a source not listed ranks 0.
+# holds until a release; `[ranks]`: higher wins, every status source listed (kapso, meta rank 0).
 DEFAULT_POLICY_TOML = """\
 name = "default"
 forward_only = ["sarah"]
@@ -34,6 +38,9 @@ sarah = 1
 
 
 _DEFAULT_DOC: dict[str, Any] = tomllib.loads(DEFAULT_POLICY_TOML)
+KNOWN_SOURCES = frozenset(s.value for s in Source)
+# The sources whose statements are status proposals: a `[ranks]` table ranks them all.
+STATUS_SOURCES = frozenset(_DEFAULT_DOC["ranks"])
 
 
 class PolicyError(ValueError):
@@ -65,6 +72,17 @@ class Policy:
 
 def load_policy(text: str) -> Policy:
     """Parse a TOML policy (format in the module docstring); PolicyError when invalid."""
+    return _parse(text, strict=True)
+
+
+def load_policy_in_force(text: str) -> Policy:
+    """A policy stored with a views generation, read as it was when chosen. Before source
+    names were checked, a partial `[ranks]` was accepted (unlisted sources rank 0): such a
+    stored policy keeps that meaning, so an upgrade neither refuses nor changes it."""
+    return _parse(text, strict=False)
+
+
+def _parse(text: str, strict: bool) -> Policy:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -78,13 +96,16 @@ def load_policy(text: str) -> Policy:
     name = doc["name"]
     if not isinstance(name, str) or not name.strip():
         raise PolicyError("policy 'name' must be a non-empty string")
-    return Policy(
+    policy = Policy(
         ranks=_ranks(doc["ranks"]),
         forward_only=_sources(doc["forward_only"], "forward_only"),
         hold=_sources(doc["hold"], "hold"),
         name=name,
         legacy_status=_legacy_status(doc.get("legacy_status")),
     )
+    if strict:
+        _check_sources(policy)
+    return policy
 
 
 def _ranks(value: Any) -> dict[str, int]:
@@ -95,6 +116,29 @@ def _ranks(value: Any) -> dict[str, int]:
         if not source.strip() or not isinstance(rank, int) or isinstance(rank, bool):
             raise PolicyError(f"policy rank for {source!r} must be an integer, not {rank!r}")
     return dict(value)
+
+
+def _check_sources(policy: Policy) -> None:
+    """Every source named is one leadledger knows; `ranks` names each status source."""
+    known = ", ".join(sorted(KNOWN_SOURCES))
+    for key, names in (
+        ("ranks", policy.ranks.keys()),
+        ("hold", policy.hold),
+        ("forward_only", policy.forward_only),
+    ):
+        unknown = sorted(set(names) - KNOWN_SOURCES)
+        if unknown:
+            raise PolicyError(
+                f"policy {key!r} names unknown source(s) {', '.join(unknown)}; "
+                f"known sources: {known}"
+            )
+    missing = sorted(STATUS_SOURCES - set(policy.ranks))
+    if missing:
+        raise PolicyError(
+            f"policy 'ranks' must rank every source that states a status "
+            f"({', '.join(sorted(STATUS_SOURCES))}); missing: {', '.join(missing)} "
+            "(write `source = 0` to leave one unranked)"
+        )
 
 
 def _legacy_status(table: Any) -> LegacyMapping:

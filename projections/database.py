@@ -13,6 +13,7 @@ from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from adapters.config.private_files import private_file, sqlite_files, tighten_existing
 from adapters.eventstore.database_url import DatabaseURL
 
 
@@ -64,6 +65,7 @@ def make_engines(url: DatabaseURL, views_url: str | None = None) -> Engines:
         scratch = Path(tempfile.mkdtemp(prefix="leadledger-views-")) / "views.db"
         target = f"sqlite+pysqlite:///{scratch}"
     if target.startswith("sqlite"):
+        _private_views_file(target)
         return Engines(
             _sqlite_engine(target, "BEGIN IMMEDIATE"), _sqlite_engine(target, "BEGIN"), scratch
         )
@@ -74,6 +76,15 @@ def make_engines(url: DatabaseURL, views_url: str | None = None) -> Engines:
         target, connect_args=connect_args, pool_pre_ping=True, pool_size=5, max_overflow=10
     )
     return Engines(engine, engine)
+
+
+def _private_views_file(target: str) -> None:
+    """The views hold phones and names: their file (and so its -wal and -shm, which SQLite
+    creates with the file's mode) is the service user's only."""
+    path = target.split(":///", 1)[1].split("?", 1)[0] if ":///" in target else ""
+    if path and path != ":memory:" and not path.startswith("file:"):
+        private_file(Path(path))
+        tighten_existing(sqlite_files(Path(path)))
 
 
 def _sqlite_engine(target: str, begin: str) -> Engine:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from domain.policy import Policy, load_policy
+from domain.policy import Policy, load_policy_in_force
 from projections.tables import PROJECTION, projection_state, state_metadata, view_tables
 
 
@@ -84,5 +84,5 @@ _policies: dict[str, Policy] = {}
 def policy_of(text: str) -> Policy:
     """Parsed policies, cached by their text (the live one is re-read every transaction)."""
     if text not in _policies:
-        _policies[text] = load_policy(text)
+        _policies[text] = load_policy_in_force(text)
     return _policies[text]

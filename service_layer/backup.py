@@ -22,6 +22,8 @@ from adapters.backup import postgres_dump, sqlite_copy
 from adapters.backup.manifest import BackedUpFile, BackupError, Manifest, sha256_of
 from adapters.config.settings import Settings
 from adapters.eventstore.database_url import DatabaseURL
+from adapters.keys.master_key import KEY_FILE_NAME
+from adapters.keys.master_key_source import MasterKeySource
 from service_layer.bootstrap import bootstrap
 
 __all__ = ["BackupError", "Restored", "back_up", "restore"]
@@ -90,6 +92,7 @@ def restore(settings: Settings, source: Path) -> Restored:
             f"{paths.database.kind}"
         )
     plan = _restore_plan(manifest, paths, source)
+    _require_master_key(settings, paths.database)
     if paths.ledger is None:
         schema = postgres_dump.schema_of(paths.database)
         if schema != manifest.ledger_name:
@@ -108,6 +111,18 @@ def restore(settings: Settings, source: Path) -> Restored:
         services.close()
 
 
+def _require_master_key(settings: Settings, database: DatabaseURL) -> None:
+    """No backup holds the master key: without the operator's copy, refuse before placing
+    anything (a new key would open none of the restored lead keys)."""
+    source = MasterKeySource.for_settings(settings, database)
+    if source.given is None and source.file is not None and not source.file.exists():
+        raise BackupError(
+            f"no master key at {source.file}: the backup's lead keys are wrapped by the master "
+            "key, which no backup holds; put your copy there, or set LEADLEDGER_MASTER_KEY or "
+            "LEADLEDGER_MASTER_KEY_FILE"
+        )
+
+
 def _copy_sqlite(paths: _Paths, into: Path) -> list[BackedUpFile]:
     assert paths.ledger is not None
     assert paths.keys is not None
@@ -121,6 +136,8 @@ def _copy_sqlite(paths: _Paths, into: Path) -> list[BackedUpFile]:
     ]
     done = {path.resolve() for path, _ in live if path is not None} | {paths.config.resolve()}
     for other in sorted(paths.ledger.parent.glob(f"{paths.ledger.stem}.*")):
+        if other.name.startswith(KEY_FILE_NAME):
+            continue  # the master key is backed up apart from the keys (docs/security.md)
         if other.is_file() and other.resolve() not in done and not sqlite_copy.is_sidecar(other):
             # Another database of ours (e.g. a newer release's) is copied live too.
             copy = sqlite_copy.copy_live if sqlite_copy.is_sqlite(other) else sqlite_copy.copy_file

@@ -15,6 +15,7 @@ from adapters.eventstore import preflight, server_lock
 from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.startup_lock import startup_lock
 from adapters.eventstore.store import LedgerStore, open_store
+from adapters.keys.master_key_source import MasterKeySource
 from adapters.principals.key_table import KeyTable
 from domain.policy import DEFAULT_POLICY_TOML
 from projections.catchup import LiveViews
@@ -53,7 +54,7 @@ def bootstrap(settings: Settings | None = None, create_ledger: bool = True) -> S
     database = DatabaseURL.parse(settings.database_url)
     preflight.check_database(database, ledger_must_exist=not create_ledger)
     with startup_lock(database):
-        store = open_store(database)
+        store = open_store(database, MasterKeySource.for_settings(settings, database))
         engines = make_engines(database, settings.views_database_url)
         views = LiveViews(engines, store, initial_policy_text(settings))
         key_table = KeyTable.open(database)

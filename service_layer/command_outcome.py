@@ -56,7 +56,8 @@ def command_outcome(
         view = queries.get_view(conn, t, workspace, fact.lead_id)
         if view is None or position is None or view.version < position:
             return view, None, None
-        changes = queries.status_history(conn, t, view, position) if kind == "status" else []
+        # A release is in the status history too, with its own outcome (not_held: no_change).
+        changes = queries.status_history(conn, t, view, position) if kind != "note" else []
         notes = queries.notes(conn, t, view, position) if kind == "note" else []
         return view, changes[0] if changes else None, notes[0] if notes else None
 
@@ -66,10 +67,6 @@ def command_outcome(
         outcome, reason = change.outcome, change.outcome_reason
     elif note is not None:
         outcome, reason = "applied", "note_added"
-    elif (
-        kind == "release" and view is not None and position is not None and view.version >= position
-    ):
-        outcome, reason = "applied", "released"
     return CommandOutcome(
         fact.lead_id, fact.fact, fact.appended, position, outcome, reason, change, note, view
     )

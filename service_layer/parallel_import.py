@@ -26,6 +26,7 @@ from multiprocessing.queues import Queue
 from pathlib import Path
 from typing import IO, Any
 
+from adapters.config.private_files import open_private
 from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.startup_lock import startup_lock
 from adapters.eventstore.store import open_store
@@ -181,7 +182,7 @@ def _import_shard(
     ledger.close()  # this process is the only writer in it: write inline, no writer thread
     assignment = assignments.get()
     try:
-        with job.part(shard).open("w", encoding="utf-8") as rejects:
+        with open_private(job.part(shard)) as rejects:
             # As many workers as cores: a second (reading) thread per worker gains nothing.
             importer = job.importer(
                 ledger, rejects, lambda n: ticks("contacts", n), pipelined=False
@@ -239,5 +240,5 @@ def _merge_rejects(job: ImportJob, shards: int) -> None:
                 lines.append((order.get(entry["file"], 2), entry["line"], text))
             part.unlink()
     lines.sort(key=lambda item: item[:2])
-    with job.rejects.open("w", encoding="utf-8") as out:
+    with open_private(job.rejects) as out:
         out.writelines(text + "\n" for _, _, text in lines)

@@ -12,8 +12,10 @@ from uuid import UUID
 
 from sqlalchemy import Connection
 
+from adapters.config.private_files import open_private
 from adapters.config.settings import Settings
 from adapters.config.workspaces import Workspaces
+from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.kept_deliveries import kept_page, reingested_among
 from adapters.legacy_import.mapping import LegacyMapping
 from adapters.legacy_import.readers import RawRow, read_file
@@ -39,6 +41,7 @@ from service_layer.erasure import Erasure, erase_lead, reapply_erasures
 from service_layer.errors import LeadNotFoundError, ViewLaggingError
 from service_layer.ingest import Delivery, Ingested, ingest
 from service_layer.key_ring import KeyRing
+from service_layer.key_rotation import Rotation, rotate
 from service_layer.lead_resolution import erased_lead_ids, resolve_lead_id
 from service_layer.ledger import Ledger, Recording
 from service_layer.legacy_import import LegacyImport
@@ -134,7 +137,7 @@ class LeadLedgerService(ApiKeyMethods):
         (each with its own store and ledger, service_layer/parallel_import.py)."""
         if workers > 1:
             return run_parallel(job, workers, on_progress)
-        with job.rejects.open("w", encoding="utf-8") as rejects_out:
+        with open_private(job.rejects) as rejects_out:
             importer = job.importer(self._ledger, rejects_out, lambda n: on_progress("contacts", n))
             notes = read_file(job.notes, job.notes_format) if job.notes else iter(())
             return importer.run(
@@ -164,6 +167,10 @@ class LeadLedgerService(ApiKeyMethods):
 
     def reapply_erasures(self) -> int:
         return reapply_erasures(self._store)
+
+    def rotate_master_key(self) -> Rotation:
+        """Re-wrap every lead key under a new master key (service_layer/key_rotation.py)."""
+        return rotate(self.settings, DatabaseURL.parse(self.settings.database_url), self._store)
 
     # -- ledger reads ---------------------------------------------------------------------
 

@@ -40,8 +40,10 @@ import httpx
 import uvicorn
 from sqlalchemy import Engine, event
 
+from adapters.config.settings import Settings
 from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.store import open_store
+from adapters.keys.master_key_source import MasterKeySource
 from adapters.webhooks.traffic import Request, Traffic
 from api.http.app import create_app
 from domain.lead_events import InboundMessageReceived
@@ -386,8 +388,14 @@ def post_one(client: httpx.Client, delivery: Delivery, close: bool = False) -> A
 
 def server_env(database_url: str, workdir: Path, **extra: str) -> dict[str, str]:
     """The environment of a `leadledger serve` subprocess holding the test secrets: the
-    admin key in the env, Sarah's key in a workspaces file of its own."""
+    admin key in the env, Sarah's key in a workspaces file of its own, and the master key
+    file this test process uses (the subprocess runs in `workdir`, and PostgreSQL's default
+    key file is relative to the working directory)."""
     config = sarah_key_file(workdir / "sarah-key.toml")
+    url = DatabaseURL.parse(database_url)
+    key_file = MasterKeySource.for_settings(Settings(database_url=database_url), url).file
+    if key_file is not None:
+        extra = {"LEADLEDGER_MASTER_KEY_FILE": str(key_file.resolve()), **extra}
     return clean_env(
         LEADLEDGER_DATABASE_URL=database_url,
         LEADLEDGER_API_KEYS=f"{WORKSPACE}={API_KEY}",

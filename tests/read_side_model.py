@@ -30,7 +30,8 @@ DEFAULT_RANKS = {"human": 3, "brain": 2, "import": 1, "sarah": 1}
 @dataclass(frozen=True)
 class PolicySpec:
     """The policy file as read-models.md defines it: missing keys take the defaults,
-    `[ranks]` replaces the default ranks whole, an unlisted source ranks 0."""
+    `[ranks]` ranks every status source (a partial table is refused; the tests' policies
+    list each one), a source not listed ranks 0."""
 
     ranks: dict[str, int]
     forward_only: frozenset[str]

@@ -8,6 +8,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapters.config.private_files import private_dir
+
 
 @dataclass(frozen=True)
 class CreatedConfig:
@@ -29,7 +31,7 @@ def create_local_config(path: Path, workspace: str = "default") -> CreatedConfig
         meta_app_secret=secrets.token_hex(32),
         meta_verify_token=secrets.token_urlsafe(24),
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     text = (
         "# leadledger local config, created on first run. Keep it private.\n"
         'data_dir = "."  # the ledger\'s directory, relative to this file\n'

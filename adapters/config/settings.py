@@ -34,6 +34,19 @@ class Settings(BaseSettings):
     kapso_webhook_secret: SecretStr | None = None
     meta_app_secret: SecretStr | None = None
     meta_verify_token: SecretStr | None = None
+    master_key: SecretStr | None = Field(
+        default=None,
+        description="The master key wrapping every lead key: 32 bytes, base64 or 64 hex digits "
+        "(default: a key file created on first start, see master_key_file).",
+    )
+    master_key_file: Path | None = Field(
+        default=None,
+        description="The master key file (mode 0600), when master_key is not set; default "
+        "leadledger.master.key beside the SQLite ledger, or in data_dir for PostgreSQL.",
+    )
+    new_master_key: SecretStr | None = Field(
+        default=None, description="`leadledger keys rotate-master`: the key to rotate to."
+    )
     api_keys: SecretStr | None = Field(default=None, description="workspace=key,workspace=key")
     session_secret: SecretStr | None = Field(
         default=None,

@@ -27,6 +27,7 @@ from eventsourcing.persistence import (
     JSONTranscoder,
     Mapper,
     MapperDeserialisationError,
+    OperationalError,
     StoredEvent,
     Transcoder,
     find_id_convertor,
@@ -96,6 +97,8 @@ class SealingMapper(Mapper[UUID]):
                 stored_state = self.compressor.decompress(stored_state)
             event_state: dict[str, Any] = self.transcoder.decode(stored_state)
             self._unseal(stored_event, event_state)
+        except OperationalError:
+            raise  # the key store is unreachable (or holds no usable master key): 503
         except Exception as e:
             msg = (
                 f"Failed to deserialise state of stored event with "

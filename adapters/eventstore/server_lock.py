@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from adapters.config.errors import ConfigError, ServerAlreadyRunningError
+from adapters.config.private_files import private_file
 from adapters.eventstore.database_url import DatabaseURL
 
 
@@ -34,7 +35,7 @@ def single_server(url: DatabaseURL, workers: int) -> Iterator[None]:
             "(set LEADLEDGER_DATABASE_URL=postgresql://…, docs/operations.md)"
         )
     path = lock_path(url)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(path)  # 0600 in a 0700 data directory (docs/security.md, file modes)
     # "a+": opening must not wipe the holder's text before we know we hold the lock.
     with path.open("a+", encoding="utf-8") as handle:
         try:

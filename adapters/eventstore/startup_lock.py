@@ -7,6 +7,7 @@ import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from adapters.config.private_files import private_dir, private_file
 from adapters.eventstore.database_url import DatabaseURL
 
 _LOCK_KEY = 0x1EAD1ED6  # any fixed 32-bit number: leadledger's start-up lock
@@ -19,8 +20,10 @@ def startup_lock(url: DatabaseURL) -> Iterator[None]:
     fail with "database is locked" instead of waiting when processes race)."""
     if url.kind == "sqlite":
         assert url.path is not None
-        url.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(url.path.with_name(url.path.name + ".startup.lock"), "w") as handle:
+        private_dir(url.path.parent)
+        lock_path = url.path.with_name(url.path.name + ".startup.lock")
+        private_file(lock_path)
+        with open(lock_path, "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield

@@ -10,10 +10,17 @@ from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import Mapper, Recording
 from eventsourcing.utils import Environment, EnvType
 
+from adapters.config.private_files import (
+    private_dir,
+    private_file,
+    sqlite_files,
+    tighten_existing,
+)
+from adapters.config.settings import Settings
 from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.sealing import SealingMapper
-from adapters.keys.key_backends import key_backend_for
 from adapters.keys.key_store import KeyStore
+from adapters.keys.master_key_source import MasterKeySource, open_key_store
 from domain.delivery import UnhandledDelivery
 from domain.lead import Lead
 
@@ -86,13 +93,22 @@ class LedgerStore(Application[UUID]):
                 cache.get(lead_id, evict=True)
 
 
-def open_store(url: DatabaseURL) -> LedgerStore:
+def open_store(url: DatabaseURL, master: MasterKeySource | None = None) -> LedgerStore:
+    """The ledger of `url`, its lead keys wrapped under the master key of `master` (by
+    default the one the environment's settings name)."""
     if url.kind == "sqlite":
         assert url.path is not None
-        url.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(url.path.parent)
+        private_file(url.path)  # SQLite gives its -wal and -shm files the same mode
+        tighten_existing(sqlite_files(url.path))
     if url.kind == "postgres" and url.schema:
         _ensure_schema(url)
-    return LedgerStore(env=url.eventsourcing_env(), keys=KeyStore(key_backend_for(url)))
+    keys = open_key_store(url, master or MasterKeySource.for_settings(Settings(), url))
+    try:
+        return LedgerStore(env=url.eventsourcing_env(), keys=keys)
+    except BaseException:
+        keys.close()
+        raise
 
 
 def _ensure_schema(url: DatabaseURL) -> None:

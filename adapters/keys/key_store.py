@@ -1,11 +1,14 @@
 """Per-lead data keys, kept OUTSIDE the event store: destroying one shreds that lead's
-personal fields in the ledger and in every backup of it (docs/erasure.md).
+personal fields in the ledger and in every backup of it (docs/erasure.md). Each is stored
+wrapped by the master key (adapters/keys/keyring.py), so the keys database alone opens
+nothing; keys are unwrapped on their way into the cache, never stored bare.
 
 A key row is created once (INSERT … ON CONFLICT DO NOTHING, then read back, so concurrent
 first writers agree on one key) and destroyed by an erasure, which leaves a tombstone:
 a lead once erased never gets a key again. Keys are cached per process (bounded LRU);
 a cached key is trusted for at most `ttl` seconds, so a process that did not run the
-erasure stops decrypting within that bound. Tombstones are cached for good.
+erasure stops decrypting within that bound. Tombstones are cached for good. A cached key
+costs no query and no unwrapping; a miss costs the one query it always did.
 """
 
 from __future__ import annotations
@@ -18,8 +21,11 @@ from collections.abc import Iterable
 from uuid import UUID
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.persistence import OperationalError
 
-from adapters.keys.key_backends import KeyBackend, MemoryKeyBackend
+from adapters.keys.key_backends import KeyBackend, MemoryKeyBackend, StoredKey
+from adapters.keys.keyring import Keyring
+from adapters.keys.master_key import MasterKey, MasterKeyError
 
 KEY_BYTES = 32
 ERASED = None  # a tombstone in the cache
@@ -27,9 +33,15 @@ ERASED = None  # a tombstone in the cache
 
 class KeyStore:
     def __init__(
-        self, backend: KeyBackend | None = None, max_cached: int = 20000, ttl: float = 30.0
+        self,
+        backend: KeyBackend | None = None,
+        keyring: Keyring | None = None,
+        max_cached: int = 20000,
+        ttl: float = 30.0,
     ) -> None:
         self.backend = backend or MemoryKeyBackend()
+        # No keyring: a throwaway master key (memory:// and tests, nothing is kept).
+        self.keyring = keyring or Keyring(MasterKey.generate())
         self.max_cached = max_cached
         self.ttl = ttl
         self._cache: OrderedDict[str, tuple[AESGCM | None, float]] = OrderedDict()
@@ -42,16 +54,20 @@ class KeyStore:
         if known:
             return found
         lead = str(lead_id)
-        return self._remember(lead, self.backend.create(lead, os.urandom(KEY_BYTES)))
+        bare, wrapped = self._new_key()
+        stored = self.backend.create(lead, wrapped)
+        return self._remember(lead, stored, bare if stored == wrapped else None)
 
     def ensure(self, lead_ids: Iterable[UUID]) -> None:
         """Create the keys of many new leads in one transaction before a batch is sealed
         (one transaction per key made bulk imports crawl)."""
         missing = {str(i) for i in lead_ids if not self._cached(str(i))[1]}
         if missing:
-            found = self.backend.create_many({lead: os.urandom(KEY_BYTES) for lead in missing})
+            made = {lead: self._new_key() for lead in missing}
+            found = self.backend.create_many({lead: made[lead][1] for lead in missing})
             for lead, key in found.items():
-                self._remember(lead, key)
+                bare, wrapped = made[lead]
+                self._remember(lead, key, bare if key == wrapped else None)
 
     def cipher_for_reading(self, lead_id: UUID | str) -> AESGCM | None:
         """The lead's cipher, or None when its key is destroyed (or was never made)."""
@@ -93,8 +109,24 @@ class KeyStore:
             return False
         return self._remember(lead, rows[lead]) is None
 
+    def wrap_all_under(self, master: MasterKey) -> int:
+        """Re-wrap every live lead key under `master` in one transaction (a rotation, or
+        the first start after envelope encryption came: bare keys get wrapped); events and
+        cached keys are untouched. The number of keys re-wrapped."""
+        self.keyring.add(master)
+        changed = self.backend.rewrap(
+            lambda stored: self.keyring.rewrapped(stored, master), skip_kek=master.key_id
+        )
+        self.keyring.make_current(master)
+        return changed
+
     def close(self) -> None:
         self.backend.close()
+
+    def _new_key(self) -> tuple[bytes, StoredKey]:
+        """A fresh lead key, bare (for this process's cache) and wrapped (for the store)."""
+        bare = os.urandom(KEY_BYTES)
+        return bare, self.keyring.wrap(bare)
 
     # -- cache ---------------------------------------------------------------------------
 
@@ -117,9 +149,14 @@ class KeyStore:
             while len(self._absent) > self.max_cached:
                 self._absent.popitem(last=False)
 
-    def _remember(self, lead: str, key: bytes | None) -> AESGCM | None:
-        """Cache a key (trusted for `ttl`) or a tombstone (None: for good)."""
-        cipher = AESGCM(key) if key is not None else None
+    def _remember(
+        self, lead: str, key: StoredKey | None, bare: bytes | None = None
+    ) -> AESGCM | None:
+        """Cache a key (trusted for `ttl`) or a tombstone (None: for good); `bare`: the key
+        unwrapped already (one this process just made: no need to unwrap it again)."""
+        cipher: AESGCM | None = None
+        if key is not None:
+            cipher = AESGCM(bare if bare is not None else self._unwrapped(key))
         until = time.monotonic() + self.ttl if cipher is not None else float("inf")
         with self._lock:
             self._absent.pop(lead, None)
@@ -128,3 +165,9 @@ class KeyStore:
             while len(self._cache) > self.max_cached:
                 self._cache.popitem(last=False)
         return cipher
+
+    def _unwrapped(self, key: StoredKey) -> bytes:
+        try:
+            return self.keyring.unwrap(key)
+        except MasterKeyError as exc:  # this process has the wrong master key: unavailable
+            raise OperationalError(str(exc)) from exc

@@ -30,6 +30,7 @@ from sqlalchemy import (
     update,
 )
 
+from adapters.config.private_files import private_file, sqlite_files, tighten_existing
 from adapters.eventstore.database_url import DatabaseURL
 from adapters.principals.utc_time import UTCDateTime
 
@@ -167,6 +168,8 @@ def _key(row: Any) -> StoredKey:
 
 
 def _sqlite_engine(path: Path) -> Engine:
+    private_file(path)  # API key hashes and names: the service user's only
+    tighten_existing(sqlite_files(path))
     engine = create_engine(
         f"sqlite+pysqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30}
     )

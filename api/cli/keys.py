@@ -1,4 +1,5 @@
-"""`leadledger keys`: API keys (create, list, revoke, rotate) and webhook signing secrets.
+"""`leadledger keys`: API keys (create, list, revoke, rotate), webhook signing secrets and
+the master key that wraps every lead key (rotate-master; docs/security.md).
 
 A running server sees a key change within a second, no restart (service_layer/key_ring.py);
 it re-reads the workspaces file when a webhook secret is added or retired
@@ -18,11 +19,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from adapters.config.loading import load_settings
 from adapters.config.secret_rotation import SECRET_LISTS, add_secret, retire_secret
-from adapters.config.settings import Settings
 from adapters.config.workspaces import ConfigError
-from service_layer.bootstrap import bootstrap
+from api.cli.opening import open_service
 from service_layer.key_ring import ApiKeyError, IssuedKey, KeyInfo
+from service_layer.key_rotation import MasterKeyError
 from service_layer.service import LeadLedgerService
 
 T = TypeVar("T")
@@ -102,7 +104,7 @@ def add_webhook_secret(
 ) -> None:
     """Add a signing secret (both old and new verify until the old one is retired)."""
     try:
-        change = add_secret(Settings().config_file, workspace, kind, secret)
+        change = add_secret(load_settings().config_file, workspace, kind, secret)
     except ConfigError as exc:
         raise typer.BadParameter(str(exc)) from None
     err.print(f"Added a {kind} secret to {workspace} ({change.remaining} now valid).")
@@ -117,10 +119,35 @@ def retire_webhook_secret(
 ) -> None:
     """Retire a signing secret (the last one of a kind cannot be retired)."""
     try:
-        change = retire_secret(Settings().config_file, workspace, kind, secret)
+        change = retire_secret(load_settings().config_file, workspace, kind, secret)
     except ConfigError as exc:
         raise typer.BadParameter(str(exc)) from None
     err.print(f"Retired a {kind} secret of {workspace} ({change.remaining} still valid).")
+
+
+@app.command("rotate-master")
+def rotate_master() -> None:
+    """Re-wrap every lead key under a new master key (events are untouched). With the key
+    file, a fresh key replaces it; with LEADLEDGER_MASTER_KEY, give the new key in
+    LEADLEDGER_NEW_MASTER_KEY, then switch LEADLEDGER_MASTER_KEY to it. Stop the other
+    leadledger processes first."""
+    try:
+        rotation = _run(lambda s: s.rotate_master_key())
+    except MasterKeyError as exc:
+        err.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(1) from None
+    out = Console()
+    out.print(
+        f"Re-wrapped {rotation.rewrapped} lead key(s): master key {rotation.old_key_id} "
+        f"-> {rotation.new_key_id}."
+    )
+    if rotation.key_file is not None:
+        out.print(f"The new key is in {rotation.key_file}: back it up (apart from the keys).")
+    else:
+        out.print(
+            "[yellow]Now set LEADLEDGER_MASTER_KEY to the new key (LEADLEDGER_NEW_MASTER_KEY) "
+            "for every leadledger process, and restart them.[/yellow]"
+        )
 
 
 def parse_duration(text: str) -> timedelta:
@@ -131,7 +158,7 @@ def parse_duration(text: str) -> timedelta:
 
 
 def _run(call: Callable[[LeadLedgerService], T]) -> T:
-    service = bootstrap().service
+    service = open_service()  # an existing ledger only: a typo creates nothing
     try:
         return call(service)
     except ApiKeyError as exc:

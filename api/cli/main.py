@@ -47,8 +47,8 @@ app = typer.Typer(
 console = Console(stderr=True, soft_wrap=True)  # secrets must not wrap mid-value
 app.add_typer(projections.app, name="projections")
 app.add_typer(deliveries.app, name="deliveries")
-app.add_typer(config_check.app, name="config")
 app.add_typer(keys.app, name="keys")
+app.add_typer(config_check.app, name="config")
 app.command("leads")(leads.leads)
 app.command("history")(history.history)
 app.command("forget")(forget.forget)

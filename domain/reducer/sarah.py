@@ -14,7 +14,7 @@ from domain.policy import Policy
 from domain.reducer.contact_view import ContactView, Effects, replace
 from domain.reducer.ledger_event import LedgerEvent
 from domain.reducer.status import propose
-from domain.reducer.values import joined_text, number, text
+from domain.reducer.values import as_text, joined_text, number, text
 from domain.values import ChatPhase, Source
 
 # View column <- Sarah's extracted_data key (`name` is hers, not the WhatsApp contact's).
@@ -63,6 +63,6 @@ def extracted_columns(extracted: Mapping[str, Any]) -> dict[str, Any]:
         column: joined_text(extracted.get(key)) for column, key in EXTRACTED_COLUMNS
     }
     points = extracted.get("pain_points")  # a list: ExtractedData types Sarah's text
-    items = [str(p) for p in points if not is_blank(p)] if isinstance(points, list) else []
+    items = [as_text(p) for p in points if not is_blank(p)] if isinstance(points, list) else []
     columns["pain_points"] = items or None
     return columns

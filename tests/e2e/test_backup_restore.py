@@ -19,9 +19,11 @@ import psycopg
 import pytest
 from starlette.testclient import TestClient
 
+from adapters.keys.master_key import read_key_file
+from adapters.keys.master_key_source import MasterKeySource
 from service_layer.bootstrap import Services
 from tests.conftest import PG_DSN, services_at
-from tests.support import AUTH, WORKSPACE, kapso_inbound, post_kapso
+from tests.support import AUTH, HUMAN_AUTH, SARAH_AUTH, WORKSPACE, kapso_inbound, post_kapso
 from tests.support.cli import Cli, cli_on
 
 
@@ -33,11 +35,15 @@ def database_url(durable_database_url: str) -> str:
 @contextmanager
 def restore_target(services: Services, tmp_path: Path) -> Iterator[dict[str, str]]:
     """Settings for an empty place of the same kind: a new directory, or a new database
-    (the dump carries its schema's name)."""
+    (the dump carries its schema's name). The backup holds no master key: the restore is
+    given the live one, as an operator restores with the copy kept apart."""
     config = str(tmp_path / "restored" / "workspaces.toml")
+    master = MasterKeySource.for_settings(services.settings, services.database).file
+    assert master is not None
+    key = {"LEADLEDGER_MASTER_KEY_FILE": str(master.resolve())}
     if services.database.kind == "sqlite":
         url = f"sqlite:///{tmp_path}/restored/ledger.db"
-        yield {"LEADLEDGER_DATABASE_URL": url, "LEADLEDGER_CONFIG_FILE": config}
+        yield {"LEADLEDGER_DATABASE_URL": url, "LEADLEDGER_CONFIG_FILE": config} | key
         return
     database = f"ll_restore_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_DSN, autocommit=True) as conn:
@@ -45,7 +51,7 @@ def restore_target(services: Services, tmp_path: Path) -> Iterator[dict[str, str
     base = urlsplit(PG_DSN)._replace(path=f"/{database}").geturl()
     try:
         url = f"{base}?schema={services.database.schema}"
-        yield {"LEADLEDGER_DATABASE_URL": url, "LEADLEDGER_CONFIG_FILE": config}
+        yield {"LEADLEDGER_DATABASE_URL": url, "LEADLEDGER_CONFIG_FILE": config} | key
     finally:
         with psycopg.connect(PG_DSN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
@@ -64,7 +70,7 @@ def seed(client: TestClient) -> list[str]:
         assert post_kapso(client, element, "whatsapp.message.received").status_code == 200
         answer = client.post(
             "/sarah/state",
-            headers=AUTH,
+            headers=SARAH_AUTH,
             json={
                 "contact_phone": phone,
                 "state": "listening",
@@ -74,11 +80,13 @@ def seed(client: TestClient) -> list[str]:
             },
         )
         ids.append(answer.json()["lead_id"])
-    status = {"status": "qualified", "source": "human", "actor": "dewi", "reason": "demo"}
-    assert client.post(f"/leads/{ids[1]}/status", headers=AUTH, json=status).status_code == 200
-    note = {"content": "Called, wants a demo", "author": "dewi", "source": "human"}
-    assert client.post(f"/leads/{ids[1]}/notes", headers=AUTH, json=note).status_code == 200
-    erasure = {"actor": "dpo@acme", "reason": "ticket 9"}
+    status = {"status": "qualified", "reason": "demo"}  # the human key decides who says it
+    assert (
+        client.post(f"/leads/{ids[1]}/status", headers=HUMAN_AUTH, json=status).status_code == 200
+    )
+    note = {"content": "Called, wants a demo"}
+    assert client.post(f"/leads/{ids[1]}/notes", headers=HUMAN_AUTH, json=note).status_code == 200
+    erasure = {"reason": "ticket 9"}
     erased = client.request("DELETE", f"/leads/{ids[3]}/personal-data", headers=AUTH, json=erasure)
     assert erased.status_code == 200, erased.text
     return ids
@@ -104,6 +112,11 @@ def test_a_backup_restores_the_same_leads(
     )
     backup = tmp_path / "backup"
     assert "Backed up" in live("backup", str(backup))
+    master_file = MasterKeySource.for_settings(services.settings, services.database).file
+    assert master_file is not None
+    master = read_key_file(master_file)
+    kept = [p.read_bytes() for p in backup.rglob("*") if p.is_file()]
+    assert not any(master.secret in b or master.text().encode() in b for b in kept)
 
     with restore_target(services, tmp_path) as target:
         restored = cli_on(target)
@@ -130,7 +143,7 @@ def test_an_erasure_after_the_backup_is_re_applied_by_lead_id(
         }
     )
     live("backup", str(tmp_path / "backup"))
-    erasure = {"actor": "dpo@acme", "reason": "ticket 10"}
+    erasure = {"reason": "ticket 10"}
     erased = client.request("DELETE", f"/leads/{ids[0]}/personal-data", headers=AUTH, json=erasure)
     assert erased.status_code == 200, erased.text
 
@@ -168,6 +181,12 @@ def test_refused_backups_and_restores_change_nothing(
 
     with restore_target(services, tmp_path) as target:
         restored = cli_on(target)
+        without_key = dict(target)
+        without_key["LEADLEDGER_MASTER_KEY_FILE"] = str(tmp_path / "nowhere" / "master.key")
+        refused = cli_on(without_key)("restore", str(backup), code=1)
+        assert "no master key at" in " ".join(refused.split())  # no backup holds it
+        assert not (tmp_path / "restored").exists()
+        assert not (tmp_path / "nowhere").exists()
         manifest = json.loads((backup / "manifest.json").read_text())
         ledger = next(f["name"] for f in manifest["files"] if f["role"] in ("ledger", "pg_dump"))
         with (backup / ledger).open("ab") as damaged:
@@ -208,9 +227,12 @@ def test_the_ledgers_other_files_come_along(tmp_path: Path) -> None:
         {
             "LEADLEDGER_DATABASE_URL": f"sqlite:///{tmp_path}/restored/data.db",
             "LEADLEDGER_CONFIG_FILE": str(tmp_path / "restored" / "ws.toml"),
+            # The real master key is not in the backup: the operator's copy is given.
+            "LEADLEDGER_MASTER_KEY_FILE": str(tmp_path / "live" / "leadledger.master.key"),
         }
     )
     restored("restore", str(tmp_path / "backup"))
+    assert not (tmp_path / "backup" / "leadledger.master.key").exists()
     assert (tmp_path / "restored" / "data.master.key").read_bytes() == b"k" * 32
     with sqlite3.connect(tmp_path / "restored" / "data.extra.db") as extra:
         assert extra.execute("SELECT v FROM t").fetchall() == [("kept",)]

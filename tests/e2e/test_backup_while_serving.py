@@ -13,7 +13,7 @@ from typing import Any
 
 from tests.e2e.test_server import every_sample, post
 from tests.faults import server_env, server_on
-from tests.support import AUTH
+from tests.support import SARAH_AUTH
 from tests.support.cli import cli_on
 
 LEADLEDGER = Path(sys.executable).with_name("leadledger")
@@ -31,7 +31,7 @@ def test_a_backup_taken_while_the_server_writes_is_consistent(tmp_path: Path) ->
                 n += 1
                 phone = f"+6281244440{n % 50:03d}"
                 body = {"contact_phone": phone, "state": "listening", "lead_score": n % 100}
-                client.post("/sarah/state", headers=AUTH, json=body)
+                client.post("/sarah/state", headers=SARAH_AUTH, json=body)
 
         writer = threading.Thread(target=keep_writing)
         writer.start()

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from api.cli.main import app as cli_app
 from service_layer.bootstrap import Services
-from tests.support import AUTH, WORKSPACE, kapso_inbound, post_kapso
+from tests.support import AUTH, SARAH_AUTH, WORKSPACE, kapso_inbound, post_kapso
 
 PEOPLE = (  # phone, Sarah's name, temperature, score, business
     ("+6281211110001", "Budi", "hot", 90, "online shop"),
@@ -34,6 +34,7 @@ def cli(services: Services, durable_database_url: str) -> Any:
     env = {
         "LEADLEDGER_DATABASE_URL": durable_database_url,
         "LEADLEDGER_CONFIG_FILE": str(services.settings.config_file),
+        "COLUMNS": "200",  # a terminal wide enough that table cells are not cut
     }
 
     def invoke(*args: str, code: int = 0) -> str:
@@ -55,7 +56,7 @@ def seeded(client: TestClient, services: Services) -> dict[str, str]:
         assert post_kapso(client, element, "whatsapp.message.received").status_code == 200
         answer = client.post(
             "/sarah/state",
-            headers=AUTH,
+            headers=SARAH_AUTH,
             json={
                 "contact_phone": phone,
                 "state": "collect_domisili",

@@ -26,6 +26,7 @@ from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
 from tests.faults import serve_in_process
 from tests.support import API_KEY, ledger_size
+from tests.support.workspaces import role_key
 
 LEAD = "8b0d3d9a-8c4e-4f0a-9c7e-2b9a4c1e0f11"
 
@@ -92,7 +93,7 @@ def test_a_client_hanging_up_mid_body_is_a_499_not_a_500(
     before = ledger_size(services)
     head = (
         "POST /sarah/state HTTP/1.1\r\nHost: test\r\n"
-        f"Authorization: Bearer {API_KEY}\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {role_key('sarah')}\r\nContent-Type: application/json\r\n"
         "Content-Length: 6000\r\n\r\n"
     ).encode()
     with caplog.at_level(logging.INFO):

@@ -17,11 +17,11 @@ from api.http.bounds import MAX_ITEMS, MAX_TEXT
 from domain.identity import lead_id_for
 from domain.reducer.content import flow_answers
 from service_layer.bootstrap import Services
-from tests.support import AUTH, WORKSPACE, ledger_size, post_kapso
+from tests.support import AUTH, HUMAN_AUTH, SARAH_AUTH, WORKSPACE, ledger_size, post_kapso
 
 PHONE = "+6281377770001"
 LEAD = "8b0d3d9a-8c4e-4f0a-9c7e-2b9a4c1e0f11"
-JSON = {**AUTH, "Content-Type": "application/json"}
+JSON = {**SARAH_AUTH, "Content-Type": "application/json"}
 
 
 def forged(*payload: Any) -> str:
@@ -45,15 +45,16 @@ def seeded(client: TestClient, services: Services) -> int:
     resp = client.post(
         "/sarah/state",
         json={"contact_phone": PHONE, "state": "greeting", "lead_score": 40},
-        headers=AUTH,
+        headers=SARAH_AUTH,
     )
     assert resp.status_code == 200, resp.text
     lead = resp.json()["lead_id"]
     for path, body in (
-        ("status", {"status": "qualified", "source": "human", "actor": "dewi"}),
-        ("notes", {"content": "called", "author": "dewi"}),
+        ("status", {"status": "qualified"}),
+        ("notes", {"content": "called"}),
     ):
-        assert client.post(f"/leads/{lead}/{path}", json=body, headers=AUTH).status_code == 200
+        resp = client.post(f"/leads/{lead}/{path}", json=body, headers=HUMAN_AUTH)
+        assert resp.status_code == 200, resp.text
     services.views.catch_up()
     return ledger_size(services)
 
@@ -191,7 +192,7 @@ def test_sarah_lists_and_texts_past_their_bound_are_422(
     bound: str,
 ) -> None:
     body = {"contact_phone": PHONE, "state": "listening", "extracted_data": extracted}
-    message = refused(client.post("/sarah/state", json=body, headers=AUTH), 422, field)
+    message = refused(client.post("/sarah/state", json=body, headers=SARAH_AUTH), 422, field)
     assert bound in message
     assert ledger_size(services) == seeded
 
@@ -203,7 +204,7 @@ def test_sarah_data_at_its_bounds_is_recorded(client: TestClient, services: Serv
         "state": "listening",
         "extracted_data": {"pain_points": points, "domisili": "B" * MAX_TEXT},
     }
-    resp = client.post("/sarah/state", json=body, headers=AUTH)
+    resp = client.post("/sarah/state", json=body, headers=SARAH_AUTH)
     assert resp.status_code == 200, resp.text
     services.views.catch_up()
     lead = lead_id_for(WORKSPACE, PHONE)

@@ -22,8 +22,11 @@ from typer.testing import CliRunner
 
 from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.store import LedgerStore, open_store
-from adapters.keys.key_backends import SqliteKeyBackend
 from adapters.keys.key_store import KeyStore
+from adapters.keys.keyring import Keyring
+from adapters.keys.master_key import KEY_FILE_NAME, read_key_file
+from adapters.keys.master_key_source import MasterKeySource
+from adapters.keys.sqlite_keys import SqliteKeyBackend
 from adapters.webhooks.payloads import kapso_message
 from api.cli.main import app as cli_app
 from api.http.app import create_app
@@ -418,9 +421,11 @@ def test_sqlite_file_backups_taken_before_the_erasure(tmp_path: Path) -> None:
     finally:
         built.close()
 
-    old_ledger = open_store(DatabaseURL.parse(f"sqlite:///{backup}/ledger.db"))
+    master = MasterKeySource(file=data / KEY_FILE_NAME)  # backed up apart from the keys
+    old_ledger = open_store(DatabaseURL.parse(f"sqlite:///{backup}/ledger.db"), master)
     old_ledger.keys.close()  # the backed-up keys: not what this test reads with
-    old_ledger.keys = KeyStore(SqliteKeyBackend(data / "ledger.keys.db"))
+    today = Keyring(read_key_file(data / KEY_FILE_NAME))
+    old_ledger.keys = KeyStore(SqliteKeyBackend(data / "ledger.keys.db"), today)
     old_ledger.mapper.keys = old_ledger.keys  # type: ignore[attr-defined]
     events = str([vars(e) for e in old_ledger.events.get(UUID(erased_id))])
     assert not any(s in events for s in ERASED.secrets)

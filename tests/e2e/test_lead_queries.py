@@ -484,7 +484,7 @@ def test_reads_follow_a_rebuild_and_its_policy(client: TestClient, services: Ser
     result = rebuild(
         services.engines.write,
         services.store,
-        "hold = []\n[ranks]\nbrain = 3\nhuman = 2\nsarah = 1\n",
+        "hold = []\n[ranks]\nbrain = 3\nhuman = 2\nsarah = 1\nimport = 0\n",
     )
     assert result.generation == 2
     live = get(client, f"/leads/{lead_id}")
@@ -574,7 +574,7 @@ def test_commands_answer_with_outcome_and_lead(client: TestClient) -> None:
     released = client.post(
         f"/leads/{lead_id}/status/release", json={"actor": "ana"}, headers=HUMAN_AUTH
     ).json()
-    assert (released["outcome"], released["outcome_reason"]) == ("applied", "released")
+    assert (released["outcome"], released["outcome_reason"]) == ("applied", "hold_released")
     assert released["lead"]["status_held"] is False
     note = client.post(
         f"/leads/{lead_id}/notes", json={"content": "hi", "author": "ana"}, headers=HUMAN_AUTH

@@ -48,14 +48,19 @@ def leadledger(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Complet
 
 @pytest.mark.parametrize("jobs", ["1", "2"])  # one process, and two worker processes
 def test_cli_imports_csv_and_reimport_adds_nothing(
-    tmp_path: Path, durable_database_url: str, jobs: str
+    tmp_path: Path, durable_database_url: str, jobs: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = durable_database_url  # SQLite and PostgreSQL
+    # The CLI runs in tmp_path, this test's own process elsewhere: one master key file for
+    # both (PostgreSQL's default, data/, is relative to the working directory).
+    master_key_file = str(tmp_path / "leadledger.master.key")
+    monkeypatch.setenv("LEADLEDGER_MASTER_KEY_FILE", master_key_file)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADLEDGER_")}
     env |= {
         "LEADLEDGER_DATABASE_URL": url,
         "LEADLEDGER_API_KEYS": f"{WORKSPACE}={API_KEY}",
         "LEADLEDGER_DATA_DIR": str(tmp_path),
+        "LEADLEDGER_MASTER_KEY_FILE": master_key_file,
     }
     (tmp_path / "contacts.csv").write_text(CONTACTS_CSV, encoding="utf-8")
     (tmp_path / "notes.csv").write_text(NOTES_CSV, encoding="utf-8")

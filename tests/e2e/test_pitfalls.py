@@ -94,7 +94,7 @@ def test_human_status_holds_against_bots_until_released(
         ("sarah", "qualified", "suppressed", "held_by_human"),
     ]
     released = command(client, lead_id, "/status/release", {"actor": "ana"})
-    assert (released["outcome"], released["outcome_reason"]) == ("applied", "released")
+    assert (released["outcome"], released["outcome_reason"]) == ("applied", "hold_released")
     assert released["lead"]["lead_status"] == "archived"  # a release changes no status
     brain = command(
         client, lead_id, "/status", {"status": "qualified", "source": "brain", "actor": "brain-1"}

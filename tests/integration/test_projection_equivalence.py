@@ -87,12 +87,15 @@ OUTBOUND_IDS = ("wamid.out.1", "wamid.out.2", "wamid.out.3")
 VIEW_TABLES = ("contacts", "history", "notes", "messages")
 
 # Policies that change outcomes in different ways (all valid).
-SARAH_FIRST = 'name = "sarah-first"\n[ranks]\nhuman = 3\nsarah = 2\nbrain = 1\n'
+SARAH_FIRST = 'name = "sarah-first"\n[ranks]\nhuman = 3\nsarah = 2\nbrain = 1\nimport = 0\n'
 NO_FORWARD_ONLY = (  # Sarah may move back, and ties with Brain
-    'name = "free-sarah"\nforward_only = []\n[ranks]\nhuman = 3\nbrain = 2\nsarah = 2\n'
+    'name = "free-sarah"\nforward_only = []\n[ranks]\nhuman = 3\nbrain = 2\nsarah = 2\nimport = 0\n'
 )
 NO_HOLD = 'name = "no-hold"\nhold = []\n'
-BRAIN_HOLDS = 'name = "brain-holds"\nhold = ["human", "brain"]\n[ranks]\nhuman = 3\nbrain = 3\n'
+BRAIN_HOLDS = (
+    'name = "brain-holds"\nhold = ["human", "brain"]\n'
+    "[ranks]\nhuman = 3\nbrain = 3\nsarah = 0\nimport = 0\n"
+)
 POLICIES = (SARAH_FIRST, NO_FORWARD_ONLY, NO_HOLD, BRAIN_HOLDS)
 
 Dump = dict[str, list[dict[str, Any]]]

@@ -48,11 +48,13 @@ T0 = datetime(2025, 11, 24, 2, 0, tzinfo=UTC)
 WIB = timezone(timedelta(hours=7), "WIB")
 POLICIES = (
     "",  # the default
-    'name = "sarah-first"\n[ranks]\nhuman = 3\nsarah = 2\nbrain = 1\n',
-    'name = "free-sarah"\nforward_only = []\n[ranks]\nhuman = 3\nbrain = 2\nsarah = 2\n',
+    'name = "sarah-first"\n[ranks]\nhuman = 3\nsarah = 2\nbrain = 1\nimport = 0\n',
+    'name = "free-sarah"\nforward_only = []\n'
+    "[ranks]\nhuman = 3\nbrain = 2\nsarah = 2\nimport = 0\n",
     'name = "no-hold"\nhold = []\n',
-    'name = "brain-holds"\nhold = ["human", "brain"]\n[ranks]\nhuman = 3\nbrain = 3\n',
-    'name = "brain-unranked"\n[ranks]\nhuman = 3\nsarah = 1\n',
+    'name = "brain-holds"\nhold = ["human", "brain"]\n'
+    "[ranks]\nhuman = 3\nbrain = 3\nsarah = 0\nimport = 0\n",
+    'name = "brain-unranked"\n[ranks]\nhuman = 3\nsarah = 1\nbrain = 0\nimport = 0\n',
 )
 OPTIONAL_TEXT = st.sampled_from([None, "", "Budi", "Bandung", "online shop"])
 

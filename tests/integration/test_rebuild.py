@@ -71,6 +71,7 @@ forward_only = []
 human = 4
 sarah = 3
 brain = 2
+import = 0
 """
 Dump = dict[str, list[dict[str, Any]]]
 

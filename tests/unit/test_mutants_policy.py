@@ -46,7 +46,7 @@ def test_a_higher_source_repeating_the_status_takes_it_over() -> None:
 def test_a_status_nobody_set_is_guarded_by_nothing() -> None:
     """A lead's default status has no source: even an unranked source may set it."""
     assert DEFAULT_POLICY.rank(None) == 0
-    unranked = load_policy("[ranks]\nhuman = 3\n")  # sarah ranks 0 here
+    unranked = load_policy("[ranks]\nhuman = 3\nbrain = 0\nimport = 0\nsarah = 0\n")
     default = StatusState("new", None, False, SET_AT, None)
     first = StatusProposal("contacted", "sarah", "sarah", None, SET_AT + timedelta(1), 1)
     decision = decide(default, first, unranked)

@@ -53,9 +53,11 @@ def test_default_policy() -> None:
     assert DEFAULT_POLICY.rank("kapso") == 0
 
 
-def test_missing_keys_fall_back_to_defaults_and_ranks_replace_as_a_whole() -> None:
-    policy = load_policy('name = "sarah-first"\n[ranks]\nsarah = 5\nhuman = 1\n')
-    assert dict(policy.ranks) == {"sarah": 5, "human": 1}
+def test_missing_keys_fall_back_to_defaults_and_ranks_are_taken_as_written() -> None:
+    policy = load_policy(
+        'name = "sarah-first"\n[ranks]\nsarah = 5\nhuman = 1\nbrain = 0\nimport = 0\n'
+    )
+    assert dict(policy.ranks) == {"sarah": 5, "human": 1, "brain": 0, "import": 0}
     assert policy.forward_only == {"sarah"}
     assert policy.hold == {"human"}
     assert policy.rank("brain") == 0
@@ -68,7 +70,7 @@ def test_the_rules_are_about_content_not_names_or_order() -> None:
     )
     assert reordered == replace(DEFAULT_POLICY, name="x")
     assert load_policy("forward_only = []").forward_only == frozenset()
-    assert load_policy("[ranks]\nhuman = 4").rank("human") == 4
+    assert load_policy("[ranks]\nhuman = 4\nbrain = 2\nimport = 1\nsarah = 1").rank("human") == 4
 
 
 def test_policy_is_a_value() -> None:

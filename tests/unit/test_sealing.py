@@ -17,8 +17,10 @@ from hypothesis import strategies as st
 
 from adapters.eventstore.sealing import SEALED
 from adapters.eventstore.store import LedgerStore
-from adapters.keys.key_backends import SqliteKeyBackend
 from adapters.keys.key_store import KeyStore
+from adapters.keys.keyring import Keyring
+from adapters.keys.master_key import MasterKey
+from adapters.keys.sqlite_keys import SqliteKeyBackend
 from domain.delivery import UnhandledDelivery
 from domain.envelope import Said
 from domain.lead import Lead
@@ -169,7 +171,8 @@ def test_a_sealed_box_moved_to_another_event_fails_loudly() -> None:
 
 
 def test_concurrent_first_writers_agree_on_one_key(tmp_path: Path) -> None:
-    stores = [KeyStore(SqliteKeyBackend(tmp_path / "k.keys.db")) for _ in range(4)]
+    keyring = Keyring(MasterKey.generate())  # the processes share the installation's
+    stores = [KeyStore(SqliteKeyBackend(tmp_path / "k.keys.db"), keyring) for _ in range(4)]
     lead_id = UUID("6c1b1f0e-4f3a-5d8e-9a57-1e2d3c4b5a69")
     ciphers: list[Any] = []
     threads = [
@@ -187,9 +190,9 @@ def test_concurrent_first_writers_agree_on_one_key(tmp_path: Path) -> None:
     assert key is not None
     stores[0].destroy(lead_id)
     files = [p.read_bytes() for p in tmp_path.iterdir() if p.is_file()]
-    assert not any(key in blob for blob in files)  # secure_delete + WAL checkpoint
+    assert not any(key.blob in blob for blob in files)  # secure_delete + WAL checkpoint
     assert (tmp_path / "k.keys.db").stat().st_mode & 0o077 == 0
-    fresh = KeyStore(SqliteKeyBackend(tmp_path / "k.keys.db"))
+    fresh = KeyStore(SqliteKeyBackend(tmp_path / "k.keys.db"), keyring)
     assert fresh.is_erased(lead_id)
     assert fresh.cipher_for_sealing(lead_id) is None
     for s in [*stores, fresh]:

@@ -554,7 +554,8 @@ def test_as_of_replay_equals_the_live_view_at_that_position(events: list[LedgerE
 
 
 SARAH_FIRST = load_policy(
-    'name = "sarah-first"\nforward_only = []\nhold = []\n[ranks]\nsarah = 9\nhuman = 1\nbrain = 1\n'
+    'name = "sarah-first"\nforward_only = []\nhold = []\n'
+    "[ranks]\nsarah = 9\nhuman = 1\nbrain = 1\nimport = 0\n"
 )
 STATUS_FIELDS = (
     "lead_status",
