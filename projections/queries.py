@@ -158,9 +158,14 @@ def with_merged(conn: Connection, t: ViewTables, views: list[ContactView]) -> li
 
 
 def status_history(
-    conn: Connection, t: ViewTables, view: ContactView, position: int | None = None
+    conn: Connection,
+    t: ViewTables,
+    view: ContactView,
+    position: int | None = None,
+    newest: int | None = None,
 ) -> list[StatusHistoryEntry]:
-    """The lead's status proposals in ledger order (or the one at `position`)."""
+    """The lead's status proposals in ledger order (or the one at `position`; or only the
+    `newest` ones, still in ledger order)."""
     # Straight through the driver: a long history is hundreds of rows (projections/rows.py).
     rows = rows_of(conn, t.history)
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
@@ -168,40 +173,55 @@ def status_history(
     params: tuple[Any, ...] = (str(view.lead_id), view.workspace)
     if position is not None:
         where, params = f'{where} AND "position" = {mark}', (*params, position)
+    order = (
+        ' ORDER BY "position"'
+        if newest is None
+        else f' ORDER BY "position" DESC LIMIT {int(newest)}'
+    )
     found = []
-    for row in conn.exec_driver_sql(f'{rows.select_sql}{where} ORDER BY "position"', params):
+    for row in conn.exec_driver_sql(f"{rows.select_sql}{where}{order}", params):
         data = rows.decode(row)
         del data["workspace"], data["notification_id"]
         data["lead_id"] = view.lead_id
         found.append(built(StatusHistoryEntry, data))
-    return found
+    return found if newest is None else found[::-1]
 
 
 def notes(
-    conn: Connection, t: ViewTables, view: ContactView, position: int | None = None
+    conn: Connection,
+    t: ViewTables,
+    view: ContactView,
+    position: int | None = None,
+    newest: int | None = None,
 ) -> list[NoteEntry]:
     n = t.notes.c
     stmt = select(t.notes).where(n.lead_id == str(view.lead_id), n.workspace == view.workspace)
     if position is not None:
         stmt = stmt.where(n.position == position)
+    if newest is not None:
+        stmt = stmt.order_by(n.position.desc()).limit(newest)
+        return [NoteEntry(**_plain(row)) for row in conn.execute(stmt)][::-1]
     return [NoteEntry(**_plain(row)) for row in conn.execute(stmt.order_by(n.position))]
 
 
-def messages(conn: Connection, t: ViewTables, view: ContactView) -> list[MessageEntry]:
-    """The timeline by the sources' time; entries known only from a status report last."""
+def messages(
+    conn: Connection, t: ViewTables, view: ContactView, newest: int | None = None
+) -> list[MessageEntry]:
+    """The timeline by the sources' time; entries known only from a status report last
+    (`newest`: only the last ones of that order)."""
     m, c = t.messages.c, t.contacts.c
     # With the messages of the leads of the person's other ids that link here (a history
     # begun under a BSUID before the phone was known, a merged one): one timeline.
     linked = select(c.lead_id).where(c.held_by == str(view.lead_id), c.workspace == view.workspace)
-    stmt = (
-        select(t.messages)
-        .where(
-            or_(m.lead_id == str(view.lead_id), m.lead_id.in_(linked)),
-            m.workspace == view.workspace,
-        )
-        .order_by(case((m.at.is_(None), 1), else_=0), m.at, m.message_id)
+    stmt = select(t.messages).where(
+        or_(m.lead_id == str(view.lead_id), m.lead_id.in_(linked)),
+        m.workspace == view.workspace,
     )
-    return [MessageEntry(**_plain(row)) for row in conn.execute(stmt)]
+    order = (case((m.at.is_(None), 1), else_=0), m.at, m.message_id)
+    if newest is not None:
+        stmt = stmt.order_by(*(o.desc() for o in order)).limit(newest)
+        return [MessageEntry(**_plain(row)) for row in conn.execute(stmt)][::-1]
+    return [MessageEntry(**_plain(row)) for row in conn.execute(stmt.order_by(*order))]
 
 
 def stats(
@@ -226,3 +246,15 @@ def _plain(row: Any, *drop: str) -> dict[str, Any]:
     data = {k: v for k, v in row._mapping.items() if k not in {"workspace", *drop}}
     data["lead_id"] = UUID(data["lead_id"])
     return data
+
+
+def lead_statuses(
+    conn: Connection, t: ViewTables, workspace: str
+) -> list[tuple[str, str | None, datetime]]:
+    """(lead id, lead_status, created_at) of each of the workspace's leads (the leads that
+    `stats` counts): what the dashboard's chart walks back from."""
+    c = t.contacts.c
+    stmt = select(c.lead_id, c.lead_status, c.created_at).where(
+        c.workspace == workspace, c.held_by.is_(None)
+    )
+    return [(str(row[0]), row[1], row[2]) for row in conn.execute(stmt)]

@@ -3,7 +3,8 @@
 # blocks, tests/e2e/test_docs_quickstart.py), the PostgreSQL client tools (createdb,
 # pg_dump, pg_restore: `leadledger backup`/`restore` on PostgreSQL) and nginx and caddy
 # (docs/deploy.md's proxy configurations, tests/e2e/test_deploy_proxy.py) and
-# systemd-analyze (its units, tests/e2e/test_deploy_units.py). Installs the
+# systemd-analyze (its units, tests/e2e/test_deploy_units.py) and chromium (the dashboard's
+# Playwright tests, tests/e2e/test_dashboard.py, drive /usr/bin/chromium). Installs the
 # Debian packages of those missing (as root, or through sudo), without starting their
 # services; does nothing when all are there.
 set -euo pipefail
@@ -12,6 +13,7 @@ for tool in curl openssl nginx caddy; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 command -v systemd-analyze >/dev/null || missing+=(systemd)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 for tool in createdb pg_dump pg_restore; do
   command -v "$tool" >/dev/null || { missing+=(postgresql-client); break; }
 done

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         default=None, description="`leadledger keys rotate-master`: the key to rotate to."
     )
     api_keys: SecretStr | None = Field(default=None, description="workspace=key,workspace=key")
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs the dashboard's session cookie; unset: random per process "
+        "(set it with workers > 1, or to keep sessions across restarts).",
+    )
     default_region: str = "ID"
     max_body_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
     policy_file: Path | None = None

@@ -106,7 +106,7 @@ def serve(
         if first_run:
             # The ledger and its tables exist before the key, shown once, is printed.
             bootstrap(settings).close()
-            _first_run(settings)
+            _first_run(settings, host, port)
         uvicorn.run(
             "api.http.asgi:build",
             factory=True,
@@ -120,7 +120,7 @@ def serve(
         )
 
 
-def _first_run(settings: Settings) -> None:
+def _first_run(settings: Settings, host: str, port: int) -> None:
     created = create_local_config(settings.config_file)
     services = bootstrap(settings)  # the admin key lives in the database, as all keys do
     try:
@@ -138,6 +138,11 @@ def _first_run(settings: Settings) -> None:
     console.print(
         "Only the API key's SHA-256 is stored; keep the key now. More keys, one per person "
         "or bot: `leadledger keys create` (docs/security.md)."
+    )
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 (a comparison)
+    console.print(
+        f"[bold]Dashboard: http://{shown}:{port}/ui/[/bold] — sign in with the API key above "
+        "(docs/dashboard.md)."
     )
     os.environ.setdefault("LEADLEDGER_CONFIG_FILE", str(created.path))
 

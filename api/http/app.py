@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from api.http.dashboard.routes import dashboard_routes
 from api.http.endpoint import to_routes
 from api.http.errors import EXCEPTION_HANDLERS
 from api.http.metrics import Metrics
@@ -59,14 +60,14 @@ def create_app(service: LeadLedgerService) -> Starlette:
             service.close()
 
     routes = [*to_routes(ENDPOINTS), Route("/openapi.json", openapi, methods=["GET"])]
+    templates: dict[object, str] = {r.endpoint: r.path for r in routes}
     app = LedgerApp(
-        routes=routes,
+        routes=[*routes, *dashboard_routes(service)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.service = service
     app.state.metrics = metrics
-    templates: dict[object, str] = {r.endpoint: r.path for r in routes}
     app.outermost = lambda stack: RequestObserver(
         stack, metrics, lambda key: _workspace_of_key(service, key), templates
     )

@@ -137,7 +137,10 @@ ONE_LEAD = {key for key in SAMPLES if "{" in key[1]}
 
 
 BEARER = {(e.method, e.path): e for e in ENDPOINTS if e.auth == "bearer"}
-PUBLIC = {("GET", "/openapi.json")}  # the contract itself: served to anyone
+# The contract itself, its Swagger UI and / (a redirect to the dashboard): served to anyone.
+# The dashboard under /ui (a Mount, not listed here) checks the signed-in principal's
+# permissions itself: tests/integration/test_dashboard_pages.py.
+PUBLIC = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/")}
 
 
 def served(app: Any) -> set[tuple[str, str]]:

@@ -420,6 +420,15 @@ def test_first_run_creates_config_and_prints_secrets(tmp_path: Path) -> None:
             assert leads.json()["leads"] == []
             wrong = c.get("/leads", headers={"Authorization": f"Bearer {api_key}x"})
             assert wrong.status_code == 401
+            # The banner ends with the dashboard's address; the printed key signs in there.
+            assert printed(output, "Dashboard") == f"{server.base_url}/ui/"
+            form = c.get("/ui/signin").text
+            csrf = re.search(r'name="csrf-token" content="([^"]+)"', form)
+            assert csrf, form
+            signed = c.post(
+                "/ui/signin", data={"csrf": csrf.group(1), "api_key": api_key, "name": "Ops"}
+            )
+            assert (signed.status_code, signed.headers.get("location")) == (303, "/ui/leads")
             # The printed webhook secrets and token are the ones the server checks.
             body = sample("kapso-message-received.json")
             resp = c.post(

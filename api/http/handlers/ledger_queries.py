@@ -42,7 +42,7 @@ async def lead_events(request: Request) -> Response:
     shown = events[: page.limit]
     out = EventsOut(
         lead_id=lead_id,
-        events=[_event_out(e) for e in shown],
+        events=[event_out(e) for e in shown],
         next_after=shown[-1].originator_version if len(events) > page.limit else None,
         limit=page.limit,
     )
@@ -105,7 +105,7 @@ def _unhandled_out(position: int, event: Any, reingested: bool) -> UnhandledOut:
     )
 
 
-def _event_out(event: Any) -> EventOut:
+def event_out(event: Any) -> EventOut:
     attrs = {k: v for k, v in vars(event).items() if k not in _ENVELOPE}
     provenance = {k: attrs.pop(k, None) for k in _PROVENANCE}
     recorded_at: datetime = event.timestamp
