@@ -63,3 +63,15 @@ def test_a_policy_files_legacy_status_table_is_the_one_applied() -> None:
 def test_an_invalid_legacy_status_table_names_the_problem() -> None:
     with pytest.raises(PolicyError, match=r"^policy legacy_status\.hot: unknown status 'warmish'$"):
         load_policy('[legacy_status]\nhot = { status = "warmish" }\n')
+
+
+def test_several_unknown_sources_are_all_named() -> None:
+    with pytest.raises(PolicyError, match=r"names unknown source\(s\) brian, sarha; known"):
+        load_policy('hold = ["brian", "sarha"]\n')
+
+
+def test_a_policy_nested_too_deeply_is_refused_in_one_line() -> None:
+    deep = "x = " + "[" * 2000 + "]" * 2000 + "\n"
+    with pytest.raises(PolicyError) as refused:
+        load_policy(deep)
+    assert str(refused.value) == "policy is not valid TOML: nested too deeply"
