@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -16,7 +15,6 @@ from sqlalchemy import Connection
 from adapters.config.private_files import open_private
 from adapters.config.settings import Settings
 from adapters.config.workspaces import Workspaces
-from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.kept_deliveries import kept_page, reingested_among
 from adapters.legacy_import.mapping import LegacyMapping
 from adapters.legacy_import.readers import RawRow, read_file
@@ -27,46 +25,40 @@ from domain.principal import Principal
 from domain.reducer import ContactView, LedgerEvent
 from projections import queries
 from projections.as_of import lead_as_of
-from projections.catchup import LiveViews, Status
+from projections.catchup import LiveViews
 from projections.cursors import lead_cursor
-from projections.database import Engines, checkpoint_wal
+from projections.database import Engines
 from projections.live import LiveFollower
-from projections.rebuild import Progress, RebuildResult, rebuild
 from projections.source import head, lead_history
-from projections.state import read_state
 from projections.tables import ViewTables
-from projections.verify import VerifyResult, verify
 from service_layer.api_keys import ApiKeyMethods
 from service_layer.change_wiring import wire_changes
 from service_layer.command_outcome import CommandOutcome, LeadCommandKind, command_outcome
 from service_layer.delivery_intake import DeliveryIntake
-from service_layer.erasure import Erasure, erase_lead, reapply_erasures
+from service_layer.erasure_operations import (
+    ERASURE_SETTLE_SECONDS,
+    ErasureOperations,
+    SettledErasure,
+)
 from service_layer.errors import LeadNotFoundError, ViewLaggingError
 from service_layer.ingest import Delivery, Ingested, ingest
 from service_layer.key_ring import KeyRing
-from service_layer.key_rotation import Rotation, rotate
 from service_layer.lead_resolution import erased_lead_ids, resolve_lead_id
 from service_layer.ledger import Ledger, Recording
 from service_layer.legacy_import import LegacyImport
 from service_layer.live_config import LiveWorkspaces
 from service_layer.parallel_import import ImportJob, run_parallel
 from service_layer.reingest import ReingestReport, reingest
+from service_layer.view_operations import ViewOperations
 
 __all__ = ["LeadLedgerService", "LeadRead", "Recording", "SettledErasure"]
 
 T = TypeVar("T")
 LeadRead = Callable[[Connection, ViewTables, ContactView], T]
 BuildCommand = Callable[[str], LeadCommand]  # the lead's phone -> the command
-ERASURE_SETTLE_SECONDS = 5.0
 
 
-@dataclass(frozen=True)
-class SettledErasure:
-    erasure: Erasure
-    views_settled: bool  # False: the views may still show the erased values (retry to see)
-
-
-class LeadLedgerService(ApiKeyMethods):
+class LeadLedgerService(ApiKeyMethods, ViewOperations, ErasureOperations):
     def __init__(
         self,
         settings: Settings,
@@ -162,33 +154,6 @@ class LeadLedgerService(ApiKeyMethods):
                 _counting(notes, lambda: on_progress("notes", 1)),
             )
 
-    def erase_personal_data(
-        self,
-        workspace: str,
-        lead_id: UUID,
-        actor: str,
-        reason: str,
-        phone_e164: str | None = None,
-        principal: Principal | None = None,
-    ) -> SettledErasure:
-        """Erase, then wait until the views are blanked too and flush the views' WAL, so
-        the erased values are gone from the database files when the caller is answered;
-        `views_settled` says whether that wait succeeded."""
-        erasure = erase_lead(self._ledger, workspace, lead_id, actor, reason, phone_e164, principal)
-        nid = erasure.notification_id
-        settled = self._views.wait_for(
-            nid if nid is not None else head(self._store), self.erasure_settle_seconds
-        )
-        checkpoint_wal(self._engines)
-        return SettledErasure(erasure, settled)
-
-    def reapply_erasures(self) -> int:
-        return reapply_erasures(self._store)
-
-    def rotate_master_key(self) -> Rotation:
-        """Re-wrap every lead key under a new master key (service_layer/key_rotation.py)."""
-        return rotate(self.settings, DatabaseURL.parse(self.settings.database_url), self._store)
-
     # -- ledger reads ---------------------------------------------------------------------
 
     def get_lead(self, workspace: str, lead_id: UUID) -> Lead:
@@ -257,31 +222,10 @@ class LeadLedgerService(ApiKeyMethods):
             raise LeadNotFoundError(str(lead_id))
         return found
 
-    def views_status(self) -> Status:
-        return self._views.status()
-
-    def catch_up_views(self) -> int:
-        return self._views.catch_up()
-
-    def active_policy_text(self) -> str:
-        with self._engines.read.connect() as conn:
-            return read_state(conn).active_policy
-
-    def rebuild_views(
-        self, policy_text: str, progress: Progress | None, page_size: int
-    ) -> RebuildResult:
-        return rebuild(self._engines.write, self._store, policy_text, progress, page_size)
-
-    def verify_views(self, progress: Progress | None, page_size: int) -> VerifyResult:
-        return verify(self._engines.write, self._store, progress, page_size)
-
     def write_problem(self) -> str | None:
         """Why ledger writes would not land now (GET /readyz), or None: the writer on one
         batch past the ingest deadline, or the database refusing writes."""
         return self._ledger.write_problem(self.settings.ingest_timeout)
-
-    def follower_errors(self) -> int:
-        return self._follower.errors
 
     # -- lifecycle ------------------------------------------------------------------------
 
