@@ -69,7 +69,7 @@ HOSTILE = [
     ";",
     "\\",
     "' OR '1'='1",
-    "1; DROP TABLE ll_contacts_l3_g1; --",  # the live contact view's real name
+    "1; DROP TABLE ll_contacts_l4_g1; --",  # the live contact view's real name
     "%' --",
     '"',
     "\x00",
@@ -533,8 +533,9 @@ def test_commands_answer_with_outcome_and_lead(client: TestClient) -> None:
     )
     assert first["status_change"]["to"] == "archived"
     assert first["lead"]["lead_status"] == "archived"
-    retry = client.post(f"/leads/{lead_id}/status", json=body, headers=headers).json()
-    assert retry == first | {"appended": False}
+    retry = client.post(f"/leads/{lead_id}/status", json=body, headers=headers)
+    assert retry.json() == first  # the first answer, replayed
+    assert retry.headers["Idempotent-Replayed"] == "true"
     brain = client.post(
         f"/leads/{lead_id}/status",
         json={"status": "contacted", "source": "brain", "actor": "b"},

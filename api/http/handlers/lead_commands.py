@@ -26,6 +26,7 @@ from domain.values import Source
 from service_layer.command_outcome import CommandOutcome
 from service_layer.service import LeadLedgerService
 
+REPLAYED = {"Idempotent-Replayed": "true"}  # Stripe's header: this answer is the first one's
 OnLead = Callable[[LeadLedgerService], Callable[..., CommandOutcome]]
 
 
@@ -39,7 +40,7 @@ async def sarah_state(request: Request) -> Response:
         raise ApiError(422, "validation_error", str(exc), "contact_phone") from None
     command = ReportSarahPhase(
         phone,
-        _said(request, Source.SARAH, "sarah-bot"),
+        _said(request, Source.SARAH, "sarah-bot", update.occurred_at),
         chat_phase=update.state.value,
         extracted_data=update.extracted_data,
         lead_score=update.lead_score,
@@ -104,7 +105,8 @@ async def _on_lead(
     lead_id = lead_id_param(request)
     method = intent(service_of(request))
     outcome = await run_in_threadpool(method, workspace, lead_id, build, _idempotency_key(request))
-    return JSONResponse(command_result_out(outcome).model_dump(mode="json", by_alias=True))
+    body = command_result_out(outcome).model_dump(mode="json", by_alias=True)
+    return JSONResponse(body, headers=REPLAYED if outcome.replayed else None)
 
 
 def command_result_out(outcome: CommandOutcome) -> CommandResultOut:
@@ -135,5 +137,5 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
-def _said(request: Request, source: str, actor: str) -> Said:
-    return Said(source, actor, datetime.now(UTC), None, _idempotency_key(request))
+def _said(request: Request, source: str, actor: str, occurred_at: datetime | None = None) -> Said:
+    return Said(source, actor, datetime.now(UTC), occurred_at, _idempotency_key(request))

@@ -37,6 +37,7 @@ from api.http.query_schemas import (
     StatusChangeOut,
     StatusHistoryOut,
 )
+from domain.phone import international_digits
 from domain.reducer import ContactView
 from projections import queries
 from projections.as_of import AuditQuery, audit, audit_after, audit_cursor
@@ -54,9 +55,10 @@ def answer(model: BaseModel) -> Response:
 
 async def list_leads(request: Request) -> Response:
     workspace = workspace_of(request)
-    query = lead_query(request.query_params)
+    service = service_of(request)
+    query = lead_query(request.query_params, service.workspaces.default_region)
     views, key = await run_in_threadpool(
-        service_of(request).read_views,
+        service.read_views,
         lambda conn, t: queries.list_leads(conn, t, workspace, query),
     )
     cursor = None if key is None else lead_cursor(key, query.sort, query.descending)
@@ -160,7 +162,8 @@ def parse_query(model: type[M], params: QueryParams) -> M:
         raise ApiError(422, "validation_error", f"{name}: {error['msg']}", name) from None
 
 
-def lead_query(params: QueryParams) -> LeadQuery:
+def lead_query(params: QueryParams, region: str = "ID") -> LeadQuery:
+    """The list query; `region` reads a phone typed the local way in `q` ("0819…")."""
     p = parse_query(LeadListParams, params)
     if p.score_min is not None and p.score_max is not None and p.score_min > p.score_max:
         raise ApiError(422, "validation_error", "score_min: above score_max", "score_min")
@@ -176,6 +179,7 @@ def lead_query(params: QueryParams) -> LeadQuery:
         last_message_since=p.last_message_since,
         last_message_until=p.last_message_until,
         q=p.q,
+        q_phone=None if p.q is None else international_digits(p.q, region),
         sort=p.sort,
         descending=descending,
         limit=p.limit,
