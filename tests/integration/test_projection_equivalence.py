@@ -63,6 +63,7 @@ from domain.values import ChatPhase, LeadStatus
 from projections.catchup import LiveViews
 from projections.database import Engines, make_engines
 from projections.rebuild import rebuild
+from projections.search import search_text
 from projections.source import head, lead_history
 from projections.state import read_state
 from projections.tables import view_tables
@@ -301,7 +302,8 @@ def oracle(services: Services, phones: Sequence[str], policy: Policy) -> Dump:
             continue
         view, history, notes, messages = replay(events, policy)
         assert view is not None
-        expected["contacts"].append(view.to_row())
+        # The writer adds what `?q=` searches (projections/search.py) to the view's row.
+        expected["contacts"].append({**view.to_row(), "search_text": search_text(view)})
         expected["history"] += [_history_row(h, view.workspace) for h in history]
         expected["notes"] += [_note_row(n, view.workspace) for n in notes]
         expected["messages"] += [
