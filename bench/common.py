@@ -126,7 +126,7 @@ def served(
         LEADLEDGER_DATABASE_URL=url,
         LEADLEDGER_API_KEYS=f"{WORKSPACE}={creds.api_key}",
         LEADLEDGER_KAPSO_WEBHOOK_SECRET=creds.kapso_secret,
-        LEADLEDGER_CONFIG_FILE=str(workdir / "absent.toml"),
+        LEADLEDGER_DATA_DIR=str(workdir),
         LEADLEDGER_LOG_LEVEL="warning",  # no access log: it would cost the server CPU
     )
     env["PYTHONPATH"] = os.pathsep.join(

@@ -91,7 +91,7 @@ def run_import(url: str, workdir: Path, files: list[Path], jobs: int | None = No
     env.update(
         LEADLEDGER_DATABASE_URL=url,
         LEADLEDGER_API_KEYS=f"{WORKSPACE}=bench-key",
-        LEADLEDGER_CONFIG_FILE=str(workdir / "absent.toml"),
+        LEADLEDGER_DATA_DIR=str(workdir),
         PYTHONPATH=str(ROOT),
         COLUMNS="200",
     )

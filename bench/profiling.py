@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 SITE = "site-packages/"
+# The checkout's own files, wherever it lives: frames are shown relative to it.
+ROOT = f"{Path(__file__).resolve().parents[1]}/"
 PACKAGES = ("domain/", "adapters/", "projections/", "api/")
 # A thread whose innermost frame is in these files waits (py-spy still calls it active).
 WAITS = ("/threading.py", "/queue.py")
@@ -39,8 +41,8 @@ def short(frame: str) -> str:
     path = where.rstrip(")").rsplit(":", 1)[0]
     if SITE in path:
         path = path.split(SITE, 1)[1]
-    elif "/work/main/" in path:
-        path = path.split("/work/main/", 1)[1]
+    elif ROOT in path:
+        path = path.split(ROOT, 1)[1]
     else:
         path = path.rsplit("/", 1)[-1]
     return f"{name} ({path})"
@@ -52,7 +54,7 @@ def category(frame: str) -> str | None:
     if SITE in path:
         return path.split(SITE, 1)[1].split("/", 1)[0].removesuffix(".py")
     for package in PACKAGES:
-        if f"/work/main/{package}" in path:
+        if f"{ROOT}{package}" in path:
             return f"leadledger {package}"
     return None
 

@@ -53,7 +53,7 @@ def run_cli(url: str, args: list[str], timeout: float, profile: Path | None = No
     """`leadledger <args>`: wall time, and CPU time and peak RSS of that process from
     `/usr/bin/time -v`; with `profile`, py-spy samples it (attached by pid) into that file."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADLEDGER_")}
-    env.update(LEADLEDGER_DATABASE_URL=url, LEADLEDGER_CONFIG_FILE=str(OUT / "absent.toml"))
+    env.update(LEADLEDGER_DATABASE_URL=url, LEADLEDGER_DATA_DIR=str(OUT))
     timing = OUT / ".time-v.txt"
     timing.unlink(missing_ok=True)
     timed = Path("/usr/bin/time").exists()

@@ -7,8 +7,6 @@ replaces the default ranks as a whole (what you read is what applies)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -19,7 +17,7 @@ from typing import Any, Literal
 from domain.legacy import DEFAULT_LEGACY_MAPPING, LegacyMapping, legacy_mapping
 from domain.phases import KNOWN_STATUSES, is_forward
 
-# The one place the default is written. `name` is a label only (not in the fingerprint);
+# The one place the default is written. `name` is a label only (not part of the rules);
 # `forward_only` sources may only move forward along the pipeline; `hold` sources' status
 # holds until a release; `[ranks]`: higher wins, a source not listed ranks 0.
 DEFAULT_POLICY_TOML = """\
@@ -64,18 +62,6 @@ class Policy:
     def rank(self, source: str | None) -> int:
         return 0 if source is None else self.ranks.get(source, 0)
 
-    def fingerprint(self) -> str:
-        """A stable hash of the rules (not the name): which policy built a view."""
-        content: dict[str, Any] = {
-            "ranks": dict(sorted(self.ranks.items())),
-            "forward_only": sorted(self.forward_only),
-            "hold": sorted(self.hold),
-        }
-        if self.legacy_status != DEFAULT_LEGACY_MAPPING:  # default policies keep their hash
-            content["legacy_status"] = dict(sorted(self.legacy_status.as_data().items()))
-        text = json.dumps(content, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
-
 
 def load_policy(text: str) -> Policy:
     """Parse a TOML policy (format in the module docstring); PolicyError when invalid."""
@@ -83,6 +69,8 @@ def load_policy(text: str) -> Policy:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"policy is not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per nesting level
+        raise PolicyError("policy is not valid TOML: nested too deeply") from None
     unknown = set(doc) - set(_DEFAULT_DOC) - {"legacy_status"}
     if unknown:
         raise PolicyError(f"unknown policy keys: {', '.join(sorted(unknown))}")

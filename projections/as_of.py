@@ -17,14 +17,7 @@ from adapters.eventstore.store import LedgerStore
 from domain.policy import Policy
 from domain.reducer import ContactView, LedgerEvent, MessageEntry, apply
 from projections import snapshots
-from projections.queries import (
-    cursor_int,
-    cursor_time,
-    decode_cursor,
-    encode_cursor,
-    read_views,
-    with_merged,
-)
+from projections.queries import read_views, with_merged
 from projections.source import lead_history
 from projections.state import policy_of, read_state
 from projections.tables import ViewTables
@@ -171,13 +164,3 @@ def _entry(kind: str, row: Any) -> AuditEntry:
     data = {k: v for k, v in row.items() if k not in ("workspace", "notification_id")}
     data["lead_id"] = UUID(data["lead_id"])
     return AuditEntry(kind=kind, **data)
-
-
-def audit_cursor(key: tuple[datetime, str, int]) -> str:
-    return encode_cursor("audit", list(key))
-
-
-def audit_after(text: str) -> tuple[datetime, str, int]:
-    """The (at, lead id, position) an audit cursor continues after; ValueError when invalid."""
-    at, lead_id, position = decode_cursor(text, "audit", 3)
-    return cursor_time(at), str(UUID(str(lead_id))), cursor_int(position)

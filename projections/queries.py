@@ -1,5 +1,5 @@
 """Workspace-scoped reads of the lead views: filtered keyset pages, a lead and its rows,
-stats, and the opaque cursors of every paged read.
+stats (the cursors of the pages: projections/cursors.py).
 
 Every read resolves the active generation inside its own connection (a rebuild may swap
 generations at any moment). Pages are keyset pages: the cursor holds the last row's sort
@@ -8,9 +8,6 @@ key plus its lead id, so ties never repeat or skip a row, and NULL sort values c
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -224,56 +221,3 @@ def _plain(row: Any, *drop: str) -> dict[str, Any]:
     data = {k: v for k, v in row._mapping.items() if k not in {"workspace", *drop}}
     data["lead_id"] = UUID(data["lead_id"])
     return data
-
-
-# -- cursors --------------------------------------------------------------------------------
-
-
-def encode_cursor(kind: str, values: list[Any]) -> str:
-    """An opaque cursor: base64url of [kind, *values] (datetimes as ISO text)."""
-    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
-    raw = json.dumps([kind, *plain], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(text: str, kind: str, size: int) -> list[Any]:
-    """The values of a cursor made for `kind`; ValueError when it is not one."""
-    try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        decoded = json.loads(raw)
-    except (binascii.Error, ValueError):
-        raise ValueError("not a cursor of this API") from None
-    if not isinstance(decoded, list) or len(decoded) != size + 1 or decoded[0] != kind:
-        raise ValueError("the cursor belongs to another query (sort or order changed)")
-    return decoded[1:]
-
-
-def _lead_kind(sort: str, descending: bool) -> str:
-    return f"leads/{sort}/{'desc' if descending else 'asc'}"
-
-
-def lead_cursor(key: tuple[Any, str], sort: str, descending: bool) -> str:
-    return encode_cursor(_lead_kind(sort, descending), list(key))
-
-
-def lead_after(text: str, sort: str, descending: bool) -> tuple[Any, str]:
-    """The (sort value, lead id) a lead cursor continues after; ValueError when invalid."""
-    value, lead_id = decode_cursor(text, _lead_kind(sort, descending), 2)
-    if value is not None:
-        value = cursor_int(value) if sort == "lead_score" else cursor_time(value)
-    return value, str(UUID(str(lead_id)))
-
-
-def cursor_int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError("bad cursor value")
-    return value
-
-
-def cursor_time(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise ValueError("bad cursor value")
-    when = datetime.fromisoformat(value)
-    if when.tzinfo is None:
-        raise ValueError("bad cursor value")
-    return when

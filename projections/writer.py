@@ -86,11 +86,17 @@ def apply_page(
         views.pop(lead, None)
     _write(conn, tables, views, history, notes, touched)
     snapshots.write(conn, tables, [t for t in taken if t[0] in views])
-    blank_erased(conn, tables, erased - failed)
-    snapshots.forget(conn, tables, sorted(erased - failed))  # they hold the erased data
+    _forget_erased(conn, tables, erased - failed)
     if failures:
         conn.execute(insert(tables.failures), [storable(f) for f in failures])
     return len(failures)
+
+
+def _forget_erased(conn: Connection, tables: ViewTables, leads: set[str]) -> None:
+    """Blank the erased leads' stored rows and drop their view snapshots, which hold the
+    erased data too (docs/erasure.md)."""
+    blank_erased(conn, tables, leads)
+    snapshots.forget(conn, tables, sorted(leads))
 
 
 def _write(

@@ -43,6 +43,7 @@ from mutation_report import (  # noqa: E402
     load_results,
     render_report,
     save_result,
+    splice_summary,
 )
 
 
@@ -253,6 +254,8 @@ def main() -> int:
     equivalents = load_equivalents(ROOT / settings["equivalents"])
     report, n_unexplained = render_report(modules, results, equivalents)
     (ROOT / settings["report"]).write_text(report)
+    summary_page = ROOT / settings["summary_in"]
+    summary_page.write_text(splice_summary(report, summary_page.read_text()))
     print(f"report: {settings['report']}; unexplained survivors: {n_unexplained}")
     return 1 if n_unexplained else 0
 

@@ -9,6 +9,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'
+bash scripts/install-tools.sh
 .venv/bin/ruff check .
 .venv/bin/mypy .
 .venv/bin/lint-imports

@@ -4,14 +4,18 @@ application service built on them (service_layer/service.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
+from adapters.config.loading import load_settings
+from adapters.config.policy_file import read_policy_file
 from adapters.config.settings import Settings
 from adapters.config.workspaces import Workspaces, load_workspaces
+from adapters.eventstore import preflight, server_lock
 from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.startup_lock import startup_lock
 from adapters.eventstore.store import LedgerStore, open_store
-from domain.policy import DEFAULT_POLICY_TOML, load_policy
+from domain.policy import DEFAULT_POLICY_TOML
 from projections.catchup import LiveViews
 from projections.database import Engines, make_engines
 from projections.live import LiveFollower
@@ -38,9 +42,13 @@ class Services:
         self.service.close()
 
 
-def bootstrap(settings: Settings | None = None) -> Services:
-    settings = settings or Settings()
+def bootstrap(settings: Settings | None = None, create_ledger: bool = True) -> Services:
+    """Wire everything. `create_ledger=False` (CLI commands) refuses, creating nothing, when
+    the configured place holds no ledger: a command run from the wrong directory must say
+    so, not start an empty ledger there."""
+    settings = settings or load_settings()
     database = DatabaseURL.parse(settings.database_url)
+    preflight.check_database(database, ledger_must_exist=not create_ledger)
     with startup_lock(database):
         store = open_store(database)
         engines = make_engines(database, settings.views_database_url)
@@ -76,10 +84,19 @@ def wake_views(follower: LiveFollower) -> Callable[[Recording], None]:
     return committed
 
 
+def check_database(settings: Settings, ledger_must_exist: bool) -> None:
+    """ConfigError (naming the database and the fix) unless it answers, before a command
+    creates or prints anything (serve's first run prints a key shown once)."""
+    preflight.check_database(DatabaseURL.parse(settings.database_url), ledger_must_exist)
+
+
+def single_server(settings: Settings, workers: int) -> AbstractContextManager[None]:
+    """Held for a server's lifetime: a SQLite ledger takes one server process."""
+    return server_lock.single_server(DatabaseURL.parse(settings.database_url), workers)
+
+
 def initial_policy_text(settings: Settings) -> str:
     """The policy a brand-new projection starts with; later changes go through a rebuild."""
     if settings.policy_file is not None:
-        text = settings.policy_file.read_text(encoding="utf-8")
-        load_policy(text)  # fail fast on a bad file
-        return text
+        return read_policy_file(settings.policy_file)  # fail fast on a bad file
     return DEFAULT_POLICY_TOML

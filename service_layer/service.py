@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import islice
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -15,6 +14,7 @@ from sqlalchemy import Connection
 
 from adapters.config.settings import Settings
 from adapters.config.workspaces import Workspaces
+from adapters.eventstore.kept_deliveries import kept_page, reingested_among
 from adapters.legacy_import.mapping import LegacyMapping
 from adapters.legacy_import.readers import RawRow, read_file
 from adapters.legacy_import.report import Summary
@@ -24,6 +24,7 @@ from domain.reducer import ContactView, LedgerEvent
 from projections import queries
 from projections.as_of import lead_as_of
 from projections.catchup import LiveViews, Status
+from projections.cursors import lead_cursor
 from projections.database import Engines, checkpoint_wal
 from projections.live import LiveFollower
 from projections.rebuild import Progress, RebuildResult, rebuild
@@ -39,7 +40,7 @@ from service_layer.lead_resolution import erased_lead_ids, resolve_lead_id
 from service_layer.ledger import Ledger, Recording
 from service_layer.legacy_import import LegacyImport
 from service_layer.parallel_import import ImportJob, run_parallel
-from service_layer.reingest import ReingestReport, kept_deliveries, reingest, reingested_ids
+from service_layer.reingest import ReingestReport, reingest
 
 __all__ = ["LeadLedgerService", "LeadRead", "Recording", "SettledErasure"]
 
@@ -155,10 +156,13 @@ class LeadLedgerService:
     def get_lead(self, workspace: str, lead_id: UUID) -> Lead:
         return self._ledger.get_lead(workspace, lead_id)
 
-    def lead_events(self, workspace: str, lead_id: UUID) -> list[Any]:
-        """The lead's stored events in order (LeadNotFoundError: not in this workspace)."""
+    def lead_events(
+        self, workspace: str, lead_id: UUID, after: int = 0, limit: int | None = None
+    ) -> list[Any]:
+        """The lead's stored events after position `after`, in order, at most `limit` (read
+        from the store a page at a time; LeadNotFoundError: not in this workspace)."""
         self._ledger.get_lead(workspace, lead_id)
-        return list(self._store.events.get(lead_id))
+        return list(self._store.events.get(lead_id, gt=after or None, limit=limit))
 
     def lead_history(self, lead_id: UUID) -> Iterable[LedgerEvent]:
         return lead_history(self._store, lead_id)
@@ -171,14 +175,14 @@ class LeadLedgerService:
     def erased_lead_ids(self, workspace: str, phone_e164: str) -> list[UUID]:
         return erased_lead_ids(self._store, workspace, phone_e164)
 
-    def unhandled_deliveries(self, workspace: str, limit: int = 1000) -> list[Any]:
-        """The workspace's kept raw deliveries (`UnhandledDelivery.Kept` events)."""
-        return list(islice(kept_deliveries(self._store, workspace), limit))
-
-    def reingested_delivery_ids(self, workspace: str) -> set[UUID]:
-        """Which of the workspace's kept deliveries were re-ingested."""
-        mine = {event.originator_id for event in kept_deliveries(self._store, workspace)}
-        return mine & reingested_ids(self._store)
+    def unhandled_deliveries(
+        self, workspace: str, after: int, limit: int
+    ) -> list[tuple[int, Any, bool]]:
+        """A page of the workspace's kept raw deliveries after notification `after`, oldest
+        first: (notification id, the `UnhandledDelivery.Kept` event, re-ingested?)."""
+        page = kept_page(self._store, workspace, after, limit)
+        done = reingested_among(self._store, (event.originator_id for _, event in page))
+        return [(position, event, event.originator_id in done) for position, event in page]
 
     def ledger_head(self) -> int:
         return head(self._store)
@@ -187,6 +191,14 @@ class LeadLedgerService:
 
     def read_views(self, read: Callable[[Connection, ViewTables], T]) -> T:
         return queries.read_views(self._engines.read, read)
+
+    def list_leads(
+        self, workspace: str, query: queries.LeadQuery
+    ) -> tuple[list[ContactView], str | None]:
+        """A page of the workspace's leads, and the cursor of the next one (None: the end)."""
+        views, key = self.read_views(lambda c, t: queries.list_leads(c, t, workspace, query))
+        cursor = None if key is None else lead_cursor(key, query.sort, query.descending)
+        return views, cursor
 
     def read_lead(self, workspace: str, lead_id: UUID, read: LeadRead[T]) -> T:
         """`read` on this workspace's lead, in one read of the views. A lead the ledger has

@@ -390,7 +390,7 @@ def server_env(database_url: str, workdir: Path, **extra: str) -> dict[str, str]
         LEADLEDGER_KAPSO_WEBHOOK_SECRET=KAPSO_SECRET,
         LEADLEDGER_META_APP_SECRET=META_SECRET,
         LEADLEDGER_META_VERIFY_TOKEN=META_VERIFY_TOKEN,
-        LEADLEDGER_CONFIG_FILE=str(workdir / "absent.toml"),
+        LEADLEDGER_DATA_DIR=str(workdir),
         **extra,
     )
 

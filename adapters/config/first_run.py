@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,8 @@ class CreatedConfig:
 
 
 def create_local_config(path: Path, workspace: str = "default") -> CreatedConfig:
-    """Write a one-workspace config; the API key is stored only as its SHA-256."""
+    """Write a one-workspace config; the API key is stored only as its SHA-256. Never over
+    an existing file (its secrets are in use), and private (0600) from the first byte."""
     created = CreatedConfig(
         path=path,
         workspace=workspace,
@@ -32,6 +34,7 @@ def create_local_config(path: Path, workspace: str = "default") -> CreatedConfig
     path.parent.mkdir(parents=True, exist_ok=True)
     text = (
         "# leadledger local config, created on first run. Keep it private.\n"
+        'data_dir = "."  # the ledger\'s directory, relative to this file\n'
         'default_region = "ID"\n\n'
         f"[workspaces.{workspace}]\n"
         f'api_key_sha256 = ["{hash_api_key(created.api_key)}"]\n'
@@ -40,6 +43,7 @@ def create_local_config(path: Path, workspace: str = "default") -> CreatedConfig
         f'meta_verify_tokens = ["{created.meta_verify_token}"]\n'
         "phone_number_ids = []\n"
     )
-    path.write_text(text, encoding="utf-8")
-    path.chmod(0o600)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
     return created

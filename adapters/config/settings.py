@@ -1,4 +1,7 @@
-"""Process settings from the environment (prefix LEADLEDGER_), with sane defaults."""
+"""Process settings from the environment (prefix LEADLEDGER_), with sane defaults.
+
+Entrypoints build them with `adapters.config.loading.load_settings`, which also derives the
+paths from the data directory and refuses mistakes; `Settings(...)` is for code and tests."""
 
 from __future__ import annotations
 
@@ -8,19 +11,25 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("data")
+CONFIG_FILE_NAME = "leadledger.toml"
+LEDGER_FILE_NAME = "leadledger.db"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEADLEDGER_", extra="ignore")
 
+    data_dir: Path = Field(
+        default=DEFAULT_DATA_DIR,
+        description="Where the SQLite ledger and the first-run config live.",
+    )
     database_url: str = Field(
-        default=f"sqlite:///{DEFAULT_DATA_DIR}/leadledger.db",
+        default=f"sqlite:///{DEFAULT_DATA_DIR}/{LEDGER_FILE_NAME}",
         description="sqlite:///path, postgresql://user@host:port/db, or memory://",
     )
     views_database_url: str | None = Field(
         default=None, description="Read models; defaults to a sibling of database_url."
     )
-    config_file: Path = Field(default=DEFAULT_DATA_DIR / "leadledger.toml")
+    config_file: Path = Field(default=DEFAULT_DATA_DIR / CONFIG_FILE_NAME)
     # Comma-separated lists allow two secrets at once during a rotation.
     kapso_webhook_secret: SecretStr | None = None
     meta_app_secret: SecretStr | None = None

@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from adapters.config.errors import ConfigError
+from adapters.config.secret_rules import checked_secrets
 from adapters.config.settings import Settings
-
-
-class ConfigError(ValueError):
-    """The configuration cannot be used as written."""
+from adapters.config.toml_file import read_toml
 
 
 def hash_api_key(key: str) -> str:
@@ -75,45 +72,51 @@ def load_workspaces(settings: Settings) -> Workspaces:
     by_name: dict[str, Workspace] = {}
     region = settings.default_region
     if settings.config_file.exists():
-        doc = _read_toml(settings.config_file)
+        doc = read_toml(settings.config_file)
         region = str(doc.get("default_region", region))
         tables = doc.get("workspaces", {})
         if not isinstance(tables, dict):
             raise ConfigError(f"{settings.config_file}: 'workspaces' must be a table of tables")
         for name, raw in tables.items():
+            if not isinstance(raw, dict):
+                raise ConfigError(f"{settings.config_file}: workspaces.{name} must be a table")
             by_name[name] = _workspace_from_toml(name, raw)
     if settings.api_keys is not None:
         for name, key in _parse_pairs(settings.api_keys.get_secret_value()):
             by_name.setdefault(name, Workspace(name)).api_key_hashes.append(hash_api_key(key))
     # Env secrets apply to every workspace (the common single-workspace set-up).
+    kapso = _env_secrets(settings.kapso_webhook_secret, "LEADLEDGER_KAPSO_WEBHOOK_SECRET")
+    meta = _env_secrets(settings.meta_app_secret, "LEADLEDGER_META_APP_SECRET")
+    tokens = _env_secrets(settings.meta_verify_token, "LEADLEDGER_META_VERIFY_TOKEN")
     for ws in by_name.values():
-        ws.kapso_secrets += _split(settings.kapso_webhook_secret)
-        ws.meta_app_secrets += _split(settings.meta_app_secret)
-        ws.meta_verify_tokens += _split(settings.meta_verify_token)
+        ws.kapso_secrets += kapso
+        ws.meta_app_secrets += meta
+        ws.meta_verify_tokens += tokens
     return Workspaces(by_name=by_name, default_region=region)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
-
-
-def _workspace_from_toml(name: str, raw: Any) -> Workspace:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"workspaces.{name} must be a table")
+def _workspace_from_toml(name: str, raw: dict[str, Any]) -> Workspace:
     keys = _as_list(raw.get("api_key_sha256")) + [
         hash_api_key(k) for k in _as_list(raw.get("api_keys"))
     ]
     return Workspace(
         name=name,
         api_key_hashes=keys,
-        kapso_secrets=_as_list(raw.get("kapso_webhook_secrets", raw.get("kapso_webhook_secret"))),
-        meta_app_secrets=_as_list(raw.get("meta_app_secrets", raw.get("meta_app_secret"))),
-        meta_verify_tokens=_as_list(raw.get("meta_verify_tokens", raw.get("meta_verify_token"))),
+        kapso_secrets=_toml_secrets(name, raw, "kapso_webhook_secret"),
+        meta_app_secrets=_toml_secrets(name, raw, "meta_app_secret"),
+        meta_verify_tokens=_toml_secrets(name, raw, "meta_verify_token"),
         phone_number_ids=_as_list(raw.get("phone_number_ids")),
     )
+
+
+def _toml_secrets(workspace: str, raw: dict[str, Any], singular: str) -> list[str]:
+    """The list (`<key>s`) or the single value (`<key>`), each checked where it was written."""
+    key = f"{singular}s" if f"{singular}s" in raw else singular
+    return checked_secrets(_as_list(raw.get(key)), f"workspaces.{workspace}.{key}")
+
+
+def _env_secrets(value: Any, variable: str) -> list[str]:
+    return checked_secrets(_split(value), variable)
 
 
 def _as_list(value: Any) -> list[str]:
@@ -140,3 +143,6 @@ def _parse_pairs(text: str) -> list[tuple[str, str]]:
             raise ConfigError("LEADLEDGER_API_KEYS must be workspace=key[,workspace=key]")
         pairs.append((name.strip(), key.strip()))
     return pairs
+
+
+__all__ = ["ConfigError", "Workspace", "Workspaces", "hash_api_key", "load_workspaces"]

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import Mapper, Recording
+from eventsourcing.utils import Environment, EnvType
 
 from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.sealing import SealingMapper
@@ -35,6 +36,17 @@ class LedgerStore(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None, keys: KeyStore | None = None) -> None:
         self.keys = keys or KeyStore()  # before super(): construct_mapper needs it
         super().__init__(env=env)
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        """Only the given env (built from our settings): eventsourcing would also read the
+        process environment, where LEADLEDGER_SQLITE_DBNAME, LEADLEDGER_PERSISTENCE_MODULE
+        or a bare PERSISTENCE_MODULE would silently move the ledger away from the keys and
+        the views."""
+        chosen = dict(type(self).env)
+        if type(self).is_snapshotting_enabled or type(self).snapshotting_intervals:
+            chosen["IS_SNAPSHOTTING_ENABLED"] = "y"
+        chosen.update(env or {})
+        return Environment(name, chosen)
 
     def construct_mapper(self) -> Mapper[UUID]:
         return SealingMapper(

@@ -42,6 +42,8 @@ def load_mapping(text: str) -> LegacyMapping:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise MappingError(f"mapping is not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per level: a hostile text is refused
+        raise MappingError("mapping is not valid TOML: nested too deeply") from None
     table = doc.get("legacy_status")
     if table is None:
         return DEFAULT_MAPPING
@@ -63,6 +65,8 @@ def mapping_from_files(*paths: Path | None) -> LegacyMapping:
                 return load_mapping(text)
         except (OSError, tomllib.TOMLDecodeError, MappingError) as exc:
             raise MappingError(f"{path}: {exc}") from None
+        except RecursionError:
+            raise MappingError(f"{path}: not valid TOML: nested too deeply") from None
     return DEFAULT_MAPPING
 
 

@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 import orjson
 
+from domain.json_numbers import NumberOutOfRangeError, strict_loads
+
 Format = Literal["jsonl", "csv"]
 
 
@@ -67,6 +69,9 @@ def _jsonl_rows(name: str, lines: Iterable[bytes], wanted: Wanted | None) -> Ite
             continue
         try:
             value = _loads(raw)
+        except NumberOutOfRangeError as exc:
+            yield RawRow(name, number, raw, error=str(exc))
+            continue
         except (json.JSONDecodeError, RecursionError) as exc:
             yield RawRow(name, number, raw, error=f"broken JSON: {exc}")
             continue
@@ -78,15 +83,12 @@ def _jsonl_rows(name: str, lines: Iterable[bytes], wanted: Wanted | None) -> Ite
 
 def _loads(raw: str) -> Any:
     """orjson first (a third of the time); anything it refuses (broken JSON, integers past
-    64 bits, lone surrogates) is read again by the stdlib, whose answer or error stands."""
+    64 bits, lone surrogates, 1e400) is read again by the stdlib, whose answer or error
+    stands (it refuses NaN and numbers a double cannot hold too)."""
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return json.loads(raw, parse_constant=_no_constant)
-
-
-def _no_constant(constant: str) -> Any:
-    raise json.JSONDecodeError(f"{constant} is not valid JSON", constant, 0)
+        return strict_loads(raw)
 
 
 def _csv_rows(name: str, lines: Iterable[bytes]) -> Iterator[RawRow]:

@@ -14,6 +14,8 @@ from typing import Annotated, Any
 import orjson
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from domain.json_numbers import NumberOutOfRangeError, strict_loads
+
 # Epoch milliseconds between 1970 and 9999: anything else is not a time the old app wrote.
 MAX_EPOCH_MS = 253_402_300_799_999
 
@@ -57,8 +59,10 @@ def _json_object(value: Any) -> Any:
     # CSV carries metadata as a JSON string column.
     if isinstance(value, str):
         try:
-            return json.loads(value)
-        except json.JSONDecodeError as exc:
+            return strict_loads(value)
+        except NumberOutOfRangeError:
+            raise  # its own message: the JSON is fine, the number does not fit
+        except (ValueError, RecursionError) as exc:
             raise ValueError(f"not a JSON object: {exc}") from None
     return value
 

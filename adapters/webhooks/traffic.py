@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +33,7 @@ NAMES = ["Budi Santoso", "Sari Dewi", "Andi Wijaya", "Rina Putri", "Dedi Kurniaw
 BUSINESSES = ["online shop", "F&B", "spa", "laundry", "bengkel", "katering"]
 # The WhatsApp number simulated traffic is sent to (the test settings' and the benchmarks').
 SIMULATED_PHONE_NUMBER_ID = "109876543210987"
+FIXED_TIMESTAMP = "1764000000"  # 2025-11-24 16:00 UTC
 CITIES = ["Bandung", "Jakarta", "Surabaya", "Medan", "Yogyakarta", "Makassar"]
 
 
@@ -62,7 +63,11 @@ class Traffic:
         duplicate_rate: float = 0.1,
         batch_rate: float = 0.05,
         phone_number_id: str = SIMULATED_PHONE_NUMBER_ID,
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        """`clock` (e.g. time.time) stamps each message with the time it is made, one lead's
+        messages at least a second apart; without it every message carries one fixed
+        timestamp, so a seed always makes the same bytes (tests, benchmarks)."""
         self.secret = kapso_secret
         self.api_key = api_key
         self.leads = leads
@@ -72,6 +77,8 @@ class Traffic:
         self.pnid = phone_number_id
         self.sent: list[Request] = []
         self.phase = [0] * leads
+        self.clock = clock
+        self.last_stamp = [0] * leads
 
     def __iter__(self) -> Iterator[Request]:
         while True:
@@ -105,9 +112,17 @@ class Traffic:
             sender=phone_for(lead)[1:] if inbound else None,
             direction="inbound" if inbound else "outbound",
             status=status,
+            timestamp=self._stamp(lead),
             message_kapso={"origin": "cloud_api", "content": text},
             conversation_kapso={"contact_name": NAMES[lead % len(NAMES)]},
         )
+
+    def _stamp(self, lead: int) -> str:
+        if self.clock is None:
+            return FIXED_TIMESTAMP
+        stamp = max(int(self.clock()), self.last_stamp[lead] + 1)
+        self.last_stamp[lead] = stamp
+        return str(stamp)
 
     def _kapso(self, payload: object, event: str, fact: str, batch: bool = False) -> Request:
         body = json.dumps(payload).encode()

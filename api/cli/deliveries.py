@@ -7,9 +7,11 @@ from rich.console import Console
 from rich.markup import escape
 
 from api.cli.history import workspace_option
-from service_layer.bootstrap import bootstrap
+from api.cli.opening import open_service
 
-app = typer.Typer(help="Raw deliveries the translators kept (docs/webhooks.md).")
+app = typer.Typer(
+    help="Raw deliveries the translators kept (docs/webhooks.md).", rich_markup_mode=None
+)
 out = Console()
 
 
@@ -20,7 +22,7 @@ def reingest_command(
 ) -> None:
     """Translate every kept raw delivery again with today's translators: record what now
     translates (once: running it again appends nothing) and mark the delivery re-ingested."""
-    service = bootstrap().service
+    service = open_service()
     try:
         name = None if workspace is None else workspace_option(service, workspace)
         report = service.reingest_deliveries(name, actor.strip() or "cli")

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from api.cli.history import workspace_option
+from api.cli.opening import open_service
 from domain.phone import InvalidPhoneError, normalise_phone
-from service_layer.bootstrap import bootstrap
 from service_layer.errors import ErasureTargetNotFoundError
+from service_layer.service import LeadLedgerService
 
 out = Console()
 
 
 def forget(
-    phone: str = typer.Argument(..., help="The person's phone number (any spelling)."),
+    phone: str = typer.Argument(
+        ..., help="The person's phone (any spelling), or a lead id (re-applying an erasure)."
+    ),
     actor: str = typer.Option(..., help="Who asks for the erasure (kept in the ledger)."),
     reason: str = typer.Option(..., help="Why, e.g. a request id (kept in clear)."),
     workspace: str | None = typer.Option(None, help="Needed when several workspaces exist."),
@@ -23,20 +28,16 @@ def forget(
     """Erase the person's personal data: destroys the lead's key (irreversible)."""
     if not actor.strip() or not reason.strip():
         raise typer.BadParameter("--actor and --reason must not be empty")
-    service = bootstrap().service
+    service = open_service()
     try:
         name = workspace_option(service, workspace)
-        try:
-            e164 = normalise_phone(phone, service.workspaces.default_region)
-        except InvalidPhoneError as exc:
-            raise typer.BadParameter(str(exc)) from None
-        lead_id = service.current_lead_id(name, e164)
+        lead_id, e164 = _lead_of(service, name, phone)
         try:
             settled = service.erase_personal_data(
                 name, lead_id, actor.strip(), reason.strip(), e164
             )
         except ErasureTargetNotFoundError:
-            earlier = service.erased_lead_ids(name, e164)
+            earlier = [] if e164 is None else service.erased_lead_ids(name, e164)
             if earlier:
                 out.print(f"Already erased: {len(earlier)} lead(s) for this phone; nothing left.")
                 return
@@ -55,10 +56,24 @@ def forget(
         service.close()
 
 
+def _lead_of(service: LeadLedgerService, workspace: str, text: str) -> tuple[UUID, str | None]:
+    """A lead id as given (e.g. from an erasure register, after restoring a backup), or the
+    phone's current lead and the phone (to shred the deliveries mentioning it)."""
+    try:
+        return UUID(text), None
+    except ValueError:
+        pass
+    try:
+        e164 = normalise_phone(text, service.workspaces.default_region)
+    except InvalidPhoneError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return service.current_lead_id(workspace, e164), e164
+
+
 def forget_again() -> None:
     """Destroy again the key of every lead the ledger says was erased (after restoring an
     old backup of the keys)."""
-    service = bootstrap().service
+    service = open_service()
     try:
         count = service.reapply_erasures()
         out.print(f"Re-applied {count} erasure(s) from the ledger.")

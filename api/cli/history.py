@@ -10,9 +10,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from api.cli.json_output import compact, dumps, event_json
+from api.cli.opening import open_service
 from domain.phone import InvalidPhoneError, normalise_phone
 from domain.reducer import LedgerEvent
-from service_layer.bootstrap import bootstrap
 from service_layer.errors import LeadNotFoundError
 from service_layer.service import LeadLedgerService
 
@@ -22,11 +23,18 @@ out = Console()
 def history(
     lead: str = typer.Argument(..., help="A phone number (any spelling) or a lead id."),
     workspace: str | None = typer.Option(None, help="Needed when several workspaces exist."),
+    json: bool = typer.Option(
+        False, "--json", help="The GET /leads/{id}/events answer, as JSON (ISO 8601 UTC times)."
+    ),
 ) -> None:
     """Show every fact recorded on a lead, oldest first."""
-    service = bootstrap().service
+    service = open_service()
     try:
         lead_id = _resolve(service, lead, workspace_option(service, workspace))
+        if json:
+            events = [event_json(event) for event in service.lead_history(lead_id)]
+            print(dumps({"lead_id": lead_id, "events": events}))
+            return
         table = Table("#", "recorded", "event", "source", "actor", "what was said")
         for event in service.lead_history(lead_id):
             table.add_row(
@@ -59,7 +67,7 @@ def summary(event: LedgerEvent) -> str:
         case "SarahPhaseReported":
             return (
                 f"phase {d.get('chat_phase')}, score {d.get('lead_score')}, "
-                f"{d.get('lead_temperature')}, data {d.get('extracted_data')}"
+                f"{d.get('lead_temperature')}, data {compact(d.get('extracted_data'))}"
             )[:120]
         case "StatusRequested":
             reason = f" because {d['reason']}" if d.get("reason") else ""
@@ -71,8 +79,8 @@ def summary(event: LedgerEvent) -> str:
         case "PersonalDataErased":
             return f"personal data erased: {d.get('reason')}"[:120]
         case "ContactImported":
-            said = f"lead_status {d.get('legacy_status')!r}"
-            return f"legacy {d.get('legacy_id')}: {said} {d.get('changed')}"[:120]
+            said = f"lead_status {compact(d.get('legacy_status'))}"
+            return f"legacy {d.get('legacy_id')}: {said} {compact(d.get('changed'))}"[:120]
     return ""
 
 
@@ -82,8 +90,13 @@ def workspace_option(service: LeadLedgerService, name: str | None) -> str:
         if name not in names:
             raise typer.BadParameter(f"unknown workspace {name!r}; known: {', '.join(names)}")
         return name
+    if not names:
+        raise typer.BadParameter(
+            "no workspace is configured: name the workspaces file with --config or "
+            "LEADLEDGER_CONFIG_FILE (or set LEADLEDGER_API_KEYS)"
+        )
     if len(names) != 1:
-        raise typer.BadParameter(f"choose --workspace among: {', '.join(names) or '(none)'}")
+        raise typer.BadParameter(f"choose --workspace among: {', '.join(names)}")
     return names[0]
 
 
@@ -101,6 +114,6 @@ def _resolve(service: LeadLedgerService, text: str, workspace: str) -> UUID:
     try:
         service.get_lead(workspace, lead_id)
     except LeadNotFoundError:
-        out.print(f"[red]No lead {text} in workspace {workspace}.[/red]")
+        out.print(f"[red]No lead {escape(text)} in workspace {escape(workspace)}.[/red]")
         raise typer.Exit(1) from None
     return lead_id

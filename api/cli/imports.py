@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from adapters.config.loading import load_settings
 from adapters.legacy_import.mapping import LegacyMapping, MappingError, mapping_from_files
 from adapters.legacy_import.readers import format_of
 from adapters.legacy_import.report import Summary, default_rejects_path
@@ -38,6 +39,11 @@ def import_legacy(
     mapping: Path | None = typer.Option(
         None, exists=True, dir_okay=False, help="TOML file with a [legacy_status] table."
     ),
+    new_ledger: bool = typer.Option(
+        False,
+        "--new-ledger",
+        help="Start a new ledger when none exists yet (an import before the first serve).",
+    ),
     rejects: Path | None = typer.Option(
         None, help="Where rejected rows go (default: <contacts>.rejects.jsonl)."
     ),
@@ -58,9 +64,10 @@ def import_legacy(
     """Import contacts and notes; re-running adds nothing, changed rows add only changes."""
     if file_format not in (None, "jsonl", "csv"):
         raise typer.BadParameter("--format must be jsonl or csv")
-    service = bootstrap().service
+    settings = load_settings()
+    legacy = _mapping(mapping, settings.config_file)  # refused before the ledger is opened
+    service = bootstrap(settings, create_ledger=new_ledger).service
     try:
-        legacy = _mapping(service, mapping)
         rejects_path = rejects or default_rejects_path(contacts)
         contact_lines = _lines(contacts)
         workers = _workers(jobs, contact_lines, service)
@@ -104,9 +111,9 @@ def _workers(jobs: int, contact_lines: int, service: LeadLedgerService) -> int:
     return min(os.cpu_count() or 1, MAX_AUTO_JOBS) if contact_lines >= PARALLEL_FROM_ROWS else 1
 
 
-def _mapping(service: LeadLedgerService, given: Path | None) -> LegacyMapping:
+def _mapping(given: Path | None, config_file: Path) -> LegacyMapping:
     try:
-        return mapping_from_files(given, service.settings.config_file)
+        return mapping_from_files(given, config_file)
     except MappingError as exc:
         raise typer.BadParameter(str(exc)) from None
 

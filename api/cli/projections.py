@@ -12,12 +12,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from adapters.config.policy_file import read_policy_file
+from api.cli.opening import open_service
 from api.rebuild_gauge import RebuildGauge
-from domain.policy import PolicyError, load_policy
-from service_layer.bootstrap import bootstrap
-from service_layer.service import LeadLedgerService
 
-app = typer.Typer(help="Rebuild, inspect and verify the read models.", no_args_is_help=True)
+app = typer.Typer(
+    help="Rebuild, inspect and verify the read models.", no_args_is_help=True, rich_markup_mode=None
+)
 out = Console()
 
 
@@ -29,9 +30,10 @@ def rebuild_command(
     page_size: int = typer.Option(5000, min=100, help="Events per transaction."),
 ) -> None:
     """Replay the whole ledger into fresh tables, then switch readers to them atomically."""
-    service = bootstrap().service
+    given = None if policy is None else read_policy_file(policy)  # before touching anything
+    service = open_service()
     try:
-        text = _policy_text(service, policy)
+        text = given if given is not None else service.active_policy_text()
         with _bar("rebuilding") as report:
             progress = RebuildGauge(then=report, textfile=service.settings.metrics_textfile)
             result = service.rebuild_views(text, progress, page_size)
@@ -48,7 +50,7 @@ def rebuild_command(
 @app.command("status")
 def status_command() -> None:
     """Each projection's position, the ledger head and the lag."""
-    service = bootstrap().service
+    service = open_service()
     try:
         s = service.views_status()
         table = Table(
@@ -81,7 +83,7 @@ def status_command() -> None:
 @app.command("verify")
 def verify_command(page_size: int = typer.Option(5000, min=100)) -> None:
     """Rebuild into a shadow and report every row that differs from the live view."""
-    service = bootstrap().service
+    service = open_service()
     try:
         with _bar("verifying") as report:
             result = service.verify_views(report, page_size)
@@ -103,7 +105,7 @@ def verify_command(page_size: int = typer.Option(5000, min=100)) -> None:
 @app.command("follow")
 def follow_command() -> None:
     """Run a projection worker: keep the read models live until interrupted (Ctrl-C)."""
-    service = bootstrap().service
+    service = open_service()
     service.start_following()
     out.print(f"Following the ledger ({service.database_kind}); Ctrl-C to stop.")
     try:
@@ -113,18 +115,6 @@ def follow_command() -> None:
         pass
     finally:
         service.close()
-
-
-def _policy_text(service: LeadLedgerService, path: Path | None) -> str:
-    if path is None:
-        return service.active_policy_text()
-    text = path.read_text(encoding="utf-8")
-    try:
-        load_policy(text)
-    except PolicyError as exc:
-        out.print(f"[red]{path}: {exc}[/red]")
-        raise typer.Exit(2) from None
-    return text
 
 
 @contextmanager

@@ -1,8 +1,10 @@
-"""`leadledger simulate`: send realistic signed traffic to a running server."""
+"""`leadledger simulate`: send realistic signed traffic to a running server.
+
+It fails (exit 1, saying why) unless every request was answered 2xx: a dead server, a wrong
+secret or key must never look like a successful run."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import Counter
@@ -16,6 +18,12 @@ from rich.progress import Progress
 from adapters.webhooks.traffic import Request, Traffic
 
 out = Console()
+REFUSED_MEANING = {
+    401: "the Kapso secret or the API key is not one the server knows (--kapso-secret, --api-key)",
+    413: "bodies larger than the server's LEADLEDGER_MAX_BODY_BYTES",
+    422: "the server did not accept the payloads",
+    503: "the server could not commit in time (database unavailable or overloaded)",
+}
 
 
 def simulate(
@@ -25,23 +33,30 @@ def simulate(
     leads: int = typer.Option(50, min=1, help="How many distinct leads (phones)."),
     concurrency: int = typer.Option(8, min=1, max=256),
     kapso_secret: str = typer.Option(
-        os.environ.get("LEADLEDGER_KAPSO_WEBHOOK_SECRET", ""),
-        help="Kapso webhook secret (default: $LEADLEDGER_KAPSO_WEBHOOK_SECRET).",
+        "",
+        envvar="LEADLEDGER_KAPSO_WEBHOOK_SECRET",
+        show_default=False,  # never print a secret in --help
+        help="Kapso webhook secret.",
     ),
     api_key: str = typer.Option(
-        os.environ.get("LEADLEDGER_SIMULATE_API_KEY", ""),
-        help="Workspace API key for Sarah updates (default: $LEADLEDGER_SIMULATE_API_KEY).",
+        "",
+        envvar="LEADLEDGER_SIMULATE_API_KEY",
+        show_default=False,
+        help="Workspace API key for Sarah updates.",
     ),
     seed: int = typer.Option(7),
 ) -> None:
-    """Kapso messages (10% redelivered, some batched) and Sarah phase updates, signed."""
+    """Kapso messages (10% redelivered, some batched) and Sarah phase updates, signed and
+    stamped with the current time."""
     if not kapso_secret or not api_key:
         raise typer.BadParameter(
             "--kapso-secret and --api-key are required (see the first-run "
             "output of `leadledger serve` or your config)"
         )
-    traffic = Traffic(kapso_secret, api_key, leads, seed=seed)
+    _check_reachable(url)
+    traffic = Traffic(kapso_secret, api_key, leads, seed=seed, clock=time.time)
     statuses: Counter[int] = Counter()
+    errors: list[str] = []
     latencies: list[float] = []
     lock = threading.Lock()
 
@@ -58,8 +73,10 @@ def simulate(
                 status = client.post(
                     request.path, content=request.body, headers=request.headers
                 ).status_code
-            except httpx.HTTPError:
+            except httpx.HTTPError as exc:
                 status = 0
+                with lock:
+                    errors.append(f"{type(exc).__name__}: {exc}")
             with lock:
                 statuses[status] += 1
                 latencies.append(time.perf_counter() - started)
@@ -80,8 +97,33 @@ def simulate(
         f"{dict(sorted(statuses.items()))}; latency p50 {_ms(latencies, 0.5):.1f} ms, "
         f"p99 {_ms(latencies, 0.99):.1f} ms"
     )
-    if statuses[0] or any(code >= 500 for code in statuses):
+    failures = failure_reasons(statuses, errors)
+    for reason in failures:
+        typer.echo(f"leadledger: {reason}", err=True)
+    if failures:
         raise typer.Exit(1)
+
+
+def failure_reasons(statuses: Counter[int], errors: list[str]) -> list[str]:
+    """One sentence per kind of answer that is not a success."""
+    reasons = []
+    for status, times in sorted(statuses.items()):
+        if status == 0:
+            first = errors[0] if errors else "no answer"
+            reasons.append(f"{times} request(s) got no answer (first: {first})")
+        elif not 200 <= status < 300:
+            meaning = REFUSED_MEANING.get(status, "see the server's log")
+            reasons.append(f"{times} request(s) answered {status}: {meaning}")
+    return reasons
+
+
+def _check_reachable(url: str) -> None:
+    """Before sending anything: a server that does not answer fails at once."""
+    try:
+        httpx.get(f"{url.rstrip('/')}/healthz", timeout=5).raise_for_status()
+    except httpx.HTTPError as exc:
+        typer.echo(f"leadledger: no leadledger server answers at {url} ({exc})", err=True)
+        raise typer.Exit(1) from None
 
 
 def _ms(sorted_seconds: list[float], quantile: float) -> float:

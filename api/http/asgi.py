@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
+from adapters.config.loading import load_settings
 from api.http.app import create_app
 from service_layer.bootstrap import bootstrap
 
 
 def build() -> Starlette:
-    return create_app(bootstrap().service)
+    return create_app(bootstrap(load_settings()).service)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from api.http.errors import ApiError, validation_error
+from domain.json_numbers import NumberOutOfRangeError, finite_float, no_constant
 
 MAX_JSON_DEPTH = 64
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -39,13 +40,24 @@ def parse_json(raw: bytes) -> Any:
         raise ApiError(
             400, "malformed_json", "the body is empty; a JSON object is expected", "body"
         )
+    out_of_range: list[_OutOfRange] = []
+
+    def read_float(text: str) -> float | _OutOfRange:
+        try:
+            return finite_float(text)
+        except NumberOutOfRangeError as exc:
+            out_of_range.append(_OutOfRange(exc))
+            return out_of_range[-1]
+
     try:
-        value = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+        value = json.loads(raw.decode("utf-8"), parse_constant=no_constant, parse_float=read_float)
     except UnicodeDecodeError:
         raise ApiError(400, "malformed_json", "the body is not valid UTF-8", "body") from None
     except (json.JSONDecodeError, RecursionError) as exc:
         raise ApiError(400, "malformed_json", f"malformed JSON: {exc}", "body") from None
     _check_tree(value)
+    if out_of_range:
+        raise _out_of_range(value)
     return value
 
 
@@ -59,9 +71,28 @@ def parse_model(raw: bytes, model: type[M]) -> M:
         raise validation_error(exc) from None
 
 
-def _no_constants(name: str) -> Any:
-    # NaN and Infinity are not JSON; Python's parser accepts them unless told otherwise.
-    raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
+class _OutOfRange:
+    """Where a number a double cannot hold (1e400) was: the parser cannot say which field
+    it is in, so it leaves this in its place and `_out_of_range` finds it."""
+
+    def __init__(self, error: NumberOutOfRangeError) -> None:
+        self.error = error
+
+
+def _out_of_range(value: Any) -> ApiError:
+    """400 naming the field of the first out-of-range number (a walk with paths, done only
+    for such a body, so well-formed bodies pay nothing for it)."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, _OutOfRange):
+            field = path or "body"
+            return ApiError(400, "malformed_json", f"{field}: {node.error}", field)
+        if isinstance(node, dict | list):
+            pairs = list(node.items() if isinstance(node, dict) else enumerate(node))
+            # Reversed onto the stack: the first such number in the text is named.
+            stack.extend((item, f"{path}.{key}" if path else str(key)) for key, item in pairs[::-1])
+    raise AssertionError("an out-of-range number was parsed but is not in the tree")
 
 
 def _too_large(limit: int) -> ApiError:

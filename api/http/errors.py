@@ -15,7 +15,7 @@ from eventsourcing.persistence import OperationalError as StoreOperationalError
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError as ViewsOperationalError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from service_layer.errors import (
@@ -130,13 +130,31 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return JSONResponse(error_body(500, "internal_error", "internal error", None), 500)
+    # Starlette re-raises after this answer and uvicorn then closes the connection: say
+    # so, or a keep-alive client sends its next request into a closing socket.
+    return JSONResponse(
+        error_body(500, "internal_error", "internal error", None),
+        500,
+        headers={"Connection": "close"},
+    )
+
+
+# nginx's code for "the client closed the request": nobody reads this answer, but the
+# request log and the metrics tell a hung-up client from a server fault by it.
+CLIENT_CLOSED_REQUEST = 499
+
+
+async def _client_disconnected(request: Request, exc: Exception) -> Response:
+    """The client hung up before its body arrived: nothing was stored, nothing to log but
+    the request line (the request observer writes it, with this status)."""
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
 
 
 ExceptionHandler = Callable[[Request, Exception], Awaitable[Response]]
 EXCEPTION_HANDLERS: dict[Any, ExceptionHandler] = {
     ApiError: handle_api_error,
     HTTPException: _http_error,
+    ClientDisconnect: _client_disconnected,
     **dict.fromkeys(SERVICE_ERRORS, handle_service_error),
     Exception: _internal_error,
 }

@@ -65,7 +65,10 @@ class SarahState(_Strict):
     contact_phone: Annotated[str, Field(min_length=1, max_length=40), NoNul]
     state: ChatPhase
     extracted_data: Annotated[dict[str, Any], Field(max_length=100), NoNul] = Field(
-        default_factory=dict
+        default_factory=dict,
+        description="Free-form, bounded: at most 100 keys per object and 100 items per list "
+        "(pain_points…), texts of at most 2,000 characters, keys of at most 200; past a "
+        "bound the answer is 422 naming the value (`extracted_data.pain_points`).",
     )
     lead_score: Score | None = None
     lead_temperature: Temperature | None = None
@@ -139,9 +142,36 @@ class EventOut(BaseModel):
 class EventsOut(BaseModel):
     lead_id: UUID
     events: list[EventOut]
+    next_after: int | None = Field(
+        description="Pass as `after` for the next page; null on the last page"
+    )
+    limit: int
+
+
+# Positions and notification ids are BIGINT in the event store: larger is no position.
+LEDGER_POSITION = Field(0, ge=0, le=2**63 - 1, description="Continue after this position")
+
+
+class EventsParams(BaseModel):
+    """GET /leads/{lead_id}/events: a page of the lead's ledger, oldest first."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    after: int = LEDGER_POSITION
+    limit: int = Field(1000, ge=1, le=1000, description="Page size, 1..1000")
+
+
+class UnhandledParams(BaseModel):
+    """GET /deliveries/unhandled: a page of the workspace's kept deliveries, oldest first."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    after: int = LEDGER_POSITION
+    limit: int = Field(100, ge=1, le=1000, description="Page size, 1..1000")
 
 
 class UnhandledOut(BaseModel):
+    position: int = Field(description="Its place in the ledger; pages continue after it")
     id: UUID
     channel: str
     event_type: str | None
@@ -155,6 +185,10 @@ class UnhandledOut(BaseModel):
 
 class UnhandledListOut(BaseModel):
     deliveries: list[UnhandledOut]
+    next_after: int | None = Field(
+        description="Pass as `after` for the next page; null on the last page"
+    )
+    limit: int
 
 
 class HealthOut(BaseModel):

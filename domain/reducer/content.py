@@ -11,11 +11,11 @@ an erasure shredded the content).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.json_numbers import strict_loads
 from domain.reducer.contact_view import ContactView, MessageEntry, replace
 from domain.reducer.ledger_event import LedgerEvent
 from domain.reducer.values import text
@@ -77,9 +77,9 @@ def flow_answers(interactive: Mapping[str, Any]) -> Any:
         return None
     if not isinstance(raw, str):
         return raw
-    try:
-        return json.loads(raw)
-    except ValueError:
+    try:  # strictly: NaN or 1e400 would come back as another value; keep the text instead
+        return strict_loads(raw)
+    except (ValueError, RecursionError):
         return raw
 
 

@@ -71,9 +71,7 @@ def extracted_columns(extracted: Mapping[str, Any]) -> dict[str, Any]:
     columns: dict[str, Any] = {
         column: joined_text(extracted.get(key)) for column, key in EXTRACTED_COLUMNS
     }
-    points = extracted.get("pain_points")
-    if isinstance(points, str):
-        points = [points]
+    points = extracted.get("pain_points")  # a list: ExtractedData types Sarah's text
     items = [str(p) for p in points if not is_blank(p)] if isinstance(points, list) else []
     columns["pain_points"] = items or None
     return columns

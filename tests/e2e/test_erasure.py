@@ -430,7 +430,7 @@ def test_sqlite_file_backups_taken_before_the_erasure(tmp_path: Path) -> None:
     _copy_sqlite(backup / "ledger.keys.db", data / "ledger.keys.db")  # an old key backup
     env = {
         "LEADLEDGER_DATABASE_URL": url,
-        "LEADLEDGER_CONFIG_FILE": str(tmp_path / "x.toml"),
+        "LEADLEDGER_DATA_DIR": str(tmp_path),
         "LEADLEDGER_API_KEYS": f"{WORKSPACE}={API_KEY}",
     }
     result = CliRunner().invoke(cli_app, ["forget-again"], env=env)

@@ -430,7 +430,8 @@ def test_out_of_range_scores_are_422(client: TestClient, ours: Ours) -> None:
     for score in ["-1", "101", "1e309", '"abc"', "true", "50.5", "1" + "0" * 30]:
         raw = f'{{"contact_phone": "{PHONE}", "state": "greeting", "lead_score": {score}}}'
         resp = client.post("/sarah/state", content=raw.encode(), headers={**JSON, **AUTH})
-        refused(resp, 422, "lead_score", score)
+        # 1e309 is no number a double holds: refused while parsing, like NaN (still named).
+        refused(resp, 400 if score == "1e309" else 422, "lead_score", score)
 
 
 UNKNOWN_ENUMS: list[tuple[str, dict[str, Any], str]] = [

@@ -55,7 +55,7 @@ def test_cli_imports_csv_and_reimport_adds_nothing(
     env |= {
         "LEADLEDGER_DATABASE_URL": url,
         "LEADLEDGER_API_KEYS": f"{WORKSPACE}={API_KEY}",
-        "LEADLEDGER_CONFIG_FILE": str(tmp_path / "absent.toml"),
+        "LEADLEDGER_DATA_DIR": str(tmp_path),
     }
     (tmp_path / "contacts.csv").write_text(CONTACTS_CSV, encoding="utf-8")
     (tmp_path / "notes.csv").write_text(NOTES_CSV, encoding="utf-8")
@@ -68,6 +68,7 @@ def test_cli_imports_csv_and_reimport_adds_nothing(
         "--update-views",
         "--jobs",
         jobs,
+        "--new-ledger",  # nothing recorded here yet: the import starts the ledger
         env=env,
         cwd=tmp_path,
     )
@@ -111,7 +112,7 @@ def test_cli_refuses_a_bad_mapping_before_recording(tmp_path: Path) -> None:
     env |= {
         "LEADLEDGER_DATABASE_URL": f"sqlite:///{tmp_path}/ledger.db",
         "LEADLEDGER_API_KEYS": f"{WORKSPACE}={API_KEY}",
-        "LEADLEDGER_CONFIG_FILE": str(tmp_path / "absent.toml"),
+        "LEADLEDGER_DATA_DIR": str(tmp_path),
     }
     (tmp_path / "contacts.csv").write_text(CONTACTS_CSV, encoding="utf-8")
     (tmp_path / "m.toml").write_text('[legacy_status]\nhot = { status = "won" }\n')

@@ -99,7 +99,7 @@ def test_the_cli_reingests_once(tmp_path: Path) -> None:
     env |= {
         "LEADLEDGER_DATABASE_URL": url,
         "LEADLEDGER_API_KEYS": f"{WORKSPACE}={API_KEY}",
-        "LEADLEDGER_CONFIG_FILE": str(tmp_path / "absent.toml"),
+        "LEADLEDGER_DATA_DIR": str(tmp_path),
     }
     first = leadledger("deliveries", "reingest", "--workspace", WORKSPACE, env=env, cwd=tmp_path)
     assert first.returncode == 0, first.stderr

@@ -412,7 +412,7 @@ def test_unknown_kapso_event_is_kept_raw_once(client: TestClient, services: Serv
     # Another workspace never sees it.
     other = client.get("/deliveries/unhandled", headers=OTHER_AUTH)
     assert other.status_code == 200
-    assert other.json() == {"deliveries": []}
+    assert other.json() == {"deliveries": [], "next_after": None, "limit": 100}
 
 
 def test_unknown_kapso_event_of_another_shape_is_kept_raw(

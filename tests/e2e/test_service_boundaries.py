@@ -212,16 +212,17 @@ def test_a_delivery_signed_by_another_workspace_is_refused_without_a_challenge(
 ) -> None:
     config = tmp_path / "two.toml"
     config.write_text(
-        f'[workspaces.acme]\napi_keys = ["k-acme"]\nkapso_webhook_secret = "acme-kapso"\n'
+        f'[workspaces.acme]\napi_keys = ["k-acme"]\nkapso_webhook_secret = "acme-kapso-secret"\n'
         f'phone_number_ids = ["{PHONE_NUMBER_ID}"]\n'
-        '[workspaces.globex]\napi_keys = ["k-globex"]\nkapso_webhook_secret = "globex-kapso"\n',
+        '[workspaces.globex]\napi_keys = ["k-globex"]\n'
+        'kapso_webhook_secret = "globex-kapso-secret"\n',
         encoding="utf-8",
     )
     built = bootstrap(Settings(database_url=database_url, config_file=config))
     try:
         with TestClient(create_app(built.service)) as client:
             body = json.dumps(kapso_inbound("wamid.x.1", PHONE[1:], PHONE)).encode()
-            headers = kapso_headers(body, KAPSO_RECEIVED, secret="globex-kapso")
+            headers = kapso_headers(body, KAPSO_RECEIVED, secret="globex-kapso-secret")
             resp = client.post("/webhook/kapso", content=body, headers=headers)
             assert int(built.store.recorder.max_notification_id() or 0) == 0
         assert resp.status_code == 401, resp.text

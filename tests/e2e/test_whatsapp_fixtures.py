@@ -133,7 +133,7 @@ def test_every_fixture_through_the_real_server(tmp_path: Path) -> None:
         LEADLEDGER_KAPSO_WEBHOOK_SECRET=KAPSO_SECRET,
         LEADLEDGER_META_APP_SECRET=META_SECRET,
         LEADLEDGER_META_VERIFY_TOKEN=META_VERIFY_TOKEN,
-        LEADLEDGER_CONFIG_FILE=str(tmp_path / "absent.toml"),
+        LEADLEDGER_DATA_DIR=str(tmp_path),
     )
     with running_server(env, tmp_path, tmp_path / "server.log") as server, server.client() as c:
 

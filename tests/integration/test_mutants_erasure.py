@@ -116,32 +116,48 @@ def test_an_erasure_is_recorded_as_a_human_act_at_an_aware_time(durable_database
         store.close()
 
 
-def kept_delivery(n: int, mentions: str) -> UnhandledDelivery:
+def kept_delivery(n: int, mentions: str, in_headers: bool = False) -> UnhandledDelivery:
     return UnhandledDelivery(
         workspace="acme",
         key=f"kapso:delivery-{n}",
         channel="kapso",
         event_type="unknown.event",
         reason="untranslatable",
-        headers={},
-        body=f'{{"n": {n}, "from": "{mentions}"}}',
+        headers={"x-forwarded-for-number": mentions} if in_headers else {},
+        body=f'{{"n": {n}}}' if in_headers else f'{{"n": {n}, "from": "{mentions}"}}',
         received_at=datetime(2025, 11, 24, 16, tzinfo=UTC),
     )
 
 
+@pytest.mark.parametrize("page", [1, 2])
 def test_each_mentioning_delivery_is_shredded_once_across_pages(
-    durable_database_url: str,
+    durable_database_url: str, page: int
 ) -> None:
-    """The store's very first notification is a kept delivery, and paging by two puts a
-    mention on a page boundary: each of the three is shredded, and counted, once; one of
-    another phone is left alone."""
+    """The store's very first notification is a kept delivery, and paging by one or two
+    puts a mention on a page boundary: each of the three is shredded, and counted, once;
+    one of another phone is left alone. (Pages of one also prove each page starts after
+    the last one read: re-reading it would never end.)"""
     store = open_store(DatabaseURL.parse(durable_database_url))
     ledger = Ledger(store)
     try:
         for n in range(3):
             ledger.keep_unhandled(kept_delivery(n, "0813-9999-0001"))
         ledger.keep_unhandled(kept_delivery(3, "0813-9999-0002"))
-        assert shred_deliveries_mentioning(store, "acme", PHONE, page=2) == 3
+        assert shred_deliveries_mentioning(store, "acme", PHONE, page=page) == 3
+    finally:
+        ledger.close()
+        store.close()
+
+
+def test_a_delivery_mentioning_the_phone_only_in_its_headers_is_shredded(
+    durable_database_url: str,
+) -> None:
+    store = open_store(DatabaseURL.parse(durable_database_url))
+    ledger = Ledger(store)
+    try:
+        ledger.keep_unhandled(kept_delivery(0, "+62 813 9999 0001", in_headers=True))
+        ledger.keep_unhandled(kept_delivery(1, "+62 813 9999 0002", in_headers=True))
+        assert shred_deliveries_mentioning(store, "acme", PHONE) == 1
     finally:
         ledger.close()
         store.close()

@@ -89,7 +89,7 @@ def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADLEDGER_")}
     env.update(
         LEADLEDGER_DATABASE_URL=database_url,
-        LEADLEDGER_CONFIG_FILE=str(tmp_path / "nonexistent.toml"),
+        LEADLEDGER_DATA_DIR=str(tmp_path),
         LEADLEDGER_API_KEYS=f"{WORKSPACE}=k",
         COLUMNS="200",  # rich tables: no wrapped cells
     )
@@ -431,7 +431,7 @@ def test_rebuild_with_another_policy_re_derives_statuses(
     bad.write_text('name = "typo"\nrank = { human = 1 }\n', encoding="utf-8")
     refused = run_cli(["rebuild", "--policy", str(bad)], durable_database_url, tmp_path)
     assert refused.code == 2
-    assert "unknown policy keys: rank" in refused.out
+    assert "unknown policy keys: rank" in refused.err
     with engines.read.connect() as conn:
         assert read_state(conn) == state
 

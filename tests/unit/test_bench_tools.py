@@ -69,3 +69,12 @@ def test_quantile_is_a_value_and_splits_the_sample(values: list[float], q: float
     found = quantile(ordered, q)
     assert found in ordered
     assert sum(v <= found for v in ordered) >= q * len(ordered)
+
+
+def test_profile_frames_are_shown_relative_to_this_checkout_wherever_it_is() -> None:
+    from bench.profiling import ROOT, category, short
+
+    frame = f"decide ({ROOT}domain/policy.py:120)"
+    assert short(frame) == "decide (domain/policy.py)"
+    assert category(frame) == "leadledger domain/"
+    assert category("decide (/elsewhere/domain/policy.py:1)") is None

@@ -23,3 +23,5 @@ def test_a_sarah_report_keeps_its_score_temperature_outcome_and_data() -> None:
     assert "Budi" in repr(recorded["extracted_data"])
     # The same report with another outcome is a new fact, not a network retry.
     assert lead.report_sarah_phase(said, "closing", {"name": "Budi"}, "80", "HOT", "lost")
+    # ...and that report said again, word for word and without a key, is Sarah retrying.
+    assert not lead.report_sarah_phase(said, "closing", {"name": "Budi"}, "80", "HOT", "lost")

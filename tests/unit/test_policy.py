@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -60,14 +61,14 @@ def test_missing_keys_fall_back_to_defaults_and_ranks_replace_as_a_whole() -> No
     assert policy.rank("brain") == 0
 
 
-def test_fingerprint_is_about_rules_not_names_or_order() -> None:
+def test_the_rules_are_about_content_not_names_or_order() -> None:
     reordered = load_policy(
         'name = "x"\nforward_only = ["sarah"]\n[ranks]\nsarah = 1\n'
         "import = 1\nbrain = 2\nhuman = 3\n"
     )
-    assert reordered.fingerprint() == DEFAULT_POLICY.fingerprint()
-    assert load_policy("forward_only = []").fingerprint() != DEFAULT_POLICY.fingerprint()
-    assert load_policy("[ranks]\nhuman = 4").fingerprint() != DEFAULT_POLICY.fingerprint()
+    assert reordered == replace(DEFAULT_POLICY, name="x")
+    assert load_policy("forward_only = []").forward_only == frozenset()
+    assert load_policy("[ranks]\nhuman = 4").rank("human") == 4
 
 
 def test_policy_is_a_value() -> None:

@@ -31,18 +31,22 @@ def test_a_file_without_workspaces_leaves_them_to_the_environment(tmp_path: Path
 
 def test_env_meta_app_secret_applies_to_every_workspace(tmp_path: Path) -> None:
     toml = "[workspaces.a]\n[workspaces.b]\n"
-    loaded = load_workspaces(settings(tmp_path, toml, meta_app_secret="m-old, m-new"))
+    loaded = load_workspaces(
+        settings(tmp_path, toml, meta_app_secret="meta-app-secret-old, meta-app-secret-new")
+    )
     assert sorted(loaded.meta_secrets()) == [
-        ("a", "m-new"),
-        ("a", "m-old"),
-        ("b", "m-new"),
-        ("b", "m-old"),
+        ("a", "meta-app-secret-new"),
+        ("a", "meta-app-secret-old"),
+        ("b", "meta-app-secret-new"),
+        ("b", "meta-app-secret-old"),
     ]
 
 
 def test_a_single_meta_verify_token_may_be_spelled_singular(tmp_path: Path) -> None:
-    loaded = load_workspaces(settings(tmp_path, '[workspaces.a]\nmeta_verify_token = "tok"\n'))
-    assert loaded.meta_verify_tokens() == ["tok"]
+    loaded = load_workspaces(
+        settings(tmp_path, '[workspaces.a]\nmeta_verify_token = "verify-token-of-a"\n')
+    )
+    assert loaded.meta_verify_tokens() == ["verify-token-of-a"]
 
 
 def test_an_unquoted_phone_number_id_still_routes(tmp_path: Path) -> None:
@@ -67,7 +71,9 @@ def test_config_errors_say_where_and_what(tmp_path: Path) -> None:
     assert refusal(tmp_path, "workspaces = 3\n") == (
         f"{config}: 'workspaces' must be a table of tables"
     )
-    assert refusal(tmp_path, "[workspaces]\nacme = 3\n") == "workspaces.acme must be a table"
+    assert refusal(tmp_path, "[workspaces]\nacme = 3\n") == (
+        f"{config}: workspaces.acme must be a table"
+    )
     assert refusal(tmp_path, "[workspaces\n").startswith(f"{config}: ")
     assert refusal(tmp_path / "no-file", None, api_keys="acme") == (
         "LEADLEDGER_API_KEYS must be workspace=key[,workspace=key]"

@@ -18,15 +18,15 @@ default_region = "ID"
 [workspaces.acme]
 api_key_sha256 = ["{hash_api_key("acme-key-1")}"]
 api_keys = ["acme-key-2"]
-kapso_webhook_secrets = ["acme-kapso-old", "acme-kapso-new"]
-meta_app_secret = "acme-meta"
-meta_verify_tokens = ["acme-verify"]
+kapso_webhook_secrets = ["acme-kapso-secret-old", "acme-kapso-secret-new"]
+meta_app_secret = "acme-meta-app-secret"
+meta_verify_tokens = ["acme-verify-token-1"]
 phone_number_ids = ["109876543210987", "109876543210988"]
 
 [workspaces.globex]
 api_key_sha256 = "{hash_api_key("globex-key")}"
-kapso_webhook_secret = "globex-kapso"
-meta_app_secrets = ["globex-meta"]
+kapso_webhook_secret = "globex-kapso-secret"
+meta_app_secrets = ["globex-meta-app-secret"]
 phone_number_ids = ["200000000000001"]
 """
 
@@ -76,17 +76,21 @@ def test_hash_api_key_is_sha256_hex() -> None:
 
 def test_two_kapso_secrets_during_rotation_both_sign(two: Workspaces) -> None:
     secrets = two.kapso_secrets()
-    for secret in ("acme-kapso-old", "acme-kapso-new"):
+    for secret in ("acme-kapso-secret-old", "acme-kapso-secret-new"):
         assert matching_workspaces(sign(secret, BODY), BODY, secrets) == {"acme"}
-    assert matching_workspaces(sign("globex-kapso", BODY), BODY, secrets) == {"globex"}
+    assert matching_workspaces(sign("globex-kapso-secret", BODY), BODY, secrets) == {"globex"}
     assert matching_workspaces(sign("retired", BODY), BODY, secrets) == set()
 
 
 def test_meta_secrets_and_tokens(two: Workspaces) -> None:
     secrets = two.meta_secrets()
-    assert matching_workspaces("sha256=" + sign("acme-meta", BODY), BODY, secrets) == {"acme"}
-    assert matching_workspaces("sha256=" + sign("globex-meta", BODY), BODY, secrets) == {"globex"}
-    assert two.meta_verify_tokens() == ["acme-verify"]
+    assert matching_workspaces("sha256=" + sign("acme-meta-app-secret", BODY), BODY, secrets) == {
+        "acme"
+    }
+    assert matching_workspaces("sha256=" + sign("globex-meta-app-secret", BODY), BODY, secrets) == {
+        "globex"
+    }
+    assert two.meta_verify_tokens() == ["acme-verify-token-1"]
 
 
 def test_env_api_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -103,23 +107,31 @@ def test_env_secrets_apply_to_every_workspace_and_rotate(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("LEADLEDGER_KAPSO_WEBHOOK_SECRET", "env-old, env-new")
-    monkeypatch.setenv("LEADLEDGER_META_VERIFY_TOKEN", "env-verify")
+    monkeypatch.setenv(
+        "LEADLEDGER_KAPSO_WEBHOOK_SECRET", "env-kapso-secret-old, env-kapso-secret-new"
+    )
+    monkeypatch.setenv("LEADLEDGER_META_VERIFY_TOKEN", "env-verify-token-1")
     loaded = load_workspaces(settings(tmp_path, TWO_WORKSPACES))
     secrets = loaded.kapso_secrets()
-    for secret in ("env-old", "env-new"):
+    for secret in ("env-kapso-secret-old", "env-kapso-secret-new"):
         assert matching_workspaces(sign(secret, BODY), BODY, secrets) == {"acme", "globex"}
-    assert matching_workspaces(sign("acme-kapso-new", BODY), BODY, secrets) == {"acme"}
-    assert sorted(loaded.meta_verify_tokens()) == ["acme-verify", "env-verify", "env-verify"]
+    assert matching_workspaces(sign("acme-kapso-secret-new", BODY), BODY, secrets) == {"acme"}
+    assert sorted(loaded.meta_verify_tokens()) == [
+        "acme-verify-token-1",
+        "env-verify-token-1",
+        "env-verify-token-1",
+    ]
 
 
 def test_env_only_single_workspace_takes_every_number(tmp_path: Path) -> None:
-    loaded = load_workspaces(settings(tmp_path, None, api_keys="solo=k", kapso_webhook_secret="s"))
+    loaded = load_workspaces(
+        settings(tmp_path, None, api_keys="solo=k", kapso_webhook_secret="solo-kapso-secret")
+    )
     assert loaded.single is not None
     assert loaded.single.name == "solo"
     assert loaded.for_phone_number_id("anything") == "solo"
     assert loaded.for_phone_number_id(None) == "solo"
-    assert loaded.kapso_secrets() == [("solo", "s")]
+    assert loaded.kapso_secrets() == [("solo", "solo-kapso-secret")]
 
 
 def test_no_config_no_workspaces(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 
 from api.http.auth import service_of, workspace_of
 from api.http.body import parse_model, read_body
+from api.http.bounds import check_bounds
 from api.http.errors import ApiError
 from api.http.query_schemas import CommandResultOut, LeadOut, NoteOut, StatusChangeOut
 from api.http.schemas import CommandOut, NoteCommand, ReleaseCommand, SarahState, StatusCommand
@@ -34,6 +35,7 @@ async def sarah_state(request: Request) -> Response:
     workspace = workspace_of(request)
     service = service_of(request)
     update = parse_model(await read_body(request, service.settings.max_body_bytes), SarahState)
+    check_bounds(update.extracted_data, "extracted_data")
     try:
         phone = normalise_phone(update.contact_phone, service.workspaces.default_region)
     except InvalidPhoneError as exc:

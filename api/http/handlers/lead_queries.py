@@ -40,8 +40,9 @@ from api.http.query_schemas import (
 from domain.phone import international_digits
 from domain.reducer import ContactView
 from projections import queries
-from projections.as_of import AuditQuery, audit, audit_after, audit_cursor
-from projections.queries import LeadQuery, lead_after, lead_cursor
+from projections.as_of import AuditQuery, audit
+from projections.cursors import audit_after, audit_cursor, lead_after, lead_cursor
+from projections.queries import LeadQuery
 from projections.tables import ViewTables
 
 T = TypeVar("T")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -14,9 +13,16 @@ from starlette.responses import JSONResponse, Response
 from api.http.auth import service_of, workspace_of
 from api.http.errors import ApiError
 from api.http.handlers.lead_commands import lead_id_param
-from api.http.handlers.lead_queries import answer, itself
+from api.http.handlers.lead_queries import answer, itself, parse_query
 from api.http.query_schemas import LeadOut
-from api.http.schemas import EventOut, EventsOut, UnhandledListOut, UnhandledOut
+from api.http.schemas import (
+    EventOut,
+    EventsOut,
+    EventsParams,
+    UnhandledListOut,
+    UnhandledOut,
+    UnhandledParams,
+)
 from domain.phone import InvalidPhoneError, normalise_phone
 from domain.whatsapp_identity import InvalidIdentityError, user_identity
 
@@ -25,10 +31,21 @@ _PROVENANCE = ("source", "actor", "occurred_at", "received_at", "idempotency_key
 
 
 async def lead_events(request: Request) -> Response:
+    """A page of the lead's ledger: only the page is read from the store (one more event
+    tells whether another page follows)."""
     workspace = workspace_of(request)
     lead_id = lead_id_param(request)
-    events = await run_in_threadpool(service_of(request).lead_events, workspace, lead_id)
-    out = EventsOut(lead_id=lead_id, events=[_event_out(e) for e in events])
+    page = parse_query(EventsParams, request.query_params)
+    events = await run_in_threadpool(
+        service_of(request).lead_events, workspace, lead_id, page.after, page.limit + 1
+    )
+    shown = events[: page.limit]
+    out = EventsOut(
+        lead_id=lead_id,
+        events=[_event_out(e) for e in shown],
+        next_after=shown[-1].originator_version if len(events) > page.limit else None,
+        limit=page.limit,
+    )
     return JSONResponse(out.model_dump(mode="json"))
 
 
@@ -62,16 +79,23 @@ async def _lead_by_key(request: Request, lead_key: str) -> Response:
 
 async def unhandled_deliveries(request: Request) -> Response:
     workspace = workspace_of(request)
-    service = service_of(request)
-    kept = await run_in_threadpool(service.unhandled_deliveries, workspace)
-    done = await run_in_threadpool(service.reingested_delivery_ids, workspace)
-    out = UnhandledListOut(deliveries=[_unhandled_out(event, done) for event in kept])
+    page = parse_query(UnhandledParams, request.query_params)
+    kept = await run_in_threadpool(
+        service_of(request).unhandled_deliveries, workspace, page.after, page.limit + 1
+    )
+    shown = kept[: page.limit]
+    out = UnhandledListOut(
+        deliveries=[_unhandled_out(*row) for row in shown],
+        next_after=shown[-1][0] if len(kept) > page.limit else None,
+        limit=page.limit,
+    )
     return JSONResponse(out.model_dump(mode="json"))
 
 
-def _unhandled_out(event: Any, reingested: set[UUID]) -> UnhandledOut:
+def _unhandled_out(position: int, event: Any, reingested: bool) -> UnhandledOut:
     return UnhandledOut(
-        reingested=event.originator_id in reingested,
+        position=position,
+        reingested=reingested,
         id=event.originator_id,
         channel=event.channel,
         event_type=event.event_type,

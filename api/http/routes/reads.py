@@ -17,7 +17,7 @@ from api.http.query_schemas import (
     StatusHistoryOut,
 )
 from api.http.routes.params import LEAD_ID, query_params
-from api.http.schemas import EventsOut, UnhandledListOut
+from api.http.schemas import EventsOut, EventsParams, UnhandledListOut, UnhandledParams
 
 READS: list[Endpoint] = [
     Endpoint(
@@ -29,7 +29,9 @@ READS: list[Endpoint] = [
         "bearer",
         response=EventsOut,
         errors=(401, 404, 422),
-        params=(LEAD_ID,),
+        params=(LEAD_ID, *query_params(EventsParams)),
+        description="Pages of at most `limit` events, read from the store a page at a "
+        "time: pass `next_after` back as `after` until it is null.",
     ),
     Endpoint(
         "GET",
@@ -61,7 +63,10 @@ READS: list[Endpoint] = [
         "ledger",
         "bearer",
         response=UnhandledListOut,
-        errors=(401,),
+        errors=(401, 422),
+        params=query_params(UnhandledParams),
+        description="The key's workspace only, filtered in the database before the page "
+        "is cut; pass `next_after` back as `after` until it is null.",
     ),
     Endpoint(
         "GET",
