@@ -145,7 +145,8 @@ def itself(_conn: Connection, _t: ViewTables, view: ContactView) -> ContactView:
 
 
 def parse_query(model: type[M], params: QueryParams) -> M:
-    """The model's fields from the query string (unknown names ignored, empty = absent);
+    """The model's fields from the query string (empty = absent; an unknown name never gets
+    here: the route answers 400, api/http/routes/params.py);
     422 naming the first bad parameter. List fields repeat or take commas."""
     data: dict[str, Any] = {}
     for name, field in model.model_fields.items():
