@@ -36,7 +36,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from hypothesis import event, given
+from hypothesis import assume, event, given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, inspect, select, update
 
@@ -386,7 +386,9 @@ def test_projection_is_independent_of_paging(durable_backend: str, tmp_path: Pat
             live = dump(services.engines.read)
             expected = oracle(services, scenario.phones, DEFAULT_POLICY)
             assert without_notification_ids(live) == without_notification_ids(expected)
-            assert live["contacts"]  # at least one lead, so the comparisons below say something
+            # At least one lead, so the comparisons below say something (a scenario whose
+            # every batch reused a key for another request recorded nothing).
+            assume(live["contacts"])
 
             # One event per transaction.
             one = made.live_views(made.new_views(), DEFAULT_POLICY_TOML, page_size=1)
