@@ -20,6 +20,7 @@ from domain.envelope import Said
 from domain.extracted import ExtractedData
 from domain.extracted import score as coerce_score
 from domain.extracted import temperature as coerce_temperature
+from domain.idempotency import refuse_if_reused
 from domain.identity import lead_id_for
 from domain.legacy import LegacyContactRow, changed_groups
 from domain.message_parts import InboundParts, OutboundParts, StatusParts
@@ -77,6 +78,10 @@ class Lead(Aggregate):
     # The id of the lead holding this person's history, once another id of theirs was
     # linked to this one (IdentityLinked): writes and lookups go there.
     held_by: str | None = None
+    # The source time of `reported_name` (None: leads and snapshots from before it was kept).
+    reported_name_at: datetime | None = None
+    # Per idempotency fact key, what its request said (domain/idempotency.py).
+    requests: dict[str, str] | None = None
 
     # -- queries -------------------------------------------------------------------------
 
@@ -167,7 +172,8 @@ class Lead(Aggregate):
 
     def report_contact_name(self, said: Said, name: str) -> bool:
         # Every Kapso delivery repeats the contact name; only a new spelling is a new fact.
-        if not name or name == self.reported_name:
+        at = said.occurred_at or said.received_at
+        if not kept.is_new_name(self, name, said.occurred_at, at):
             return False
         self.trigger_event(self.ContactNameReported, name=name, **said.fields())
         return True
@@ -291,6 +297,9 @@ class Lead(Aggregate):
         carry many of them. The others dedup on the caller's idempotency key, if any."""
         key = natural_key or events.idempotency_fact(said.idempotency_key)
         if self.knows(key):
+            if natural_key is None and key is not None:
+                said_now = {**attributes, **said.fields()}
+                refuse_if_reused(self.requests, key, fact.__name__, said_now)
             return False
         self.trigger_event(fact, **attributes, **said.fields())
         return True

@@ -10,12 +10,14 @@ plain values, after any decryption, and must accept None where a value was erase
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any, Protocol
 
 from eventsourcing.domain import Aggregate
 
 from domain.extracted import ExtractedData, score, temperature
+from domain.idempotency import request_fingerprint
 
 
 class Registered(Aggregate.Created):
@@ -30,10 +32,12 @@ class Registered(Aggregate.Created):
 
 
 class RemembersFacts(Protocol):
-    """The aggregate as dedup sees it: fact keys and the version that recorded each."""
+    """The aggregate as dedup sees it: fact keys and the version that recorded each, and
+    per idempotency key what its request said (None: leads from before it was kept)."""
 
     version: int
     facts: dict[str, int]
+    requests: dict[str, str] | None
 
 
 class LeadFact(Aggregate.Event):
@@ -54,8 +58,16 @@ class LeadFact(Aggregate.Event):
         # Shared by every fact (as eventsourcing's contentmanagement example does); kept
         # in snapshots, so dedup stays cheap for long histories.
         key = self.fact_key()
-        if key is not None:
-            aggregate.facts[key] = aggregate.version
+        if key is None:
+            return
+        aggregate.facts[key] = aggregate.version
+        if key.startswith(IDEMPOTENCY_PREFIX):
+            if aggregate.requests is None:
+                aggregate.requests = {}
+            aggregate.requests[key] = request_fingerprint(type(self).__name__, vars(self))
+
+
+IDEMPOTENCY_PREFIX = "idem:"
 
 
 def principal_unknown(state: dict[str, Any]) -> None:  # older: unknown, never guessed
@@ -63,7 +75,7 @@ def principal_unknown(state: dict[str, Any]) -> None:  # older: unknown, never g
 
 
 def idempotency_fact(idempotency_key: str | None) -> str | None:
-    return None if idempotency_key is None else f"idem:{idempotency_key}"
+    return None if idempotency_key is None else f"{IDEMPOTENCY_PREFIX}{idempotency_key}"
 
 
 def message_fact(message_id: str) -> str:
@@ -77,6 +89,14 @@ def message_status_fact(message_id: str, status: str) -> str:
 def conversation_fact(conversation_id: str, change: str, detail: dict[str, Any] | None) -> str:
     marker = (detail or {}).get("since_message_id") or ""
     return f"conv:{conversation_id}:{change}:{marker}"
+
+
+def name_fact(name: str, occurred_at: datetime | None) -> str:
+    """A contact name report by its spelling (a digest: the key need not hold the name) and
+    its source time as sent, which a redelivery repeats; a report without one ("-") is
+    known by its spelling alone."""
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    return f"name:{'-' if occurred_at is None else occurred_at.isoformat()}:{digest}"
 
 
 def import_fact(legacy_id: str) -> str:
@@ -172,8 +192,10 @@ class ContactNameReported(LeadFact):
     class_version = 1
     name: str
 
-    def fact_key(self) -> None:
-        return None  # every delivery repeats the name: only a new spelling is recorded
+    def fact_key(self) -> str | None:
+        # Every delivery repeats the name: only a new spelling is recorded (Lead), and a
+        # redelivery of a recorded report, known by its name and time, never again.
+        return name_fact(self.name, self.occurred_at) if self.name else None
 
 
 class SarahPhaseReported(LeadFact):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any, Protocol, cast
 
 from domain import lead_events as events
@@ -21,8 +22,11 @@ class LeadState(Protocol):
     held_by: str | None
     erased: bool
     reported_name: str | None
+    reported_name_at: datetime | None
     last_sarah_report: str | None
     imported: dict[str, str] | None
+
+    def knows(self, fact_key: str | None) -> bool: ...
 
 
 class IdentityLinked(events.IdentityLinked):
@@ -38,7 +42,23 @@ class IdentityLinked(events.IdentityLinked):
 class ContactNameReported(events.ContactNameReported):
     def apply(self, aggregate: Any) -> None:
         super().apply(aggregate)
-        cast(LeadState, aggregate).reported_name = self.name
+        lead = cast(LeadState, aggregate)
+        at = self.occurred_at or self.received_at
+        if lead.reported_name_at is None or at is None or at >= lead.reported_name_at:
+            lead.reported_name, lead.reported_name_at = self.name, at
+
+
+def is_new_name(lead: LeadState, name: str, occurred_at: datetime | None, at: datetime) -> bool:
+    """Whether a contact name report (source time `occurred_at`; `at`: that, else its
+    receipt) says something the ledger does not hold yet: not a redelivery of a recorded
+    report, not older than the newest name recorded (it could not change the name shown:
+    docs/read-models.md), not the same spelling again."""
+    if not name or lead.knows(events.name_fact(name, occurred_at)):
+        return False
+    newest = lead.reported_name_at
+    if newest is not None and at < newest:
+        return False
+    return name != lead.reported_name
 
 
 class SarahPhaseReported(events.SarahPhaseReported):
@@ -59,6 +79,7 @@ class PersonalDataErased(events.PersonalDataErased):
         lead = cast(LeadState, aggregate)
         lead.erased = True
         lead.phone = lead.reported_name = lead.last_sarah_report = None
+        lead.reported_name_at = None
 
 
 class ContactImported(events.ContactImported):

@@ -111,3 +111,26 @@ def _readings(raw: str, default_region: str) -> list[tuple[str, str | None]]:
         # turned "97150123456" (UAE) into "+6297150123456", a stranger.
         return [("+" + raw, None)]
     return [(raw, default_region)]
+
+
+_TYPED_DIGITS = re.compile(r"\+?\(?[0-9][0-9 ().-]*")
+_NOT_DIGITS = re.compile(r"[^0-9]")
+
+
+def international_digits(text: str, default_region: str = "ID") -> str | None:
+    """A whole or partial phone as typed ("0819-12", "+62 819 12") as the digits of its
+    international spelling ("6281912"), for searching; None when `text` is no number.
+
+    A leading trunk prefix (0 in Indonesia) is read in `default_region`; partial numbers
+    are fine, nothing is validated."""
+    raw = text.strip()
+    if not _TYPED_DIGITS.fullmatch(raw):
+        return None
+    digits = _NOT_DIGITS.sub("", raw)
+    if raw.startswith("+"):
+        return digits
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(default_region.upper())
+    trunk = None if metadata is None else metadata.national_prefix
+    if metadata is None or not trunk or not digits.startswith(trunk) or digits == trunk:
+        return digits
+    return f"{metadata.country_code}{digits.removeprefix(trunk)}"

@@ -5,6 +5,7 @@ workspace's audit trail (who changed what, newest first).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,9 +15,9 @@ from sqlalchemy import Connection, Engine, Table, and_, or_, select
 
 from adapters.eventstore.store import LedgerStore
 from domain.policy import Policy
-from domain.reducer import ContactView, MessageEntry, apply
+from domain.reducer import ContactView, LedgerEvent, MessageEntry, apply
 from projections import snapshots
-from projections.queries import read_views
+from projections.queries import read_views, with_merged
 from projections.source import lead_history
 from projections.state import policy_of, read_state
 from projections.tables import ViewTables
@@ -42,12 +43,42 @@ def lead_as_of(
     events = itertools.takewhile(
         lambda e: e.recorded_at <= as_of, lead_history(store, lead_id, after)
     )
+    view = _folded(view, events, policy)
+    return view if view is not None and view.workspace == workspace else None
+
+
+def lead_at_position(
+    engine: Engine, store: LedgerStore, workspace: str, lead_id: UUID, position: int
+) -> ContactView | None:
+    """The lead right after its event at `position`, under the active policy, with the leads
+    of the person's other ids as they are now: what a command's answer shows, the same
+    for the first answer and every replay of it."""
+
+    def start(conn: Connection, tables: ViewTables) -> tuple[Policy, ContactView | None]:
+        policy = policy_of(read_state(conn).active_policy)
+        return policy, snapshots.at_or_before(conn, tables, lead_id, position)
+
+    policy, view = read_views(engine, start)
+    after = 0 if view is None else view.version
+    events = itertools.takewhile(
+        lambda e: e.position <= position, lead_history(store, lead_id, after)
+    )
+    view = _folded(view, events, policy)
+    if view is None or view.workspace != workspace:
+        return None
+    folded = view
+    return read_views(engine, lambda conn, t: with_merged(conn, t, [folded])[0])
+
+
+def _folded(
+    view: ContactView | None, events: Iterable[LedgerEvent], policy: Policy
+) -> ContactView | None:
     messages: dict[str, MessageEntry] = {}
     for event in events:
         effects = apply(view, event, policy, messages)
         view = effects.view
         messages.update((m.message_id, m) for m in effects.messages)
-    return view if view is not None and view.workspace == workspace else None
+    return view
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,12 @@ from sqlalchemy.exc import DBAPIError
 from domain.reducer import ContactView, MessageEntry, NoteEntry, StatusHistoryEntry
 from domain.reducer.identities import combined
 from projections.rows import rows_of
+from projections.search import like_pattern
 from projections.state import read_state
 from projections.tables import ViewTables, view_tables
 from projections.writer import built, row_to_view, view_from_row
 
 T = TypeVar("T")
-SEARCHED = ("name", "sarah_name", "phone", "business_type", "domisili")
 
 
 def read_views(engine: Engine, read: Callable[[Connection, ViewTables], T]) -> T:
@@ -56,16 +56,11 @@ class LeadQuery:
     last_message_since: datetime | None = None
     last_message_until: datetime | None = None
     q: str | None = None
+    q_phone: str | None = None  # `q` as international phone digits, when it reads as one
     sort: str = "last_message_at"
     descending: bool = True
     limit: int = 50
     after: tuple[Any, str] | None = None  # (sort value, lead id) of the last lead seen
-
-
-def like_pattern(text: str) -> str:
-    """A lower-cased LIKE substring pattern matching `text` literally (escape char: \\)."""
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def list_leads(
@@ -121,8 +116,8 @@ def _filters(t: ViewTables, query: LeadQuery) -> list[ColumnElement[bool]]:
         if high is not None:
             found.append(col <= high)
     if query.q:
-        pattern = like_pattern(query.q)
-        found.append(or_(*(func.lower(c[n]).like(pattern, escape="\\") for n in SEARCHED)))
+        patterns = [like_pattern(q) for q in (query.q, query.q_phone) if q]
+        found.append(or_(*(c.search_text.like(p, escape="\\") for p in patterns)))
     return found
 
 

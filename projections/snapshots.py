@@ -88,6 +88,21 @@ def latest(
     return _view(data)
 
 
+def at_or_before(
+    conn: Connection, tables: ViewTables, lead_id: UUID, position: int
+) -> ContactView | None:
+    """The newest snapshot at or before `position` (the fold of the events up to its own
+    position, whatever the store's clock did; None: replay it all)."""
+    s = tables.snapshots
+    data = conn.execute(
+        select(s.c.view)
+        .where(s.c.lead_id == str(lead_id), s.c.position <= position, s.c.view.is_not(None))
+        .order_by(s.c.position.desc())
+        .limit(1)
+    ).scalar()
+    return None if data is None else _view(data)
+
+
 def _plain(view: ContactView) -> dict[str, Any]:
     data = {**vars(view), "lead_id": str(view.lead_id)}
     for name in _TIMES:

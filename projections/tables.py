@@ -26,8 +26,10 @@ PREFIX = "ll_"
 # The view tables' layout: 2 added the erasure columns (docs/erasure.md), 3 a person's
 # other ids and the content kept whole (ad referrals, Flow answers, locations, reactions,
 # edits); a phone is no longer unique (a linked id's lead and its holder both show it);
-# 4 the change feed (docs/changes.md).
-LAYOUT = 4
+# 4 the change feed (docs/changes.md); 5 the source time of each merged value
+# (`source_times`, replacing `conversation_at`) and the casefolded text `?q=` searches
+# (`search_text`, projections/search.py).
+LAYOUT = 5
 
 state_metadata = MetaData()
 projection_state = Table(
@@ -118,13 +120,14 @@ def view_tables(generation: int) -> ViewTables:
         ],
         Column("pain_points", JSON),
         Column("extracted", JSON, nullable=False),
+        Column("source_times", JSON, nullable=False),
+        Column("search_text", Text),  # not a view field: written by the writer
         Column("lead_score", Integer),
         Column("status_held", Boolean, nullable=False),
         *[
             Column(n, UTCDateTime)
             for n in (
                 "status_updated_at",
-                "conversation_at",
                 "created_at",
                 "updated_at",
                 "last_message_at",

@@ -27,6 +27,7 @@ from domain.reducer.messages import named_messages
 from projections import feed_rows, snapshots
 from projections.erasure import blank_erased
 from projections.rows import IN_CHUNK, rows_of, storable
+from projections.search import search_text
 from projections.tables import ViewTables
 
 log = logging.getLogger("leadledger.projections")
@@ -113,7 +114,13 @@ def _write(
 ) -> None:
     """The page's rows, each written once (leads that failed in this page are left out)."""
     rows = rows_of(conn, tables.contacts)
-    rows.upsert(conn, [rows.encode({**vars(v), "lead_id": i}) for i, v in views.items()])
+    rows.upsert(
+        conn,
+        [
+            rows.encode({**vars(v), "lead_id": i, "search_text": search_text(v)})
+            for i, v in views.items()
+        ],
+    )
     rows = rows_of(conn, tables.history)
     rows.insert(
         conn,
@@ -219,6 +226,7 @@ def row_to_view(row: Any) -> ContactView:
 
 
 def _view(data: dict[str, Any]) -> ContactView:
+    data.pop("search_text", None)  # the writer's, not the view's (projections/search.py)
     data["extracted"] = dict(data["extracted"] or {})
     return built(ContactView, data)
 

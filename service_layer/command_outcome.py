@@ -1,5 +1,7 @@
 """What the policy made of a status, release or note command: read back from the views
-once they include it (read-your-writes), with the lead after it."""
+once they include it (read-your-writes), with the lead right after it. Every part of the
+answer is fixed by the command's position, so a retry under the same Idempotency-Key is
+answered exactly as the first request was."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from sqlalchemy import Connection
 from adapters.eventstore.store import LedgerStore
 from domain.reducer import ContactView, NoteEntry, StatusHistoryEntry
 from projections import queries
+from projections.as_of import lead_at_position
 from projections.catchup import LiveViews
 from projections.database import Engines
 from projections.source import head
@@ -32,6 +35,9 @@ class CommandOutcome:
     status_change: StatusHistoryEntry | None
     note: NoteEntry | None
     lead: ContactView | None
+    # A retry under the first request's Idempotency-Key: the answer is the first one's
+    # (`appended` included); the HTTP API says so in `Idempotent-Replayed: true`.
+    replayed: bool = False
 
 
 def command_outcome(
@@ -62,13 +68,27 @@ def command_outcome(
         return view, changes[0] if changes else None, notes[0] if notes else None
 
     view, change, note = queries.read_views(engines.read, read)
+    if view is not None and position is not None and view.version != position:
+        # Later events of the lead are in the views already: the answer shows the lead
+        # right after this command, so a replay answers exactly as the first time did.
+        view = lead_at_position(engines.read, store, workspace, fact.lead_id, position)
     outcome, reason = None, None
     if change is not None:
         outcome, reason = change.outcome, change.outcome_reason
     elif note is not None:
         outcome, reason = "applied", "note_added"
+    replayed = not fact.appended and key is not None and position is not None
     return CommandOutcome(
-        fact.lead_id, fact.fact, fact.appended, position, outcome, reason, change, note, view
+        fact.lead_id,
+        fact.fact,
+        fact.appended or replayed,
+        position,
+        outcome,
+        reason,
+        change,
+        note,
+        view,
+        replayed,
     )
 
 

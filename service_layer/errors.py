@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
+from domain.idempotency import IdempotencyKeyReusedError
+
+__all__ = [
+    "ErasureTargetNotFoundError",
+    "IdempotencyKeyReusedError",
+    "IngestTimeoutError",
+    "LeadNotFoundError",
+    "LedgerBusyError",
+    "SignatureWorkspaceMismatchError",
+    "UnknownPhoneNumberIdError",
+    "ViewLaggingError",
+]
+
 
 class LeadNotFoundError(LookupError):
     """No lead with this id in this workspace (another workspace's lead is 'not found' too)."""

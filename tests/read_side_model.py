@@ -96,6 +96,9 @@ class LeadModel:
     notes: list[tuple[str, str, str]] = field(default_factory=list)  # source, actor, content
     message_ids: set[str] = field(default_factory=set)
     keys: set[str] = field(default_factory=set)
+    # When each merged value was said: Sarah's extracted keys, and the view's own values.
+    extracted_at: dict[str, datetime] = field(default_factory=dict)
+    value_at: dict[str, datetime] = field(default_factory=dict)
 
     # -- facts -------------------------------------------------------------------------
 
@@ -125,12 +128,17 @@ class LeadModel:
         outcome: str | None,
         at: datetime,
     ) -> None:
+        # "decided by the source's time ... an older statement never replaces a newer one;
+        # at equal times the later arrival wins" (read-models.md, Rules: Merge).
         for key, value in extracted.items():
-            if not is_blank(value):
-                self.extracted[key] = value
-        self.chat_phase = phase
-        self.lead_score = self.lead_score if score is None else score
-        self.lead_temperature = temperature or self.lead_temperature
+            if not is_blank(value) and not_older(self.extracted_at.get(key), at):
+                self.extracted[key], self.extracted_at[key] = value, at
+        if not_older(self.value_at.get("chat_phase"), at):
+            self.chat_phase, self.value_at["chat_phase"] = phase, at
+        if score is not None and not_older(self.value_at.get("lead_score"), at):
+            self.lead_score, self.value_at["lead_score"] = score, at
+        if temperature and not_older(self.value_at.get("lead_temperature"), at):
+            self.lead_temperature, self.value_at["lead_temperature"] = temperature, at
         target = PHASE_STATUS[phase]
         if target == "converted" and outcome in LOST:
             target = "archived"
@@ -201,6 +209,10 @@ def forward(current: str, to: str) -> bool:
     if current == "archived":
         return False
     return PIPELINE.index(to) >= PIPELINE.index(current)
+
+
+def not_older(held: datetime | None, at: datetime) -> bool:
+    return held is None or at >= held
 
 
 def latest(current: datetime | None, at: datetime) -> datetime:

@@ -28,7 +28,7 @@ def compact(value: Any) -> str:
 def lead_json(view: ContactView) -> dict[str, Any]:
     """A contact view as GET /leads shows it (`erased` derived from `erased_at`)."""
     fields = dataclasses.asdict(view)
-    fields.pop("conversation_at", None)  # internal: ordering of conversation changes
+    fields.pop("source_times", None)  # internal: the source time of each merged value
     fields["erased"] = view.erased_at is not None
     return fields
 

@@ -20,6 +20,7 @@ from api.http.metrics import Metrics
 from api.http.observability import RequestObserver
 from api.http.openapi import openapi_document
 from api.http.routes import ENDPOINTS
+from api.http.routes.params import known_query_only
 from api.logging_setup import configure_logging
 from service_layer.service import LeadLedgerService
 
@@ -59,7 +60,8 @@ def create_app(service: LeadLedgerService) -> Starlette:
             log.info("requests drained; stopping the follower and closing the stores")
             service.close()
 
-    routes = [*to_routes(ENDPOINTS), Route("/openapi.json", openapi, methods=["GET"])]
+    openapi_route = Route("/openapi.json", known_query_only(openapi, ()), methods=["GET"])
+    routes = [*to_routes(ENDPOINTS), openapi_route]
     templates: dict[object, str] = {r.endpoint: r.path for r in routes}
     app = LedgerApp(
         routes=[*routes, *dashboard_routes(service)],

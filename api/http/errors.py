@@ -19,6 +19,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from service_layer.errors import (
+    IdempotencyKeyReusedError,
     IngestTimeoutError,
     LeadNotFoundError,
     LedgerBusyError,
@@ -85,6 +86,9 @@ SERVICE_ERRORS: dict[type[Exception], Callable[[Exception], ApiError]] = {
         422, "unknown_phone_number_id", str(e), "phone_number_id"
     ),
     SignatureWorkspaceMismatchError: lambda e: signature_rejected(str(e)),
+    IdempotencyKeyReusedError: lambda e: ApiError(
+        422, "idempotency_key_reused", str(e), "Idempotency-Key"
+    ),
     ViewLaggingError: lambda _: ApiError(
         503, "view_lagging", "the lead's view is not ready yet; retry", headers={"Retry-After": "1"}
     ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -34,7 +34,23 @@ def _not_bool(value: Any) -> Any:
     return value
 
 
+# How far ahead of our clock a source's time may be: a time in the future would outrank
+# every later report (values follow the sources' time, docs/read-models.md).
+FUTURE_SLACK = timedelta(minutes=5)
+
+
+def _source_time(value: datetime) -> datetime:
+    try:
+        utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except OverflowError:
+        raise ValueError("out of range") from None
+    if utc > datetime.now(UTC) + FUTURE_SLACK:
+        raise ValueError("must not be in the future")
+    return utc
+
+
 NoNul = AfterValidator(_no_nul)
+SourceTime = Annotated[datetime, AfterValidator(_source_time)]
 Text = Annotated[str, Field(min_length=1, max_length=200), NoNul]
 Score = Annotated[int, Field(ge=0, le=100), BeforeValidator(_not_bool)]
 
@@ -57,6 +73,9 @@ class SarahState(_Strict):
     lead_score: Score | None = None
     lead_temperature: Temperature | None = None
     outcome: Annotated[str | None, Field(max_length=64), NoNul] = None
+    # When Sarah said it (ISO 8601 with an offset; naive is UTC). Without it the report's
+    # time is its arrival, so a late report may replace a newer one's phase and score.
+    occurred_at: SourceTime | None = None
 
 
 # The API key decides the source and the actor (docs/security.md): a body may repeat

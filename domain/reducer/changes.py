@@ -41,8 +41,9 @@ VOCABULARY = (
 )
 # A cursor's item number meaning "after every item of its position" (cursor "P").
 WHOLE_POSITION = 999_999_999
-# Every event moves these two: a diff of them would say nothing.
-UNDIFFED = frozenset({"version", "updated_at"})
+# Every event moves the first two: a diff of them would say nothing; `source_times` is the
+# reducer's bookkeeping of when each merged value was said (the values' diffs say it).
+UNDIFFED = frozenset({"version", "updated_at", "source_times"})
 PERSONAL_FIELDS = frozenset({*PERSONAL_COLUMNS, "extracted"})
 
 

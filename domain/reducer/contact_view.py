@@ -37,7 +37,10 @@ class ContactView:
     status_held: bool = False
     chat_phase: str | None = None
     conversation_status: str | None = None
-    conversation_at: datetime | None = None  # source time of the last conversation change
+    # The source's time of each merged value: name, lead_score, lead_temperature,
+    # chat_phase, conversation.<opened|closed|handover>, extracted {key: time}
+    # (domain/reducer/source_times.py).
+    source_times: dict[str, Any] = field(default_factory=dict)
     created_at: datetime
     updated_at: datetime
     last_message_at: datetime | None = None

@@ -8,6 +8,8 @@ is a type error here. Choices, and why:
   source may claim it; `status_updated_*` stay empty until a source sets a status.
 - Time fields use the source's time (`occurred_at`, else `received_at`) and keep the
   latest, so late deliveries never move them back; `updated_at` is the store's time.
+  Values several sources say (name, score, temperature, phase, Sarah's fields, the
+  conversation) keep the newest statement by that time (source_times.py).
 - Replaying an already-applied event (position <= version) changes nothing. A hold
   release changes the status state only: history rows are status proposals.
 """
@@ -43,6 +45,7 @@ from domain.reducer.contact_view import (
     replace,
 )
 from domain.reducer.ledger_event import LedgerEvent
+from domain.reducer.source_times import after_erasure, newer_values
 from domain.reducer.values import text
 
 # What an erasure blanks in the contact view: whatever came from sealed (personal) fields.
@@ -98,11 +101,11 @@ def apply(
         case MessageStatusChanged():
             return messages.message_status(moved, event, fact, state)
         case ConversationChanged():
-            return messages.conversation(moved, event, fact)
+            return messages.conversation_changed(moved, event, fact)
         case NoteAdded():
             return messages.note(moved, event, fact)
         case ContactNameReported():
-            return Effects(replace(moved, name=text(fact.name) or moved.name))
+            return Effects(newer_values(moved, {"name": text(fact.name)}, event))
         case SarahPhaseReported():
             return sarah.sarah_phase(moved, event, fact, policy)
         case StatusRequested():
@@ -163,6 +166,7 @@ def _personal_data_erased(
         view,
         **blank,
         extracted={},
+        source_times=after_erasure(view.source_times),
         erased_at=event.at,
         erased_by=text(fact.actor),
         erasure_reason=text(fact.reason),

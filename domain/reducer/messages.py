@@ -1,9 +1,8 @@
 """WhatsApp messages, their delivery statuses, conversation changes and notes.
 
-- `conversation_status` is AI-mode control, never derived from `lead_status`: `opened` ->
-  open (the first message also implies open), `ended`/`inactive` -> closed, Sarah's
-  `handoff` phase or a human's outbound message -> handover. A late `opened` does not end a
-  handover; only a closed conversation does.
+- `conversation_status` (domain/reducer/conversation.py): `opened` -> open (the first
+  message also implies open), `ended`/`inactive` -> closed, a human's outbound message ->
+  handover, each by its source time.
 - `last_contact_at` (last human interaction): a human note, status request or outbound
   message.
 - Message statuses only move forward: sent < failed < delivered < read < played. Proof of
@@ -24,7 +23,7 @@ from domain.lead_events import (
     NoteAdded,
     OutboundMessageSent,
 )
-from domain.reducer import content
+from domain.reducer import content, conversation
 from domain.reducer.contact_view import (
     ContactView,
     Effects,
@@ -81,8 +80,10 @@ def outbound(
         last_outbound_at=latest(view.last_outbound_at, at),
         last_message_at=latest(view.last_message_at, at),
         last_contact_at=latest(view.last_contact_at, at) if human else view.last_contact_at,
-        conversation_status="handover" if human else view.conversation_status or "open",
+        conversation_status=view.conversation_status or "open",
     )
+    if human:
+        view = conversation.changed(view, "handover", at)
     return Effects(view, messages=_entries(view, event, fact, "outbound", state))
 
 
@@ -105,15 +106,15 @@ def message_status(
     return Effects(view, messages=[entry])
 
 
-def conversation(view: ContactView, event: LedgerEvent, fact: ConversationChanged) -> Effects:
-    change, status, at = text(fact.change), view.conversation_status, event.at
-    if view.conversation_at is not None and at < view.conversation_at:
-        return Effects(view)  # older than the change we know of: it cannot undo it
-    if change == "opened" and status != "handover":
-        status = "open"
-    elif change in ("ended", "inactive"):
-        status = "closed"
-    return Effects(replace(view, conversation_status=status, conversation_at=at))
+def conversation_changed(
+    view: ContactView, event: LedgerEvent, fact: ConversationChanged
+) -> Effects:
+    change = text(fact.change)
+    if change == "opened":
+        return Effects(conversation.changed(view, "opened", event.at))
+    if change in ("ended", "inactive"):
+        return Effects(conversation.changed(view, "closed", event.at))
+    return Effects(view)  # a change this code does not know says nothing about the status
 
 
 def note(view: ContactView, event: LedgerEvent, fact: NoteAdded) -> Effects:

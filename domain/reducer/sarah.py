@@ -1,5 +1,6 @@
-"""Sarah's phase reports: her extracted data merged into the view (blanks never erase),
-and the status her phase implies, proposed like any other."""
+"""Sarah's phase reports: her extracted data merged into the view (blanks never erase, an
+older report never replaces a newer one's value), and the status her phase implies,
+proposed like any other."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from typing import Any
 
 from domain.extracted import ExtractedData
 from domain.lead_events import SarahPhaseReported
-from domain.merge import is_blank, merge_extracted
+from domain.merge import is_blank, merge_said
 from domain.phases import status_for_phase
 from domain.policy import Policy
+from domain.reducer import conversation
 from domain.reducer.contact_view import ContactView, Effects, replace
 from domain.reducer.ledger_event import LedgerEvent
+from domain.reducer.source_times import newer_values, stamp
 from domain.reducer.status import propose
 from domain.reducer.values import as_text, joined_text, number, text
 from domain.values import ChatPhase, Source
@@ -33,21 +36,28 @@ EXTRACTED_COLUMNS = (
 def sarah_phase(
     view: ContactView, event: LedgerEvent, fact: SarahPhaseReported, policy: Policy
 ) -> Effects:
-    # v2 data (v1 events are upcast on load); merged in Sarah's keys, blanks never erase.
-    said = ExtractedData.from_event(fact.extracted_data).said()
-    extracted = merge_extracted(view.extracted, said)
-    phase = text(fact.chat_phase)
+    # v2 data (v1 events are upcast on load); merged in Sarah's keys by the reports' time.
+    at = stamp(event.at)
+    times = view.source_times
+    said_data = ExtractedData.from_event(fact.extracted_data).said()
+    extracted, extracted_times = merge_said(
+        view.extracted, times.get("extracted") or {}, said_data, at
+    )
     view = replace(
         view,
         extracted=extracted,
         **extracted_columns(extracted),
-        chat_phase=phase or view.chat_phase,
-        lead_score=number(fact.lead_score, view.lead_score),
-        lead_temperature=text(fact.lead_temperature) or view.lead_temperature,
-        conversation_status=(
-            "handover" if phase == ChatPhase.HANDOFF else view.conversation_status
-        ),
+        source_times={**times, "extracted": extracted_times},
     )
+    phase = text(fact.chat_phase)
+    said_values = {
+        "chat_phase": phase,
+        "lead_score": number(fact.lead_score, None),
+        "lead_temperature": text(fact.lead_temperature),
+    }
+    view = newer_values(view, said_values, event)
+    if phase == ChatPhase.HANDOFF:
+        view = conversation.changed(view, "handover", event.at)
     outcome = text(fact.outcome)
     target = None if phase is None else status_for_phase(phase, outcome)
     if target is None:

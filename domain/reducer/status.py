@@ -17,6 +17,7 @@ from domain.reducer.contact_view import (
     replace,
 )
 from domain.reducer.ledger_event import LedgerEvent, as_time
+from domain.reducer.source_times import newer_values
 from domain.reducer.values import number, text
 from domain.values import Source
 
@@ -99,23 +100,24 @@ def contact_imported(
     view: ContactView, event: LedgerEvent, fact: ContactImported, policy: Policy
 ) -> Effects:
     """A row of the previous system (`leadledger import`): only the field groups that
-    changed since this legacy id's last import speak; its legacy status, mapped by the
+    changed since this legacy id's last import speak, and only over values said earlier
+    (by the row's time: its updated_at, else created_at); its legacy status, mapped by the
     policy's table, is a request like any other (source `import`), its reason shows the
     mapping. The legacy `created_at` moves the view's `created_at` back, never forward."""
     changed = set(fact.changed or ())
     created = as_time(fact.legacy_created_at)
-    name, score, temperature = view.name, view.lead_score, view.lead_temperature
     legacy = text(fact.legacy_status)
     mapped = _mapped(fact, policy, legacy)
+    said: dict[str, Any] = {}
     if "name" in changed:
-        name = text(fact.name) or name
+        said["name"] = text(fact.name)
     if "lead_score" in changed:
-        score = number(fact.lead_score, score)
+        said["lead_score"] = number(fact.lead_score, None)
     if "status" in changed and mapped is not None:
-        temperature = text(mapped.temperature) or temperature
+        said["lead_temperature"] = text(mapped.temperature)
     if created is not None and created < view.created_at:
         view = replace(view, created_at=created)
-    view = replace(view, name=name, lead_score=score, lead_temperature=temperature)
+    view = newer_values(view, said, event)
     if "status" not in changed or legacy is None:
         return Effects(view)
     source, actor = text(fact.source) or Source.IMPORT.value, text(fact.actor)

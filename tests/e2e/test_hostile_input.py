@@ -378,7 +378,7 @@ HOSTILE = [
     "\x00",
     "%00",
     "' OR 1=1 --",
-    "1; DROP TABLE ll_contacts_l3_g1; --",  # the live contact view's real name
+    "1; DROP TABLE ll_contacts_l5_g1; --",  # the live contact view's real name
     "$$",
     "' UNION SELECT 1 --",
     "\ufffd",

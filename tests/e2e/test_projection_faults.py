@@ -8,7 +8,7 @@ thread) with its follower thread, as `leadledger serve` does. Then:
 - the follower thread stays alive and keeps projecting every other lead, even those written
   in the same page as the poisoned event;
 - the poisoned lead is frozen at its last good state (its later events wait);
-- the event is reported: an error log naming its notification, the `ll_failures_l3_g<N>` row,
+- the event is reported: an error log naming its notification, the `ll_failures_l5_g<N>` row,
   `services.views.status().failures`, `leadledger_projection_failed_events` on /metrics
   and `leadledger projections status`;
 - after the fix (the patch removed) and a restart, the lead stays frozen - a failed event

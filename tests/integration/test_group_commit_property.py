@@ -3,7 +3,8 @@ request's answer are the same as when each request is written alone, one after a
 
 Requests draw from a small pool of facts (messages, statuses, notes with and without an
 idempotency key, on a few phones), so duplicates within a request, within a batch and
-across batches all occur. Each example writes to two fresh in-memory stores.
+across batches all occur, and so do keys reused for another note (refused, alone or
+batched). Each example writes to two fresh in-memory stores.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.store import LedgerStore, open_store
 from domain.commands import AddNote, LeadCommand, RecordInboundMessage, RecordMessageStatus
 from domain.envelope import Said
+from domain.idempotency import IdempotencyKeyReusedError
 from domain.identity import lead_id_for
 from domain.lead import Lead
 from domain.values import Source
@@ -84,6 +86,8 @@ def stored(store: LedgerStore) -> dict[tuple[str, str], list[FactKey]]:
 
 
 def answer(outcome: object) -> tuple[object, ...]:
+    if isinstance(outcome, IdempotencyKeyReusedError):  # a key reused for another note
+        return ("refused", outcome.key)
     assert isinstance(outcome, Recording), outcome
     appended = outcome.last_notification_id is not None
     return (tuple(outcome.facts), tuple(outcome.new_leads), appended)

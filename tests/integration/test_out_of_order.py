@@ -13,21 +13,21 @@ view and messages must equal those of the lead that got the story in order:
 What cannot be order-independent, and so is compared apart or not at all:
 
 - `created_at` is when the lead was first heard of: the time of whichever fact arrived
-  first. `updated_at` is the store's clock. `lead_id` and `phone` differ by construction.
-- Sarah's reports carry no time of their own: `POST /sarah/state` has no timestamp field, so
-  `occurred_at` is None and the only time is `received_at` - the arrival. With nothing to
-  order them by, the last report to arrive sets `chat_phase`, `lead_score` and
-  `lead_temperature`, and `status_updated_at` is the arrival of the report that won. The
-  status itself ends the same (Sarah is forward-only: a late phase 2 cannot move
-  `contacted` back), and so does the merged `extracted_data` (nulls never erase).
+  first. `updated_at` is the store's clock. `lead_id`, `phone` and `search_text` (which
+  holds the phone) differ by construction.
+- A Sarah report sent without `occurred_at` (optional in `POST /sarah/state`) has only its
+  arrival as its time (`received_at`). With nothing else to order them by, the last report
+  to arrive sets `chat_phase`, `lead_score` and `lead_temperature`, and
+  `status_updated_at` is the arrival of the report that won. The status itself ends the
+  same (Sarah is forward-only: a late phase 2 cannot move `contacted` back), and so does
+  the merged `extracted_data` (nulls never erase). Reports that carry their own time end
+  the same in every order, phase, score and temperature included.
 - The status history is an audit log in arrival order: each proposal's outcome is decided
   against the status at its arrival (a late phase 2 is `suppressed`), so only the set of
   proposals is compared, not their outcomes.
 
-One gap where the facts *do* carry their time and the views still follow arrival order is
-pinned by a strict xfail (see docs/reliability.md): Sarah reports given an `occurred_at`
-(possible for ledger writers other than the HTTP API, whose reports carry no time). A
-conversation's `opened` arriving after its `ended` is now ordered by its time.
+Where the facts carry their time, the views follow it (docs/read-models.md, "Rules"): Sarah
+reports with an `occurred_at`, a conversation's `opened` arriving after its `ended`.
 """
 
 from __future__ import annotations
@@ -60,8 +60,15 @@ from tests.support import WORKSPACE, sample_json
 
 T0 = datetime(2025, 11, 24, 2, 0, tzinfo=UTC)  # when things happened (the sources' time)
 ARRIVAL = datetime(2025, 11, 24, 3, 0, tzinfo=UTC)  # when deliveries reach us, 1 min apart
-NOT_ORDER_FACTS = {"lead_id", "phone", "created_at", "updated_at"}
-SARAH_BY_ARRIVAL = {"chat_phase", "lead_score", "lead_temperature", "status_updated_at"}
+NOT_ORDER_FACTS = {"lead_id", "phone", "search_text", "created_at", "updated_at"}
+# Without their own time, reports are ordered by arrival: so are the times the view keeps.
+SARAH_BY_ARRIVAL = {
+    "chat_phase",
+    "lead_score",
+    "lead_temperature",
+    "status_updated_at",
+    "source_times",
+}
 CONVERSATION = "conv-ooo"
 
 # One delivery: a name and, given the lead's phone and the arrival time, its commands.
@@ -150,7 +157,7 @@ CONVERSATION_TAIL: list[Step] = [
 
 
 def sarah_phase(sample: str, minutes: int | None) -> Step:
-    """A Sarah sample; `minutes`: an occurred_at, which the HTTP API never gives."""
+    """A Sarah sample; `minutes`: its occurred_at (optional in `POST /sarah/state`)."""
     body = sample_json(sample)
 
     def build(phone: str, arrival: datetime) -> list[LeadCommand]:
@@ -288,16 +295,12 @@ def test_sarah_phases_with_their_own_time_keep_the_status(services: Services) ->
     assert in_order.contact["status_updated_at"] == T0 + timedelta(minutes=2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="domain/reducer.py _sarah_phase: chat_phase, lead_score and lead_temperature follow "
-    "arrival order even when the reports carry occurred_at",
-)
 def test_sarah_phases_with_their_own_time_end_the_same(services: Services) -> None:
     in_order, others = every_order(services, sarah_phases(timed=True))
+    assert in_order.contact["chat_phase"] == "close_attempt"
     for order, seen in others.items():
         assert seen.contact == in_order.contact, order
+    assert_rebuild_agrees(services)
 
 
 def test_conversation_opened_arriving_after_it_ended(services: Services) -> None:

@@ -111,7 +111,7 @@ def test_a_projection_failed_on_an_event(
     assert seen["failed events"] == 1
     assert (inbound_count(services, PHONE_C), inbound_count(services, PHONE_B)) == (1, 1)
 
-    # 1. Find the event: the ll_failures_l3_g<N> row, and the lead's facts.
+    # 1. Find the event: the ll_failures_l5_g<N> row, and the lead's facts.
     with services.engines.read.connect() as conn:
         table = f"ll_failures_l{LAYOUT}_g{seen['generation']}"
         rows = conn.execute(text(f'SELECT notification_id, lead_id, error FROM "{table}"')).all()

@@ -15,7 +15,7 @@ from api.http.handlers.lead_queries import audit_query, lead_query, parse_query
 from api.http.query_schemas import AsOfParams, AuditParams, LeadListParams
 from api.http.routes.params import query_params
 from projections.cursors import audit_after, audit_cursor, decode_cursor, lead_after, lead_cursor
-from projections.queries import like_pattern
+from projections.search import like_pattern
 
 LEAD = "6f1c2a3e-8d1b-5e47-b2c9-7a6d5e4f3c21"
 

@@ -28,6 +28,7 @@ from domain.principal import Principal
 from service_layer.command_outcome import CommandOutcome
 from service_layer.service import LeadLedgerService
 
+REPLAYED = {"Idempotent-Replayed": "true"}  # Stripe's header: this answer is the first one's
 OnLead = Callable[[LeadLedgerService], Callable[..., CommandOutcome]]
 
 
@@ -43,7 +44,7 @@ async def sarah_state(request: Request) -> Response:
         raise ApiError(422, "validation_error", str(exc), "contact_phone") from None
     command = ReportSarahPhase(
         phone,
-        _said(request, sarah),
+        _said(request, sarah, update.occurred_at),
         chat_phase=update.state.value,
         extracted_data=update.extracted_data,
         lead_score=update.lead_score,
@@ -114,7 +115,8 @@ async def _on_lead(
     lead_id = lead_id_param(request)
     method = intent(service_of(request))
     outcome = await run_in_threadpool(method, workspace, lead_id, build, _idempotency_key(request))
-    return JSONResponse(command_result_out(outcome).model_dump(mode="json", by_alias=True))
+    body = command_result_out(outcome).model_dump(mode="json", by_alias=True)
+    return JSONResponse(body, headers=REPLAYED if outcome.replayed else None)
 
 
 def command_result_out(outcome: CommandOutcome) -> CommandResultOut:
@@ -145,12 +147,12 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
-def _said(request: Request, principal: Principal) -> Said:
+def _said(request: Request, principal: Principal, occurred_at: datetime | None = None) -> Said:
     return Said(
         principal.source,
         principal.actor,
         datetime.now(UTC),
-        None,
+        occurred_at,
         _idempotency_key(request),
         principal,
     )

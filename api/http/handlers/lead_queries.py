@@ -37,6 +37,7 @@ from api.http.query_schemas import (
     StatusChangeOut,
     StatusHistoryOut,
 )
+from domain.phone import international_digits
 from domain.reducer import ContactView
 from projections import queries
 from projections.as_of import AuditQuery, audit
@@ -55,9 +56,10 @@ def answer(model: BaseModel) -> Response:
 
 async def list_leads(request: Request) -> Response:
     workspace = workspace_of(request)
-    query = lead_query(request.query_params)
+    service = service_of(request)
+    query = lead_query(request.query_params, service.workspaces.default_region)
     views, key = await run_in_threadpool(
-        service_of(request).read_views,
+        service.read_views,
         lambda conn, t: queries.list_leads(conn, t, workspace, query),
     )
     cursor = None if key is None else lead_cursor(key, query.sort, query.descending)
@@ -143,7 +145,8 @@ def itself(_conn: Connection, _t: ViewTables, view: ContactView) -> ContactView:
 
 
 def parse_query(model: type[M], params: QueryParams) -> M:
-    """The model's fields from the query string (unknown names ignored, empty = absent);
+    """The model's fields from the query string (empty = absent; an unknown name never gets
+    here: the route answers 400, api/http/routes/params.py);
     422 naming the first bad parameter. List fields repeat or take commas."""
     data: dict[str, Any] = {}
     for name, field in model.model_fields.items():
@@ -161,7 +164,8 @@ def parse_query(model: type[M], params: QueryParams) -> M:
         raise ApiError(422, "validation_error", f"{name}: {error['msg']}", name) from None
 
 
-def lead_query(params: QueryParams) -> LeadQuery:
+def lead_query(params: QueryParams, region: str = "ID") -> LeadQuery:
+    """The list query; `region` reads a phone typed the local way in `q` ("0819…")."""
     p = parse_query(LeadListParams, params)
     if p.score_min is not None and p.score_max is not None and p.score_min > p.score_max:
         raise ApiError(422, "validation_error", "score_min: above score_max", "score_min")
@@ -177,6 +181,7 @@ def lead_query(params: QueryParams) -> LeadQuery:
         last_message_since=p.last_message_since,
         last_message_until=p.last_message_until,
         q=p.q,
+        q_phone=None if p.q is None else international_digits(p.q, region),
         sort=p.sort,
         descending=descending,
         limit=p.limit,

@@ -85,8 +85,10 @@ READS: list[Endpoint] = [
         errors=(401, 422),
         params=query_params(LeadListParams),
         description="Keyset pages: pass "
-        "`next_cursor` back as `cursor` with the same sort and order. Unknown "
-        "parameters are ignored; a bad value is a 422 naming the parameter.",
+        "`next_cursor` back as `cursor` with the same sort and order. An unknown "
+        "parameter is a 400 naming it; a bad value is a 422 naming the parameter. `q` "
+        "matches case-insensitively in any script, and a phone typed the local way "
+        "(`0819…`) like its international spelling.",
     ),
     Endpoint(
         "GET",
