@@ -16,28 +16,43 @@ import pytest
 from starlette.testclient import TestClient
 
 from service_layer.bootstrap import Services
-from tests.support import AUTH, KAPSO_RECEIVED, kapso_headers, ledger_count, sample, sample_json
+from tests.support import (
+    CONSOLE_AUTH,
+    HUMAN_AUTH,
+    KAPSO_RECEIVED,
+    SARAH_AUTH,
+    kapso_headers,
+    ledger_count,
+    sample,
+    sample_json,
+)
 
-# route (given the lead id) -> (first body, a different body under the same key)
+# route (given the lead id) -> (the key that speaks, first body, a different body under the
+# same idempotency key). The release is a console's, so that two releases can differ: the
+# person it acts for.
 Route = Callable[[str], str]
-COMMANDS: dict[str, tuple[Route, dict[str, Any], dict[str, Any]]] = {
+COMMANDS: dict[str, tuple[Route, dict[str, str], dict[str, Any], dict[str, Any]]] = {
     "status": (
         lambda lead: f"/leads/{lead}/status",
-        {"status": "archived", "source": "human", "actor": "ana", "reason": "spam"},
-        {"status": "qualified", "source": "human", "actor": "ana", "reason": "spam"},
+        HUMAN_AUTH,
+        {"status": "archived", "reason": "spam"},
+        {"status": "qualified", "reason": "spam"},
     ),
     "release": (
         lambda lead: f"/leads/{lead}/status/release",
-        {"actor": "ana"},
-        {"actor": "budi"},
+        CONSOLE_AUTH,
+        {"on_behalf_of": "ana"},
+        {"on_behalf_of": "budi"},
     ),
     "note": (
         lambda lead: f"/leads/{lead}/notes",
-        {"content": "Called, wants a demo", "author": "ana"},
-        {"content": "Called, not interested", "author": "ana"},
+        HUMAN_AUTH,
+        {"content": "Called, wants a demo"},
+        {"content": "Called, not interested"},
     ),
     "sarah": (
         lambda _lead: "/sarah/state",
+        SARAH_AUTH,
         sample_json("sarah-phase1-gathering.json"),
         {**sample_json("sarah-phase1-gathering.json"), "lead_score": 99},
     ),
@@ -52,8 +67,10 @@ def lead_id(client: TestClient) -> str:
     return str(resp.json()["facts"][0]["lead_id"])
 
 
-def send(client: TestClient, path: str, body: dict[str, Any], key: str) -> Any:
-    headers = {**AUTH, "Content-Type": "application/json", "Idempotency-Key": key}
+def send(
+    client: TestClient, path: str, body: dict[str, Any], key: str, auth: dict[str, str]
+) -> Any:
+    headers = {**auth, "Content-Type": "application/json", "Idempotency-Key": key}
     return client.post(path, content=json.dumps(body).encode(), headers=headers)
 
 
@@ -61,11 +78,11 @@ def send(client: TestClient, path: str, body: dict[str, Any], key: str) -> Any:
 def test_a_reused_key_with_another_body_is_refused_and_stores_nothing(
     client: TestClient, services: Services, lead_id: str, command: str
 ) -> None:
-    route, first, other = COMMANDS[command]
-    assert send(client, route(lead_id), first, f"key-{command}").status_code == 200
+    route, auth, first, other = COMMANDS[command]
+    assert send(client, route(lead_id), first, f"key-{command}", auth).status_code == 200
     before = ledger_count(services)
 
-    resp = send(client, route(lead_id), other, f"key-{command}")
+    resp = send(client, route(lead_id), other, f"key-{command}", auth)
 
     assert resp.status_code == 422, resp.text
     error = resp.json()["error"]
@@ -77,16 +94,16 @@ def test_a_reused_key_with_another_body_is_refused_and_stores_nothing(
 def test_the_same_key_and_body_replay_the_first_answer_exactly(
     client: TestClient, services: Services, lead_id: str, command: str
 ) -> None:
-    route, first, _ = COMMANDS[command]
-    answer = send(client, route(lead_id), first, f"same-{command}")
+    route, auth, first, _ = COMMANDS[command]
+    answer = send(client, route(lead_id), first, f"same-{command}", auth)
     assert answer.status_code == 200, answer.text
     # Newer facts change the lead before the retry.
-    later = {"status": "contacted", "source": "human", "actor": "dewi"}
-    assert send(client, f"/leads/{lead_id}/status", later, "later").status_code == 200
+    later = {"status": "contacted"}
+    assert send(client, f"/leads/{lead_id}/status", later, "later", HUMAN_AUTH).status_code == 200
     services.views.catch_up()
     before = ledger_count(services)
 
-    again = send(client, route(lead_id), first, f"same-{command}")
+    again = send(client, route(lead_id), first, f"same-{command}", auth)
 
     assert again.status_code == 200, again.text
     assert again.json() == answer.json()
@@ -100,9 +117,9 @@ def test_a_status_replay_keeps_its_own_fact_and_decision(
     client: TestClient, services: Services, lead_id: str
 ) -> None:
     """The answer that once mixed the retry's fact with the first decision."""
-    route, first, _ = COMMANDS["status"]
-    answer = send(client, route(lead_id), first, "status-key").json()
-    again = send(client, route(lead_id), first, "status-key").json()
+    route, auth, first, _ = COMMANDS["status"]
+    answer = send(client, route(lead_id), first, "status-key", auth).json()
+    again = send(client, route(lead_id), first, "status-key", auth).json()
     assert again["fact"] == answer["fact"] == "status_request:archived"
     assert again["status_change"] == answer["status_change"]
     assert again["lead"]["lead_status"] == "archived"
