@@ -7,10 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from domain.envelope import Said
+from domain.idempotency import IdempotencyKeyReusedError
 from domain.lead import Lead
 from domain.lead_events import conversation_fact, import_fact
 from domain.legacy import LegacyContactRow
+from domain.principal import Principal, Role
 from domain.values import Source
 
 AT = datetime(2025, 11, 24, 16, tzinfo=UTC)
@@ -115,3 +119,54 @@ def test_stored_fact_keys_keep_their_format() -> None:
     assert conversation_fact("c1", "opened", None) == "conv:c1:opened:"
     assert conversation_fact("c1", "opened", {"since_message_id": "m1"}) == "conv:c1:opened:m1"
     assert import_fact("c1") == "import:c1"
+
+
+# -- who said it, and one key for one request (docs/security.md, docs/api.md) ---------------
+
+DEWI = Principal("acme", Role.HUMAN, "dewi", "key-dewi")
+
+
+def said_by(principal: Principal, key: str | None = None, source: str = Source.HUMAN) -> Said:
+    return Said(source, principal.name, AT, AT, key, principal)
+
+
+def test_command_events_record_the_principal_that_made_them() -> None:
+    lead = new_lead()
+    sarah = Principal("acme", Role.SARAH, "sarah-bot", "key-sarah")
+    importer = Principal("acme", Role.IMPORT, "importer", "key-import")
+    admin = Principal("acme", Role.ADMIN, "admin", "key-admin")
+    assert lead.report_sarah_phase(
+        said_by(sarah, source=Source.SARAH), "greeting", {}, 10, None, None
+    )
+    assert lead.import_contact(said_by(importer, source=Source.IMPORT), ROW)
+    assert lead.erase_personal_data(said_by(admin), "gdpr request")
+    recorded_by = [event["principal"] for event in recorded(lead)]
+    assert recorded_by == [sarah.record(), importer.record(), admin.record()]
+
+
+def test_a_key_reused_for_another_request_is_refused() -> None:
+    lead = new_lead()
+    assert lead.request_status(said_by(DEWI, "k1"), "qualified", "demo")
+    assert not lead.request_status(said_by(DEWI, "k1"), "qualified", "demo")  # a retry
+    with pytest.raises(IdempotencyKeyReusedError):
+        lead.request_status(said_by(DEWI, "k1"), "archived", "spam")
+    assert len(recorded(lead)) == 1
+
+
+def test_one_delivery_key_may_carry_many_messages() -> None:
+    """Messages dedup on their WhatsApp ids, not on the delivery's idempotency key."""
+    lead = new_lead()
+    kapso = Said(Source.KAPSO, "kapso", AT, AT, "delivery-1")
+    assert lead.record_inbound_message(kapso, "wamid.1", "text", "halo")
+    assert lead.record_inbound_message(kapso, "wamid.2", "text", "harga?")
+    assert not lead.record_inbound_message(kapso, "wamid.1", "text", "halo")
+    assert len(recorded(lead)) == 2
+
+
+def test_a_redelivered_name_report_is_known_by_its_time_and_spelling() -> None:
+    lead = new_lead()
+    first = Said(Source.KAPSO, "kapso", AT, AT, None)
+    assert lead.report_contact_name(first, "Budi")
+    assert lead.report_contact_name(first, "Budi S.")  # same time, another spelling
+    assert not lead.report_contact_name(first, "Budi")  # the first report, redelivered
+    assert [event["name"] for event in recorded(lead)] == ["Budi", "Budi S."]

@@ -274,3 +274,58 @@ def test_an_imported_row_without_a_source_is_the_import() -> None:
 def test_an_imported_score_that_is_not_a_number_keeps_the_score() -> None:
     view, _ = history_of(imported(2, 5), imported(3, 6, changed=["lead_score"], lead_score="n/a"))
     assert view.lead_score == 80
+
+
+# -- who said it, and when -----------------------------------------------------------------
+
+KEY = {"name": "dewi", "role": "human", "key_id": "key-dewi", "on_behalf_of": None}
+
+
+def key_of(row: StatusHistoryEntry) -> tuple[str | None, str | None, str | None]:
+    return (row.principal, row.principal_role, row.key_id)
+
+
+def test_every_status_row_names_the_key_that_said_it() -> None:
+    sarah_key = {"name": "sarah-bot", "role": "sarah", "key_id": "key-sarah", "on_behalf_of": None}
+    import_key = {"name": "importer", "role": "import", "key_id": "key-i", "on_behalf_of": None}
+    _, history = history_of(
+        imported(2, 1, principal=import_key),
+        event(
+            3,
+            "SarahPhaseReported",
+            2,
+            chat_phase="listening",
+            source="sarah",
+            actor="sarah-bot",
+            extracted_data={},
+            principal=sarah_key,
+        ),
+        request(4, 3, status="contacted", source="human", actor="dewi", principal=KEY),
+        release(5, 4, source="human", actor="dewi", principal=KEY),
+        imported(6, 5, legacy_id="c2", legacy_status="mystery", principal=import_key),
+    )
+    assert [key_of(row) for row in history] == [
+        ("importer", "import", "key-i"),
+        ("sarah-bot", "sarah", "key-sarah"),
+        ("dewi", "human", "key-dewi"),
+        ("dewi", "human", "key-dewi"),
+        ("importer", "import", "key-i"),
+    ]
+
+
+def test_an_older_sarah_report_arriving_later_does_not_overwrite_her_newer_data() -> None:
+    def report(position: int, minutes: int, domisili: str) -> LedgerEvent:
+        return event(
+            position,
+            "SarahPhaseReported",
+            minutes,
+            chat_phase="listening",
+            source="sarah",
+            actor="sarah-bot",
+            extracted_data={"domisili": domisili},
+        )
+
+    view, _ = history_of(report(2, 10, "Bandung"), report(3, 5, "Jakarta"))
+    assert view.domisili == "Bandung"
+    view, _ = history_of(report(2, 5, "Jakarta"), report(3, 10, "Bandung"), report(4, 7, "Medan"))
+    assert view.domisili == "Bandung"
