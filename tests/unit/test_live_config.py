@@ -30,10 +30,10 @@ def test_changes_apply_and_bad_or_missing_files_do_not(
     live = LiveWorkspaces(settings, load_workspaces(settings))
     assert live.current().by_name[WORKSPACE].kapso_secrets == [KAPSO_SECRET]
 
-    write(path, workspaces_toml().replace(KAPSO_SECRET, "rotated"), 2_000_000_000)
-    assert live.current().by_name[WORKSPACE].kapso_secrets == ["rotated"]
+    write(path, workspaces_toml().replace(KAPSO_SECRET, "rotated-secret-of-acme"), 2_000_000_000)
+    assert live.current().by_name[WORKSPACE].kapso_secrets == ["rotated-secret-of-acme"]
 
     write(path, "[workspaces.acme\n", 3_000_000_000)  # broken TOML
-    assert live.current().by_name[WORKSPACE].kapso_secrets == ["rotated"]
+    assert live.current().by_name[WORKSPACE].kapso_secrets == ["rotated-secret-of-acme"]
     path.unlink()
-    assert live.current().by_name[WORKSPACE].kapso_secrets == ["rotated"]
+    assert live.current().by_name[WORKSPACE].kapso_secrets == ["rotated-secret-of-acme"]

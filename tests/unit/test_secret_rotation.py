@@ -36,7 +36,7 @@ def test_add_then_retire_keeps_comments_and_mode(tmp_path: Path) -> None:
     assert text.startswith("# keep me\n")
     assert "[[workspaces.acme.keys]]" in text  # the rest is untouched
     assert path.stat().st_mode & 0o777 == 0o600
-    token = add_secret(path, WORKSPACE, "meta-verify", "given-token")
+    token = add_secret(path, WORKSPACE, "meta-verify", "given-verify-token-1")
     assert secrets_of(path, "meta_verify_tokens") == [META_VERIFY_TOKEN, token.secret]
 
 
