@@ -45,6 +45,16 @@ def test_mappings_merge_key_by_key_each_with_its_own_time() -> None:
     data, times = merge_said(data, times, {"usaha": {"jenis": "toko", "lama": "2 tahun"}}, T1)
     assert data == {"usaha": {"jenis": "warung", "kota": "Bandung", "lama": "2 tahun"}}
     assert times == {"usaha": {"jenis": T2, "kota": T2, "lama": T1}}
+    data, times = merge_said(data, times, {"usaha": {"jenis": "kios"}}, T3)  # per-key times
+    assert data == {"usaha": {"jenis": "kios", "kota": "Bandung", "lama": "2 tahun"}}
+    assert times == {"usaha": {"jenis": T3, "kota": T2, "lama": T1}}
+
+
+def test_data_from_before_times_were_kept_gives_way_to_any_report() -> None:
+    current = {"usaha": {"jenis": "warung"}, "name": "Budi"}
+    data, times = merge_said(current, {}, {"usaha": {"jenis": "toko"}, "name": "Budi S."}, T1)
+    assert data == {"usaha": {"jenis": "toko"}, "name": "Budi S."}
+    assert times == {"usaha": {"jenis": T1}, "name": T1}
 
 
 def test_a_mapping_held_under_one_time_is_compared_key_by_key_with_that_time() -> None:
@@ -76,10 +86,23 @@ def test_neither_input_is_changed_and_the_result_shares_nothing_mutable() -> Non
 
 
 def test_merge_extracted_shares_nothing_mutable_with_the_update() -> None:
-    update = {"pain_points": ["modal"]}
+    update = {"pain_points": [["modal"]]}
     merged = merge_extracted({}, update)
-    merged["pain_points"].append("changed")
-    assert update == {"pain_points": ["modal"]}
+    merged["pain_points"][0].append("changed")
+    assert update == {"pain_points": [["modal"]]}
+
+
+def test_merge_said_shares_nothing_mutable_with_what_it_was_given() -> None:
+    current = {"usaha": {"cabang": ["Bandung"]}, "pain_points": [["stok"]]}
+    times = {"usaha": {"cabang": T1}, "pain_points": T1}
+    update = {"pain_points": [["modal"]], "name": "Budi"}
+    data, stamps = merge_said(current, times, update, T2)
+    data["usaha"]["cabang"].append("changed")
+    data["pain_points"][0].append("changed")
+    stamps["usaha"]["cabang"] = "changed"
+    assert current == {"usaha": {"cabang": ["Bandung"]}, "pain_points": [["stok"]]}
+    assert times == {"usaha": {"cabang": T1}, "pain_points": T1}
+    assert update == {"pain_points": [["modal"]], "name": "Budi"}
 
 
 reports = st.lists(
