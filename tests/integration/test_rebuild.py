@@ -29,7 +29,9 @@ import psycopg
 import pytest
 from sqlalchemy import Connection, Engine, delete, func, inspect, select, update
 
+from adapters.config.settings import Settings
 from adapters.eventstore.database_url import DatabaseURL
+from adapters.keys.master_key_source import MasterKeySource
 from adapters.webhooks.traffic import BUSINESSES, CITIES, NAMES, PHASES, phone_for
 from domain.commands import (
     AddNote,
@@ -94,6 +96,12 @@ def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:
         LEADLEDGER_API_KEYS=f"{WORKSPACE}=k",
         COLUMNS="200",  # rich tables: no wrapped cells
     )
+    # The master key this test process wraps lead keys with (PostgreSQL's default key file
+    # is relative to the data directory, which the CLI is given as tmp_path).
+    url = DatabaseURL.parse(database_url)
+    key_file = MasterKeySource.for_settings(Settings(database_url=database_url), url).file
+    if key_file is not None:
+        env["LEADLEDGER_MASTER_KEY_FILE"] = str(key_file.resolve())
     return env
 
 
