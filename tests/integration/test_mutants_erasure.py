@@ -14,6 +14,7 @@ from domain.commands import RecordInboundMessage
 from domain.delivery import UnhandledDelivery
 from domain.envelope import Said
 from domain.personal import pseudonym
+from domain.principal import Principal, Role
 from projections.erasure import blank_erased
 from projections.tables import view_tables
 from service_layer.erasure import (
@@ -68,10 +69,12 @@ def test_blanking_an_erased_lead_leaves_other_leads_rows_alone() -> None:
                     message_id="wamid.shared",
                     workspace="acme",
                     text="hi",
+                    original_text="halo",
+                    reactions=[{"by": "inbound", "emoji": "👍", "at": at.isoformat()}],
                     at=at,
                     echo=False,
-                    edited=False,
-                    deleted=False,
+                    edited=True,  # what the person did to it is theirs too
+                    deleted=True,
                 )
             )
             conn.execute(
@@ -92,8 +95,15 @@ def test_blanking_an_erased_lead_leaves_other_leads_rows_alone() -> None:
         m, h = tables.messages, tables.history
         messages = dict(conn.execute(select(m.c.lead_id, m.c.message_id)).all())
         reasons = dict(conn.execute(select(h.c.lead_id, h.c.reason)).all())
+        shown = {
+            row.lead_id: (row.text, row.original_text, row.reactions, row.edited, row.deleted)
+            for row in conn.execute(select(m)).all()
+        }
     assert messages == {erased: pseudonym("wamid.shared"), kept: "wamid.shared"}
     assert reasons == {erased: None, kept: "called them"}
+    assert shown[erased] == (None, None, None, False, False)
+    assert shown[kept][:2] == ("hi", "halo")
+    assert shown[kept][3:] == (True, True)
 
 
 def test_an_erasure_is_recorded_as_a_human_act_at_an_aware_time(durable_database_url: str) -> None:
@@ -104,13 +114,15 @@ def test_an_erasure_is_recorded_as_a_human_act_at_an_aware_time(durable_database
         message = RecordInboundMessage(PHONE, said, message_id="wamid.1")
         lead_id = ledger.record("acme", [message]).facts[0].lead_id
         before = datetime.now(UTC)
-        erasure = erase_lead(ledger, "acme", lead_id, "dpo", "request")
+        dpo = Principal("acme", Role.ADMIN, "dpo", "key-dpo")
+        erasure = erase_lead(ledger, "acme", lead_id, "dpo", "request", principal=dpo)
         assert before <= erasure.erased_at <= datetime.now(UTC)  # naive would not compare
         recorded = list(store.events.get(lead_id))[-1]
         assert (type(recorded).__name__, vars(recorded)["source"]) == (
             "PersonalDataErased",
             "human",
         )
+        assert vars(recorded)["principal"] == dpo.record()
     finally:
         ledger.close()
         store.close()
