@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from sqlalchemy import create_engine, insert, select
@@ -17,13 +17,19 @@ from domain.personal import pseudonym
 from domain.principal import Principal, Role
 from projections.erasure import blank_erased
 from projections.tables import view_tables
+from service_layer.bootstrap import Services
 from service_layer.erasure import (
     ErasureTargetNotFoundError,
     erase_lead,
     reapply_erasures,
     shred_deliveries_mentioning,
 )
+from service_layer.lead_resolution import linked_lead_ids
 from service_layer.ledger import Ledger
+from tests.e2e.test_erasure_of_linked_content import seed
+from tests.support import WORKSPACE
+
+ERASED = "PersonalDataErased"
 
 PHONE = "+6281399990001"
 
@@ -202,3 +208,69 @@ def test_erasing_an_unknown_lead_names_it(durable_database_url: str) -> None:
     finally:
         ledger.close()
         store.close()
+
+
+def test_blanking_the_feed_keeps_what_an_erasure_leaves_and_other_leads_items() -> None:
+    """An erased lead's feed items lose their personal part; its `lead.updated` items that
+    changed personal fields only go (a rebuild would not have them); the others stay, and
+    so does every other lead's item, at the same position too."""
+    tables = view_tables(1)
+    engine = create_engine("sqlite://")
+    tables.metadata.create_all(engine)
+    erased, kept = "lead-erased", "lead-kept"
+    at = datetime(2025, 11, 24, 16, tzinfo=UTC)
+    items = [  # (position, seq, lead, type, non-personal data)
+        (2, 0, erased, "message.received", {"direction": "inbound"}),
+        (2, 1, erased, "lead.updated", {"fields": {}}),  # the name only: goes
+        (3, 0, erased, "lead.updated", {"fields": {"lead_score": [None, 70]}}),
+        (3, 1, kept, "lead.updated", {"fields": {}}),  # another lead's name change
+    ]
+    with engine.begin() as conn:
+        for position, seq, lead, kind, data in items:
+            conn.execute(
+                insert(tables.changes).values(
+                    position=position,
+                    seq=seq,
+                    lead_id=lead,
+                    workspace="acme",
+                    type=kind,
+                    at=at,
+                    recorded_at=at,
+                    data=data,
+                    personal={"name": ["", "Budi"]},
+                )
+            )
+        blank_erased(conn, tables, [erased])
+        c = tables.changes
+        left = {
+            (row.position, row.seq): (row.lead_id, row.personal)
+            for row in conn.execute(select(c)).all()
+        }
+    assert left == {
+        (2, 0): (erased, None),
+        (3, 0): (erased, None),
+        (3, 1): (kept, {"name": ["", "Budi"]}),
+    }
+
+
+@pytest.fixture
+def database_url(durable_database_url: str) -> str:
+    """The linked-content seed below needs a durable key store."""
+    return durable_database_url
+
+
+def test_erasing_a_person_erases_the_leads_of_their_other_ids_too(services: Services) -> None:
+    """A person first known by BSUID and username, then seen with the phone: erasing the
+    lead holding their history erases, shreds and forgets the others, for the same reason,
+    and a kept delivery naming the phone of one of them is shredded with it."""
+    holder = UUID(seed(services))
+    others = linked_lead_ids(services.store, services.ledger.get_lead(WORKSPACE, holder))
+    assert others
+    services.ledger.keep_unhandled(kept_delivery(7, "+52 55 8765 4321"))  # workspace acme
+    erasure = erase_lead(services.ledger, WORKSPACE, holder, "dpo", "request #42")
+    assert erasure.deliveries_erased == 1
+    for other in others:
+        assert services.store.keys.is_erased(other)
+        assert not services.store.is_cached(other)
+        [erased] = [e for e in services.store.events.get(other) if type(e).__name__ == ERASED]
+        assert vars(erased)["reason"] == "request #42"
