@@ -15,6 +15,7 @@ import httpx
 from tests.e2e.test_server import LEADLEDGER, eventually, free_port, running_server
 from tests.faults import server_env
 from tests.support import API_KEY, AUTH, KAPSO_SECRET
+from tests.support.workspaces import role_key
 
 
 def run(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -66,7 +67,7 @@ def test_a_second_server_on_one_sqlite_ledger_is_refused(tmp_path: Path) -> None
         assert "answered 401: the Kapso secret or the API key" in wrong.stderr
 
         started = datetime.now(UTC)
-        right = simulate(env, tmp_path, first.base_url, KAPSO_SECRET, API_KEY)
+        right = simulate(env, tmp_path, first.base_url, KAPSO_SECRET, role_key("sarah"))
         assert right.returncode == 0, right.stdout + right.stderr
         with first.client() as client:
             stamps = eventually(lambda: last_messages(client), lambda s: len(s) == 3, 10.0)
