@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, Connection, Table
 
-from projections.database import UTCDateTime
+from adapters.utc_datetime import UTCDateTime
 
 Codec = Callable[[Any], Any]
 IN_CHUNK = 500  # bound parameters per IN list

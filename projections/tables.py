@@ -19,7 +19,7 @@ from sqlalchemy import (
     Text,
 )
 
-from projections.database import UTCDateTime
+from adapters.utc_datetime import UTCDateTime
 
 PROJECTION = "lead_views"
 PREFIX = "ll_"

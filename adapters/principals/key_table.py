@@ -32,7 +32,7 @@ from sqlalchemy import (
 
 from adapters.config.private_files import private_file, sqlite_files, tighten_existing
 from adapters.eventstore.database_url import DatabaseURL
-from adapters.principals.utc_time import UTCDateTime
+from adapters.utc_datetime import UTCDateTime
 
 TABLE = "leadledger_api_keys"
 _metadata = MetaData()

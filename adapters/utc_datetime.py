@@ -1,6 +1,5 @@
-"""Aware UTC datetimes in and out of the keys table, whatever the backend keeps (SQLite
-keeps naive text). The read models have their own (projections/database.py): adapters
-import nothing above them."""
+"""Aware UTC datetimes in and out of a table, whatever the backend keeps (SQLite keeps
+naive text): the read models' columns and the API keys table share this one type."""
 
 from __future__ import annotations
 
