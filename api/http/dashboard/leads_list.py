@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from api.http.auth import service_of
 from api.http.dashboard.forms import read_form, require_acting
+from api.http.dashboard.live_stream import stream_after
 from api.http.dashboard.templating import env, page
 from api.http.errors import ApiError
 from api.http.handlers.lead_queries import lead_query
@@ -45,6 +46,7 @@ async def leads_page(request: Request) -> Response:
     except ApiError as exc:
         error, query = exc.message, _query({})
     service = service_of(request)
+    after = await stream_after(service, acting)  # before the reads: no change is missed
     views, next_cursor = await run_in_threadpool(service.list_leads, acting.workspace, query)
     counts = await _counts(request, acting.workspace)
     return page(
@@ -57,6 +59,7 @@ async def leads_page(request: Request) -> Response:
         counts=counts,
         error=error,
         now=datetime.now(UTC),
+        stream_after=after,
         statuses=[s.value for s in LeadStatus],
         temperatures=[t.value for t in Temperature],
         chat_phases=[c.value for c in ChatPhase],
