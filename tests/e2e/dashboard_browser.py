@@ -35,8 +35,18 @@ FILLERS = 55  # older leads: more than one page of 50
 OLDER = "1763000000"  # their messages' time, before the named leads' (1764000000)
 
 
+FIRST = ("Agus", "Dewi", "Rizky", "Putri", "Hendra", "Wulan")
+FIRST += ("Bayu", "Lestari", "Fajar", "Indah", "Yusuf")
+LAST = ("Pratama", "Wijaya", "Saputra", "Kusuma", "Nugroho")
+TEXTS = ("Halo", "Mau tanya harga paket", "Bisa kirim katalog?", "Info promo dong", "Permisi kak")
+
+
 def filler_phone(n: int) -> str:
     return f"+62812340{n:05d}"
+
+
+def filler_name(n: int) -> str:
+    return f"{FIRST[n % len(FIRST)]} {LAST[n // len(FIRST) % len(LAST)]}"
 
 
 def inbound_batch(client: httpx.Client, elements: list[dict[str, Any]]) -> None:
@@ -69,7 +79,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         with running.client() as client:
             fillers = []
             for n in range(FILLERS):
-                element = message(f"wamid.f{n}", filler_phone(n), f"Filler {n:02d}", "Halo")
+                text = TEXTS[n % len(TEXTS)]
+                element = message(f"wamid.f{n}", filler_phone(n), filler_name(n), text)
                 element["message"]["timestamp"] = OLDER
                 fillers.append(element)
             inbound_batch(client, fillers)

@@ -141,6 +141,7 @@ def test_phone_width_has_no_horizontal_scroll(browser: Any, server: Server, wher
             tab.goto(f"/ui/leads/{lead_id_of(server, BUDI)}")
         width = tab.evaluate("document.documentElement.scrollWidth")
         assert width <= 375
+        shot(tab, f"phone-{where}", full_page=False)
     finally:
         context.close()
 
@@ -159,3 +160,20 @@ def test_signing_in_by_keyboard_alone(page: Any) -> None:
     page.keyboard.press("Enter")
     page.wait_for_url("**/ui/leads")
     assert HUMAN in page.locator(".who").inner_text()
+
+
+def test_operations_stats_and_api_docs_in_the_browser(page: Any) -> None:
+    sign_in(page, "admin")
+    page.get_by_role("link", name="Operations").click()
+    page.wait_for_url("**/ui/operations")
+    assert page.get_by_role("heading", name="Projections").is_visible()
+    assert page.get_by_role("button", name="Re-ingest this workspace's deliveries").is_visible()
+    shot(page, "operations")
+    page.get_by_role("link", name="Stats").click()
+    page.wait_for_url("**/ui/stats")
+    assert page.locator("svg").count() >= 1
+    shot(page, "stats")
+    page.goto("/docs")
+    page.locator(".swagger-ui .info .title").wait_for(timeout=SEEN)
+    assert "leadledger" in page.locator(".swagger-ui .info .title").inner_text().lower()
+    shot(page, "api-docs", full_page=False)
