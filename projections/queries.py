@@ -207,7 +207,9 @@ def messages(
     m, c = t.messages.c, t.contacts.c
     # With the messages of the leads of the person's other ids that link here (a history
     # begun under a BSUID before the phone was known, a merged one): one timeline.
-    linked = select(c.lead_id).where(c.held_by == str(view.lead_id), c.workspace == view.workspace)
+    # By held_by alone (a lead id is one workspace's; the messages' own condition keeps the
+    # workspace): with the workspace too, SQLite walked the workspace's every contact.
+    linked = select(c.lead_id).where(c.held_by == str(view.lead_id))
     stmt = select(t.messages).where(
         or_(m.lead_id == str(view.lead_id), m.lead_id.in_(linked)),
         m.workspace == view.workspace,
