@@ -35,7 +35,7 @@ FILLERS = 55  # older leads: more than one page of 50
 OLDER = "1763000000"  # their messages' time, before the named leads' (1764000000)
 
 
-FIRST = ("Agus", "Dewi", "Rizky", "Putri", "Hendra", "Wulan")
+FIRST: tuple[str, ...] = ("Agus", "Dewi", "Rizky", "Putri", "Hendra", "Wulan")
 FIRST += ("Bayu", "Lestari", "Fajar", "Indah", "Yusuf")
 LAST = ("Pratama", "Wijaya", "Saputra", "Kusuma", "Nugroho")
 TEXTS = ("Halo", "Mau tanya harga paket", "Bisa kirim katalog?", "Info promo dong", "Permisi kak")
