@@ -113,11 +113,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1,000 leads, fewer requests")
     parser.add_argument("--reuse", action="store_true", help="keep/reuse the built ledger")
-    parser.add_argument("--repeat", type=int, help="requests per page (default 300; quick 40)")
+    parser.add_argument("--repeat", type=int, help="requests per page (default 300; quick 20)")
     parser.add_argument("--out", type=Path, default=OUT / "dashboard.json")
     args = parser.parse_args()
     events, leads = QUICK if args.quick else FULL
-    repeat = args.repeat or (40 if args.quick else 300)
+    repeat = args.repeat or (20 if args.quick else 300)
     url, _ = ledger(False, "", events, leads, args.reuse)
     views_built(url)
     pages = measure(url, repeat)

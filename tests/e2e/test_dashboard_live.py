@@ -6,6 +6,7 @@ change, and the page was neither reloaded nor polling."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -170,3 +171,25 @@ def test_the_stream_needs_a_session(server: Server) -> None:
     with httpx.Client(base_url=server.base_url) as client:
         answer = client.get("/ui/changes/stream", headers={"Accept": "text/event-stream"})
     assert answer.status_code == 401
+
+
+def test_signing_out_ends_the_sessions_open_stream(server: Server) -> None:
+    timeout = httpx.Timeout(15.0, read=10.0)  # a stream still open after the change: fails
+    with httpx.Client(base_url=server.base_url, timeout=timeout) as client:
+        token = csrf_of(client.get("/ui/signin").text)
+        signed = client.post("/ui/signin", data={"csrf": token, "api_key": role_key("human")})
+        assert signed.status_code == 303
+        token = csrf_of(client.get("/ui/leads").text)
+        with client.stream("GET", "/ui/changes/stream") as stream:
+            assert stream.status_code == 200
+            assert client.post("/ui/signout", data={"csrf": token}).status_code == 303
+            with server.client() as other:
+                inbound(other, "wamid.after-signout", "+6281234500009", "Lina", "Halo")
+            sent = [line for line in stream.iter_lines() if line.startswith("data:")]
+    assert sent == []  # the stream ended at the change, sending nothing of it
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)

@@ -13,15 +13,18 @@ nothing between the render and the stream's opening is missed.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import Any
 from urllib.parse import urlencode
 
+from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from api.http.auth import service_of
 from api.http.dashboard.acting import Acting
-from api.http.dashboard.session import signed_in
+from api.http.dashboard.session import SIGNED_OUT, signed_in
 from api.http.handlers import changes
 from domain.principal import Permission
 from service_layer.service import LeadLedgerService
@@ -50,4 +53,16 @@ async def session_stream(request: Request) -> Response:
     streaming.state.principal = acting
     streaming.state.workspace = acting.workspace
     streaming.state.key_id = acting.key_id
-    return await changes.stream_changes(streaming)
+    response = await changes.stream_changes(streaming)
+    assert isinstance(response, EventSourceResponse)
+    response.body_iterator = _until_signed_out(response.body_iterator, request.session.get("sid"))
+    return response
+
+
+async def _until_signed_out(batches: AsyncIterable[Any], sid: object) -> AsyncIterator[Any]:
+    """The stream's batches until its session is signed out: nothing more goes to a
+    signed-out session (a tab left open, or a copy of the cookie)."""
+    async for batch in batches:
+        if sid in SIGNED_OUT:
+            return
+        yield batch
