@@ -113,6 +113,9 @@ def test_a_status_from_the_page_is_recorded_as_the_person_and_suppressions_show(
         history = client.get(f"/leads/{sari}/status-history", headers=READER_AUTH).json()
     mine = [h for h in history["history"] if h["to"] == "qualified"]
     assert [(h["source"], h["actor"]) for h in mine] == [("human", HUMAN)]
+    # The signed-in principal: the human key's name and role, as if it had called the API.
+    assert (mine[0]["principal"]["name"], mine[0]["principal"]["role"]) == (HUMAN, "human")
+    assert mine[0]["principal"]["key_id"]
 
 
 def test_as_of_shows_an_older_state(page: Any, server: Server) -> None:
