@@ -81,6 +81,24 @@ def test_a_webhook_appears_live_in_the_open_list_and_lead_page(
         context.close()
 
 
+def test_a_filtered_list_stays_filtered_as_leads_arrive(page: Any, server: Server) -> None:
+    sign_in(page)
+    page.get_by_label("Search").fill("rahma")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url("**/ui/leads")
+    page.evaluate("window.notReloaded = true")
+    following_the_stream(page)
+    count, requests = stream_events(page), watched(page)
+    with server.client() as client:
+        inbound(client, "wamid.f-joko", "+6281234500011", "Joko Susilo", "Halo")
+        inbound(client, "wamid.f-rahma", "+6281234500012", "Rahma Sari", "Halo juga")
+    rows = page.locator("table.leads tbody tr")
+    expect(rows.filter(has_text="Rahma Sari")).to_be_visible(timeout=LIVE_MS)
+    came_through_the_stream(page, count, requests)
+    assert rows.locator("td:first-child").all_inner_texts() == ["Rahma Sari"]  # no Joko
+    assert page.get_by_label("Search").input_value() == "rahma"
+
+
 def test_a_status_from_the_page_is_recorded_as_the_person_and_suppressions_show(
     page: Any, server: Server
 ) -> None:
