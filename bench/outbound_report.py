@@ -30,8 +30,10 @@ def section(result: dict[str, Any], command: str) -> dict[str, Any]:
         tries = "-" if c["attempts"] is None else f"{c['attempts']} ({c['delivered']} delivered)"
         share = "1" if condition == "none" else f"{ratio(result, condition):.3f}"
         windows = ", ".join(f"{v:.0f}" for v in c["per_window"])
+        cpu = c["server_cpu_ms_per_delivery"]
         rows.append(
-            f"| {label} | {c['req_per_s']:.1f} | {share} | {windows} | {c['failed']} | {tries} |"
+            f"| {label} | {c['req_per_s']:.1f} | {share} | {windows} | {cpu:.2f} "
+            f"| {c['failed']} | {tries} |"
         )
     markdown = "\n".join(
         [
@@ -43,9 +45,9 @@ def section(result: dict[str, Any], command: str) -> dict[str, Any]:
             f"{result['seconds_per_window']:.0f} s window per condition, the order rotated each "
             "round. A subscription is made at the start of its window and deleted after it.",
             "",
-            "| condition | deliveries/s | ratio to none | per window | failed requests "
-            "| the dispatcher's attempts |",
-            "|---|---|---|---|---|---|",
+            "| condition | deliveries/s | ratio to none | per window | server CPU ms per "
+            "delivery | failed requests | the dispatcher's attempts |",
+            "|---|---|---|---|---|---|---|",
             *rows,
         ]
     )

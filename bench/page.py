@@ -22,7 +22,16 @@ from bench.common import ROOT
 RESULTS = ROOT / "bench" / "results"
 PAGE = ROOT / "docs" / "performance.md"
 # Page order; rebuild runs before queries in a full run (queries reuses its ledger).
-SECTIONS = ("ingest", "lag", "rebuild", "queries", "rebuild-pg", "import", "fairness")
+SECTIONS = (
+    "ingest",
+    "lag",
+    "rebuild",
+    "queries",
+    "rebuild-pg",
+    "import",
+    "fairness",
+    "outbound",
+)
 # A section's heading whether measured or not, so links to it (#import-sqlite) hold.
 TITLES = {
     "ingest": "Ingest over HTTP",
@@ -32,6 +41,7 @@ TITLES = {
     "rebuild-pg": "Rebuild (postgres)",
     "import": "Import (SQLite)",
     "fairness": "Fair intake: one huge batch, other senders (sqlite)",
+    "outbound": "Ingest with a receiver down (sqlite)",
 }
 
 INTRO = (
