@@ -71,7 +71,26 @@ def wrap_stored(engine: Engine, box: SecretBox, under: MasterKey | None = None) 
             if new is not None:
                 conn.execute(update(t).where(t.c.id == row.id).values(secret=new))
                 changed += 1
+    if changed:
+        _purge_old_versions(engine)
     return changed
+
+
+def _purge_old_versions(engine: Engine) -> None:
+    """No old value left behind: SQLite's WAL copied into the file (whose freed cells
+    secure_delete zeroed) and truncated; PostgreSQL's dead row versions vacuumed (its WAL
+    archives still hold them until they expire, as for the lead keys)."""
+    if engine.dialect.name != "sqlite":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(f"VACUUM {subscriptions.name}")
+        return
+    raw = engine.raw_connection()  # outside any transaction (the engine's begins one)
+    try:
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cursor.close()
+    finally:
+        raw.close()
 
 
 def _raw(secret: str) -> bytes:
