@@ -38,6 +38,7 @@ from typing import Any
 
 import httpx
 
+from bench import profiling
 from bench.common import OUT, Credentials, Running, database, free_port, served
 from bench.ingest import CEILING, load, run_id
 from bench.outbound_report import section
@@ -124,10 +125,52 @@ def window(
     return level
 
 
+# A server stack is the dispatcher's when one of these runs in it (its thread, the queries
+# it hands to worker threads); one waiting in its event loop's select is idle, not work.
+DISPATCHER = ("webhook_dispatcher.py", "subscription_leases.py", "adapters/outbound/")
+DISPATCHER_READS = ("ChangeFeed.page", "ChangeFeed.heads")
+IDLE = "selectors.py"
+
+
+def dispatcher_share(raw: str) -> dict[str, Any]:
+    """The share of the server's sampled stacks that are the dispatcher at work."""
+    total = mine = 0
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        total += int(count)
+        frames = stack.split(";")
+        working = IDLE not in frames[-1]
+        if working and any(key in stack for key in DISPATCHER + DISPATCHER_READS):
+            mine += int(count)
+    return {"samples": total, "dispatcher_pct": round(100 * mine / total, 2) if total else None}
+
+
+def profiled(
+    server: Running, creds: Credentials, client: httpx.Client, dead: str, seconds: float
+) -> dict[str, Any]:
+    """One more window with the refusing receiver while py-spy samples the server."""
+    out = OUT / "outbound-profile.txt"
+    out.unlink(missing_ok=True)
+    try:
+        spy = profiling.record(server.process.pid, seconds, out, subprocesses=False)
+    except FileNotFoundError as exc:
+        return {"error": str(exc)}
+    sub_id = subscribe(client, dead)
+    load(server, creds, "P" + run_id(), 16, seconds, CEILING)
+    _, err = spy.communicate(timeout=seconds + 60)
+    client.delete(f"/subscriptions/{sub_id}").raise_for_status()
+    if not out.exists():
+        return {"error": err.decode(errors="replace")[-300:]}
+    return dispatcher_share(out.read_text(errors="replace"))
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     creds = Credentials()
     workdir = Path(tempfile.mkdtemp(prefix="leadledger-outbound-"))
     windows: dict[str, list[dict[str, Any]]] = {c: [] for c in CONDITIONS}
+    profile: dict[str, Any] | None = None
     try:
         with (
             database(False, "", workdir, "outbound") as url,
@@ -152,6 +195,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         f"{level['statuses']} {level.get('subscription', '')}",
                         flush=True,
                     )
+            if not args.quick:
+                profile = profiled(server, creds, client, dead, args.seconds)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return {
@@ -160,6 +205,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "seconds_per_window": args.seconds,
         "rounds": args.rounds,
         "conditions": {c: totals(windows[c]) for c in CONDITIONS},
+        "profile": profile,
     }
 
 

@@ -51,6 +51,17 @@ def section(result: dict[str, Any], command: str) -> dict[str, Any]:
             *rows,
         ]
     )
+    profile = result.get("profile")
+    if profile and profile.get("samples"):
+        markdown += (
+            f"\n\nWhere the server's time goes with the refusing receiver (py-spy over one more "
+            f"window, {profile['samples']} samples): the dispatcher at work — its thread and "
+            f"the queries it hands to worker threads — in {profile['dispatcher_pct']} % of "
+            "them. Differences between the conditions larger than that are the machine's "
+            "noise, not the dispatcher."
+        )
+    elif profile:
+        markdown += f"\n\nNo profile: {profile.get('error', 'py-spy saw nothing')}."
     aims = [
         {
             "aim": f"Ingest with {LABELS[condition]} for the whole window, against none",
