@@ -27,6 +27,7 @@ import argparse
 import json
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -150,13 +151,19 @@ def dispatcher_share(raw: str) -> dict[str, Any]:
 def profiled(
     server: Running, creds: Credentials, client: httpx.Client, dead: str, seconds: float
 ) -> dict[str, Any]:
-    """One more window with the refusing receiver while py-spy samples the server."""
+    """One more window with the refusing receiver while py-spy samples the server's
+    GIL-holding thread (its Python work; SQLite's own work runs without the GIL)."""
     out = OUT / "outbound-profile.txt"
     out.unlink(missing_ok=True)
-    try:
-        spy = profiling.record(server.process.pid, seconds, out, subprocesses=False)
-    except FileNotFoundError as exc:
-        return {"error": str(exc)}
+    binary = profiling.py_spy()
+    if binary is None:
+        return {"error": "py-spy is not installed"}
+    # --gil: only the thread holding the GIL is sampled, so a thread waiting for it (which
+    # a busy 2-CPU machine makes every thread do) is not counted as working.
+    command = [binary, "record", "--pid", str(server.process.pid), "--gil", "--nonblocking"]
+    command += ["--duration", str(round(seconds)), "--rate", "100", "--format", "raw"]
+    command += ["--full-filenames", "--output", str(out)]
+    spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     sub_id = subscribe(client, dead)
     load(server, creds, "P" + run_id(), 16, seconds, CEILING)
     _, err = spy.communicate(timeout=seconds + 60)

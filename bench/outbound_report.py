@@ -54,11 +54,11 @@ def section(result: dict[str, Any], command: str) -> dict[str, Any]:
     profile = result.get("profile")
     if profile and profile.get("samples"):
         markdown += (
-            f"\n\nWhere the server's time goes with the refusing receiver (py-spy over one more "
-            f"window, {profile['samples']} samples): the dispatcher at work — its thread and "
-            f"the queries it hands to worker threads — in {profile['dispatcher_pct']} % of "
-            "them. Differences between the conditions larger than that are the machine's "
-            "noise, not the dispatcher."
+            f"\n\nWhere the server's Python time goes with the refusing receiver (py-spy "
+            f"`--gil` over one more window, {profile['samples']} samples of the thread holding "
+            f"the GIL): the dispatcher at work — its thread and the queries it hands to worker "
+            f"threads — in {profile['dispatcher_pct']} % of them. A difference between the "
+            "conditions much larger than that is the machine's noise, not the dispatcher."
         )
     elif profile:
         markdown += f"\n\nNo profile: {profile.get('error', 'py-spy saw nothing')}."

@@ -7,9 +7,9 @@ lead); the cursor moves only after a 2xx, so a crash or a kill re-sends, never l
 failure waits out the retry schedule; past its end the subscription is disabled.
 
 Bounded work while ingest runs: the views wake the dispatcher on every move, but it claims
-at most once per `MIN_ROUND`, and not at all while every subscription it could claim is
-waiting (a retry, another process's lease): until the earliest of those waits ends (or the
-poll interval, for new subscriptions), a wake-up costs no query. A dead receiver thus
+at most once per `MIN_ROUND`, and while every subscription it could claim is waiting (a
+retry, another process's lease) it does not even listen: it sleeps until the earliest of
+those waits ends (or the poll interval, for new subscriptions). A dead receiver thus
 costs one attempt per retry wait, whatever the ingest rate (bench/outbound.py).
 """
 
@@ -92,15 +92,17 @@ class WebhookDispatcher:
         self._stopping = asyncio.Event()
         async with sender.client(self.settings.webhook_timeout) as client:
             while not self._stopping.is_set():
+                quiet = self._quiet_until - time.time()
+                if quiet > 0:  # nothing claimable before then: the views' moves don't matter
+                    await self._pause(quiet)
+                    continue
                 with self.feed.wakeup() as woken:
-                    if time.time() >= self._quiet_until:
-                        try:
-                            await self._claim(client)
-                        except Exception:  # the database may be away: retried next round
-                            log.exception("claiming webhook subscriptions failed")
-                    quiet = self._quiet_until - time.time()
-                    wait = max(MIN_ROUND, min(self.settings.changes_poll, quiet))
-                    if await woken.wait(wait):
+                    try:
+                        await self._claim(client)
+                    except Exception:  # the database may be away: retried next round
+                        log.exception("claiming webhook subscriptions failed")
+                    listen = self._quiet_until <= time.time()
+                    if listen and await woken.wait(self.settings.changes_poll):
                         await asyncio.sleep(MIN_ROUND)  # coalesce a busy ingest's wake-ups
             for task in self._serving.values():
                 task.cancel()
@@ -109,6 +111,12 @@ class WebhookDispatcher:
             await asyncio.to_thread(self.store.release_all, self.owner)
         except Exception:  # the database is away: the leases expire instead
             log.warning("could not release the webhook leases; they expire by themselves")
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, unless the dispatcher is stopped meanwhile."""
+        assert self._stopping is not None
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
 
     async def _claim(self, client: httpx.AsyncClient) -> None:
         room = MAX_TASKS - len(self._serving)
