@@ -94,7 +94,7 @@ def wrap_signing_secrets(store: LedgerStore, engines: Engines) -> None:
     """The webhook signing secrets, wrapped under the master key like the lead keys: the
     plain ones of an older version now, and again by every master key rotation."""
     box = SecretBox(store.keys.keyring)
-    wrap_stored(engines.write, box)
+    wrap_stored(engines.write, box, reader=engines.read)
     store.keys.also_rewrap.append(lambda master: wrap_stored(engines.write, box, master))
 
 

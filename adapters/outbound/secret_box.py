@@ -58,22 +58,26 @@ class SecretBox:
             return None
 
 
-def wrap_stored(engine: Engine, box: SecretBox, under: MasterKey | None = None) -> int:
+def wrap_stored(
+    engine: Engine, box: SecretBox, under: MasterKey | None = None, reader: Engine | None = None
+) -> int:
     """Wrap every stored secret under `under` (default: the current master key): plain
     rows of an older version, and rows under an older key (a rotation), in one
-    transaction; the number of rows changed."""
+    transaction; the number of rows changed. A plain read first (`reader`): the write
+    lock only when something is to be changed."""
     target = under or box.keyring.current
     t = subscriptions
-    changed = 0
+    with (reader or engine).connect() as conn:
+        rows = conn.execute(select(t.c.id, t.c.secret)).all()
+    changes = {row.id: box.rewrapped(row.secret, target) for row in rows}
+    changed = {sub_id: new for sub_id, new in changes.items() if new is not None}
+    if not changed:
+        return 0
     with engine.begin() as conn:
-        for row in conn.execute(select(t.c.id, t.c.secret)).all():
-            new = box.rewrapped(row.secret, target)
-            if new is not None:
-                conn.execute(update(t).where(t.c.id == row.id).values(secret=new))
-                changed += 1
-    if changed:
-        _purge_old_versions(engine)
-    return changed
+        for sub_id, new in changed.items():
+            conn.execute(update(t).where(t.c.id == sub_id).values(secret=new))
+    _purge_old_versions(engine)
+    return len(changed)
 
 
 def _purge_old_versions(engine: Engine) -> None:
