@@ -159,8 +159,9 @@ def profiled(
     if binary is None:
         return {"error": "py-spy is not installed"}
     # --gil: only the thread holding the GIL is sampled, so a thread waiting for it (which
-    # a busy 2-CPU machine makes every thread do) is not counted as working.
-    command = [binary, "record", "--pid", str(server.process.pid), "--gil", "--nonblocking"]
+    # a busy 2-CPU machine makes every thread do) is not counted as working. Blocking
+    # sampling (--nonblocking misreads the GIL's holder): this window is not measured.
+    command = [binary, "record", "--pid", str(server.process.pid), "--gil"]
     command += ["--duration", str(round(seconds)), "--rate", "100", "--format", "raw"]
     command += ["--full-filenames", "--output", str(out)]
     spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -55,10 +55,11 @@ def section(result: dict[str, Any], command: str) -> dict[str, Any]:
     if profile and profile.get("samples"):
         markdown += (
             f"\n\nWhere the server's Python time goes with the refusing receiver (py-spy "
-            f"`--gil` over one more window, {profile['samples']} samples of the thread holding "
-            f"the GIL): the dispatcher at work — its thread and the queries it hands to worker "
-            f"threads — in {profile['dispatcher_pct']} % of them. A difference between the "
-            "conditions much larger than that is the machine's noise, not the dispatcher."
+            f"`--gil` over one more window, not one of the measured ones: {profile['samples']} "
+            f"samples of the thread holding the GIL): the dispatcher at work — its thread and "
+            f"the queries it hands to worker threads — in {profile['dispatcher_pct']} % of "
+            "them, with a retry every 0.5 s (the default schedule waits 5 s, then minutes to "
+            "days)."
         )
     elif profile:
         markdown += f"\n\nNo profile: {profile.get('error', 'py-spy saw nothing')}."
