@@ -46,7 +46,7 @@ def answer(section: str, measured: str, met: bool) -> dict[str, Any]:
 
 
 def aim_rows(page: str) -> list[str]:
-    table = page.split("## Aims\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    table = page.split("## Every section's aims\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
     return table[2:]
 
 
