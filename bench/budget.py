@@ -6,9 +6,11 @@ SQLite's write lock or on an fsync has let the GIL go). The samples' count at th
 rate gives the CPU time spent holding the GIL; the rest of the server's measured CPU
 (from /proc, all its processes, over the same load) ran without the GIL: C code that
 releases it, above all SQLite's and psycopg's own work inside a statement, so it is
-counted as SQL. Each GIL sample is given to one stage by the rules below, and the shares
-are scaled so that the stages add up to the server CPU per delivery measured at the same
-concurrency without the profiler.
+counted as SQL. On a busy machine this split leans the other way: a thread that holds the
+GIL while it waits for a CPU counts as holding it, so the table says when the samples
+covered all the CPU (nothing left for C code without the GIL). Each GIL sample is given
+to one stage by the rules below, and the shares are scaled so that the stages add up to
+the server CPU per delivery measured at the same concurrency without the profiler.
 
 The rules, in order (first that holds decides):
 
@@ -208,4 +210,11 @@ def table(budgets: dict[str, dict[str, Any]]) -> list[str]:
         "counted in SQL: it is mostly SQLite's and psycopg's C code, with the kernel's share "
         "of fsync and sockets.)",
     ]
+    if any(budgets[n].get("gil_share", 0.0) >= 0.98 for n in names):
+        lines += [
+            "",
+            "The GIL was held for (about) as long as the server used CPU: on a busy machine a "
+            "thread waiting for a CPU holds it too, so the CPU SQLite spent without the GIL "
+            "is not separated here and is spread over the stages by their Python share.",
+        ]
     return lines

@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sqlite3
+import signal
 import tempfile
 import time
 import uuid
@@ -30,10 +30,6 @@ from typing import Any
 
 import psycopg
 
-from adapters.eventstore.database_url import DatabaseURL
-from adapters.eventstore.store import open_store
-from adapters.keys.master_key import KEY_FILE_NAME
-from adapters.keys.master_key_source import MasterKeySource
 from bench import budget, profiling, wrk_load
 from bench.common import (
     DEFAULT_PG,
@@ -47,7 +43,7 @@ from bench.common import (
 )
 from bench.ingest_report import section
 from bench.loadgen import Plan
-from projections.source import read_page
+from bench.stored import stored_messages
 
 TARGETS = ("bare", "plain", "leadledger")
 PROFILED = ("plain", "leadledger")  # the CPU budget table's two columns
@@ -83,52 +79,34 @@ def load(
     return level
 
 
-def stored_messages(url: str, app: str, workdir: Path) -> tuple[int, set[str]]:
-    """(message rows/events, distinct message ids) read straight from the database; the
-    ledger's keys are wrapped under the server's master key file in `workdir`."""
-    parsed = DatabaseURL.parse(url)
-    if app == "plain":
-        if parsed.kind == "sqlite":
-            with sqlite3.connect(str(parsed.path)) as conn:
-                ids = [r[0] for r in conn.execute("SELECT message_id FROM messages")]
-        else:
-            with parsed.connect_postgres() as pg:
-                pg.execute(f'SET search_path TO "{parsed.schema}"')
-                ids = [str(r[0]) for r in pg.execute("SELECT message_id FROM messages")]
-        return len(ids), set(ids)
-    store = open_store(parsed, MasterKeySource(file=workdir / KEY_FILE_NAME))
-    ids = []
-    try:
-        after = 0
-        while True:
-            events, last = read_page(store, after, 5000)
-            if last == after:
-                break
-            ids += [str(e.data["message_id"]) for e in events if e.type == "InboundMessageReceived"]
-            after = last
-    finally:
-        store.close()
-    return len(ids), set(ids)
-
-
 def profile(
-    running: Running, creds: Credentials, args: argparse.Namespace, workers: int, workdir: Path
+    running: Running, creds: Credentials, seconds: float, rate: float, workdir: Path
 ) -> tuple[str, dict[str, Any]]:
-    """Load the server at the aims' concurrency while py-spy samples all its processes'
-    busy threads: (py-spy's raw output or why there is none, the level while sampled)."""
+    """A level at the aims' concurrency while py-spy samples the thread holding the GIL in
+    each of the server's processes: (py-spy's raw output or why there is none, the level)."""
     out = workdir / "profile.txt"
+    children = bool(worker_pids(running.process.pid))
     try:
-        spy = profiling.record(
-            running.process.pid, args.profile_seconds, out, workers > 1, gil=True
-        )
+        # It samples past the level's end and is stopped when the level is done: its
+        # samples then cover the whole time the server's CPU was measured.
+        spy = profiling.record(running.process.pid, seconds + 30, out, children, gil=True)
     except FileNotFoundError as exc:
-        return f"error: {exc}", {}
-    time.sleep(0.3)  # py-spy attaches before the load starts
-    level = load(running, creds, f"P{run_id()}", args.profile_at, args.profile_seconds, FLOOR)
-    _, err = spy.communicate(timeout=args.profile_seconds + 60)
+        return f"error: {exc}", load(running, creds, f"P{run_id()}", AIM_CONNECTIONS, seconds, rate)
+    time.sleep(0.5)  # py-spy attaches before the load starts
+    level = load(running, creds, f"P{run_id()}", AIM_CONNECTIONS, seconds, rate)
+    spy.send_signal(signal.SIGINT)  # py-spy writes what it has on Ctrl-C
+    _, err = spy.communicate(timeout=60)
     if not out.exists():
         return f"error: {err.decode(errors='replace')[-500:]}", level
     return out.read_text(errors="replace"), level
+
+
+def worker_pids(pid: int) -> list[str]:
+    """The uvicorn worker processes of a server started with --workers > 1."""
+    try:
+        return Path(f"/proc/{pid}/task/{pid}/children").read_text(encoding="ascii").split()
+    except OSError:
+        return []
 
 
 def aims_level(levels: list[dict[str, Any]]) -> dict[str, Any]:
@@ -150,26 +128,34 @@ def run_target(app: str, pg: bool, args: argparse.Namespace, workers: int) -> di
                 done = []
                 if args.warmup:  # also tells how many deliveries the levels need
                     done.append(load(running, creds, "W" + run_id(), 4, args.warmup, FLOOR))
+                profiling_on = app in PROFILED and args.profile_seconds > 0
+                raw, level = "", dict[str, Any]()
                 for c in args.concurrency:
                     best_yet = max((lv["req_per_s"] for lv in done), default=FLOOR)
                     estimate = max(FLOOR, 4 * best_yet)
+                    if profiling_on and args.profile_inline and c == AIM_CONNECTIONS:
+                        # --quick: the aims' level is the profiled one (no time for both)
+                        raw, level = profile(running, creds, args.seconds, estimate, workdir)
+                        done.append(level)
+                        continue
                     run = f"L{c}x{run_id()}"
                     done.append(load(running, creds, run, c, args.seconds, estimate))
                 result["levels"] = done[1:] if args.warmup else list(done)
-                if app in PROFILED and args.profile_seconds > 0:
-                    raw, level = profile(running, creds, args, workers, workdir)
+                if profiling_on:
+                    if not args.profile_inline:
+                        raw, level = profile(running, creds, args.profile_seconds, FLOOR, workdir)
+                        done.append(level)
                     backend = "postgres" if pg else "sqlite"
                     kept = OUT / f"profile-ingest-{backend}-{app}-x{workers}.txt"
                     kept.parent.mkdir(parents=True, exist_ok=True)
                     kept.write_text(raw, encoding="utf-8")  # py-spy raw: for a closer look
-                    if level:
-                        done.append(level)
-                        result["profiled_level"] = level
+                    result["profiled_level"] = level
                     at = aims_level(result["levels"])
                     cpu_us = 1000 * at["server_cpu_ms_per_request"]
-                    result["profile"] = profiling.summarise(raw) if level else {"error": raw}
+                    failed = raw.startswith("error: ")
+                    result["profile"] = {"error": raw} if failed else profiling.summarise(raw)
                     result["budget"] = {"concurrency": at["concurrency"]} | budget.budget(
-                        raw if level else "",
+                        "" if failed else raw,
                         cpu_us,
                         level.get("server_cpu_s", 0.0),
                         profiling.RATE_HZ,
@@ -229,8 +215,8 @@ def main() -> None:
     args.concurrency = levels or ([AIM_CONNECTIONS] if quick else [4, AIM_CONNECTIONS, 64])
     args.seconds = seconds or (2.0 if quick else 8.0)
     args.warmup = 0.0 if quick else 2.0
-    args.profile_seconds = 1.0 if quick else 8.0
-    args.profile_at = AIM_CONNECTIONS
+    args.profile_seconds = args.seconds if quick else 8.0
+    args.profile_inline = quick
     pg_workers = args.pg_workers or ([1] if quick else [1, 2, 4])
     started = time.perf_counter()
     runs: dict[str, list[dict[str, Any]]] = {}

@@ -225,3 +225,10 @@ def test_the_lag_bench_takes_80_percent_of_the_ingest_rate_at_32_connections(
     assert found is not None
     assert found[0] == 450
     assert sustained(tmp_path / "missing.json") is None
+
+
+def test_a_result_without_the_figures_an_aim_reads_is_shown_not_readable() -> None:
+    rows = issue_aims({"rebuild": {"aims": [], "figures": {"events": 10}}})
+    rebuild = next(r for r in rows if "not readable" in r["measured"])
+    assert "`python -m bench.run --only rebuild`" in rebuild["measured"]
+    assert rebuild["met"] is None
