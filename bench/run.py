@@ -168,6 +168,7 @@ def main() -> None:
         name: job for name, job in jobs(args.quick, pg, args.only).items() if name in args.only
     }
     skipped = sorted(set(args.only) - set(planned))  # rebuild-pg: full runs with PostgreSQL
+    unregistered = sorted(set(skipped) - set(jobs(quick=False, pg=True)))  # no bench yet
     results: dict[str, dict[str, Any]] = {}
     for name, job in planned.items():
         results[name] = measured(name, job, args.quick, pg, command)
@@ -185,8 +186,12 @@ def main() -> None:
         encoding="utf-8",
     )
     failed = [name for name, r in results.items() if "error" in r]
-    print(f"wrote {target} in {seconds:.0f} s; not available: {failed or 'none'}", end="")
-    print(f"; not run (full runs with PostgreSQL only): {skipped}" if skipped else "")
+    said = [f"wrote {target} in {seconds:.0f} s; not available: {failed or 'none'}"]
+    if postgres_only := sorted(set(skipped) - set(unregistered)):
+        said.append(f"not run (full runs with PostgreSQL only): {postgres_only}")
+    if unregistered:
+        said.append(f"no bench registered yet for: {unregistered}")
+    print("; ".join(said))
 
 
 if __name__ == "__main__":
