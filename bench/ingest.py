@@ -51,6 +51,7 @@ AIM_CONNECTIONS = 32  # the issue's concurrency for the aims
 # Deliveries are built before the clock starts, enough for ~1.3x the expected rate (4x
 # the warm-up's), at most CEILING; wrk cycles over them if they run out (marked *).
 CEILING = 100_000
+BARE_CEILING = 20_000  # the bare server stores nothing: cycling costs it nothing
 FLOOR = 2000.0
 
 
@@ -60,12 +61,18 @@ def run_id() -> str:
 
 
 def load(
-    server: Running, creds: Credentials, run: str, concurrency: int, seconds: float, rate: float
+    server: Running,
+    creds: Credentials,
+    run: str,
+    concurrency: int,
+    seconds: float,
+    rate: float,
+    ceiling: int = CEILING,
 ) -> dict[str, Any]:
     """One level with wrk: its figures, with the server's CPU time (all its processes)."""
     host, port = server.base.removeprefix("http://").split(":")
     plan = Plan(host, int(port), creds.kapso_secret, run, concurrency, seconds)
-    count = min(CEILING, int(rate * max(1.0, round(seconds)) * 1.3) + 500)
+    count = min(ceiling, int(rate * max(1.0, round(seconds)) * 1.3) + 500)
     pid = server.process.pid
     level = wrk_load.run(plan, server.base + "/webhook/kapso", count, lambda: process_tree_cpu(pid))
     cpu = level["server_cpu_s"]
@@ -139,7 +146,8 @@ def run_target(app: str, pg: bool, args: argparse.Namespace, workers: int) -> di
                         done.append(level)
                         continue
                     run = f"L{c}x{run_id()}"
-                    done.append(load(running, creds, run, c, args.seconds, estimate))
+                    cap = BARE_CEILING if app == "bare" else CEILING
+                    done.append(load(running, creds, run, c, args.seconds, estimate, cap))
                 result["levels"] = done[1:] if args.warmup else list(done)
                 if profiling_on:
                     if not args.profile_inline:

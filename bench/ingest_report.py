@@ -186,8 +186,9 @@ def section(
             if any(lv.get("exhausted") for r in group.values() for lv in r["levels"]):
                 md += [
                     "",
-                    "\\* ran out of pre-built deliveries before the level's time was up; "
-                    "the rate is answers over the time it did run.",
+                    "\\* went through its pre-built deliveries and cycled over them again: "
+                    "its later requests repeat earlier ones (retries, for a server that "
+                    "stores; the bare one stores nothing, so it is built fewer).",
                 ]
             check = group["leadledger"].get("check", {})
             plain_check = group["plain"].get("check", {})
@@ -237,8 +238,7 @@ def section(
         "",
         f"wrk used at most {max_client:.0f} % of one core in any level. On a machine with few "
         "cores it shares them with the server, as real load would not; the ratios carry "
-        "that equally for all three servers. \\* : the level went through its pre-built "
-        "deliveries and cycled over them again (repeats, answered as retries).",
+        "that equally for all three servers.",
     ]
     missed = [a for a in aims if not a["met"] and "shortfall_pct" in a]
     if missed:
