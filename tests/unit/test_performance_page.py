@@ -157,6 +157,7 @@ def run_suite(
         return save_result(name, result, tmp_path / "results")
 
     monkeypatch.setattr(suite, "run_bench", fake_bench)
+    monkeypatch.setattr(suite, "ensure_tools", lambda: None)  # never apt-get in a test
     monkeypatch.setattr(suite, "speed_probe", lambda: 1.0)
     monkeypatch.setattr(suite, "save_result", fake_save)
     monkeypatch.setattr(suite, "load_results", lambda: load_results(tmp_path / "results"))
