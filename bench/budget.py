@@ -25,12 +25,16 @@ The rules, in order (first that holds decides):
      (`eventsourcing/sqlite.py`, `postgres.py`), the ledger's own recorder and tables
      (`adapters/eventstore/` otherwise), the plain table's `write`;
    - verify: `adapters/webhooks/signatures.py`, `hmac`, the plain table's `verified`;
-   - translate: `adapters/webhooks/` otherwise, `api/http/body.py` (the JSON parse),
-     `pydantic`, `pydantic_core`, `phonenumbers`, the plain table's `parsed`/`rows_of`;
+   - translate: `adapters/webhooks/` otherwise, `api/http/body.py` (the JSON parse), the
+     plain table's `parsed`/`rows_of`;
    - HTTP: `uvicorn`, `starlette`, `h11`, `httptools`, `anyio`, `asyncio`, `uvloop`,
      `api/` otherwise (routing, auth, answering);
 3. other: the rest (the domain's aggregates, the service layer's group commit, the
    interpreter's own frames).
+
+Libraries that serve several stages (`pydantic`, `phonenumbers`, the standard library but
+`hmac` and `sqlite3`) have no rule: their caller's stage counts, so pydantic building the
+webhook's answer is HTTP and pydantic reading a payload is translate.
 
 Frames are matched on their file path (relative to site-packages or this checkout) and
 function name, so the rules hold wherever the checkout lives.
@@ -79,7 +83,7 @@ RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("verify", ("adapters/webhooks/signatures.py", "hmac.py"), ("verified",)),
     (
         "translate",
-        ("adapters/webhooks/", "api/http/body.py", "pydantic/", "pydantic_core/", "phonenumbers/"),
+        ("adapters/webhooks/", "api/http/body.py"),
         ("parsed", "rows_of"),
     ),
     (

@@ -117,6 +117,11 @@ def test_the_innermost_stage_frame_decides_and_waits_are_not_cpu() -> None:
     assert budget.classify([http]) == "HTTP"
     assert budget.classify([http, frame("Lead.receive", f"{ROOT}/domain/lead.py")]) == "HTTP"
     assert budget.classify([frame("run", f"{ROOT}/service_layer/group_commit.py")]) == "other"
+    pydantic = frame("BaseModel.__init__", f"{SITE}/pydantic/main.py")
+    answer = frame("_accepted", f"{ROOT}/api/http/handlers/webhooks.py")
+    reading = frame("_translate_one", f"{ROOT}/adapters/webhooks/kapso.py")
+    assert budget.classify([http, answer, pydantic]) == "HTTP"
+    assert budget.classify([http, reading, pydantic]) == "translate"
     wait = frame("Condition.wait", "/usr/lib/python3.11/threading.py")
     assert budget.classify([http, wait]) is None
 
@@ -143,7 +148,7 @@ def test_the_stages_add_up_to_the_measured_cpu(
     paths = {
         "HTTP": f"{SITE}/starlette/routing.py",
         "verify": f"{ROOT}/adapters/webhooks/signatures.py",
-        "translate": f"{SITE}/pydantic/main.py",
+        "translate": f"{ROOT}/adapters/webhooks/kapso.py",
         "encode+encrypt": f"{SITE}/cryptography/aead.py",
         "SQL": f"{SITE}/psycopg/cursor.py",
         "views": f"{ROOT}/projections/writer.py",
