@@ -49,6 +49,8 @@ class LeadQuery:
     statuses: tuple[str, ...] = ()
     temperatures: tuple[str, ...] = ()
     chat_phases: tuple[str, ...] = ()
+    conversation_statuses: tuple[str, ...] = ()
+    status_sources: tuple[str, ...] = ()
     score_min: int | None = None
     score_max: int | None = None
     updated_since: datetime | None = None
@@ -102,6 +104,8 @@ def _filters(t: ViewTables, query: LeadQuery) -> list[ColumnElement[bool]]:
         (c.lead_status, query.statuses),
         (c.lead_temperature, query.temperatures),
         (c.chat_phase, query.chat_phases),
+        (c.conversation_status, query.conversation_statuses),
+        (c.status_source, query.status_sources),
     ):
         if values:
             found.append(col.in_(values))

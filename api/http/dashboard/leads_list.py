@@ -9,7 +9,7 @@ holds a sort value and a lead id, travels in the query string.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
@@ -23,10 +23,22 @@ from api.http.dashboard.live_stream import stream_after
 from api.http.dashboard.templating import env, page
 from api.http.errors import ApiError
 from api.http.handlers.lead_queries import lead_query
-from domain.values import ChatPhase, LeadStatus, Temperature
+from domain.reducer.conversation import ConversationStatus
+from domain.values import ChatPhase, LeadStatus, Source, Temperature
 from projections.queries import LeadQuery
 
-FILTERS = ("status", "temperature", "chat_phase", "score_min", "score_max", "q", "sort", "order")
+FILTERS = (
+    "status",
+    "temperature",
+    "chat_phase",
+    "conversation_status",
+    "status_source",
+    "score_min",
+    "score_max",
+    "q",
+    "sort",
+    "order",
+)
 PAGE_SIZE = 50
 OVERLAP = timedelta(seconds=5)  # re-fetch a little: a view may commit just behind the clock
 
@@ -63,6 +75,8 @@ async def leads_page(request: Request) -> Response:
         statuses=[s.value for s in LeadStatus],
         temperatures=[t.value for t in Temperature],
         chat_phases=[c.value for c in ChatPhase],
+        conversation_statuses=list(get_args(ConversationStatus)),
+        sources=[s.value for s in Source],
     )
 
 
