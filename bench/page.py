@@ -17,12 +17,13 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from bench.changes_report import CHANGES_TITLE
 from bench.common import ROOT
 
 RESULTS = ROOT / "bench" / "results"
 PAGE = ROOT / "docs" / "performance.md"
 # Page order; rebuild runs before queries in a full run (queries reuses its ledger).
-SECTIONS = ("ingest", "lag", "rebuild", "queries", "rebuild-pg", "import", "fairness")
+SECTIONS = ("ingest", "lag", "rebuild", "queries", "rebuild-pg", "import", "fairness", "changes")
 # A section's heading whether measured or not, so links to it (#import-sqlite) hold.
 TITLES = {
     "ingest": "Ingest over HTTP",
@@ -32,6 +33,7 @@ TITLES = {
     "rebuild-pg": "Rebuild (postgres)",
     "import": "Import (SQLite)",
     "fairness": "Fair intake: one huge batch, other senders (sqlite)",
+    "changes": CHANGES_TITLE,
 }
 
 INTRO = (

@@ -53,6 +53,7 @@ def jobs(quick: bool, pg: bool) -> dict[str, list[str]]:
         "queries": ["queries", *q, *reuse],
         "import": ["import_bench", *q],
         "fairness": ["fairness", *q],  # SQLite; `python -m bench.fairness --pg` for PostgreSQL
+        "changes": ["changes", *q],  # SSE fan-out and lag, SQLite (bench/changes.py)
     }
     if pg and not quick:
         found["rebuild-pg"] = ["rebuild", "--pg", *PG_REBUILD]
