@@ -39,12 +39,22 @@ import httpx
 from adapters.webhooks import payloads
 from adapters.webhooks.traffic import SIMULATED_PHONE_NUMBER_ID
 from bench import loadgen, sse_clients
+from bench.change_probes import PROBE_PHONE, Probes, probe_delivery
 from bench.changes_report import section
-from bench.common import DEFAULT_PG, OUT, WORKSPACE, Credentials, database, machine, served, summary
+from bench.common import (
+    DEFAULT_PG,
+    OUT,
+    WORKSPACE,
+    Credentials,
+    database,
+    machine,
+    process_tree_cpu,
+    served,
+    summary,
+)
 
-PROBE_PHONE = "+6281399990000"
-FULL = {"clients": 200, "real": 4, "deliveries": 2000, "light_probes": 200}
-QUICK = {"clients": 200, "real": 4, "deliveries": 300, "light_probes": 40}
+FULL = {"clients": 200, "real": 4, "deliveries": 2000, "light_probes": 200, "steady_seconds": 20}
+QUICK = {"clients": 200, "real": 4, "deliveries": 300, "light_probes": 40, "steady_seconds": 4}
 
 
 def workspace_toml(human_key: str) -> str:
@@ -56,69 +66,9 @@ def workspace_toml(human_key: str) -> str:
     )
 
 
-def probe_delivery(secret: str, n: int) -> tuple[bytes, dict[str, str]]:
-    mark = sse_clients.token(n)
-    element = payloads.kapso_message(
-        f"wamid.{mark}",
-        PROBE_PHONE,
-        phone_number_id=SIMULATED_PHONE_NUMBER_ID,
-        conversation_id="conv-probe",
-        text=f"probe {mark}",
-        sender=PROBE_PHONE[1:],
-    )
-    body = json.dumps(element).encode()
-    return body, payloads.kapso_headers(secret, body, payloads.KAPSO_RECEIVED)
-
-
-def send_probes(base: str, secret: str, human: str, lead: str, plan: dict[str, Any]) -> None:
-    """Process entry point: probes at `rate`/s, numbered from `first`, until `count` are
-    sent or the pipe says stop; answers {token: monotonic time of its 200}."""
-    pipe: Connection = plan["pipe"]
-    answered: dict[str, float] = {}
-    failed: list[int] = []
-    with httpx.Client(base_url=base, timeout=30) as http:
-        n, begin = plan["first"], time.monotonic()
-        while not pipe.poll(0) and (plan["count"] == 0 or n < plan["first"] + plan["count"]):
-            if (delay := begin + (n - plan["first"]) / plan["rate"] - time.monotonic()) > 0:
-                time.sleep(delay)
-            if n % 2:
-                resp = http.post(
-                    f"/leads/{lead}/notes",
-                    json={"content": f"probe {sse_clients.token(n)}"},
-                    headers={"Authorization": f"Bearer {human}"},
-                )
-            else:
-                body, headers = probe_delivery(secret, n)
-                resp = http.post(payloads.KAPSO_PATH, content=body, headers=headers)
-            if resp.status_code == 200:
-                answered[sse_clients.token(n)] = time.monotonic()
-            else:
-                failed.append(resp.status_code)
-            n += 1
-    pipe.send({"answered": answered, "failed": failed})
-
-
-class Probes:
-    """The probe sender in its own process; `stop()` answers its 200s' times."""
-
-    def __init__(self, run: Run, first: int, rate: float, count: int = 0) -> None:
-        self._pipe, child = multiprocessing.Pipe()
-        plan = {"pipe": child, "first": first, "rate": rate, "count": count}
-        args = (run.base, run.creds.kapso_secret, run.human, run.lead, plan)
-        self._process = multiprocessing.Process(target=send_probes, args=args)
-        self._process.start()
-
-    def stop(self, wait: bool = False) -> dict[str, Any]:
-        if not wait:
-            self._pipe.send("stop")
-        answer: dict[str, Any] = self._pipe.recv()
-        self._process.join(30)
-        return answer
-
-
 class Run:
-    def __init__(self, base: str, creds: Credentials, human: str) -> None:
-        self.base, self.creds, self.human = base, creds, human
+    def __init__(self, base: str, pid: int, creds: Credentials, human: str) -> None:
+        self.base, self.pid, self.creds, self.human = base, pid, creds, human
         self.http = httpx.Client(base_url=base, timeout=30)
         self.auth = {"Authorization": f"Bearer {creds.api_key}"}
         body, headers = probe_delivery(creds.kapso_secret, 0)
@@ -151,12 +101,13 @@ class Run:
             time.sleep(0.5)
         return last
 
-    def ingest(self, count: int, concurrency: int) -> float:
+    def ingest(self, count: int, concurrency: int, rate: float = 0.0) -> float:
+        """Deliveries/s answered 200: as fast as answered, or at a steady `rate`."""
         where = httpx.URL(self.base)
         run = "C" + uuid.uuid4().hex[:6]
         plan = loadgen.Plan(
             str(where.host), int(where.port or 80), self.creds.kapso_secret, run, concurrency,
-            3600.0, max_requests=count,
+            count / rate + 30 if rate else 3600.0, max_requests=count, rate=rate,
         )  # fmt: skip
         process, receive = loadgen.start(plan, float(count))
         raw = loadgen.finish(process, receive)
@@ -166,7 +117,9 @@ class Run:
     def probes(self, rate: float, count: int = 0) -> Probes:
         first = self.probes_sent
         self.probes_sent += count or 100_000  # numbers never reused between parts
-        return Probes(self, first, rate, count)
+        return Probes(
+            self.base, self.creds.kapso_secret, (self.human, self.lead), first, rate, count
+        )
 
     def clients(self, after: str, raw: int, real: int) -> tuple[Any, Connection]:
         parent, child = multiprocessing.Pipe()
@@ -175,6 +128,9 @@ class Run:
         process.start()
         if not parent.poll(120) or parent.recv() != "connected":
             raise SystemExit("the SSE clients did not connect")
+        # Connected is not yet live: the server's shared tail starts with the first stream,
+        # and until it has read the feed's end each stream reads the feed on its own.
+        time.sleep(1.0)
         return process, parent
 
     def verdict(self, clients: tuple[Any, Connection], after: str, drain: float) -> dict[str, Any]:
@@ -216,31 +172,49 @@ def scenario(run: Run, size: dict[str, int], args: argparse.Namespace) -> dict[s
     }
     # 2. Ingest without, with, and again without the streams; probes throughout.
     rates: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     for part in ("without", "with", "without_again"):
         start = run.settled_end()
         listening = None
         if part == "with":
             listening = run.clients(start, size["clients"] - size["real"], size["real"])
         sender = run.probes(args.probe_rate)
+        before = process_tree_cpu(run.pid)
         rates[part] = run.ingest(size["deliveries"], args.concurrency)
+        cpu[part] = round(process_tree_cpu(run.pid) - before, 1)
         probes = sender.stop()
         if listening is not None:
+            # 3. The same clients while a steady, modest ingest runs.
+            sender = run.probes(args.probe_rate)
+            steady = args.steady_rate * size["steady_seconds"]
+            steady_rate = run.ingest(int(steady), args.concurrency, args.steady_rate)
+            steady_probes = sender.stop()
             fan = run.verdict(listening, start, args.drain_seconds)
-            raw_lags, raw_missing = lags(probes["answered"], fan["probes_raw"])
-            real_lags, real_missing = lags(probes["answered"], fan["probes_real"])
             figures["fanout"] = {
                 "clients": size["clients"],
                 "real_clients": size["real"],
-                "probes": len(probes["answered"]),
-                "probe_failures": probes["failed"],
-                "lag_ms": distribution(raw_lags + real_lags),
-                "real_lag_ms": distribution(real_lags),
-                "missing": raw_missing + real_missing,
                 **{k: fan[k] for k in ("changes", "exact_raw", "exact_real", "errors", "short")},
+                "clients_cpu_s": fan["clients_cpu_s"],
+                **receipts(probes, fan),
+                "steady": {"rate_per_s": round(steady_rate, 1), **receipts(steady_probes, fan)},
             }
     figures["ingest_per_s"] = {k: round(v, 1) for k, v in rates.items()}
+    figures["server_cpu_s"] = cpu  # while the deliveries were sent
     figures["deliveries_per_run"] = size["deliveries"]
     return figures
+
+
+def receipts(probes: dict[str, Any], clients: dict[str, Any]) -> dict[str, Any]:
+    """The probes' lags in every client (and in the real clients alone)."""
+    raw_lags, raw_missing = lags(probes["answered"], clients["probes_raw"])
+    real_lags, real_missing = lags(probes["answered"], clients["probes_real"])
+    return {
+        "probes": len(probes["answered"]),
+        "probe_failures": probes["failed"],
+        "lag_ms": distribution(raw_lags + real_lags),
+        "real_lag_ms": distribution(real_lags),
+        "missing": raw_missing + real_missing,
+    }
 
 
 def main() -> None:
@@ -251,6 +225,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="load generator's")
     parser.add_argument("--light-rate", type=float, default=10.0, help="probes/s, part 1")
     parser.add_argument("--probe-rate", type=float, default=5.0, help="probes/s, part 2")
+    parser.add_argument("--steady-rate", type=float, default=50.0, help="deliveries/s, part 3")
     parser.add_argument("--drain-seconds", type=float, default=60.0)
     parser.add_argument("--out", type=Path, default=None, help="JSON output file")
     args = parser.parse_args()
@@ -262,7 +237,7 @@ def main() -> None:
             database(args.pg, args.dsn, workdir, "changes") as url,
             served(url, creds, workdir, 1, config_toml=workspace_toml(human)) as server,
         ):
-            run = Run(server.base, creds, human)
+            run = Run(server.base, server.process.pid, creds, human)
             figures = scenario(run, size, args)
     figures = {"backend": "postgres" if args.pg else "sqlite", "machine": machine(), **figures}
     command = " ".join(["python -m bench.changes", *sys.argv[1:]])

@@ -29,10 +29,11 @@ def _exact(part: dict[str, Any]) -> tuple[int, int]:
 
 def section(figures: dict[str, Any], command: str) -> dict[str, Any]:
     light, fan, rates = figures["light"], figures["fanout"], figures["ingest_per_s"]
+    cpu, steady = figures["server_cpu_s"], figures["fanout"]["steady"]
     ratio = ingest_ratio(figures)
     light_exact, fan_exact = _exact(light), _exact(fan)
     every = light_exact[0] == light_exact[1] and fan_exact[0] == fan_exact[1]
-    every = every and not light["missing"] and not fan["missing"]
+    every = every and not (light["missing"] or fan["missing"] or steady["missing"])
     md = [
         "## " + CHANGES_TITLE.replace("sqlite", figures["backend"]),
         "",
@@ -43,9 +44,11 @@ def section(figures: dict[str, Any], command: str) -> dict[str, Any]:
         f"{light['rate_per_s']:g}/s, nothing else. Fan-out: {fan['clients']} clients "
         f"({fan['real_clients']} httpx-sse, the others raw sockets that split events on blank "
         "lines and keep the `id:`s: 200 full Python parsers on the same CPUs would measure "
-        f"the clients) while bench/loadgen sends {figures['deliveries_per_run']:,} deliveries; "
-        "the same deliveries run before and after with no stream open. Probes run in all "
-        "three. Each client's ids are compared with `GET /changes` afterwards.",
+        f"the clients) while bench/loadgen sends {figures['deliveries_per_run']:,} deliveries "
+        "as fast as they are answered (the CPUs saturated: a probe's lag there includes the "
+        "views' catch-up queueing behind ingest), then at a steady modest rate; the same "
+        "deliveries run before and after with no stream open. Probes run in all parts. Each "
+        "client's ids are compared with `GET /changes` afterwards.",
         "",
         "| part | changes per client | every change once, in order | lag p50 / p90 / p99 / max "
         "| lag samples (missing) |",
@@ -53,21 +56,29 @@ def section(figures: dict[str, Any], command: str) -> dict[str, Any]:
         f"| light: 1 client, {light['probes']} probes | {light['changes']:,} | "
         f"{light_exact[0]} of {light_exact[1]} | {_lag(light['lag_ms'])} | "
         f"{light['lag_ms']['count']} ({light['missing']}) |",
-        f"| fan-out: {fan['clients']} clients, {fan['probes']} probes during ingest | "
-        f"{fan['changes']:,} | {fan_exact[0]} of {fan_exact[1]} | {_lag(fan['lag_ms'])} | "
-        f"{fan['lag_ms']['count']} ({fan['missing']}) |",
+        f"| fan-out: {fan['clients']} clients, {fan['probes']} probes during ingest as fast "
+        f"as answered | {fan['changes']:,} | {fan_exact[0]} of {fan_exact[1]} | "
+        f"{_lag(fan['lag_ms'])} | {fan['lag_ms']['count']} ({fan['missing']}) |",
         f"| … of which the {fan['real_clients']} httpx-sse clients | | "
         f"{fan['exact_real']} of {fan['real_clients']} | {_lag(fan['real_lag_ms'])} | "
         f"{fan['real_lag_ms']['count']} |",
+        f"| the same clients, {steady['probes']} probes during a steady "
+        f"{steady['rate_per_s']}/s ingest | (same) | (same) | {_lag(steady['lag_ms'])} | "
+        f"{steady['lag_ms']['count']} ({steady['missing']}) |",
+        f"| … of which the {fan['real_clients']} httpx-sse clients | | | "
+        f"{_lag(steady['real_lag_ms'])} | {steady['real_lag_ms']['count']} |",
         "",
-        "| ingest (deliveries/s) | without streams | with the streams | without, again "
-        "| with / mean without |",
+        "| ingest | without streams | with the streams | without, again | with / mean without |",
         "|---|---:|---:|---:|---:|",
-        f"| {figures['backend']} | {rates['without']} | {rates['with']} | "
+        f"| deliveries/s | {rates['without']} | {rates['with']} | "
         f"{rates['without_again']} | {ratio:.2f}x |",
+        f"| server CPU s while sending | {cpu['without']} | {cpu['with']} | "
+        f"{cpu['without_again']} | |",
+        "",
+        f"The clients' process used {fan['clients_cpu_s']} CPU s in all (same machine).",
     ]
     errors = sorted(set(light["errors"]) | set(fan["errors"]))
-    failures = light["probe_failures"] + fan["probe_failures"]
+    failures = light["probe_failures"] + fan["probe_failures"] + steady["probe_failures"]
     if errors or failures:
         md += ["", f"Client errors: {errors or 'none'}; probe failures: {failures or 'none'}."]
     aims = [
@@ -87,8 +98,15 @@ def section(figures: dict[str, Any], command: str) -> dict[str, Any]:
             "met": light["lag_ms"]["p99"] < AIM_LAG_P99_MS and not light["missing"],
         },
         {
-            "aim": f"Command answer → SSE client receipt p99, {fan['clients']} clients while "
-            "ingest runs",
+            "aim": f"Command answer → SSE client receipt p99, {fan['clients']} clients, "
+            f"steady {steady['rate_per_s']}/s ingest",
+            "target": f"< {AIM_LAG_P99_MS:g} ms",
+            "measured": f"p99 {steady['lag_ms']['p99']} ms (p50 {steady['lag_ms']['p50']})",
+            "met": steady["lag_ms"]["p99"] < AIM_LAG_P99_MS and not steady["missing"],
+        },
+        {
+            "aim": f"Command answer → SSE client receipt p99, {fan['clients']} clients, "
+            "ingest as fast as answered (CPUs saturated)",
             "target": f"< {AIM_LAG_P99_MS:g} ms",
             "measured": f"p99 {fan['lag_ms']['p99']} ms (p50 {fan['lag_ms']['p50']})",
             "met": fan["lag_ms"]["p99"] < AIM_LAG_P99_MS and not fan["missing"],

@@ -29,7 +29,11 @@ from service_layer.change_feed import ChangeFeed
 log = logging.getLogger("leadledger.changes")
 BUFFER = 5000  # items kept for streams that lag a little
 READ = 1000  # items per read of the tail
-COALESCE_SECONDS = 0.05
+# At most one read of the tail (and one wake-up of the streams) per interval: under ingest
+# the views move many times a second, and each wake-up costs a write to every stream. A
+# change after a quiet spell is read at once.
+MIN_READ_INTERVAL = 0.025
+_Shared = tuple[list[ChangeItem], Cursor]  # a batch, and the cursor after it
 
 
 def key(item: ChangeItem) -> tuple[int, int]:
@@ -51,6 +55,10 @@ class ChangeTail:
         self.poll = poll
         self._encode = encode
         self._wire: dict[tuple[int, int], bytes] = {}
+        # Streams with the same cursor and filters (most of them, once caught up) share one
+        # batch and its bytes until the buffer next changes.
+        self._shared: dict[tuple[Cursor, str, tuple[str, ...], str | None], _Shared] = {}
+        self._joined: dict[int, bytes] = {}
         self.items: list[ChangeItem] = []
         self.keys: list[tuple[int, int]] = []
         self.covered_from: Cursor | None = None  # None: not started yet
@@ -83,8 +91,10 @@ class ChangeTail:
             if batch:
                 yield batch
                 continue
+            # A timeout, not wait_for: no task per stream per wake-up (hundreds of streams).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(moved.wait(), self.poll)
+                async with asyncio.timeout(self.poll):
+                    await moved.wait()
 
     def encoded(self, item: ChangeItem) -> bytes:
         """The item as sent, from the cache when it is in the buffer."""
@@ -96,7 +106,23 @@ class ChangeTail:
                 self._wire[at] = wire
         return wire
 
-    def _after(self, cursor: Cursor, query: ChangeQuery) -> tuple[list[ChangeItem], Cursor]:
+    def joined(self, batch: list[ChangeItem]) -> bytes:
+        """The batch as sent: computed once for every stream served this very batch."""
+        wire = self._joined.get(id(batch))
+        if wire is None:
+            wire = b"".join(self.encoded(item) for item in batch)
+            if any(shared[0] is batch for shared in self._shared.values()):
+                self._joined[id(batch)] = wire
+        return wire
+
+    def _after(self, cursor: Cursor, query: ChangeQuery) -> _Shared:
+        at = (cursor, query.workspace, query.types, query.lead_id)
+        found = self._shared.get(at)
+        if found is None:
+            found = self._shared[at] = self._filtered(cursor, query)
+        return found
+
+    def _filtered(self, cursor: Cursor, query: ChangeQuery) -> _Shared:
         start = bisect.bisect_right(self.keys, _at(cursor))
         batch = [
             item
@@ -113,16 +139,18 @@ class ChangeTail:
             self._task = asyncio.get_running_loop().create_task(self._follow())
 
     async def _follow(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             with self.feed.wakeup() as woken:
+                read_at = loop.time()
                 try:
                     await self._read_new()
                 except Exception:  # the database may be away: streams poll, retried
                     log.exception("reading the change feed's tail failed")
                 await woken.wait(self.poll)
-            # Under ingest the views move many times a second: gather those moves into one
-            # read and one wake-up of the streams (bounded work, a few ms more latency).
-            await asyncio.sleep(COALESCE_SECONDS)
+            # Moves within the interval are gathered into the next read.
+            if (rest := read_at + MIN_READ_INTERVAL - loop.time()) > 0:
+                await asyncio.sleep(rest)
 
     async def _read_new(self) -> None:
         while True:
@@ -172,6 +200,8 @@ class ChangeTail:
         self._wire = {k: v for k, v in self._wire.items() if k in present}
 
     def _wake(self) -> None:
+        self._shared.clear()
+        self._joined.clear()
         moved, self._moved = self._moved, asyncio.Event()
         moved.set()
 
