@@ -267,3 +267,16 @@ async def _run_many(
     if tail._task is not None:
         tail._task.cancel()
     return got
+
+
+@given(st.lists(st.integers(0, 5000), min_size=2, max_size=5))
+def test_the_read_interval_grows_with_the_streams_within_its_bounds(counts: list[int]) -> None:
+    tail = ChangeTail(FakeFeed(), poll=0.01, encode=lambda i: i.id.encode())  # type: ignore[arg-type]
+    intervals = []
+    for count in sorted(counts):
+        tail.streams = count
+        intervals.append(tail.read_interval())
+    assert intervals == sorted(intervals)
+    assert all(
+        change_tail.MIN_READ_INTERVAL <= i <= change_tail.MAX_READ_INTERVAL for i in intervals
+    )
