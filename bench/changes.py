@@ -9,12 +9,15 @@ each process on its own (server, SSE clients, load generator, probe sender):
    traffic. A probe is a signed Kapso delivery or a note command (`POST /leads/{id}/notes`,
    a human key), alternately, carrying a marker; its lag is the client's first sight of
    the marker minus the arrival of the probe's HTTP 200 (one monotonic clock, one machine).
-2. Ingest: --deliveries signed deliveries from bench/loadgen with no stream open, then the
-   same with --clients streams open (all but --real of them cheap raw-socket clients,
-   bench/sse_clients.py), then again without: deliveries/s of each, side by side. Probes
-   run through all three (so the load is the same), and their lag is taken in every client.
-3. Each part ends by comparing every client's ids with the feed's (`GET /changes`): every
-   change once, in order.
+2. Ingest: --deliveries signed deliveries from bench/loadgen, as fast as answered, with no
+   stream open, then the same with --clients streams open (all but --real of them cheap
+   raw-socket clients, bench/sse_clients.py), then again without: deliveries/s of each,
+   side by side. Probes run through all three (so the load is the same), and their lag is
+   taken in every client.
+3. After the first two, a steady --steady-rate ingest (with probes): the server's CPU
+   seconds for the same work with and without the streams, and the lag at a modest load.
+4. Each part with clients ends by comparing every client's ids with the feed's
+   (`GET /changes`): every change once, in order.
 
 Writes bench/out/changes-<backend>.json (or --out): {section, command, markdown, aims,
 figures} (bench/changes_report.py renders it).
@@ -173,6 +176,8 @@ def scenario(run: Run, size: dict[str, int], args: argparse.Namespace) -> dict[s
     # 2. Ingest without, with, and again without the streams; probes throughout.
     rates: dict[str, float] = {}
     cpu: dict[str, float] = {}
+    steady_cpu: dict[str, float] = {}
+    steady = int(args.steady_rate * size["steady_seconds"])
     for part in ("without", "with", "without_again"):
         start = run.settled_end()
         listening = None
@@ -183,12 +188,15 @@ def scenario(run: Run, size: dict[str, int], args: argparse.Namespace) -> dict[s
         rates[part] = run.ingest(size["deliveries"], args.concurrency)
         cpu[part] = round(process_tree_cpu(run.pid) - before, 1)
         probes = sender.stop()
+        if part == "without_again":
+            continue
+        # 3. A steady, modest ingest: the streams' CPU cost where the load is the same.
+        sender = run.probes(args.probe_rate)
+        before = process_tree_cpu(run.pid)
+        steady_rate = run.ingest(steady, args.concurrency, args.steady_rate)
+        steady_cpu[part] = round(process_tree_cpu(run.pid) - before, 1)
+        steady_probes = sender.stop()
         if listening is not None:
-            # 3. The same clients while a steady, modest ingest runs.
-            sender = run.probes(args.probe_rate)
-            steady = args.steady_rate * size["steady_seconds"]
-            steady_rate = run.ingest(int(steady), args.concurrency, args.steady_rate)
-            steady_probes = sender.stop()
             fan = run.verdict(listening, start, args.drain_seconds)
             figures["fanout"] = {
                 "clients": size["clients"],
@@ -196,7 +204,12 @@ def scenario(run: Run, size: dict[str, int], args: argparse.Namespace) -> dict[s
                 **{k: fan[k] for k in ("changes", "exact_raw", "exact_real", "errors", "short")},
                 "clients_cpu_s": fan["clients_cpu_s"],
                 **receipts(probes, fan),
-                "steady": {"rate_per_s": round(steady_rate, 1), **receipts(steady_probes, fan)},
+                "steady": {
+                    "rate_per_s": round(steady_rate, 1),
+                    "deliveries": steady,
+                    "server_cpu_s": steady_cpu,
+                    **receipts(steady_probes, fan),
+                },
             }
     figures["ingest_per_s"] = {k: round(v, 1) for k, v in rates.items()}
     figures["server_cpu_s"] = cpu  # while the deliveries were sent
