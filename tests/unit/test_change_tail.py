@@ -230,7 +230,8 @@ def test_streams_sharing_a_tail_each_get_their_items_and_their_bytes(
     ]
     queries = [ChangeQuery("acme"), ChangeQuery("acme"), ChangeQuery("acme", types=tuple(types))]
     expected = [[i for i in every if i.workspace == "acme" and q.wants(i)] for q in queries]
-    got = asyncio.run(_run_many(every, queries, batch, [len(e) for e in expected]))
+    got, counted = asyncio.run(_run_many(every, queries, batch, [len(e) for e in expected]))
+    assert counted == (len(queries), 0)  # open streams, as the read interval counts them
     assert [[i.id for i in items] for items, _ in got] == [[i.id for i in e] for e in expected]
     # What each stream writes is its own items' encodings, shared batch or not.
     assert [wire for _, wire in got] == [b"".join(i.id.encode() for i in e) for e in expected]
@@ -238,7 +239,7 @@ def test_streams_sharing_a_tail_each_get_their_items_and_their_bytes(
 
 async def _run_many(
     every: list[ChangeItem], queries: list[ChangeQuery], batch: int, wanted: list[int]
-) -> list[tuple[list[ChangeItem], bytes]]:
+) -> tuple[list[tuple[list[ChangeItem], bytes]], tuple[int, int]]:
     feed = FakeFeed()
     tail = ChangeTail(feed, poll=0.01, encode=lambda i: i.id.encode())  # type: ignore[arg-type]
     got: list[tuple[list[ChangeItem], bytes]] = [([], b"") for _ in queries]
@@ -253,6 +254,7 @@ async def _run_many(
 
     consumers = [asyncio.create_task(consume(n)) for n in range(len(queries))]
     await asyncio.sleep(0.05)  # every stream is live, at the feed's (empty) end
+    live = tail.streams
     for start in range(0, len(every), batch):
         feed.publish(every[start : start + batch])
         await asyncio.sleep(0.001)
@@ -266,7 +268,7 @@ async def _run_many(
     await asyncio.gather(*consumers, return_exceptions=True)
     if tail._task is not None:
         tail._task.cancel()
-    return got
+    return got, (live, tail.streams)
 
 
 @given(st.lists(st.integers(0, 5000), min_size=2, max_size=5))
