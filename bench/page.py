@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.aims import table as issue_aims_table
+from bench.changes_report import CHANGES_TITLE
 from bench.common import ROOT
 
 RESULTS = ROOT / "bench" / "results"
@@ -35,6 +36,7 @@ SECTIONS = (
     "fairness",
     "outbound",
     "dashboard",
+    "changes",
 )
 # A section's heading whether measured or not, so links to it (#import-sqlite) hold.
 TITLES = {
@@ -48,6 +50,7 @@ TITLES = {
     "fairness": "Fair intake: one huge batch, other senders (sqlite)",
     "outbound": "Ingest with a receiver down (sqlite)",
     "dashboard": "Dashboard pages (sqlite)",
+    "changes": CHANGES_TITLE,
 }
 
 INTRO = (

@@ -63,6 +63,7 @@ def jobs(quick: bool, pg: bool, only: list[str] | None = None) -> dict[str, list
         "fairness": ["fairness", *q],  # SQLite; `python -m bench.fairness --pg` for PostgreSQL
         "outbound": ["outbound", *q],  # ingest with a webhook receiver down (SQLite)
         "dashboard": ["dashboard", *q, *reuse],  # full: rebuild's ledger, over HTTP
+        "changes": ["changes", *q],  # SSE fan-out and lag, SQLite (bench/changes.py)
     }
     if pg and not quick:
         found["rebuild-pg"] = ["rebuild", "--pg", *PG_REBUILD]
