@@ -242,7 +242,8 @@ def test_conversation_status_and_status_source_filters(
     assert contacts["a"]["status_source"] == "human"
     assert set(names(client, ids, status_source="human")) == {"a"}
     by_sarah = {k for k, c in contacts.items() if c["status_source"] == "sarah"}
-    assert by_sarah and "a" not in by_sarah
+    assert by_sarah
+    assert "a" not in by_sarah
     assert set(names(client, ids, status_source="sarah")) == by_sarah
     assert set(names(client, ids, status_source=["sarah", "human"])) == by_sarah | {"a"}
     for field, bad in (("conversation_status", "asleep"), ("status_source", "robot")):
