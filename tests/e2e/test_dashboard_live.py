@@ -99,6 +99,31 @@ def test_a_filtered_list_stays_filtered_as_leads_arrive(page: Any, server: Serve
     assert page.get_by_label("Search").input_value() == "rahma"
 
 
+def test_a_lead_leaving_the_filters_leaves_the_open_list(page: Any, server: Server) -> None:
+    with server.client() as client:
+        inbound(client, "wamid.f-wulan", "+6281234500013", "Wulan Lestari", "Halo")
+    wulan = lead_id_of(server, "+6281234500013")
+    sign_in(page)
+    page.get_by_label("Status", exact=True).select_option("new")
+    page.get_by_label("Search").fill("wulan")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url("**/ui/leads")
+    rows = page.locator("table.leads tbody tr")
+    expect(rows.filter(has_text="Wulan Lestari")).to_be_visible(timeout=SEEN)
+    page.evaluate("window.notReloaded = true")
+    following_the_stream(page)
+    count, requests = stream_events(page), watched(page)
+    with httpx.Client(base_url=server.base_url) as client:
+        said = client.post(
+            f"/leads/{wulan}/status",
+            json={"status": "contacted"},
+            headers={"Authorization": f"Bearer {role_key('human')}"},
+        )
+    assert said.status_code == 200, said.text
+    expect(rows.filter(has_text="Wulan Lestari")).to_have_count(0, timeout=LIVE_MS)
+    came_through_the_stream(page, count, requests)
+
+
 def test_a_status_from_the_page_is_recorded_as_the_person_and_suppressions_show(
     page: Any, server: Server
 ) -> None:

@@ -95,8 +95,9 @@ async def set_filters(request: Request) -> Response:
 
 
 async def changed_rows(request: Request) -> Response:
-    """JSON for the live list: rows updated since `since` (under the same filters), the
-    counts, and the `since` to send next time."""
+    """JSON for the live list: rows updated since `since` (under the same filters), the ids
+    of leads updated since then that the filters now exclude, the counts, and the `since`
+    to send next time."""
     acting = require_acting(request)
     now = datetime.now(UTC)
     try:
@@ -104,14 +105,24 @@ async def changed_rows(request: Request) -> Response:
     except ValueError:
         return JSONResponse({"error": "since: not an ISO time"}, status_code=422)
     filters = request.session.get("filters") or {}
-    query = _query(filters, updated_since=(since - OVERLAP).isoformat())
-    views, _ = await run_in_threadpool(service_of(request).list_leads, acting.workspace, query)
+    moved_since = (since - OVERLAP).isoformat()
+    service = service_of(request)
+    views, _ = await run_in_threadpool(
+        service.list_leads, acting.workspace, _query(filters, updated_since=moved_since)
+    )
+    # Leads that moved but match the filters no more (their status left the filtered one):
+    # the page takes their rows away rather than show what the filters exclude.
+    moved, _ = await run_in_threadpool(
+        service.list_leads, acting.workspace, _query({}, updated_since=moved_since)
+    )
+    matching = {v.lead_id for v in views}
     counts = await _counts(request, acting.workspace)
     rows = env.get_template("lead_row.html")
     return JSONResponse(
         {
             "since": now.isoformat(),
             "rows": [{"id": str(v.lead_id), "html": rows.render(lead=v)} for v in views],
+            "gone": [str(v.lead_id) for v in moved if v.lead_id not in matching],
             "counts": env.get_template("counts.html").render(counts=counts),
         },
         headers={"Cache-Control": "no-store"},

@@ -84,6 +84,10 @@
         if (!data) return;
         since = data.since;
         document.getElementById("counts").innerHTML = data.counts;
+        (data.gone || []).forEach(function (id) {
+          var stale = body.querySelector('tr[data-lead-id="' + id + '"]');
+          if (stale) stale.remove();
+        });
         data.rows.forEach(function (row) {
           var fresh = fromHTML("<table><tbody>" + row.html + "</tbody></table>", "div")
             .querySelector("tr");
