@@ -1,0 +1,105 @@
+"""One partition of a parallel rebuild (projections/parallel_fill.py), in its own process.
+
+Run as `python -m projections.rebuild_worker`: reads its job (pickled, from the parent
+over stdin), opens the ledger itself, folds the events of its leads (lead-id hash
+partition) up to the job's target with the same writer as every other projection pass,
+and prints its position after each page ("at N") for the parent's progress bar.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.schema import CreateTable
+
+from adapters.eventstore.database_url import DatabaseURL
+from adapters.eventstore.store import LedgerStore, open_store
+from adapters.keys.master_key_source import MasterKeySource
+from projections.database import make_engines
+from projections.source import read_page
+from projections.state import policy_of
+from projections.tables import view_tables
+from projections.tracking import Partition, advance, position
+from projections.writer import apply_page_isolating
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What a worker process opens: the ledger, its master key and the views' database."""
+
+    database: DatabaseURL
+    views_url: str | None
+    master: MasterKeySource
+
+
+@dataclass(frozen=True)
+class Job:
+    sources: Sources
+    generation: int
+    policy_text: str
+    partition: Partition
+    target: int
+    page_size: int
+    scratch: Path | None  # SQLite: this worker's own file; PostgreSQL: None (shared tables)
+
+
+def scratch_engine(path: Path) -> Engine:
+    """A throwaway SQLite file only this worker writes: no journal, no fsync. A rebuild
+    killed midway deletes it and starts its parallel phase again, so nothing here needs
+    to survive a crash."""
+    engine = create_engine(f"sqlite+pysqlite:///{path}")
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-32768"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    return engine
+
+
+def fill_partition(
+    job: Job, store: LedgerStore, engine: Engine, report: Callable[[int], None]
+) -> None:
+    """The partition's events up to `job.target`, a transaction per page; on the shared
+    PostgreSQL tables each page also moves the partition's tracking row (resumable)."""
+    tables = view_tables(job.generation)
+    policy = policy_of(job.policy_text)
+    with engine.begin() as conn:
+        if job.scratch is not None:
+            for table in tables.all:  # without secondary indexes: the merge's table has them
+                conn.execute(CreateTable(table, if_not_exists=True))
+        at = position(conn, tables, job.partition)
+    while at < job.target:
+        with engine.begin() as conn:
+            events, last = read_page(store, at, job.page_size, job.partition, job.target)
+            apply_page_isolating(conn, tables, events, policy)
+            advance(conn, tables, last, job.partition)
+        at = last
+        report(at)
+
+
+def main() -> None:
+    job: Job = pickle.load(sys.stdin.buffer)  # noqa: S301 - from our own parent process
+    store = open_store(job.sources.database, job.sources.master)
+    if job.scratch is not None:
+        engine = scratch_engine(job.scratch)
+    else:
+        engine = make_engines(job.sources.database, job.sources.views_url).write
+    try:
+        fill_partition(job, store, engine, lambda at: print(f"at {at}", flush=True))
+    finally:
+        engine.dispose()
+        store.close()
+
+
+if __name__ == "__main__":
+    main()
