@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, func, or_, select
 
 from domain.reducer.changes import VOCABULARY, WHOLE_POSITION, ChangeItem
-from projections.rows import rows_of, storable
+from projections.rows import rows_of
 from projections.tables import ViewTables
 from projections.tracking import settled
 
@@ -66,8 +66,9 @@ class ChangeQuery:
 
 def write(conn: Connection, tables: ViewTables, items: Sequence[ChangeItem]) -> None:
     rows = rows_of(conn, tables.changes)
-    # Upsert: a page redone after a failed savepoint writes the same keys again.
-    rows.upsert(conn, [rows.encode(storable(_row(item))) for item in items])
+    # Upsert: a page redone after a failed savepoint writes the same keys again. The
+    # column encoders replace NUL (projections/rows.py): no `storable` walk first.
+    rows.upsert(conn, [rows.encode(_row(item)) for item in items])
 
 
 def read(conn: Connection, tables: ViewTables, query: ChangeQuery) -> list[ChangeItem]:

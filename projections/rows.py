@@ -42,7 +42,10 @@ def _text(value: Any) -> Any:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(storable(value))
+    # JSON escapes a NUL as \u0000 wherever it is (keys too): walk the value to replace it
+    # only then (a rebuild encodes millions of values, almost none with a NUL).
+    text = json.dumps(value)
+    return json.dumps(storable(value)) if "\\u0000" in text else text
 
 
 def _json_in(value: Any) -> Any:
