@@ -22,7 +22,16 @@ from bench.common import ROOT
 RESULTS = ROOT / "bench" / "results"
 PAGE = ROOT / "docs" / "performance.md"
 # Page order; rebuild runs before queries in a full run (queries reuses its ledger).
-SECTIONS = ("ingest", "lag", "rebuild", "queries", "rebuild-pg", "import", "fairness")
+SECTIONS = (
+    "ingest",
+    "lag",
+    "rebuild",
+    "queries",
+    "rebuild-pg",
+    "projection-scaling",
+    "import",
+    "fairness",
+)
 # A section's heading whether measured or not, so links to it (#import-sqlite) hold.
 TITLES = {
     "ingest": "Ingest over HTTP",
@@ -30,6 +39,7 @@ TITLES = {
     "rebuild": "Rebuild (sqlite)",
     "queries": "Queries (sqlite)",
     "rebuild-pg": "Rebuild (postgres)",
+    "projection-scaling": "Projection scaling (postgres)",
     "import": "Import (SQLite)",
     "fairness": "Fair intake: one huge batch, other senders (sqlite)",
 }

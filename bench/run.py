@@ -56,6 +56,9 @@ def jobs(quick: bool, pg: bool) -> dict[str, list[str]]:
     }
     if pg and not quick:
         found["rebuild-pg"] = ["rebuild", "--pg", *PG_REBUILD]
+        # 1 vs 2 live projection processes under a backlog (`python -m
+        # bench.projection_scaling --quick` alone for a smoke test: too long for --quick).
+        found["projection-scaling"] = ["projection_scaling", *reuse]
     return found
 
 

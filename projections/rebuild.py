@@ -7,10 +7,8 @@ building generation's own tracking position, with another policy it starts clean
 
 from __future__ import annotations
 
-import gc
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, inspect
@@ -19,7 +17,7 @@ from sqlalchemy.schema import CreateTable
 from adapters.eventstore.store import LedgerStore
 from projections.parallel_fill import MIN_EVENTS, fill_in_parallel
 from projections.partitioned import catch_up_all, repartition
-from projections.rebuild_worker import Sources
+from projections.rebuild_worker import Sources, fewer_collections
 from projections.source import head, read_page
 from projections.state import activate, lock_state, policy_of, set_building
 from projections.tables import ViewTables, view_tables
@@ -64,7 +62,7 @@ def rebuild(
         partitioned = set(rows(conn, tables)) - {WHOLE}
     big = first == 0 and head(store) >= MIN_EVENTS  # not after a one-process attempt
     if sources is not None and workers > 1 and (partitioned or big):
-        with _fewer_collections():
+        with fewer_collections():
             fill_in_parallel(
                 engine, store, sources, tables, policy_text, workers, page_size, progress
             )
@@ -102,7 +100,7 @@ def fill(
 ) -> None:
     """Replay pages into `tables`, one transaction per page (resumable at any point)."""
     target = head(store)
-    with _fewer_collections():
+    with fewer_collections():
         while True:
             with engine.begin() as conn:
                 _bulk_settings(conn)
@@ -112,21 +110,6 @@ def fill(
             if progress is not None:
                 target = max(target, done)
                 progress(done, target)
-
-
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """A rebuild allocates millions of short-lived objects: the cyclic collector's passes
-    over everything already alive (modules, caches) cost it ~10%. Set those aside and
-    collect less often, for the rebuild only."""
-    before = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()
 
 
 def _bulk_settings(conn: Connection) -> None:

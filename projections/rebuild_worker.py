@@ -8,9 +8,11 @@ and prints its position after each page ("at N") for the parent's progress bar.
 
 from __future__ import annotations
 
+import gc
 import pickle
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,12 @@ from projections.state import policy_of
 from projections.tables import view_tables
 from projections.tracking import Partition, advance, position
 from projections.writer import apply_page_isolating
+
+# Each process's SQLite page cache: small, since the summed memory of all rebuild
+# processes is what counts (the OS file cache serves the rest); pages of events per
+# transaction are capped for the same reason (a page's objects are alive at once).
+CACHE_KB = 8192
+MAX_PAGE = 2000
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,21 @@ class Job:
     scratch: Path | None  # SQLite: this worker's own file; PostgreSQL: None (shared tables)
 
 
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """A rebuild allocates millions of short-lived objects: the cyclic collector's passes
+    over everything already alive (modules, caches) cost it ~10%. Set those aside and
+    collect less often, for the rebuild only."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
+
 def scratch_engine(path: Path) -> Engine:
     """A throwaway SQLite file only this worker writes: no journal, no fsync. A rebuild
     killed midway deletes it and starts its parallel phase again, so nothing here needs
@@ -59,7 +82,7 @@ def scratch_engine(path: Path) -> Engine:
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-32768"):
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", f"cache_size=-{CACHE_KB}"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
@@ -80,7 +103,8 @@ def fill_partition(
         at = position(conn, tables, job.partition)
     while at < job.target:
         with engine.begin() as conn:
-            events, last = read_page(store, at, job.page_size, job.partition, job.target)
+            page = min(job.page_size, MAX_PAGE)
+            events, last = read_page(store, at, page, job.partition, job.target)
             apply_page_isolating(conn, tables, events, policy)
             advance(conn, tables, last, job.partition)
         at = last
@@ -95,7 +119,8 @@ def main() -> None:
     else:
         engine = make_engines(job.sources.database, job.sources.views_url).write
     try:
-        fill_partition(job, store, engine, lambda at: print(f"at {at}", flush=True))
+        with fewer_collections():
+            fill_partition(job, store, engine, lambda at: print(f"at {at}", flush=True))
     finally:
         engine.dispose()
         store.close()
