@@ -6,11 +6,13 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from eventsourcing.persistence import Notification
+from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from adapters.eventstore.store import LedgerStore
 from adapters.eventstore.topics import is_lead_event
 from domain.reducer import LedgerEvent
+from projections.partition_read import select_partition
 from projections.tracking import WHOLE, Partition
 
 _ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
@@ -47,6 +49,10 @@ def read_page(
     The last id moves past non-lead notifications and other partitions' events too, so
     they are never read again by this partition. Only this partition's events are decoded.
     """
+    recorder = store.recorder
+    if partition.count > 1 and isinstance(recorder, PostgresApplicationRecorder):
+        found, last = select_partition(recorder, after, limit, partition, until)
+        return _lead_events(store, found), last
     notifications = select_after(store, after, limit)
     last = notifications[-1].id if notifications else after
     if until is not None and last > until:

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from projections.tables import ViewTables
 
 MAX_PARTITIONS = 999
+HASH_HEX_DIGITS = 7  # the lead id's low 28 bits: a plain int in SQL too (partition_read.py)
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,9 @@ def partitions(count: int) -> list[Partition]:
 
 def partition_of(lead_id: Any, count: int) -> int:
     """Stable across processes and runs (not Python's salted `hash`): the lead id's low
-    bits, random in v4 and v5 UUIDs alike."""
+    28 bits, random in v4 and v5 UUIDs alike, modulo `count`."""
     value = lead_id.int if isinstance(lead_id, UUID) else UUID(str(lead_id)).int
-    return value % count
+    return int(value & (16**HASH_HEX_DIGITS - 1)) % count
 
 
 def position(conn: Connection, tables: ViewTables, partition: Partition = WHOLE) -> int:

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from projections.catchup import LiveViews
 from projections.feed_rows import Cursor, everything_after
 from projections.partitioned import page_of_partition
-from projections.source import head
+from projections.source import head, read_page
 from projections.state import read_state
 from projections.tables import view_tables
 from projections.tracking import Partition, claim, partition_of, rows, settled
@@ -114,3 +114,21 @@ def test_partition_of_is_stable_and_spread() -> None:
     counts = [sum(partition_of(i, 2) == k for i in ids) for k in range(2)]
     assert all(c > 120 for c in counts)
     assert [partition_of(str(i), 4) for i in ids] == [partition_of(i, 4) for i in ids]
+
+
+def test_a_partition_page_holds_its_own_leads_and_ends_where_a_whole_page_ends(
+    durable: Services,
+) -> None:
+    """PostgreSQL filters in SQL, SQLite in Python: the same events either way."""
+    record(durable, busy_ledger(leads=25, commands=300, seed=25))
+    store = durable.store
+    whole, whole_last = read_page(store, 40, 120)
+    pages = [read_page(store, 40, 120, Partition(k, 3)) for k in range(3)]
+    assert {last for _, last in pages} == {whole_last}
+    for k, (events, _) in enumerate(pages):
+        assert [e.notification_id for e in events] == [
+            e.notification_id for e in whole if partition_of(e.lead_id, 3) == k
+        ]
+    capped = read_page(store, 40, 120, Partition(1, 3), until=90)
+    assert capped[1] == 90
+    assert all(e.notification_id <= 90 for e in capped[0])
