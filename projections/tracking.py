@@ -88,6 +88,18 @@ def claim(conn: Connection, tables: ViewTables, partition: Partition) -> int | N
     return None if value is None else int(value)
 
 
+def lock_all(conn: Connection, tables: ViewTables) -> dict[Partition, int]:
+    """Every partition's row, locked for this transaction (waiting for holders), and its
+    position: for a writer that applies events of any lead in its own transaction (views
+    written with the append) and then moves every row, with `advance`, from the position
+    they all share to its last event. Rows at different positions: leave it to catch-up."""
+    t = tables.tracking
+    query = select(t.c.id, t.c.position).order_by(t.c.id)  # one lock order: no deadlock
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    return {Partition.of_row(int(i)): int(p) for i, p in conn.execute(query)}
+
+
 def advance(conn: Connection, tables: ViewTables, to: int, partition: Partition = WHOLE) -> None:
     """Move forward only: a replayed page never moves the position back."""
     t = tables.tracking

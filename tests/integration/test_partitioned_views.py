@@ -26,7 +26,7 @@ from projections.partitioned import page_of_partition
 from projections.source import head, read_page
 from projections.state import read_state
 from projections.tables import view_tables
-from projections.tracking import Partition, claim, partition_of, rows, settled
+from projections.tracking import Partition, claim, lock_all, partition_of, rows, settled
 from projections.verify import verify
 from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import settings_for
@@ -52,11 +52,12 @@ def test_partitions_share_the_work_and_match_a_replay(durable: Services) -> None
     while any(w.catch_up(max_pages=1) for w in workers):
         turns += 1
     assert turns > 1  # the backlog took several pages: partitions moved separately
-    with durable.engines.read.connect() as conn:
+    with durable.engines.write.begin() as conn:
         tables = view_tables(read_state(conn).active_generation)
         found = rows(conn, tables)
         assert set(found) == {Partition(k, 3) for k in range(3)}
         assert settled(conn, tables) == head(durable.store)
+        assert lock_all(conn, tables) == found
     result = verify(durable.engines.write, durable.store)
     assert result.differences == []
     assert result.position == head(durable.store)
