@@ -9,6 +9,7 @@ and prints its position after each page ("at N") for the parent's progress bar.
 from __future__ import annotations
 
 import gc
+import os
 import pickle
 import sys
 from collections.abc import Callable, Iterator
@@ -118,9 +119,16 @@ def main() -> None:
         engine = scratch_engine(job.scratch)
     else:
         engine = make_engines(job.sources.database, job.sources.views_url).write
+    parent = os.getppid()
+
+    def report(at: int) -> None:
+        if os.getppid() != parent:  # the rebuild was killed: its next run starts over
+            raise SystemExit(1)
+        print(f"at {at}", flush=True)
+
     try:
         with fewer_collections():
-            fill_partition(job, store, engine, lambda at: print(f"at {at}", flush=True))
+            fill_partition(job, store, engine, report)
     finally:
         engine.dispose()
         store.close()
