@@ -30,8 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from adapters.config.settings import Settings
 from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.store import open_store
+from adapters.keys.master_key_source import MasterKeySource
 from bench.common import DEFAULT_PG, OUT, leadledger_bin, machine
 from bench.ledger import drop_pg_ledger, ledger
 from bench.process_tree import TreePeak
@@ -59,6 +61,11 @@ def run_cli(url: str, args: list[str], timeout: float, profile: Path | None = No
     `/usr/bin/time -v`; with `profile`, py-spy samples it (attached by pid) into that file."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADLEDGER_")}
     env.update(LEADLEDGER_DATABASE_URL=url, LEADLEDGER_DATA_DIR=str(OUT))
+    # The master key this process built the ledger with (PostgreSQL's default key file is
+    # in the data directory, which differs between this process and the CLI's).
+    key = MasterKeySource.for_settings(Settings(), DatabaseURL.parse(url)).file
+    if key is not None:
+        env["LEADLEDGER_MASTER_KEY_FILE"] = str(key.resolve())
     timing = OUT / ".time-v.txt"
     timing.unlink(missing_ok=True)
     timed = Path("/usr/bin/time").exists()
