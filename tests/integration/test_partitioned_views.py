@@ -132,4 +132,4 @@ def test_a_partition_page_holds_its_own_leads_and_ends_where_a_whole_page_ends(
         ]
     capped = read_page(store, 40, 120, Partition(1, 3), until=90)
     assert capped[1] == 90
-    assert all(e.notification_id <= 90 for e in capped[0])
+    assert all((e.notification_id or 0) <= 90 for e in capped[0])
