@@ -25,10 +25,11 @@ from sqlalchemy.schema import CreateTable
 from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.store import LedgerStore, open_store
 from adapters.keys.master_key_source import MasterKeySource
+from domain.policy import Policy
 from projections.database import make_engines
 from projections.source import read_page
 from projections.state import policy_of
-from projections.tables import view_tables
+from projections.tables import ViewTables, view_tables
 from projections.tracking import Partition, advance, position
 from projections.writer import apply_page_isolating
 
@@ -37,6 +38,10 @@ from projections.writer import apply_page_isolating
 # transaction are capped for the same reason (a page's objects are alive at once).
 CACHE_KB = 8192
 MAX_PAGE = 2000
+# Lead keys cached per process while folding (the store's default is 20,000; each cached
+# key is a cipher object): a lead's events recur through the ledger, and a miss costs one
+# batched key query per page.
+KEY_CACHE = 4000
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,22 @@ def fill_partition(
     PostgreSQL tables each page also moves the partition's tracking row (resumable)."""
     tables = view_tables(job.generation)
     policy = policy_of(job.policy_text)
+    keys = store.keys
+    before, keys.max_cached = keys.max_cached, min(keys.max_cached, KEY_CACHE)
+    try:
+        _fill(job, store, engine, report, tables, policy)
+    finally:
+        keys.max_cached = before
+
+
+def _fill(
+    job: Job,
+    store: LedgerStore,
+    engine: Engine,
+    report: Callable[[int], None],
+    tables: ViewTables,
+    policy: Policy,
+) -> None:
     with engine.begin() as conn:
         if job.scratch is not None:
             for table in tables.all:  # without secondary indexes: the merge's table has them
