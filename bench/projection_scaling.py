@@ -190,7 +190,7 @@ def report(figures: dict[str, Any], command: str) -> dict[str, Any]:
         "PostgreSQL itself shares the 2 CPUs with both processes here.",
     ]
     return {
-        "section": "Projection scaling (postgres)",
+        "section": "Projection processes: 1 vs 2",
         "command": command,
         "markdown": "\n".join(lines),
         "aims": aims,
@@ -229,7 +229,7 @@ def main() -> None:
     command = "python -m bench.projection_scaling" + " --quick" * args.quick
     result = report(figures, command)
     print(result["markdown"])
-    out = args.out or OUT / "projection-scaling.json"
+    out = args.out or OUT / "projection-processes.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     if not figures["verify_ok"]:

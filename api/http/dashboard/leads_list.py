@@ -17,12 +17,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from api.http.auth import service_of
+from api.http.dashboard.counts import counts_by_status
 from api.http.dashboard.forms import read_form, require_acting
+from api.http.dashboard.live_stream import stream_after
 from api.http.dashboard.templating import env, page
 from api.http.errors import ApiError
 from api.http.handlers.lead_queries import lead_query
 from domain.values import ChatPhase, LeadStatus, Temperature
-from projections import queries
 from projections.queries import LeadQuery
 
 FILTERS = ("status", "temperature", "chat_phase", "score_min", "score_max", "q", "sort", "order")
@@ -45,6 +46,7 @@ async def leads_page(request: Request) -> Response:
     except ApiError as exc:
         error, query = exc.message, _query({})
     service = service_of(request)
+    after = await stream_after(service, acting)  # before the reads: no change is missed
     views, next_cursor = await run_in_threadpool(service.list_leads, acting.workspace, query)
     counts = await _counts(request, acting.workspace)
     return page(
@@ -57,6 +59,7 @@ async def leads_page(request: Request) -> Response:
         counts=counts,
         error=error,
         now=datetime.now(UTC),
+        stream_after=after,
         statuses=[s.value for s in LeadStatus],
         temperatures=[t.value for t in Temperature],
         chat_phases=[c.value for c in ChatPhase],
@@ -102,7 +105,4 @@ async def changed_rows(request: Request) -> Response:
 
 
 async def _counts(request: Request, workspace: str) -> dict[str, Any]:
-    total, by_status, _ = await run_in_threadpool(
-        service_of(request).read_views, lambda c, t: queries.stats(c, t, workspace)
-    )
-    return {"total": total, "by_status": by_status}
+    return await run_in_threadpool(counts_by_status, service_of(request), workspace)
