@@ -70,6 +70,13 @@ def settled(conn: Connection, tables: ViewTables) -> int:
     return int(value or 0)
 
 
+def positions(conn: Connection, tables: ViewTables) -> tuple[int, ...]:
+    """Every row's position, in row order: changes whenever any partition moves (a key
+    for what was computed from the views)."""
+    t = tables.tracking
+    return tuple(int(p) for p in conn.execute(select(t.c.position).order_by(t.c.id)).scalars())
+
+
 def rows(conn: Connection, tables: ViewTables) -> dict[Partition, int]:
     t = tables.tracking
     return {Partition.of_row(int(i)): int(p) for i, p in conn.execute(select(t.c.id, t.c.position))}
