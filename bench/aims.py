@@ -160,7 +160,8 @@ def rebuild_aim(results: dict[str, Any], section: str, events: str) -> dict[str,
         return _missing(aim, target, section)
     figures = result["figures"]
     rate = figures["rebuild"]["events_per_s"]
-    memory = figures["rebuild"]["peak_rss_mb"]
+    # Every process of a parallel rebuild together (older results: the one process).
+    memory = figures["rebuild"].get("tree_peak_rss_mb") or figures["rebuild"]["peak_rss_mb"]
     ok = bool(figures["verify"]["ok"])
     met = rate >= REBUILD_PER_S and memory < REBUILD_MB and ok
     measured = (
@@ -175,8 +176,9 @@ def rebuild_aim(results: dict[str, Any], section: str, events: str) -> dict[str,
             f"{max(0.0, 100 * (1 - rate / REBUILD_PER_S)):.0f} % short of the rate"
             + (f", {memory - REBUILD_MB:.0f} MB over" if memory >= REBUILD_MB else "")
             + (f". Profile: {shows}" if shows else ". No profile was taken")
-            + ". Would close it: parallel folds by lead-id hash on every core, in large "
-            "pages, streamed so memory stays flat."
+            + ". Folds already run on every core (lead-id hash partitions); would close "
+            "it: a cheaper per-event path (the change feed's items and their JSON, the "
+            "mapper's decode), or more cores."
         )
     return _aim(aim, target, measured, met, why)
 

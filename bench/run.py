@@ -67,6 +67,9 @@ def jobs(quick: bool, pg: bool, only: list[str] | None = None) -> dict[str, list
     }
     if pg and not quick:
         found["rebuild-pg"] = ["rebuild", "--pg", *PG_REBUILD]
+        # 1 vs 2 live projection processes under a backlog (`python -m
+        # bench.projection_scaling --quick` alone for a smoke test: too long for --quick).
+        found["projection-processes"] = ["projection_scaling", *reuse]
     return found
 
 

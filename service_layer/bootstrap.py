@@ -58,7 +58,12 @@ def bootstrap(settings: Settings | None = None, create_ledger: bool = True) -> S
     with startup_lock(database):
         store = open_store(database, MasterKeySource.for_settings(settings, database))
         engines = make_engines(database, settings.views_database_url)
-        views = LiveViews(engines, store, initial_policy_text(settings))
+        views = LiveViews(
+            engines,
+            store,
+            initial_policy_text(settings),
+            partitions=settings.projection_partitions,
+        )
         create_subscription_tables(engines.write)  # outbound webhooks (docs/changes.md)
         wrap_signing_secrets(store, engines)
         key_table = KeyTable.open(database)

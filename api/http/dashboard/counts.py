@@ -12,11 +12,11 @@ from sqlalchemy import Connection
 
 from projections.status_counts import status_counts
 from projections.tables import ViewTables
-from projections.tracking import position
+from projections.tracking import positions
 from service_layer.service import LeadLedgerService
 
 _lock = threading.Lock()
-Known = dict[str, tuple[tuple[int, int], dict[str, Any]]]  # workspace -> (at, counts)
+Known = dict[str, tuple[tuple[int, tuple[int, ...]], dict[str, Any]]]  # workspace -> (at, counts)
 _known: WeakKeyDictionary[LeadLedgerService, Known] = WeakKeyDictionary()  # per ledger
 
 
@@ -24,7 +24,7 @@ def counts_by_status(service: LeadLedgerService, workspace: str) -> dict[str, An
     """{"total", "by_status"} of the workspace's leads, at the views' current position."""
 
     def read(conn: Connection, t: ViewTables) -> dict[str, Any]:
-        at = (t.generation, position(conn, t))
+        at = (t.generation, positions(conn, t))  # every partition's (tracking.py)
         with _lock:
             known = _known.setdefault(service, {}).get(workspace)
         if known is not None and known[0] == at:
