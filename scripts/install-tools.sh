@@ -4,12 +4,13 @@
 # pg_dump, pg_restore: `leadledger backup`/`restore` on PostgreSQL) and nginx and caddy
 # (docs/deploy.md's proxy configurations, tests/e2e/test_deploy_proxy.py) and
 # systemd-analyze (its units, tests/e2e/test_deploy_units.py) and chromium (the dashboard's
-# Playwright tests, tests/e2e/test_dashboard.py, drive /usr/bin/chromium). Installs the
+# Playwright tests, tests/e2e/test_dashboard.py, drive /usr/bin/chromium) and wrk (the
+# ingest bench's load generator, tests/integration/test_wrk_load.py). Installs the
 # Debian packages of those missing (as root, or through sudo), without starting their
 # services; does nothing when all are there.
 set -euo pipefail
 missing=()
-for tool in curl openssl nginx caddy; do
+for tool in curl openssl nginx caddy wrk; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 command -v systemd-analyze >/dev/null || missing+=(systemd)
