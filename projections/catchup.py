@@ -61,10 +61,11 @@ class LiveViews:
             moved += step
             pages += 1
         if moved:
-            self._moved()
+            self.moved()
         return moved
 
-    def _moved(self) -> None:
+    def moved(self) -> None:
+        """Tell the listeners the views moved (after a catch-up or an inline pass)."""
         for listener in self.listeners:
             try:
                 listener()

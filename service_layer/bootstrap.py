@@ -21,6 +21,7 @@ from adapters.principals.key_table import KeyTable
 from domain.policy import DEFAULT_POLICY_TOML
 from projections.catchup import LiveViews
 from projections.database import Engines, make_engines
+from projections.inline import InlineViews
 from projections.live import LiveFollower
 from service_layer.key_ring import KeyRing
 from service_layer.ledger import Ledger, Recording
@@ -42,6 +43,7 @@ class Services:
     engines: Engines
     views: LiveViews
     follower: LiveFollower
+    inline: InlineViews
 
     def close(self) -> None:
         self.service.close()
@@ -65,7 +67,11 @@ def bootstrap(settings: Settings | None = None, create_ledger: bool = True) -> S
     ledger = Ledger(store)
     live_workspaces = LiveWorkspaces(settings, workspaces)
     follower = LiveFollower(views, database, settings.poll_interval, channel)
-    ledger.listeners.append(wake_views(follower))
+    # The views follow each append in the writer's pass, before its callers are answered;
+    # the follower stays for other processes' writes and whatever the inline pass left.
+    inline = InlineViews(views)
+    store.committed.append(inline.committed)
+    ledger.listeners.append(wake_views(follower, inline))
     return Services(
         service=LeadLedgerService(
             settings,
@@ -85,15 +91,18 @@ def bootstrap(settings: Settings | None = None, create_ledger: bool = True) -> S
         engines=engines,
         views=views,
         follower=follower,
+        inline=inline,
     )
 
 
-def wake_views(follower: LiveFollower) -> Callable[[Recording], None]:
-    """The ledger's listener: a write landed, so wake the follower and the views show it
-    within milliseconds (without waiting for a NOTIFY or the poll)."""
+def wake_views(follower: LiveFollower, inline: InlineViews) -> Callable[[Recording], None]:
+    """The ledger's listener: a write landed that the inline pass did not project, so wake
+    the follower and the views show it within milliseconds (without waiting for a NOTIFY
+    or the poll)."""
 
     def committed(recording: Recording) -> None:
-        if recording.last_notification_id is not None:
+        last = recording.last_notification_id
+        if last is not None and not inline.covers(last):
             follower.notify()
 
     return committed

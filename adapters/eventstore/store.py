@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from typing import Any, ClassVar
 from uuid import UUID
@@ -24,6 +26,9 @@ from adapters.keys.master_key_source import MasterKeySource, open_key_store
 from domain.delivery import UnhandledDelivery
 from domain.lead import Lead
 
+log = logging.getLogger("leadledger.eventstore")
+CommitHook = Callable[[Sequence[Recording[UUID]]], None]
+
 
 class LedgerStore(Application[UUID]):
     """Leads and unhandled deliveries, in one notification log (the ledger's order).
@@ -42,6 +47,9 @@ class LedgerStore(Application[UUID]):
 
     def __init__(self, env: dict[str, str] | None = None, keys: KeyStore | None = None) -> None:
         self.keys = keys or KeyStore()  # before super(): construct_mapper needs it
+        # Called with each committed append's recordings (events still in memory, with
+        # their ledger positions), in the appending thread (projections/inline.py).
+        self.committed: list[CommitHook] = []
         super().__init__(env=env)
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
@@ -75,6 +83,15 @@ class LedgerStore(Application[UUID]):
         self._notify(recordings)
         self.notify(processing.events)  # deprecated upstream; kept as save() does
         return recordings
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        """eventsourcing's hook after every save: the append is committed, so a hook's
+        failure is logged, never raised into the writer."""
+        for hook in self.committed:
+            try:
+                hook(recordings)
+            except Exception:
+                log.exception("a commit hook failed")
 
     def close(self) -> None:
         super().close()
