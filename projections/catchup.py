@@ -49,6 +49,10 @@ class LiveViews:
         self.page_size = page_size
         # Called after a catch-up moved the views (the change feed wakes its readers).
         self.listeners: list[Callable[[], None]] = []
+        # The last position a catch-up may take, or None for no limit: positions past it
+        # are the inline pass's, in flight (projections/inline.py); taking them here would
+        # read back and decode what that pass is about to write anyway.
+        self.ceiling: Callable[[], int | None] = lambda: None
         ensure_state(engines.write, initial_policy_text)
 
     def catch_up(self, max_pages: int | None = None) -> int:
@@ -77,7 +81,13 @@ class LiveViews:
             state = lock_state(conn)
             tables = view_tables(state.active_generation)
             start = position(conn, tables)
+            ceiling = self.ceiling()
+            if ceiling is not None and ceiling <= start:
+                return 0
             events, last = read_page(self.store, start, size)
+            if ceiling is not None and last > ceiling:
+                events = [e for e in events if (e.notification_id or 0) <= ceiling]
+                last = ceiling
             if last != start:
                 apply_page_isolating(conn, tables, events, policy_of(state.active_policy))
                 advance(conn, tables, last)

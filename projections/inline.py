@@ -1,24 +1,33 @@
 """Views in the same pass as the append (Marten's "inline" projections).
 
 The ledger's writer has just committed a transaction and still holds its events, decoded
-and with their ledger positions. Folding them into the views right there, before the
-callers are answered, saves the follower reading every event back, decrypting and decoding
-it again, and makes each answer read-your-writes by construction.
+and with their ledger positions. Folding them into the views from there, before the callers
+are answered, saves the follower reading every event back, decrypting and decoding it
+again, and makes each answer read-your-writes by construction.
 
 It is the follower's page step (projections/catchup.py) on events it did not have to read:
 one view transaction that takes the projection lock, checks the tracking position, applies
 the events with the same savepoint-per-lead isolation (projections/writer.py) and moves the
-position. It only applies when nothing lies between the views' position and the
-transaction's first event; otherwise (another process's writes, a backlog, a rebuild's
-swap) it leaves everything to the follower, which stays for exactly that. A failure here
-never fails the committed append: it is logged and the follower does the work.
+position. It only applies when nothing lies between the views' position and the first
+event; otherwise (another process's writes, a backlog, a rebuild's swap) it leaves
+everything to the follower, which stays for exactly that. A failure here never fails the
+committed append: it is logged and the follower does the work.
+
+Pipelined: the writer hands each committed append to a views thread and goes on with the
+next append while the views take this one (its commit waits on the disk; this one's rows
+are CPU). Appends that queued up meanwhile go into one view transaction. A caller waits
+(`settled`) until the views took its append, so it is still answered with the views
+current. After `close()`, appends are applied in the appending thread, before it returns.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
+from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.persistence import Recording
@@ -35,20 +44,46 @@ from projections.writer import apply_page_isolating
 
 log = logging.getLogger("leadledger.projections")
 
+MAX_EVENTS = 5000  # per view transaction, when appends queued up for the views thread
+_STOP = object()
+
+
+@dataclass(frozen=True)
+class _Append:
+    """One committed append: ledger positions first..last, its lead events in order."""
+
+    first: int
+    last: int
+    events: list[LedgerEvent]
+
 
 class InlineViews:
-    """`committed` is the store's hook (LedgerStore.committed), called after each append."""
+    """`committed` is the store's hook (LedgerStore.committed), called after each append;
+    `settled` is the ledger's listener, called before a caller is answered."""
 
-    def __init__(self, views: LiveViews) -> None:
+    def __init__(self, views: LiveViews, wait_seconds: float = 10.0) -> None:
         self.views = views
-        self.applied = 0  # view transactions this process applied inline (observable)
+        self.wait_seconds = wait_seconds
+        self.applied = 0  # view transactions applied in the pass (observable)
         self.skipped = 0  # appends left to the follower
-        self._covered = 0  # the highest ledger position the views took inline
-        self._lock = threading.Lock()
+        self._covered = 0  # the highest ledger position the views took in this pass
+        self._done = 0  # the highest position handed over and dealt with (taken or left)
+        self._queued = 0  # the highest position handed to the views thread
+        self._in_flight: deque[int] = deque()  # first positions of appends handed over
+        self._cond = threading.Condition()
+        self._queue: queue.SimpleQueue[_Append | object] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._closed = False
 
     @property
     def store(self) -> LedgerStore:
         return self.views.store
+
+    def in_flight_after(self) -> int | None:
+        """While appends wait for the views thread: the position just before the oldest
+        (the follower takes up to there and leaves them to this pass); else None."""
+        with self._cond:
+            return self._in_flight[0] - 1 if self._in_flight else None
 
     def covers(self, notification_id: int) -> bool:
         """The views already include `notification_id` because this pass applied it."""
@@ -58,29 +93,96 @@ class InlineViews:
         if not recordings:
             return
         ordered = sorted(recordings, key=lambda r: r.notification.id)
-        first, last = ordered[0].notification.id, ordered[-1].notification.id
         events = [
             to_ledger_event(r.domain_event, r.notification.id)
             for r in ordered
             if is_lead_event(r.notification.topic)
         ]
+        append = _Append(ordered[0].notification.id, ordered[-1].notification.id, events)
         if self._shredded(events):
             # Sealed redacted (the key is gone): what the follower reads back is not what
             # this process holds in memory. The follower projects what the ledger keeps.
             self.skipped += 1
             return
-        try:
-            took = self._apply(events, first, last)
-        except Exception:  # the append is committed: never fail it for the views
-            log.exception("inline views failed on %s..%s (left to the follower)", first, last)
-            took = False
-        if not took:
-            self.skipped += 1
+        with self._cond:
+            if not self._closed:
+                self._start()
+                self._queued = max(self._queued, append.last)
+                self._in_flight.append(append.first)
+                self._queue.put(append)
+                return
+        self._take([append])  # closed: in the appending thread, before its caller returns
+
+    def settled(self, last: int | None) -> None:
+        """Wait until the views thread dealt with the append ending at `last` (taken, or
+        left to the follower). Returns at once for writes it was never handed."""
+        if last is None:
             return
-        self.applied += 1
-        with self._lock:
-            self._covered = max(self._covered, last)
-        self.views.moved()
+        with self._cond:
+            if last > self._queued:
+                return
+            if not self._cond.wait_for(lambda: self._done >= last, self.wait_seconds):
+                log.warning("the inline views are behind position %s; answering anyway", last)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Take what is queued, stop the views thread; later appends apply in place."""
+        with self._cond:
+            self._closed = True
+            thread, self._thread = self._thread, None
+            if thread is not None:
+                self._queue.put(_STOP)
+        if thread is not None:
+            thread.join(timeout)
+
+    def _start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._run, name="views-inline", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            batch: list[_Append] = [item] if isinstance(item, _Append) else []
+            stop = False
+            size = sum(len(a.events) for a in batch)
+            while size < MAX_EVENTS:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop = True
+                    break
+                if isinstance(item, _Append):
+                    batch.append(item)
+                    size += len(item.events)
+            self._take(batch)
+            if stop:
+                return
+
+    def _take(self, batch: list[_Append]) -> None:
+        """Apply runs of consecutive appends, one view transaction a run."""
+        for run in _runs(batch):
+            first, last = run[0].first, run[-1].last
+            try:
+                took = self._apply([e for a in run for e in a.events], first, last)
+            except Exception:  # the append is committed: never fail it for the views
+                log.exception("inline views failed on %s..%s (left to the follower)", first, last)
+                took = False
+            with self._cond:
+                if took:
+                    self.applied += 1
+                    self._covered = max(self._covered, last)
+                else:
+                    self.skipped += 1
+                self._done = max(self._done, last)
+                while self._in_flight and self._in_flight[0] <= last:
+                    self._in_flight.popleft()
+                self._cond.notify_all()
+            if took:
+                self.views.moved()
 
     def _apply(self, events: list[LedgerEvent], first: int, last: int) -> bool:
         with self.views.engines.write.begin() as conn:
@@ -106,6 +208,18 @@ class InlineViews:
     def _shredded(self, events: list[LedgerEvent]) -> bool:
         keys = self.store.keys
         return any(keys.is_erased(lead) for lead in {e.lead_id for e in events})
+
+
+def _runs(batch: list[_Append]) -> list[list[_Append]]:
+    """Appends whose positions follow on directly (another process's append between two
+    of ours must be in the views before the second: a new run checks for it)."""
+    runs: list[list[_Append]] = []
+    for append in batch:
+        if runs and append.first == runs[-1][-1].last + 1:
+            runs[-1].append(append)
+        else:
+            runs.append([append])
+    return runs
 
 
 __all__ = ["InlineViews"]

@@ -67,11 +67,15 @@ def bootstrap(settings: Settings | None = None, create_ledger: bool = True) -> S
     ledger = Ledger(store)
     live_workspaces = LiveWorkspaces(settings, workspaces)
     follower = LiveFollower(views, database, settings.poll_interval, channel)
-    # The views follow each append in the writer's pass, before its callers are answered;
-    # the follower stays for other processes' writes and whatever the inline pass left.
+    # The views take each append as the writer commits it, and its callers are answered
+    # once they did (projections/inline.py); the follower stays for other processes'
+    # writes and whatever the inline pass left.
     inline = InlineViews(views)
     store.committed.append(inline.committed)
+    views.ceiling = inline.in_flight_after
+    ledger.listeners.append(lambda recording: inline.settled(recording.last_notification_id))
     ledger.listeners.append(wake_views(follower, inline))
+    ledger.on_close.append(inline.close)
     return Services(
         service=LeadLedgerService(
             settings,

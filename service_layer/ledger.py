@@ -90,6 +90,8 @@ class Ledger:
         self.health = WriteHealth()
         # Called after each committed write (metrics, waking the views); never before it.
         self.listeners: list[Callable[[Recording], None]] = []
+        # Called once the writer stopped (the inline views drain what it handed them).
+        self.on_close: list[Callable[[], None]] = []
         self.writer: GroupCommitter[LedgerRequest, Recording] = GroupCommitter(
             self.write_batch, max_batch, name="ledger-writer"
         )
@@ -148,6 +150,8 @@ class Ledger:
     def close(self) -> None:
         """Write what is queued and stop the writer thread (later records write inline)."""
         self.writer.close()
+        for stopped in self.on_close:
+            stopped()
 
     def write_problem(self, stall_seconds: float) -> str | None:
         """Why writes would not land now (GET /readyz), or None: the writer has been on one

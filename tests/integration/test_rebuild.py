@@ -349,7 +349,8 @@ def test_a_killed_rebuild_leaves_the_live_view_serving_and_resumes(
         ],
     )
     new_top = head(services.store)
-    assert services.views.catch_up() == new_top - top
+    services.views.catch_up()  # whatever the writer's inline pass left
+    assert services.views.position() == new_top
     assert contact(engines.read, newcomer)["lead_status"] == "qualified"
     live_after = dump(engines.read)
 
@@ -599,7 +600,8 @@ def test_readers_keep_the_full_old_view_until_the_switch(durable: Services, tmp_
                     )
                 ],
             )
-            assert services.views.catch_up() == 1
+            services.views.catch_up()  # whatever the writer's inline pass left
+            assert services.views.position() == top + 1
             expected_live = dump(engines.read)
             assert history(engines.read, a)[-1]["outcome"] == "applied"
         seen.append(done)
