@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, func, or_, select
 
 from domain.reducer.changes import VOCABULARY, WHOLE_POSITION, ChangeItem
-from projections.rows import rows_of, storable
+from projections.rows import rows_of
 from projections.tables import ViewTables
 
 _CURSOR = re.compile(r"^(\d{1,18})(?:\.(\d{1,9}))?$")
@@ -63,7 +63,8 @@ class ChangeQuery:
 def write(conn: Connection, tables: ViewTables, items: Sequence[ChangeItem]) -> None:
     rows = rows_of(conn, tables.changes)
     # Upsert: a page redone after a failed savepoint writes the same keys again.
-    rows.upsert(conn, [rows.encode(storable(_row(item))) for item in items])
+    # encode() makes each value storable (NUL in text and JSON, projections/rows.py).
+    rows.upsert(conn, [rows.encode(vars(item)) for item in items])
 
 
 def read(conn: Connection, tables: ViewTables, query: ChangeQuery) -> list[ChangeItem]:
@@ -82,10 +83,6 @@ def read(conn: Connection, tables: ViewTables, query: ChangeQuery) -> list[Chang
         stmt = stmt.where(c.c.lead_id == query.lead_id)
     stmt = stmt.order_by(c.c.position, c.c.seq).limit(query.limit)
     return [_item(dict(row._mapping)) for row in conn.execute(stmt)]
-
-
-def _row(item: ChangeItem) -> dict[str, Any]:
-    return {**vars(item)}
 
 
 def _item(row: dict[str, Any]) -> ChangeItem:

@@ -12,8 +12,6 @@ are current when `record` returns (read-your-writes by construction).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +30,6 @@ from domain.policy import DEFAULT_POLICY, DEFAULT_POLICY_TOML
 from projections.source import head
 from projections.state import read_state
 from projections.tables import view_tables
-from service_layer.bootstrap import Services
 from tests.conftest import require_postgres, store_per_example
 from tests.integration.test_projection_equivalence import (
     PHONES,
@@ -45,6 +42,7 @@ from tests.integration.test_projection_equivalence import (
     without_notification_ids,
 )
 from tests.support import WORKSPACE
+from tests.support.elsewhere import appending_elsewhere
 
 EXAMPLES = {"sqlite": 0.1, "postgres": 0.05}
 # Every table the projection writes, but its tracking row (checked as a position) and the
@@ -67,17 +65,6 @@ def dump_all(engine: Engine) -> Dump:
                 for row in rows
             ]
         return found
-
-
-@contextmanager
-def elsewhere(services: Services) -> Iterator[None]:
-    """Record as another process would: no inline pass here, only the ledger moves."""
-    hooks = list(services.store.committed)
-    services.store.committed.clear()
-    try:
-        yield
-    finally:
-        services.store.committed[:] = hooks
 
 
 def follower_copy(made: Lab) -> Dump:
@@ -107,7 +94,7 @@ def test_inline_views_equal_the_followers(durable_backend: str, tmp_path: Path) 
             for batch, mode in zip(scenario.batches, modes, strict=True):
                 current_before = views.position() == head(store)
                 if mode == "elsewhere":
-                    with elsewhere(services):
+                    with appending_elsewhere(services):
                         record(services, batch)
                     continue
                 record(services, batch)
