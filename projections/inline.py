@@ -74,6 +74,7 @@ class InlineViews:
         self._queue: queue.SimpleQueue[_Append | object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._behind = False  # the last append was left to the follower
 
     @property
     def store(self) -> LedgerStore:
@@ -93,12 +94,21 @@ class InlineViews:
         if not recordings:
             return
         ordered = sorted(recordings, key=lambda r: r.notification.id)
+        first = ordered[0].notification.id
+        if self.store.appending_bulk() or (self._behind and self._lagging(first)):
+            # A chunk of a large request: its views would hold up the small requests
+            # answered behind it; the follower takes it, and what follows till it caught up
+            # (those callers are answered at once, as without this pass).
+            self._behind = True
+            self.skipped += 1
+            return
+        self._behind = False
         events = [
             to_ledger_event(r.domain_event, r.notification.id)
             for r in ordered
             if is_lead_event(r.notification.topic)
         ]
-        append = _Append(ordered[0].notification.id, ordered[-1].notification.id, events)
+        append = _Append(first, ordered[-1].notification.id, events)
         if self._shredded(events):
             # Sealed redacted (the key is gone): what the follower reads back is not what
             # this process holds in memory. The follower projects what the ledger keeps.
@@ -177,6 +187,7 @@ class InlineViews:
                     self._covered = max(self._covered, last)
                 else:
                     self.skipped += 1
+                    self._behind = True
                 self._done = max(self._done, last)
                 while self._in_flight and self._in_flight[0] <= last:
                     self._in_flight.popleft()
@@ -185,6 +196,9 @@ class InlineViews:
                 self.views.moved()
 
     def _apply(self, events: list[LedgerEvent], first: int, last: int) -> bool:
+        seen = self.views.position()  # without the lock: a lagging view is told at once
+        if seen >= first or self._lagging(first):
+            return False  # applied already, or behind (the follower is on it)
         with self.views.engines.write.begin() as conn:
             state = lock_state(conn)
             tables = view_tables(state.active_generation)
@@ -195,6 +209,10 @@ class InlineViews:
                 apply_page_isolating(conn, tables, events, policy_of(state.active_policy))
             advance(conn, tables, last)
             return True
+
+    def _lagging(self, first: int) -> bool:
+        seen = self.views.position()
+        return seen < first - 1 and not self._nothing_between(seen, first)
 
     def _nothing_between(self, at: int, first: int) -> bool:
         """No committed event after `at` and before `first` (PostgreSQL's sequence skips

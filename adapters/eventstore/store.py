@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from contextlib import suppress
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -50,6 +51,7 @@ class LedgerStore(Application[UUID]):
         # Called with each committed append's recordings (events still in memory, with
         # their ledger positions), in the appending thread (projections/inline.py).
         self.committed: list[CommitHook] = []
+        self._bulk = threading.local()
         super().__init__(env=env)
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
@@ -83,6 +85,19 @@ class LedgerStore(Application[UUID]):
         self._notify(recordings)
         self.notify(processing.events)  # deprecated upstream; kept as save() does
         return recordings
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Marks this thread's appends meanwhile as bulk (a chunk of a large request, an
+        import): the commit hooks may leave their views to the background."""
+        self._bulk.on = True
+        try:
+            yield
+        finally:
+            self._bulk.on = False
+
+    def appending_bulk(self) -> bool:
+        return bool(getattr(self._bulk, "on", False))
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         """eventsourcing's hook after every save: the append is committed, so a hook's

@@ -30,6 +30,7 @@ from domain.policy import DEFAULT_POLICY, DEFAULT_POLICY_TOML
 from projections.source import head
 from projections.state import read_state
 from projections.tables import view_tables
+from service_layer.ledger import BULK_COMMANDS
 from tests.conftest import require_postgres, store_per_example
 from tests.integration.test_projection_equivalence import (
     PHONES,
@@ -187,3 +188,28 @@ def test_a_lead_the_views_cannot_take_is_set_aside_not_refused(
         assert len(inline["failures"]) == 1
         assert len(inline["contacts"]) == len(PHONES) - 1
         assert inline == follower_copy(made)
+
+
+def test_a_large_request_is_left_to_the_follower_then_the_pass_resumes(
+    durable_backend: str, tmp_path: Path
+) -> None:
+    """A chunk of a large request is not projected in the writer's pass (its views would
+    hold up the small requests behind it), nor is what follows until the follower caught
+    up; then the pass takes appends again. Either way the tables are the follower's."""
+    with lab(durable_backend, tmp_path) as made:
+        services = made.services
+        kapso = Said("kapso", "kapso", T0)
+        large = [
+            RecordInboundMessage(PHONES[i % len(PHONES)], kapso, message_id=f"wamid.bulk.{i}")
+            for i in range(BULK_COMMANDS + 10)
+        ]
+        services.ledger.record(WORKSPACE, large)
+        assert services.views.position() < head(services.store)
+        assert services.inline.applied == 0
+        services.ledger.record(WORKSPACE, [RecordInboundMessage(PHONES[0], kapso, message_id="x")])
+        assert services.views.position() < head(services.store)  # still behind: left too
+        services.views.catch_up()
+        services.ledger.record(WORKSPACE, [RecordInboundMessage(PHONES[1], kapso, message_id="y")])
+        assert services.views.position() == head(services.store)  # the pass resumed
+        assert services.inline.applied == 1
+        assert dump_all(services.engines.read) == follower_copy(made)
