@@ -27,7 +27,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from eventsourcing.persistence import Recording
@@ -50,11 +50,13 @@ _STOP = object()
 
 @dataclass(frozen=True)
 class _Append:
-    """One committed append: ledger positions first..last, its lead events in order."""
+    """One committed append: ledger positions first..last, its lead events in order, and
+    the event its callers wait on (one each: no waking every waiter on every commit)."""
 
     first: int
     last: int
     events: list[LedgerEvent]
+    dealt_with: threading.Event = field(default_factory=threading.Event)
 
 
 class InlineViews:
@@ -67,10 +69,8 @@ class InlineViews:
         self.applied = 0  # view transactions applied in the pass (observable)
         self.skipped = 0  # appends left to the follower
         self._covered = 0  # the highest ledger position the views took in this pass
-        self._done = 0  # the highest position handed over and dealt with (taken or left)
-        self._queued = 0  # the highest position handed to the views thread
-        self._in_flight: deque[int] = deque()  # first positions of appends handed over
-        self._cond = threading.Condition()
+        self._in_flight: deque[_Append] = deque()  # handed to the views thread, in order
+        self._lock = threading.Lock()
         self._queue: queue.SimpleQueue[_Append | object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -83,8 +83,8 @@ class InlineViews:
     def in_flight_after(self) -> int | None:
         """While appends wait for the views thread: the position just before the oldest
         (the follower takes up to there and leaves them to this pass); else None."""
-        with self._cond:
-            return self._in_flight[0] - 1 if self._in_flight else None
+        with self._lock:
+            return self._in_flight[0].first - 1 if self._in_flight else None
 
     def covers(self, notification_id: int) -> bool:
         """The views already include `notification_id` because this pass applied it."""
@@ -114,11 +114,10 @@ class InlineViews:
             # this process holds in memory. The follower projects what the ledger keeps.
             self.skipped += 1
             return
-        with self._cond:
+        with self._lock:
             if not self._closed:
                 self._start()
-                self._queued = max(self._queued, append.last)
-                self._in_flight.append(append.first)
+                self._in_flight.append(append)
                 self._queue.put(append)
                 return
         self._take([append])  # closed: in the appending thread, before its caller returns
@@ -128,15 +127,14 @@ class InlineViews:
         left to the follower). Returns at once for writes it was never handed."""
         if last is None:
             return
-        with self._cond:
-            if last > self._queued:
-                return
-            if not self._cond.wait_for(lambda: self._done >= last, self.wait_seconds):
-                log.warning("the inline views are behind position %s; answering anyway", last)
+        with self._lock:
+            mine = next((a for a in self._in_flight if a.first <= last <= a.last), None)
+        if mine is not None and not mine.dealt_with.wait(self.wait_seconds):
+            log.warning("the inline views are behind position %s; answering anyway", last)
 
     def close(self, timeout: float = 10.0) -> None:
         """Take what is queued, stop the views thread; later appends apply in place."""
-        with self._cond:
+        with self._lock:
             self._closed = True
             thread, self._thread = self._thread, None
             if thread is not None:
@@ -181,24 +179,23 @@ class InlineViews:
             except Exception:  # the append is committed: never fail it for the views
                 log.exception("inline views failed on %s..%s (left to the follower)", first, last)
                 took = False
-            with self._cond:
+            with self._lock:
                 if took:
                     self.applied += 1
                     self._covered = max(self._covered, last)
                 else:
                     self.skipped += 1
                     self._behind = True
-                self._done = max(self._done, last)
-                while self._in_flight and self._in_flight[0] <= last:
+                while self._in_flight and self._in_flight[0].first <= last:
                     self._in_flight.popleft()
-                self._cond.notify_all()
+            for append in run:
+                append.dealt_with.set()
             if took:
                 self.views.moved()
 
     def _apply(self, events: list[LedgerEvent], first: int, last: int) -> bool:
-        seen = self.views.position()  # without the lock: a lagging view is told at once
-        if seen >= first or self._lagging(first):
-            return False  # applied already, or behind (the follower is on it)
+        if self._behind and self._lagging(first):
+            return False  # behind (the follower is on it): told without waiting for its lock
         with self.views.engines.write.begin() as conn:
             state = lock_state(conn)
             tables = view_tables(state.active_generation)
