@@ -123,9 +123,11 @@ def served(
     workers: int,
     app: str = "leadledger",
     config_toml: str | None = None,
+    settings: dict[str, str] | None = None,
 ) -> Iterator[Running]:
     """`app` on a free port, healthy within 30 s; stopped on the way out. `config_toml`:
-    a workspaces file (the env secret and key then apply to each of its workspaces)."""
+    a workspaces file (the env secret and key then apply to each of its workspaces);
+    `settings`: more LEADLEDGER_ variables."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADLEDGER_")}
     env.update(
         PYTHONUNBUFFERED="1",
@@ -135,6 +137,7 @@ def served(
         LEADLEDGER_DATA_DIR=str(workdir),
         LEADLEDGER_LOG_LEVEL="warning",  # no access log: it would cost the server CPU
     )
+    env.update(settings or {})
     if config_toml is not None:
         config = workdir / "workspaces.toml"
         config.write_text(config_toml, encoding="utf-8")

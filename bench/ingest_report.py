@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
-from bench import profiling
+from bench import budget, profiling
 
 AIM_PLAIN = 1.0
 AIM_BARE = 0.4
+AIM_CPU = 1.5  # leadledger's server CPU per delivery at most 1.5x the plain table's
+AIM_CONNECTIONS = 32
 
 
 def _by(results: list[dict[str, Any]], workers: int) -> dict[str, dict[str, Any]]:
@@ -16,6 +19,11 @@ def _by(results: list[dict[str, Any]], workers: int) -> dict[str, dict[str, Any]
 
 def _best(result: dict[str, Any]) -> dict[str, Any]:
     return max(result["levels"], key=lambda lv: lv["req_per_s"])
+
+
+def at_aim(result: dict[str, Any]) -> dict[str, Any]:
+    """The level at the aims' 32 connections (else the nearest one run)."""
+    return min(result["levels"], key=lambda lv: abs(lv["concurrency"] - AIM_CONNECTIONS))
 
 
 def _ratio(a: float, b: float) -> float:
@@ -92,26 +100,41 @@ def bound(group: dict[str, dict[str, Any]], workers: int, cores: int) -> str:
 
 
 def aims_of(backend: str, workers: int, group: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    best = {app: _best(r)["req_per_s"] for app, r in group.items()}
-    where = f"{backend}, {workers} worker{'s' if workers > 1 else ''}, best level"
+    level = {app: at_aim(r) for app, r in group.items()}
+    where = (
+        f"{backend}, {workers} server process{'es' if workers > 1 else ''}, "
+        f"{level['leadledger']['concurrency']} connections"
+    )
     aims = []
     for rival, target in (("plain", AIM_PLAIN), ("bare", AIM_BARE)):
-        ratio = _ratio(best["leadledger"], best[rival])
+        ledger, other = level["leadledger"]["req_per_s"], level[rival]["req_per_s"]
+        ratio = _ratio(ledger, other)
         name = "plain-table baseline" if rival == "plain" else "bare ceiling"
         aims.append(
             {
                 "aim": f"Ingest throughput vs the {name} ({where})",
                 "target": f"≥ {target:.1f}x",
-                "measured": f"{ratio:.2f}x ({best['leadledger']:.0f} vs {best[rival]:.0f} req/s)",
+                "measured": f"{ratio:.2f}x ({ledger:.0f} vs {other:.0f} req/s)",
                 "met": ratio >= target,
                 "shortfall_pct": max(0.0, 100 * (1 - ratio / target)),
             }
         )
+    cpu = {app: lv["server_cpu_ms_per_request"] for app, lv in level.items()}
+    cpu_ratio = _ratio(cpu["leadledger"], cpu["plain"])
+    aims.append(
+        {
+            "aim": f"Server CPU per delivery vs the plain table's ({where}, all processes)",
+            "target": f"≤ {AIM_CPU:.1f}x",
+            "measured": f"{cpu_ratio:.2f}x ({1000 * cpu['leadledger']:.0f} vs "
+            f"{1000 * cpu['plain']:.0f} µs)",
+            "met": cpu_ratio <= AIM_CPU,
+        }
+    )
     check = group["leadledger"].get("check", {})
     aims.append(
         {
-            "aim": f"Every delivery answered 200, every message stored once ({backend}, "
-            f"x{workers})",
+            "aim": f"Every delivery answered 200, every acknowledged message stored once "
+            f"({backend}, x{workers})",
             "target": "0 failed, 0 lost, 0 duplicated",
             "measured": f"{check.get('failed_requests', '?')} failed, {check.get('lost', '?')} "
             f"lost, {check.get('duplicated', '?')} duplicated of "
@@ -122,13 +145,25 @@ def aims_of(backend: str, workers: int, group: dict[str, dict[str, Any]]) -> lis
     return aims
 
 
+def budget_rules() -> list[str]:
+    """How the CPU budget table gives each profile sample to a stage (bench/budget.py)."""
+    doc = budget.__doc__ or ""
+    rules = doc.split("The rules, in order (first that holds decides):", 1)[-1]
+    return [
+        "How the CPU budget's stages are attributed (the rules of bench/budget.py, in order):",
+        "",
+        *textwrap.dedent(rules.split("\n\nFrames are matched", 1)[0]).strip().splitlines(),
+    ]
+
+
 def section(
     runs: dict[str, list[dict[str, Any]]], command: str, machine: dict[str, Any], seconds: float
 ) -> dict[str, Any]:
     md = ["## Ingest over HTTP", ""]
     md.append(
         "Signed Kapso deliveries (≈85 % new single inbound messages over 50,000 leads, ≈10 % "
-        "exact repeats, ≈5 % batches of 2-5) from a load generator in its own process, "
+        "exact repeats, ≈5 % batches of 2-5), built and signed before the clock starts, sent "
+        "by wrk (a compiled load generator, one connection per wrk thread; bench/wrk_load.py), "
         "against three servers under the same uvicorn settings: the bare ceiling (reads the "
         "body, answers 200), the plain-table baseline (verify signature, parse, upsert a "
         "contact and insert the message with a unique index, one transaction) and "
@@ -139,6 +174,7 @@ def section(
     )
     aims: list[dict[str, Any]] = []
     figures: dict[str, Any] = {"seconds": seconds}
+    md += ["", *budget_rules()]
     for backend, results in runs.items():
         if backend == "postgres_unreachable":
             md += ["", "PostgreSQL was not reachable: its section was skipped."]
@@ -150,27 +186,46 @@ def section(
             if any(lv.get("exhausted") for r in group.values() for lv in r["levels"]):
                 md += [
                     "",
-                    "\\* ran out of pre-built deliveries before the level's time was up; "
-                    "the rate is answers over the time it did run.",
+                    "\\* went through its pre-built deliveries and cycled over them again: "
+                    "its later requests repeat earlier ones (retries, for a server that "
+                    "stores; the bare one stores nothing, so it is built fewer).",
                 ]
             check = group["leadledger"].get("check", {})
             plain_check = group["plain"].get("check", {})
             md += [
                 "",
                 f"Correctness: {check.get('failed_requests')} requests failed (not 200); "
-                f"{check.get('acknowledged_unique')} distinct messages acknowledged, "
-                f"{check.get('stored_rows')} stored in the ledger ({check.get('lost')} lost, "
-                f"{check.get('duplicated')} duplicated); plain table: "
-                f"{plain_check.get('lost')} lost, {plain_check.get('duplicated')} duplicated.",
+                f"{check.get('acknowledged_unique')} distinct messages acknowledged (answered "
+                f"200), {check.get('sent_unique')} sent (the rest were in flight when wrk "
+                f"stopped), {check.get('stored_rows')} stored in the ledger ({check.get('lost')} "
+                f"acknowledged but not stored, {check.get('duplicated')} duplicated, "
+                f"{check.get('unknown')} never sent); plain table: {plain_check.get('lost')} "
+                f"lost, {plain_check.get('duplicated')} duplicated.",
             ]
+            budgets = {
+                app: group[app]["budget"]
+                for app in ("leadledger", "plain")
+                if "budget" in group[app]
+            }
+            if budgets:
+                at = next(iter(budgets.values()))["concurrency"]
+                md += [
+                    "",
+                    f"Per-delivery CPU budget at {at} connections: µs of server CPU per "
+                    "delivery by stage (bench/budget.py: py-spy's samples of the busy threads, "
+                    "given to stages by the rules on this page, scaled to the CPU measured "
+                    "per delivery at that level):",
+                    "",
+                    *budget.table(budgets),
+                ]
             aims += aims_of(backend, workers, group)
             md += ["", bound(group, workers, int(machine.get("nproc", 1)))]
             if "profile" in group["leadledger"]:
                 prof = group["leadledger"]["profile"]
                 level = group["leadledger"].get("profiled_level", {})
                 title = (
-                    f"py-spy profile of the leadledger server at concurrency "
-                    f"{level.get('concurrency', '?')} "
+                    "py-spy profile (samples of the thread holding the GIL) of the "
+                    f"leadledger server at {level.get('concurrency', '?')} connections "
                     f"({level.get('req_per_s', 0):.0f} req/s while sampled)"
                 )
                 md += ["", profiling.markdown(prof, title)]
@@ -181,10 +236,9 @@ def section(
     )
     md += [
         "",
-        f"The load generator (one process, uvloop, raw keep-alive HTTP/1.1, requests built "
-        f"and signed before the clock starts) used at most {max_client:.0f} % of one core in "
-        "any level. On a machine with few cores it shares them with the server, as real "
-        "load would not; the ratios carry that equally for all three servers.",
+        f"wrk used at most {max_client:.0f} % of one core in any level. On a machine with few "
+        "cores it shares them with the server, as real load would not; the ratios carry "
+        "that equally for all three servers.",
     ]
     missed = [a for a in aims if not a["met"] and "shortfall_pct" in a]
     if missed:

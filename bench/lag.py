@@ -11,8 +11,13 @@ lead`, default: `GET /leads/{lead_id}`) or the list view (`--probe list`: `GET /
 bound, coarser by up to one poll round trip plus --poll-ms.
 
     python -m bench.lag                 # SQLite, 500/s for 20 s, probe GET /leads/{id}
-    python -m bench.lag --quick         # 500/s for 5 s
+    python -m bench.lag --quick         # 500/s for 2 s
     python -m bench.lag --pg --rate 100 --seconds 10 --probe list
+    python -m bench.lag --sustained-from bench/out/ingest.json   # and at 80 % of it
+
+With --sustained-from (bench.run passes the ingest section measured earlier in the same
+run), a level at 80 % of leadledger's own sustained throughput (its requests/s at 32
+connections, SQLite, one process) runs first, each level on a fresh server and ledger.
 
 Writes bench/out/lag-<backend>.json (or --out): the figures, plus the section of
 docs/performance.md (`section`, `command`, `markdown`, `aims`, `figures`). The run is
@@ -38,6 +43,23 @@ from bench import loadgen
 from bench.common import DEFAULT_PG, OUT, Credentials, database, machine, served, summary
 from bench.lag_probe import Probe, Sample, send_one
 from bench.lag_report import contract, report
+
+SHARE_OF_SUSTAINED = 0.8  # the issue's level: 80 % of leadledger's own throughput
+
+
+def sustained(path: Path) -> tuple[float, str] | None:
+    """leadledger's requests/s at the aims' level in an ingest section's answer (SQLite, one
+    process), and where it came from; None when the file or figure is not there."""
+    try:
+        answer = json.loads(path.read_text(encoding="utf-8"))
+        levels = answer["figures"]["sqlite_x1"]["leadledger"]["levels"]
+    except (OSError, ValueError, KeyError):
+        return None
+    level = min(levels, key=lambda lv: abs(lv["concurrency"] - 32))
+    when = answer.get("run", {}).get("date", "this run")
+    return float(level["req_per_s"]), (
+        f"{level['req_per_s']:.0f}/s at {level['concurrency']} connections ({path.name}, {when})"
+    )
 
 
 def steady_load(
@@ -170,8 +192,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pg", action="store_true", help="PostgreSQL instead of SQLite")
     parser.add_argument("--dsn", default=DEFAULT_PG, help="PostgreSQL database (--pg)")
-    parser.add_argument("--quick", action="store_true", help="send for 5 s, drain for 20 s")
+    parser.add_argument("--quick", action="store_true", help="send for 2 s, drain for 15 s")
     parser.add_argument("--rate", type=float, default=500.0, help="messages per second")
+    parser.add_argument(
+        "--sustained-from",
+        type=Path,
+        default=None,
+        help="an ingest answer (bench.ingest --out): also run at 80 %% of its leadledger rate",
+    )
     parser.add_argument("--seconds", type=float, default=None, help="how long to send (20)")
     parser.add_argument(
         "--probe-rate", type=float, default=50.0, help="of --rate, deliveries/s probed"
@@ -193,21 +221,36 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=None, help="JSON output file")
     args = parser.parse_args()
-    args.seconds = args.seconds or (5.0 if args.quick else 20.0)
+    args.seconds = args.seconds or (2.0 if args.quick else 20.0)
     if args.drain_seconds is None:
-        args.drain_seconds = 20.0 if args.quick else 60.0
+        args.drain_seconds = 15.0 if args.quick else 60.0
     if args.rate <= 0 or args.seconds <= 0 or args.concurrency < 1:
         parser.error("--rate, --seconds and --concurrency must be positive")
-    result = run(args)
-    result.update(contract(result, args))
-    report(result)
-    out = args.out or OUT / f"lag-{result['backend']}.json"
+    levels: list[tuple[str, float]] = []
+    found = sustained(args.sustained_from) if args.sustained_from else None
+    if found is not None:
+        rate, source = found
+        levels.append((f"80 % of leadledger's sustained {source}", SHARE_OF_SUSTAINED * rate))
+    elif args.sustained_from:
+        print(f"no leadledger throughput in {args.sustained_from}: the 80 % level is skipped")
+    levels.append(("fixed", args.rate))
+    results = []
+    for label, rate in levels:
+        args.rate = rate
+        result = run(args)
+        result["level"] = label
+        report(result)
+        results.append(result)
+    answer = contract(results, args, sustained_known=found is not None)
+    out = args.out or OUT / f"lag-{results[0]['backend']}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    if result["errors"] and result["server_log_tail"]:
-        print("server log (last lines):\n  " + "\n  ".join(result["server_log_tail"]))
+    out.write_text(json.dumps(answer, indent=2) + "\n", encoding="utf-8")
+    errors = [r for r in results if r["errors"]]
+    for result in errors:
+        if result["server_log_tail"]:
+            print("server log (last lines):\n  " + "\n  ".join(result["server_log_tail"]))
     print(f"wrote {out}")
-    if result["errors"]:
+    if errors:
         sys.exit(1)
 
 

@@ -17,12 +17,27 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from bench.aims import table as issue_aims_table
+from bench.changes_report import CHANGES_TITLE
 from bench.common import ROOT
 
 RESULTS = ROOT / "bench" / "results"
 PAGE = ROOT / "docs" / "performance.md"
 # Page order; rebuild runs before queries in a full run (queries reuses its ledger).
-SECTIONS = ("ingest", "lag", "rebuild", "queries", "rebuild-pg", "import", "fairness")
+# Sections other benches add register here, with a title, and in bench/run.py's jobs.
+SECTIONS = (
+    "ingest",
+    "lag",
+    "rebuild",
+    "queries",
+    "rebuild-pg",
+    "projection-processes",  # 1 vs 2 projection processes (bench.aims reads its aims)
+    "import",
+    "fairness",
+    "outbound",
+    "dashboard",
+    "changes",
+)
 # A section's heading whether measured or not, so links to it (#import-sqlite) hold.
 TITLES = {
     "ingest": "Ingest over HTTP",
@@ -30,8 +45,12 @@ TITLES = {
     "rebuild": "Rebuild (sqlite)",
     "queries": "Queries (sqlite)",
     "rebuild-pg": "Rebuild (postgres)",
+    "projection-processes": "Projection processes: 1 vs 2",
     "import": "Import (SQLite)",
     "fairness": "Fair intake: one huge batch, other senders (sqlite)",
+    "outbound": "Ingest with a receiver down (sqlite)",
+    "dashboard": "Dashboard pages (sqlite)",
+    "changes": CHANGES_TITLE,
 }
 
 INTRO = (
@@ -185,7 +204,14 @@ def render(results: dict[str, dict[str, Any]], quick: bool = False) -> str:
         "- No current measurement: "
         + (", ".join(f"{n} (`python -m bench.run --only {n}`)" for n in missing) or "none"),
         "",
-        "## Aims",
+        "## Aims of issue 18 (performance, second step)",
+        "",
+        "Each row is read from the sections' results below (bench/aims.py); a missed aim "
+        "says by how much, what the per-delivery CPU budget shows and what would close it.",
+        "",
+        *issue_aims_table(results),
+        "",
+        "## Every section's aims",
         "",
         *aims_table(results),
     ]

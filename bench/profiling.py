@@ -22,16 +22,24 @@ def py_spy() -> str | None:
     return str(beside) if beside.exists() else shutil.which("py-spy")
 
 
-def record(pid: int, seconds: float, out: Path, subprocesses: bool) -> subprocess.Popen[bytes]:
-    """Start sampling `pid` (100 Hz, GIL-holding and waiting threads, not idle ones)."""
+RATE_HZ = 100
+
+
+def record(
+    pid: int, seconds: float, out: Path, subprocesses: bool, gil: bool = False
+) -> subprocess.Popen[bytes]:
+    """Start sampling `pid` at RATE_HZ: threads that are not idle, or with `gil` only the
+    thread holding the GIL (a sample is then Python-level CPU work, never a wait)."""
     binary = py_spy()
     if binary is None:
         raise FileNotFoundError("py-spy is not installed")
     command = [binary, "record", "--pid", str(pid), "--duration", str(max(1, round(seconds)))]
-    command += ["--rate", "100", "--format", "raw", "--output", str(out), "--nonblocking"]
+    command += ["--rate", str(RATE_HZ), "--format", "raw", "--output", str(out), "--nonblocking"]
     command.append("--full-filenames")
     if subprocesses:
         command.append("--subprocesses")
+    if gil:
+        command.append("--gil")
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 

@@ -1,15 +1,18 @@
 """How fast the read models rebuild from the ledger, against how fast the ledger reads.
 
 Builds (or with --reuse reuses) the synthetic ledger of bench/ledger.py, then runs
-`leadledger projections rebuild` as a subprocess (wall time, CPU time and peak RSS from
-`/usr/bin/time -v`), then `leadledger projections verify` (must say OK), and in the same
-run reads every stored event and decodes it through the store's mapper (the raw read rate
-the rebuild is compared with).
+`leadledger projections rebuild` as a subprocess, first with one process (`--workers 1`;
+not with --quick), then as configured (by default on up to 2 cores): wall time, CPU time
+of all its processes (`/usr/bin/time -v`) and their summed peak RSS (sampled from /proc).
+Then `leadledger projections verify` (must say OK), and in the same run reads every
+stored event and decodes it through the store's mapper (the raw read rate the rebuild
+is compared with).
 
     python -m bench.rebuild                  # SQLite, 1,000,000 events over 100,000 leads
     python -m bench.rebuild --quick          # 20,000 events over 2,000 leads
     python -m bench.rebuild --pg --reuse     # PostgreSQL, keep/reuse the built ledger
     python -m bench.rebuild --profile        # also sample the rebuild with py-spy
+    python -m bench.rebuild --workers 1      # one process (default: the CLI's, up to 2)
 
 Writes the JSON report (`--out`, default bench/out/rebuild-<backend>.json) that
 bench/run.py assembles into docs/performance.md.
@@ -28,10 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from adapters.config.settings import Settings
 from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.store import open_store
+from adapters.keys.master_key_source import MasterKeySource
 from bench.common import DEFAULT_PG, OUT, leadledger_bin, machine
 from bench.ledger import drop_pg_ledger, ledger
+from bench.process_tree import TreePeak
 from bench.rebuild_report import report
 from projections.source import select_after
 
@@ -47,6 +53,8 @@ class Run:
     stdout: str
     peak_rss_mb: float | None
     cpu_seconds: float | None
+    tree_peak_rss_mb: float | None = None  # every process of the run together
+    processes: int = 1
 
 
 def run_cli(url: str, args: list[str], timeout: float, profile: Path | None = None) -> Run:
@@ -54,6 +62,11 @@ def run_cli(url: str, args: list[str], timeout: float, profile: Path | None = No
     `/usr/bin/time -v`; with `profile`, py-spy samples it (attached by pid) into that file."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADLEDGER_")}
     env.update(LEADLEDGER_DATABASE_URL=url, LEADLEDGER_DATA_DIR=str(OUT))
+    # The master key this process built the ledger with (PostgreSQL's default key file is
+    # in the data directory, which differs between this process and the CLI's).
+    key = MasterKeySource.for_settings(Settings(), DatabaseURL.parse(url)).file
+    if key is not None:
+        env["LEADLEDGER_MASTER_KEY_FILE"] = str(key.resolve())
     timing = OUT / ".time-v.txt"
     timing.unlink(missing_ok=True)
     timed = Path("/usr/bin/time").exists()
@@ -63,9 +76,11 @@ def run_cli(url: str, args: list[str], timeout: float, profile: Path | None = No
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, cwd=OUT, stdout=subprocess.PIPE, text=True)
     spy = _profile(process.pid if not timed else _child(process.pid), profile)
+    tree = TreePeak(process.pid)
     try:
         stdout, _ = process.communicate(timeout=timeout)
     finally:
+        tree_peak = tree.stop()
         if spy is not None:
             spy.wait(timeout=60)
     wall = time.perf_counter() - started
@@ -78,7 +93,9 @@ def run_cli(url: str, args: list[str], timeout: float, profile: Path | None = No
         times = re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", text)
         cpu = sum(float(t) for t in times) if times else None
         timing.unlink()
-    return Run(process.returncode, wall, stdout, peak, cpu)
+    # The sampler also counts /usr/bin/time (~2 MB): a little over, never under.
+    processes = max(1, tree.most_processes - timed)
+    return Run(process.returncode, wall, stdout, peak, cpu, tree_peak, processes)
 
 
 def _child(pid: int) -> int | None:
@@ -99,7 +116,8 @@ def _profile(pid: int | None, into: Path | None) -> subprocess.Popen[bytes] | No
     spy = Path(sys.executable).with_name("py-spy")
     if pid is None or into is None or not spy.exists():
         return None
-    record = [str(spy), "record", "--nonblocking", "-r", "100", "-f", "raw", "-o", str(into)]
+    record = [str(spy), "record", "--nonblocking", "--subprocesses", "-r", "100", "-f", "raw"]
+    record += ["-o", str(into)]
     return subprocess.Popen([*record, "--pid", str(pid)], stdout=subprocess.DEVNULL)
 
 
@@ -149,6 +167,8 @@ def rebuild_figures(run: Run, events: int) -> dict[str, Any]:
         "cpu_seconds": run.cpu_seconds,
         "events_per_cpu_s": replayed / run.cpu_seconds if run.cpu_seconds else None,
         "peak_rss_mb": run.peak_rss_mb,
+        "tree_peak_rss_mb": run.tree_peak_rss_mb,
+        "processes": run.processes,
     }
 
 
@@ -161,6 +181,12 @@ def main() -> None:
     parser.add_argument("--dsn", default=DEFAULT_PG, help="PostgreSQL database (--pg)")
     parser.add_argument("--reuse", action="store_true", help="keep/reuse the built ledger")
     parser.add_argument("--profile", action="store_true", help="sample the rebuild (py-spy)")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="rebuild processes (0: the CLI's default)"
+    )
+    parser.add_argument(
+        "--no-compare", action="store_true", help="skip the one-process rebuild run first"
+    )
     parser.add_argument("--out", type=Path, help="the JSON report")
     parser.add_argument("--timeout", type=float, default=3600, help="per subprocess, seconds")
     args = parser.parse_args()
@@ -171,8 +197,15 @@ def main() -> None:
     print(f"machine: {m['nproc']} CPUs ({m['cpu_model']}), Python {m['python']}")
     url, built = ledger(args.pg, args.dsn, events, leads, args.reuse)
     profile = OUT / f"rebuild-{backend}.pyspy.txt" if args.profile else None
+    one = None
+    # The comparison matters at size: --quick's ledger is below the parallel threshold.
+    if not args.no_compare and not args.quick and args.workers != 1:
+        print("$ leadledger projections rebuild --workers 1", flush=True)
+        single = run_cli(url, ["projections", "rebuild", "--workers", "1"], args.timeout)
+        one = rebuild_figures(single, events)
     print("$ leadledger projections rebuild", flush=True)
-    run = run_cli(url, ["projections", "rebuild"], args.timeout, profile)
+    workers = ["--workers", str(args.workers)] if args.workers else []
+    run = run_cli(url, ["projections", "rebuild", *workers], args.timeout, profile)
     rebuilt = rebuild_figures(run, events)
     print("$ leadledger projections verify", flush=True)
     checked = run_cli(url, ["projections", "verify"], args.timeout)
@@ -183,6 +216,7 @@ def main() -> None:
         "leads": leads,
         "build": built,
         "rebuild": rebuilt,
+        "one_process": one,
         "verify": {
             "ok": checked.code == 0 and checked.stdout.lstrip().startswith("OK"),
             "wall_seconds": checked.wall,

@@ -49,7 +49,7 @@ def report(figures: dict[str, Any], command: str, profile: Path | None) -> dict[
     rebuilt = figures["rebuild"]
     rate, ratio = rebuilt["events_per_s"], figures["cpu_ratio_rebuild_to_read_decode"]
     wall_ratio = figures["ratio_rebuild_to_read_decode"]
-    rss = rebuilt["peak_rss_mb"]
+    rss = rebuilt.get("tree_peak_rss_mb") or rebuilt["peak_rss_mb"]
     scale = f"{figures['events']:,} events over {figures['leads']:,} leads"
     aims = [
         {
@@ -66,7 +66,7 @@ def report(figures: dict[str, Any], command: str, profile: Path | None) -> dict[
             "met": ratio >= RATIO_AIM,
         },
         {
-            "aim": "peak memory of the rebuild process (streamed, not loaded)",
+            "aim": "peak memory of the rebuild, all its processes together (streamed, not loaded)",
             "target": f"< {RSS_AIM_MB} MB",
             "measured": "n/a" if rss is None else f"{rss:.0f} MB",
             "met": rss is not None and rss < RSS_AIM_MB,
@@ -78,6 +78,20 @@ def report(figures: dict[str, Any], command: str, profile: Path | None) -> dict[
             "met": bool(figures["verify"]["ok"]),
         },
     ]
+    one = figures.get("one_process")
+    if one:
+        speedup = rate / one["events_per_s"] if one["events_per_s"] else 0.0
+        aims.insert(
+            1,
+            {
+                "aim": f"rebuild on {rebuilt.get('processes', 1)} processes against one "
+                "process (same run, same ledger): the bench author's check that the cores "
+                "are used, beside the aim above",
+                "target": "> 1.0x",
+                "measured": f"{speedup:.2f}x ({rate:,.0f} vs {one['events_per_s']:,.0f} events/s)",
+                "met": speedup > 1.0,
+            },
+        )
     shares = stage_shares(profile) if profile is not None else []
     return {
         "section": f"Rebuild ({figures['backend']})",
@@ -91,7 +105,9 @@ def report(figures: dict[str, Any], command: str, profile: Path | None) -> dict[
 def _markdown(figures: dict[str, Any], command: str, shares: list[tuple[str, float]]) -> str:
     rebuilt, read, built = figures["rebuild"], figures["raw_read"], figures["build"]
     cpu = rebuilt["events_per_cpu_s"]
-    rss = rebuilt["peak_rss_mb"]
+    rss = rebuilt.get("tree_peak_rss_mb") or rebuilt["peak_rss_mb"]
+    biggest = rebuilt["peak_rss_mb"]
+    one = figures.get("one_process")
     load = ", ".join(f"{x:.1f}" for x in figures["load_average"])
     lines = [
         f"`{command}`: a ledger of {figures['events']:,} events over {figures['leads']:,} "
@@ -100,12 +116,14 @@ def _markdown(figures: dict[str, Any], command: str, shares: list[tuple[str, flo
         "",
         "| figure | value |",
         "|---|---|",
-        f"| rebuild (`leadledger projections rebuild`) | {rebuilt['seconds']:.1f} s = "
-        f"**{rebuilt['events_per_s']:,.0f} events/s** |",
-        "| rebuild process CPU (user + sys, incl. start-up) | "
+        f"| rebuild (`leadledger projections rebuild`, {rebuilt.get('processes', 1)} "
+        f"processes) | {rebuilt['seconds']:.1f} s = **{rebuilt['events_per_s']:,.0f} events/s** |",
+        "| rebuild CPU, all its processes (user + sys, incl. start-up) | "
         + ("n/a" if cpu is None else f"{rebuilt['cpu_seconds']:.1f} s = {cpu:,.0f} events/CPU-s")
         + " |",
-        f"| rebuild peak RSS | {'n/a' if rss is None else f'{rss:.0f} MB'} |",
+        f"| rebuild peak RSS, all processes together (largest one) | "
+        f"{'n/a' if rss is None else f'{rss:.0f} MB'} "
+        f"({'n/a' if biggest is None else f'{biggest:.0f} MB'}) |",
         f"| read all events (recorder, pages of 5,000) | {read['read_seconds']:.1f} s = "
         f"{read['read_events_per_s']:,.0f} events/s |",
         f"| read + decode all events (store's mapper) | {read['read_decode_seconds']:.1f} s = "
@@ -119,22 +137,31 @@ def _markdown(figures: dict[str, Any], command: str, shares: list[tuple[str, flo
         f"| verify | {'OK' if figures['verify']['ok'] else 'FAILED'} in "
         f"{figures['verify']['wall_seconds']:.1f} s ({figures['verify']['output'][:80]}) |",
     ]
+    if one:
+        lines.append(
+            f"| the same rebuild on one process (`--workers 1`, same run) | "
+            f"{one['seconds']:.1f} s = {one['events_per_s']:,.0f} events/s, peak RSS "
+            f"{one['tree_peak_rss_mb'] or 0:.0f} MB |"
+        )
     if not built.get("reused"):
         lines.append(
             f"| building the ledger (aggregates, {built['events_per_save']:,} events per save) | "
             f"{built['seconds']:.1f} s = {built['events_per_s']:,.0f} events/s |"
         )
     if shares:
-        lines += ["", "Where the rebuild's time goes (py-spy samples of the rebuild process):", ""]
+        lines += ["", "Where the rebuild's time goes (py-spy samples of its processes):", ""]
         lines += ["| stage | share |", "|---|---|"]
         lines += [f"| {name} | {share:.0%} |" for name, share in shares if share >= 0.005]
     lines += [
         "",
-        "What bounds it: one Python process does everything per event — decode the stored "
-        "JSON through the store's mapper, fold it with the pure reducer, encode its rows — "
-        "so the rebuild cannot beat read + decode, and a page's SQL writes (bulk upserts "
-        "into the fresh generation, secondary indexes built once at the end) add to that. "
-        "The absolute aim of 100,000 events/s is above what read + decode alone reaches on "
-        "this machine. Figures on a shared, loaded CPU are noisy: compare the ratio.",
+        "What bounds it: every process does the same per event — decode the stored JSON "
+        "through the store's mapper, fold it with the pure reducer, encode its rows — for the "
+        "leads of its lead-id hash partition; the ledger is read by each of them (raw rows are "
+        "cheap, only its own events are decoded). On SQLite each writes a journal-less scratch "
+        "file, merged into the new generation in one transaction, then the secondary indexes "
+        "are built once: that merge and the index build are serial. With 2 CPUs the "
+        "best case is twice one process; the 100,000 events/s aim is above what read + "
+        "decode alone reaches on one core here. Figures on a shared, loaded CPU are noisy: "
+        "compare the ratios.",
     ]
     return "\n".join(lines)

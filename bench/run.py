@@ -16,7 +16,10 @@ postgresql://postgres@127.0.0.1:5432/test) answers, unless --no-pg (--pg goes to
 rebuild and queries; lag measures SQLite). Each bench gets at most 90 s with --quick and
 20 min in a full run; one that is missing, fails or times out (its process group is
 stopped) is reported as not available, with its error and log tail, and the others still
-run. Logs: bench/out/<name>[-quick].log. Profiles need py-spy (`pip install -e '.[bench]'`).
+run. Logs: bench/out/<name>[-quick].log. Throughput needs wrk and the CPU budget py-spy:
+bench/setup.sh installs both where missing (this runner calls it when wrk is absent). The
+lag section's 80 % level reads leadledger's throughput from this run's ingest answer (from
+bench/results/ingest.json when ingest is not part of the run).
 """
 
 from __future__ import annotations
@@ -35,27 +38,38 @@ from typing import Any
 
 from bench.common import DEFAULT_PG, OUT, ROOT, machine, speed_probe
 from bench.ingest import pg_reachable
-from bench.page import PAGE, SECTIONS, load_results, render, run_header, save_result
+from bench.page import PAGE, RESULTS, SECTIONS, load_results, render, run_header, save_result
+from bench.wrk_load import SETUP, wrk_binary
 
 PG_REBUILD = ["--events", "200000", "--leads", "20000"]  # bounds the full run's time
 
 
-def jobs(quick: bool, pg: bool) -> dict[str, list[str]]:
+def jobs(quick: bool, pg: bool, only: list[str] | None = None) -> dict[str, list[str]]:
     """Each section's module and arguments. Full runs reuse the 1M-event SQLite ledger
-    (built once, by rebuild, then read by queries); quick runs stay on SQLite except
-    ingest, and build small ledgers of their own."""
+    (built once, by rebuild, then read by queries); quick runs stay on SQLite (the time
+    budget has no room for PostgreSQL's servers) and build small ledgers of their own.
+    A new section: one line here, and its name and title in bench/page.py."""
     q = ["--quick"] if quick else []
     reuse = [] if quick else ["--reuse"]
+    # lag's 80 % level: leadledger's throughput from this run's ingest, else the last kept.
+    ingest_here = only is None or "ingest" in only
+    sustained = OUT / f"ingest{'-quick' if quick else ''}.json" if ingest_here else None
     found = {
-        "ingest": ["ingest", *q, *(["--pg"] if pg else [])],
-        "lag": ["lag", *q],  # measures the default store, SQLite
+        "ingest": ["ingest", *q, *(["--pg"] if pg and not quick else [])],
+        "lag": ["lag", *q, "--sustained-from", str(sustained or RESULTS / "ingest.json")],
         "rebuild": ["rebuild", *q, *reuse],
         "queries": ["queries", *q, *reuse],
         "import": ["import_bench", *q],
         "fairness": ["fairness", *q],  # SQLite; `python -m bench.fairness --pg` for PostgreSQL
+        "outbound": ["outbound", *q],  # ingest with a webhook receiver down (SQLite)
+        "dashboard": ["dashboard", *q, *reuse],  # full: rebuild's ledger, over HTTP
+        "changes": ["changes", *q],  # SSE fan-out and lag, SQLite (bench/changes.py)
     }
     if pg and not quick:
         found["rebuild-pg"] = ["rebuild", "--pg", *PG_REBUILD]
+        # 1 vs 2 live projection processes under a backlog (`python -m
+        # bench.projection_scaling --quick` alone for a smoke test: too long for --quick).
+        found["projection-processes"] = ["projection_scaling", *reuse]
     return found
 
 
@@ -132,6 +146,14 @@ def measured(name: str, job: list[str], quick: bool, pg: bool, command: str) -> 
     return answer
 
 
+def ensure_tools() -> None:
+    """wrk (and py-spy) from bench/setup.sh when wrk is missing; a failure is reported by
+    the sections that need it."""
+    if wrk_binary() is None:
+        print(f"== wrk is missing: bash {SETUP}", flush=True)
+        subprocess.run(["bash", str(SETUP)], cwd=ROOT, check=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="every bench short: < 2 min")
@@ -147,8 +169,12 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     command = " ".join(["python -m bench.run", *sys.argv[1:]])
-    planned = {name: job for name, job in jobs(args.quick, pg).items() if name in args.only}
+    ensure_tools()
+    planned = {
+        name: job for name, job in jobs(args.quick, pg, args.only).items() if name in args.only
+    }
     skipped = sorted(set(args.only) - set(planned))  # rebuild-pg: full runs with PostgreSQL
+    unregistered = sorted(set(skipped) - set(jobs(quick=False, pg=True)))  # no bench yet
     results: dict[str, dict[str, Any]] = {}
     for name, job in planned.items():
         results[name] = measured(name, job, args.quick, pg, command)
@@ -166,8 +192,12 @@ def main() -> None:
         encoding="utf-8",
     )
     failed = [name for name, r in results.items() if "error" in r]
-    print(f"wrote {target} in {seconds:.0f} s; not available: {failed or 'none'}", end="")
-    print(f"; not run (full runs with PostgreSQL only): {skipped}" if skipped else "")
+    said = [f"wrote {target} in {seconds:.0f} s; not available: {failed or 'none'}"]
+    if postgres_only := sorted(set(skipped) - set(unregistered)):
+        said.append(f"not run (full runs with PostgreSQL only): {postgres_only}")
+    if unregistered:
+        said.append(f"no bench registered yet for: {unregistered}")
+    print("; ".join(said))
 
 
 if __name__ == "__main__":

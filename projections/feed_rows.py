@@ -1,5 +1,8 @@
 """The change feed's table: written by the projection pass that writes the contact view
-(same transaction), read in ledger order by cursor (docs/changes.md)."""
+(same transaction), read in ledger order by cursor (docs/changes.md). Reads stop at the
+position every partition of the views has reached (projections/tracking.py): with
+partitioned views a later position may be applied before an earlier one, and a reader
+must never pass an item that is not there yet."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from sqlalchemy import Connection, func, or_, select
 from domain.reducer.changes import VOCABULARY, WHOLE_POSITION, ChangeItem
 from projections.rows import rows_of
 from projections.tables import ViewTables
+from projections.tracking import settled
 
 _CURSOR = re.compile(r"^(\d{1,18})(?:\.(\d{1,9}))?$")
 
@@ -62,9 +66,9 @@ class ChangeQuery:
 
 def write(conn: Connection, tables: ViewTables, items: Sequence[ChangeItem]) -> None:
     rows = rows_of(conn, tables.changes)
-    # Upsert: a page redone after a failed savepoint writes the same keys again.
-    # encode() makes each value storable (NUL in text and JSON, projections/rows.py).
-    rows.upsert(conn, [rows.encode(vars(item)) for item in items])
+    # Upsert: a page redone after a failed savepoint writes the same keys again. The
+    # column encoders replace NUL (projections/rows.py): no `storable` walk first.
+    rows.upsert(conn, [rows.encode(_row(item)) for item in items])
 
 
 def read(conn: Connection, tables: ViewTables, query: ChangeQuery) -> list[ChangeItem]:
@@ -72,6 +76,7 @@ def read(conn: Connection, tables: ViewTables, query: ChangeQuery) -> list[Chang
     c = tables.changes
     after = query.after
     stmt = select(c).where(
+        c.c.position <= settled(conn, tables),
         c.c.workspace == query.workspace,
         # The plain bound on position lets the (workspace, position, seq) index range-scan.
         c.c.position >= after.position,
@@ -85,6 +90,10 @@ def read(conn: Connection, tables: ViewTables, query: ChangeQuery) -> list[Chang
     return [_item(dict(row._mapping)) for row in conn.execute(stmt)]
 
 
+def _row(item: ChangeItem) -> dict[str, Any]:
+    return {**vars(item)}
+
+
 def _item(row: dict[str, Any]) -> ChangeItem:
     return ChangeItem(**row)
 
@@ -92,7 +101,11 @@ def _item(row: dict[str, Any]) -> ChangeItem:
 def head(conn: Connection, tables: ViewTables, workspace: str) -> int | None:
     """The workspace's last position in the feed (an index lookup), None if it has none."""
     c = tables.changes
-    top = conn.execute(select(func.max(c.c.position)).where(c.c.workspace == workspace)).scalar()
+    top = conn.execute(
+        select(func.max(c.c.position)).where(
+            c.c.workspace == workspace, c.c.position <= settled(conn, tables)
+        )
+    ).scalar()
     return None if top is None else int(top)
 
 
@@ -104,7 +117,9 @@ def everything_after(
     stmt = (
         select(c)
         .where(
-            c.c.position >= after.position, or_(c.c.position > after.position, c.c.seq > after.seq)
+            c.c.position <= settled(conn, tables),
+            c.c.position >= after.position,
+            or_(c.c.position > after.position, c.c.seq > after.seq),
         )
         .order_by(c.c.position, c.c.seq)
         .limit(limit)
@@ -116,4 +131,4 @@ def end(conn: Connection, tables: ViewTables) -> Cursor:
     """After the feed's last item (of every workspace); the start when it is empty."""
     c = tables.changes
     top = conn.execute(select(func.max(c.c.position))).scalar()
-    return Cursor() if top is None else Cursor(int(top), WHOLE_POSITION)
+    return Cursor() if top is None else Cursor(min(int(top), settled(conn, tables)), WHOLE_POSITION)

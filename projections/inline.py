@@ -39,7 +39,7 @@ from projections.catchup import LiveViews
 from projections.source import to_ledger_event
 from projections.state import lock_state, policy_of
 from projections.tables import view_tables
-from projections.tracking import advance, position
+from projections.tracking import WHOLE, advance, lock_all
 from projections.writer import apply_page_isolating
 
 log = logging.getLogger("leadledger.projections")
@@ -199,12 +199,17 @@ class InlineViews:
         with self.views.engines.write.begin() as conn:
             state = lock_state(conn)
             tables = view_tables(state.active_generation)
-            at = position(conn, tables)
-            if at >= first or not self._nothing_between(at, first):
+            rows = lock_all(conn, tables)  # every partition's row (one when unpartitioned)
+            at = set(rows.values()) or {0}
+            if len(at) != 1:
+                return False  # partitions apart: catch-up brings them together
+            [seen] = at
+            if seen >= first or not self._nothing_between(seen, first):
                 return False  # applied already (the follower was quicker), or a gap
             if events:
                 apply_page_isolating(conn, tables, events, policy_of(state.active_policy))
-            advance(conn, tables, last)
+            for partition in rows or [WHOLE]:
+                advance(conn, tables, last, partition)
             return True
 
     def _lagging(self, first: int) -> bool:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Column, ColumnElement, Connection, Engine, and_, case, func, or_, select
+from sqlalchemy import Column, ColumnElement, Connection, Engine, and_, func, or_, select
 from sqlalchemy.exc import DBAPIError
 
 from domain.reducer import ContactView, MessageEntry, NoteEntry, StatusHistoryEntry
@@ -49,6 +49,8 @@ class LeadQuery:
     statuses: tuple[str, ...] = ()
     temperatures: tuple[str, ...] = ()
     chat_phases: tuple[str, ...] = ()
+    conversation_statuses: tuple[str, ...] = ()
+    status_sources: tuple[str, ...] = ()
     score_min: int | None = None
     score_max: int | None = None
     updated_since: datetime | None = None
@@ -102,6 +104,8 @@ def _filters(t: ViewTables, query: LeadQuery) -> list[ColumnElement[bool]]:
         (c.lead_status, query.statuses),
         (c.lead_temperature, query.temperatures),
         (c.chat_phase, query.chat_phases),
+        (c.conversation_status, query.conversation_statuses),
+        (c.status_source, query.status_sources),
     ):
         if values:
             found.append(col.in_(values))
@@ -189,14 +193,24 @@ def notes(
     position: int | None = None,
     newest: int | None = None,
 ) -> list[NoteEntry]:
-    n = t.notes.c
-    stmt = select(t.notes).where(n.lead_id == str(view.lead_id), n.workspace == view.workspace)
+    # Straight through the driver, as the status history: a lead's page reads hundreds.
+    rows, mark = rows_of(conn, t.notes), _mark(conn)
+    where = f'"lead_id" = {mark} AND "workspace" = {mark}'
+    params: tuple[Any, ...] = (str(view.lead_id), view.workspace)
     if position is not None:
-        stmt = stmt.where(n.position == position)
-    if newest is not None:
-        stmt = stmt.order_by(n.position.desc()).limit(newest)
-        return [NoteEntry(**_plain(row)) for row in conn.execute(stmt)][::-1]
-    return [NoteEntry(**_plain(row)) for row in conn.execute(stmt.order_by(n.position))]
+        where, params = f'{where} AND "position" = {mark}', (*params, position)
+    order = (
+        ' ORDER BY "position"'
+        if newest is None
+        else f' ORDER BY "position" DESC LIMIT {int(newest)}'
+    )
+    found = []
+    for row in conn.exec_driver_sql(f"{rows.select_sql}{where}{order}", params):
+        data = rows.decode(row)
+        del data["workspace"]
+        data["lead_id"] = view.lead_id
+        found.append(built(NoteEntry, data))
+    return found if newest is None else found[::-1]
 
 
 def messages(
@@ -204,19 +218,29 @@ def messages(
 ) -> list[MessageEntry]:
     """The timeline by the sources' time; entries known only from a status report last
     (`newest`: only the last ones of that order)."""
-    m, c = t.messages.c, t.contacts.c
+    rows, mark = rows_of(conn, t.messages), _mark(conn)
     # With the messages of the leads of the person's other ids that link here (a history
-    # begun under a BSUID before the phone was known, a merged one): one timeline.
-    linked = select(c.lead_id).where(c.held_by == str(view.lead_id), c.workspace == view.workspace)
-    stmt = select(t.messages).where(
-        or_(m.lead_id == str(view.lead_id), m.lead_id.in_(linked)),
-        m.workspace == view.workspace,
-    )
-    order = (case((m.at.is_(None), 1), else_=0), m.at, m.message_id)
-    if newest is not None:
-        stmt = stmt.order_by(*(o.desc() for o in order)).limit(newest)
-        return [MessageEntry(**_plain(row)) for row in conn.execute(stmt)][::-1]
-    return [MessageEntry(**_plain(row)) for row in conn.execute(stmt.order_by(*order))]
+    # begun under a BSUID before the phone was known, a merged one): one timeline. Those
+    # are found by held_by alone (a lead id is one workspace's; the messages' own condition
+    # keeps the workspace): with the workspace too, SQLite walked its every contact.
+    linked = f'SELECT "lead_id" FROM "{t.contacts.name}" WHERE "held_by" = {mark}'  # noqa: S608
+    where = f'("lead_id" = {mark} OR "lead_id" IN ({linked})) AND "workspace" = {mark}'
+    params = (str(view.lead_id), str(view.lead_id), view.workspace)
+    keys = ('CASE WHEN "at" IS NULL THEN 1 ELSE 0 END', '"at"', '"message_id"')
+    order = ", ".join(keys if newest is None else [f"{k} DESC" for k in keys])
+    limit = "" if newest is None else f" LIMIT {int(newest)}"
+    found = []
+    for row in conn.exec_driver_sql(f"{rows.select_sql}{where} ORDER BY {order}{limit}", params):
+        data = rows.decode(row)
+        del data["workspace"]
+        data["lead_id"] = UUID(data["lead_id"])
+        found.append(built(MessageEntry, data))
+    return found if newest is None else found[::-1]
+
+
+def _mark(conn: Connection) -> str:
+    """The driver's parameter mark."""
+    return "?" if conn.dialect.name == "sqlite" else "%s"
 
 
 def stats(
@@ -235,12 +259,6 @@ def stats(
         by_status[status or "unset"] = by_status.get(status or "unset", 0) + count
         by_temp[temperature or "unset"] = by_temp.get(temperature or "unset", 0) + count
     return total, by_status, by_temp
-
-
-def _plain(row: Any, *drop: str) -> dict[str, Any]:
-    data = {k: v for k, v in row._mapping.items() if k not in {"workspace", *drop}}
-    data["lead_id"] = UUID(data["lead_id"])
-    return data
 
 
 def lead_statuses(

@@ -7,23 +7,27 @@ building generation's own tracking position, with another policy it starts clean
 
 from __future__ import annotations
 
-import gc
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.schema import CreateTable
 
 from adapters.eventstore.store import LedgerStore
+from projections.parallel_fill import MIN_EVENTS, fill_in_parallel
+from projections.partitioned import catch_up_all, repartition
+from projections.rebuild_worker import Sources, fewer_collections
 from projections.source import head, read_page
 from projections.state import activate, lock_state, policy_of, set_building
 from projections.tables import ViewTables, view_tables
-from projections.tracking import advance, position
+from projections.tracking import WHOLE, advance, position, rows, settled
 from projections.writer import apply_page_isolating
 
 Progress = Callable[[int, int], None]
+
+
+INDEX_CACHE_KB = 16384
 
 
 class RebuildAbortedError(RuntimeError):
@@ -46,14 +50,28 @@ def rebuild(
     policy_text: str,
     progress: Progress | None = None,
     page_size: int = 5000,
+    workers: int = 1,
+    sources: Sources | None = None,
 ) -> RebuildResult:
+    """`workers` > 1 (with `sources`, what worker processes open): a large ledger is
+    folded on that many cores, partitioned by lead-id hash (projections/parallel_fill.py)."""
     policy_of(policy_text)  # refuse a bad policy before touching anything
     started = time.perf_counter()
     generation, resumed = _claim_generation(engine, policy_text)
     tables = view_tables(generation)
     with engine.begin() as conn:
         create_tables(conn, tables, indexes=False)
-        first = position(conn, tables)
+        first = settled(conn, tables)
+        partitioned = set(rows(conn, tables)) - {WHOLE}
+    big = first == 0 and head(store) >= MIN_EVENTS  # not after a one-process attempt
+    if sources is not None and workers > 1 and (partitioned or big):
+        with fewer_collections():
+            fill_in_parallel(
+                engine, store, sources, tables, policy_text, workers, page_size, progress
+            )
+    elif partitioned:  # a parallel attempt's partitions, resumed by one process
+        with engine.begin() as conn:
+            repartition(conn, store, tables, policy_text, 1, page_size)
     fill(engine, store, tables, policy_text, progress, page_size)
     with engine.begin() as conn:
         create_indexes(conn, tables)
@@ -62,9 +80,7 @@ def rebuild(
         if state.building_generation != generation:
             raise RebuildAbortedError(f"generation {generation} is no longer being built")
         # Under the projection lock no live page can land: apply the tail, then switch.
-        while apply_next(conn, store, tables, policy_text, page_size):
-            pass
-        last = position(conn, tables)
+        last = catch_up_all(conn, store, tables, policy_text, page_size)
         activate(conn, generation, policy_text)
     drop_generation(engine, state.active_generation)
     return RebuildResult(
@@ -87,7 +103,7 @@ def fill(
 ) -> None:
     """Replay pages into `tables`, one transaction per page (resumable at any point)."""
     target = head(store)
-    with _fewer_collections():
+    with fewer_collections():
         while True:
             with engine.begin() as conn:
                 _bulk_settings(conn)
@@ -97,21 +113,6 @@ def fill(
             if progress is not None:
                 target = max(target, done)
                 progress(done, target)
-
-
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """A rebuild allocates millions of short-lived objects: the cyclic collector's passes
-    over everything already alive (modules, caches) cost it ~10%. Set those aside and
-    collect less often, for the rebuild only."""
-    before = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()
 
 
 def _bulk_settings(conn: Connection) -> None:
@@ -137,6 +138,8 @@ def create_tables(conn: Connection, tables: ViewTables, indexes: bool = True) ->
 
 
 def create_indexes(conn: Connection, tables: ViewTables) -> None:
+    if conn.dialect.name == "sqlite":  # sorts in a bounded cache: memory is an aim too
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{INDEX_CACHE_KB}")
     for table in tables.all:
         for index in table.indexes:
             index.create(conn, checkfirst=True)

@@ -6,11 +6,14 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from eventsourcing.persistence import Notification
+from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from adapters.eventstore.store import LedgerStore
 from adapters.eventstore.topics import is_lead_event
 from domain.reducer import LedgerEvent
+from projections.partition_read import select_partition
+from projections.tracking import WHOLE, Partition
 
 _ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
@@ -33,13 +36,31 @@ def to_ledger_event(event: Any, notification_id: int | None = None) -> LedgerEve
     return made
 
 
-def read_page(store: LedgerStore, after: int, limit: int) -> tuple[list[LedgerEvent], int]:
-    """Lead events after notification `after`; returns them and the last id read.
+def read_page(
+    store: LedgerStore,
+    after: int,
+    limit: int,
+    partition: Partition = WHOLE,
+    until: int | None = None,
+) -> tuple[list[LedgerEvent], int]:
+    """Lead events of `partition` after notification `after` (up to `until`, if given);
+    returns them and the last id read.
 
-    The last id moves past non-lead notifications too, so they are never read again.
+    The last id moves past non-lead notifications and other partitions' events too, so
+    they are never read again by this partition. Only this partition's events are decoded.
     """
+    recorder = store.recorder
+    if partition.count > 1 and isinstance(recorder, PostgresApplicationRecorder):
+        found, last = select_partition(recorder, after, limit, partition, until)
+        return _lead_events(store, found), last
     notifications = select_after(store, after, limit)
-    return _lead_events(store, notifications), (notifications[-1].id if notifications else after)
+    last = notifications[-1].id if notifications else after
+    if until is not None and last > until:
+        notifications = [n for n in notifications if n.id <= until]
+        last = max(after, until)
+    if partition.count > 1:
+        notifications = [n for n in notifications if partition.owns(n.originator_id)]
+    return _lead_events(store, notifications), last
 
 
 def select_after(store: LedgerStore, after: int, limit: int) -> Sequence[Notification]:

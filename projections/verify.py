@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, select
 
 from adapters.eventstore.store import LedgerStore
-from projections.rebuild import Progress, apply_next, drop_generation, fill
+from projections.partitioned import catch_up_all
+from projections.rebuild import Progress, drop_generation, fill
 from projections.state import lock_state, read_state
 from projections.tables import LAYOUT, ViewTables, view_tables
-from projections.tracking import position
+from projections.tracking import settled
 
 SHADOW_OFFSET = 100_000  # shadow generations never collide with rebuild generations
 
@@ -52,10 +53,11 @@ def verify(
             # Hold the projection lock: live and shadow reach the same position, then compare.
             locked = lock_state(conn)
             live = view_tables(locked.active_generation)
-            while apply_next(conn, store, live, locked.active_policy, page_size):
-                pass
-            while apply_next(conn, store, shadow, locked.active_policy, page_size):
-                pass
+            policy = locked.active_policy
+            reached = catch_up_all(conn, store, live, policy, page_size)
+            further = catch_up_all(conn, store, shadow, policy, page_size, reached)
+            if further > reached:  # the shadow's fill had read past the live views
+                catch_up_all(conn, store, live, policy, page_size, further)
             return _compare(conn, live, shadow, max_report)
     finally:
         drop_generation(engine, shadow.generation)
@@ -91,7 +93,7 @@ def _compare(
                 ]
         compared += len(rebuilt)
         differences += [Difference(name, key, "*", None, row) for key, row in rebuilt.items()]
-    return VerifyResult(position(conn, live), compared, differences[:max_report])
+    return VerifyResult(settled(conn, live), compared, differences[:max_report])
 
 
 def _rows(conn: Connection, table: Table) -> Iterator[dict[str, Any]]:

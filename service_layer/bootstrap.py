@@ -16,6 +16,7 @@ from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.startup_lock import startup_lock
 from adapters.eventstore.store import LedgerStore, open_store
 from adapters.keys.master_key_source import MasterKeySource
+from adapters.outbound.secret_box import SecretBox, wrap_stored
 from adapters.outbound.subscription_store import create_tables as create_subscription_tables
 from adapters.principals.key_table import KeyTable
 from domain.policy import DEFAULT_POLICY_TOML
@@ -59,8 +60,14 @@ def bootstrap(settings: Settings | None = None, create_ledger: bool = True) -> S
     with startup_lock(database):
         store = open_store(database, MasterKeySource.for_settings(settings, database))
         engines = make_engines(database, settings.views_database_url)
-        views = LiveViews(engines, store, initial_policy_text(settings))
+        views = LiveViews(
+            engines,
+            store,
+            initial_policy_text(settings),
+            partitions=settings.projection_partitions,
+        )
         create_subscription_tables(engines.write)  # outbound webhooks (docs/changes.md)
+        wrap_signing_secrets(store, engines)
         key_table = KeyTable.open(database)
     channel = getattr(store.recorder, "channel_name", None)
     workspaces = load_workspaces(settings)
@@ -97,6 +104,14 @@ def bootstrap(settings: Settings | None = None, create_ledger: bool = True) -> S
         follower=follower,
         inline=inline,
     )
+
+
+def wrap_signing_secrets(store: LedgerStore, engines: Engines) -> None:
+    """The webhook signing secrets, wrapped under the master key like the lead keys: the
+    plain ones of an older version now, and again by every master key rotation."""
+    box = SecretBox(store.keys.keyring)
+    wrap_stored(engines.write, box, reader=engines.read)
+    store.keys.also_rewrap.append(lambda master: wrap_stored(engines.write, box, master))
 
 
 def wake_views(follower: LiveFollower, inline: InlineViews) -> Callable[[Recording], None]:

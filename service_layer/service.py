@@ -82,7 +82,7 @@ class LeadLedgerService(ApiKeyMethods, ViewOperations, ErasureOperations):
         self.erasure_settle_seconds = ERASURE_SETTLE_SECONDS
         self._intake = DeliveryIntake(ledger, workspaces.current)
         # The change feed, its streams and outbound webhooks (docs/changes.md).
-        parts = wire_changes(engines, views)
+        parts = wire_changes(engines, views, ledger.store.keys.keyring)
         self.change_settings, self.changes = parts.settings, parts.feed
         self.subscriptions, self._webhooks = parts.subscriptions, parts.dispatcher
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from adapters.outbound.secret_box import SecretBox
 from adapters.outbound.signing import new_secret
 from adapters.outbound.subscription_store import Subscription, SubscriptionStore
 from adapters.outbound.url_guard import RefusedURLError, URLGuard
@@ -38,8 +39,11 @@ class NewSubscription:
 
 
 class Subscriptions:
-    def __init__(self, store: SubscriptionStore, guard: URLGuard, engines: Engines) -> None:
+    def __init__(
+        self, store: SubscriptionStore, guard: URLGuard, engines: Engines, secrets: SecretBox
+    ) -> None:
         self._store = store
+        self._secrets = secrets
         self._guard = guard
         self._engines = engines
 
@@ -66,7 +70,7 @@ class Subscriptions:
             url=url,
             types=tuple(dict.fromkeys(types)),
             lead_id=lead_id,
-            secret=secret,
+            secret=self._secrets.seal(secret),  # stored wrapped: shown once, in clear
             created_at=time.time(),
             cursor_position=cursor.position,
             cursor_seq=cursor.seq,

@@ -4,16 +4,21 @@ The HTTP API and the CLI call these, never the projections directly."""
 
 from __future__ import annotations
 
+from adapters.config.settings import Settings
+from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.store import LedgerStore
+from adapters.keys.master_key_source import MasterKeySource
 from projections.catchup import LiveViews, Status
 from projections.database import Engines
 from projections.live import LiveFollower
 from projections.rebuild import Progress, RebuildResult, rebuild
+from projections.rebuild_worker import Sources
 from projections.state import read_state
 from projections.verify import VerifyResult, verify
 
 
 class ViewOperations:
+    settings: Settings
     _views: LiveViews
     _engines: Engines
     _store: LedgerStore
@@ -30,9 +35,17 @@ class ViewOperations:
             return read_state(conn).active_policy
 
     def rebuild_views(
-        self, policy_text: str, progress: Progress | None, page_size: int
+        self, policy_text: str, progress: Progress | None, page_size: int, workers: int = 1
     ) -> RebuildResult:
-        return rebuild(self._engines.write, self._store, policy_text, progress, page_size)
+        """`workers` > 1: fold a large ledger on that many processes (lead-id hash)."""
+        database = DatabaseURL.parse(self.settings.database_url)
+        sources = None
+        if database.kind != "memory":  # an in-memory ledger cannot be opened elsewhere
+            master = MasterKeySource.for_settings(self.settings, database)
+            sources = Sources(database, self.settings.views_database_url, master)
+        return rebuild(
+            self._engines.write, self._store, policy_text, progress, page_size, workers, sources
+        )
 
     def verify_views(self, progress: Progress | None, page_size: int) -> VerifyResult:
         return verify(self._engines.write, self._store, progress, page_size)

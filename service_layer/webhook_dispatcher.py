@@ -1,10 +1,16 @@
 """The outbound webhook dispatcher: a background asyncio loop in a thread of its own, so a
 slow or dead receiver never holds up ingest, the API, or another subscription.
 
-Each due subscription is leased (adapters/outbound/subscription_store.py) and served by its
+Each due subscription is leased (adapters/outbound/subscription_leases.py) and served by its
 own task: the changes after its cursor, one POST each, strictly in order (so in order per
 lead); the cursor moves only after a 2xx, so a crash or a kill re-sends, never loses. A
 failure waits out the retry schedule; past its end the subscription is disabled.
+
+Bounded work while ingest runs: the views wake the dispatcher on every move, but it claims
+at most once per `MIN_ROUND`, and while every subscription it could claim is waiting (a
+retry, another process's lease) it does not even listen: it sleeps until the earliest of
+those waits ends (or the poll interval, for new subscriptions). A dead receiver thus
+costs one attempt per retry wait, whatever the ingest rate (bench/outbound.py).
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ import httpx
 
 from adapters.config.change_settings import ChangeSettings
 from adapters.outbound import sender
+from adapters.outbound.secret_box import SecretBox, SecretUnavailableError
 from adapters.outbound.signing import signed_headers
-from adapters.outbound.subscription_store import Subscription, SubscriptionStore
+from adapters.outbound.subscription_leases import SubscriptionLeases
+from adapters.outbound.subscription_store import Subscription
 from adapters.outbound.url_guard import RefusedURLError, URLGuard
 from domain.reducer.changes import ChangeItem, plain
 from projections.feed_rows import ChangeQuery, Cursor
@@ -33,6 +41,7 @@ from service_layer.change_feed import ChangeFeed
 log = logging.getLogger("leadledger.webhooks")
 PAGE = 100
 MAX_TASKS = 64
+MIN_ROUND = 0.05  # seconds between two claims: wake-ups in between are coalesced
 
 
 def webhook_body(item: ChangeItem) -> str:
@@ -43,12 +52,14 @@ def webhook_body(item: ChangeItem) -> str:
 class WebhookDispatcher:
     def __init__(
         self,
-        store: SubscriptionStore,
+        store: SubscriptionLeases,
         feed: ChangeFeed,
         settings: ChangeSettings,
         guard: URLGuard,
+        secrets: SecretBox,
     ) -> None:
         self.store = store
+        self.secrets = secrets
         self.feed = feed
         self.settings = settings
         self.guard = guard
@@ -57,6 +68,7 @@ class WebhookDispatcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._serving: dict[str, asyncio.Task[None]] = {}
+        self._quiet_until = 0.0  # time.time() before which no claim can find anything
 
     def start(self) -> None:
         if self._thread is None:
@@ -80,12 +92,18 @@ class WebhookDispatcher:
         self._stopping = asyncio.Event()
         async with sender.client(self.settings.webhook_timeout) as client:
             while not self._stopping.is_set():
+                quiet = self._quiet_until - time.time()
+                if quiet > 0:  # nothing claimable before then: the views' moves don't matter
+                    await self._pause(quiet)
+                    continue
                 with self.feed.wakeup() as woken:
                     try:
                         await self._claim(client)
                     except Exception:  # the database may be away: retried next round
                         log.exception("claiming webhook subscriptions failed")
-                    await woken.wait(self.settings.changes_poll)
+                    listen = self._quiet_until <= time.time()
+                    if listen and await woken.wait(self.settings.changes_poll):
+                        await asyncio.sleep(MIN_ROUND)  # coalesce a busy ingest's wake-ups
             for task in self._serving.values():
                 task.cancel()
             await asyncio.gather(*self._serving.values(), return_exceptions=True)
@@ -94,13 +112,26 @@ class WebhookDispatcher:
         except Exception:  # the database is away: the leases expire instead
             log.warning("could not release the webhook leases; they expire by themselves")
 
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, unless the dispatcher is stopped meanwhile."""
+        assert self._stopping is not None
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
     async def _claim(self, client: httpx.AsyncClient) -> None:
         room = MAX_TASKS - len(self._serving)
         if room <= 0:
             return
-        workspaces = await asyncio.to_thread(self.store.active_workspaces)
-        if not workspaces:
+        now = time.time()
+        waiting = await asyncio.to_thread(self.store.waiting)
+        free = [w for w in waiting if w.id not in self._serving]
+        ready = [w for w in free if w.ready_at <= now]
+        if not ready:  # nothing to claim before the earliest wait ends (or the poll)
+            later = [w.ready_at for w in free]
+            self._quiet_until = min([*later, now + self.settings.changes_poll])
             return
+        self._quiet_until = 0.0
+        workspaces = sorted({w.workspace for w in ready})
         heads = await asyncio.to_thread(self.feed.heads, workspaces)  # before any page
         claimed = await asyncio.to_thread(
             self.store.claim,
@@ -157,8 +188,7 @@ class WebhookDispatcher:
         except RefusedURLError as exc:
             attempt = sender.Attempt(False, None, 0.0, f"refused: {exc}")
         else:
-            headers = signed_headers(sub.secret, item.id, datetime.now(UTC), body)
-            attempt = await sender.post(client, sub.url, body, headers)
+            attempt = await self._post(client, sub, item.id, body)
         now = time.time()
         if attempt.ok:
             change = (item.id, item.lead_id, item.position, item.seq)
@@ -171,3 +201,13 @@ class WebhookDispatcher:
         )
         log.warning("webhook %s: change %s not delivered: %s", sub.id, item.id, attempt.error)
         return False
+
+    async def _post(
+        self, client: httpx.AsyncClient, sub: Subscription, message_id: str, body: str
+    ) -> sender.Attempt:
+        try:
+            secret = self.secrets.open(sub.secret)
+        except SecretUnavailableError as exc:  # wrapped under a master key we lack
+            return sender.Attempt(False, None, 0.0, str(exc))
+        headers = signed_headers(secret, message_id, datetime.now(UTC), body)
+        return await sender.post(client, sub.url, body, headers)

@@ -66,6 +66,13 @@ class Settings(BaseSettings):
         default=8.0, gt=0, description="Seconds a webhook may wait for its commit before 503."
     )
     poll_interval: float = Field(default=0.5, gt=0, le=60)
+    projection_partitions: int = Field(
+        default=1,
+        ge=1,
+        le=999,
+        description="Split the live views' work by lead-id hash into this many partitions, "
+        "each with its own position, so several processes apply them side by side.",
+    )
     ready_max_lag: int = Field(
         default=10_000,
         ge=0,

@@ -20,7 +20,6 @@ from domain.principal import Role
 ROLES = tuple(role.value for role in Role)
 
 
-
 def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 

@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from uuid import UUID
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -47,6 +47,9 @@ class KeyStore:
         self._cache: OrderedDict[str, tuple[AESGCM | None, float]] = OrderedDict()
         self._absent: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
+        # Other secrets wrapped by the master key (the webhook signing secrets): re-wrapped
+        # by a rotation too, before the new key becomes current (and the key file renamed).
+        self.also_rewrap: list[Callable[[MasterKey], int]] = []
 
     def cipher_for_sealing(self, lead_id: UUID) -> AESGCM | None:
         """The lead's cipher, creating its key on first use; None once the lead is erased."""
@@ -117,6 +120,8 @@ class KeyStore:
         changed = self.backend.rewrap(
             lambda stored: self.keyring.rewrapped(stored, master), skip_kek=master.key_id
         )
+        for rewrap in self.also_rewrap:
+            rewrap(master)
         self.keyring.make_current(master)
         return changed
 

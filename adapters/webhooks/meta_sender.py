@@ -32,9 +32,7 @@ def sender_ids(key: str, raw: dict[str, Any], contacts: list[Any]) -> tuple[Iden
         user_id = text_or_none(raw.get("from_user_id")) or text_or_none(contact.get("user_id"))
     elif key == "statuses":
         phone = text_or_none(contact.get("wa_id"))
-        user_id = text_or_none(raw.get("recipient_user_id")) or text_or_none(
-            contact.get("user_id")
-        )
+        user_id = text_or_none(raw.get("recipient_user_id")) or text_or_none(contact.get("user_id"))
     else:
         return ()
     try:

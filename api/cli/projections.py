@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,6 +29,13 @@ def rebuild_command(
         None, help="Source-priority policy file (TOML); default: the active policy."
     ),
     page_size: int = typer.Option(5000, min=100, help="Events per transaction."),
+    workers: int = typer.Option(
+        0,
+        min=0,
+        max=64,
+        help="Processes folding a large ledger side by side, split by lead id "
+        "(0: one per CPU, at most 2).",
+    ),
 ) -> None:
     """Replay the whole ledger into fresh tables, then switch readers to them atomically."""
     given = None if policy is None else read_policy_file(policy)  # before touching anything
@@ -36,7 +44,9 @@ def rebuild_command(
         text = given if given is not None else service.active_policy_text()
         with _bar("rebuilding") as report:
             progress = RebuildGauge(then=report, textfile=service.settings.metrics_textfile)
-            result = service.rebuild_views(text, progress, page_size)
+            result = service.rebuild_views(
+                text, progress, page_size, workers or min(2, os.cpu_count() or 1)
+            )
         verb = "resumed and finished" if result.resumed else "finished"
         out.print(
             f"Rebuild {verb}: generation {result.generation} is live "

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.reducer.changes import ChangeItem
-
-ChangeType = Literal[
-    "lead.created",
-    "lead.status_changed",
-    "lead.updated",
-    "message.received",
-    "message.sent",
-    "message.status",
-    "note.added",
-    "sarah.phase",
-    "lead.erased",
-    "status.suppressed",
-]
+from domain.reducer.changes import ChangeItem, ChangeType
 
 
 class ChangesParams(BaseModel):

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from api.http.principal_out import WithPrincipal
+from domain.reducer.conversation import ConversationStatus
 from domain.values import ChatPhase, LeadStatus, Source, Temperature
 
 
@@ -66,6 +67,12 @@ class LeadListParams(BaseModel):
     status: list[LeadStatus] = Field([], description="lead_status is one of these")
     temperature: list[Temperature] = Field([], description="lead_temperature is one of these")
     chat_phase: list[ChatPhase] = Field([], description="Sarah's chat_phase is one of these")
+    conversation_status: list[ConversationStatus] = Field(
+        [], description="conversation_status (AI-mode control) is one of these"
+    )
+    status_source: list[Source] = Field(
+        [], description="the source holding the current lead_status is one of these"
+    )
     score_min: int | None = Field(None, ge=0, le=100, description="lead_score >= this")
     score_max: int | None = Field(None, ge=0, le=100, description="lead_score <= this")
     updated_since: TimeParam | None = Field(None, description="updated_at >= this")

@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.outbound.subscription_store import Subscription
-from api.http.change_schemas import ChangeType
+from domain.reducer.changes import ChangeType
 from projections.feed_rows import Cursor
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, get_args
 from uuid import UUID
 
 from domain.lead_events import (
@@ -27,7 +27,8 @@ from domain.reducer.contact_view import ContactView, Effects, StatusHistoryEntry
 from domain.reducer.fold import PERSONAL_COLUMNS
 from domain.reducer.ledger_event import LedgerEvent
 
-VOCABULARY = (
+# The change types, written once: the API's schemas take the Literal, the rest the tuple.
+ChangeType = Literal[
     "lead.created",
     "lead.status_changed",
     "lead.updated",
@@ -38,7 +39,8 @@ VOCABULARY = (
     "sarah.phase",
     "lead.erased",
     "status.suppressed",
-)
+]
+VOCABULARY: tuple[str, ...] = get_args(ChangeType)
 # A cursor's item number meaning "after every item of its position" (cursor "P").
 WHOLE_POSITION = 999_999_999
 # Every event moves the first two: a diff of them would say nothing; `source_times` is the

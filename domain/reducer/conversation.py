@@ -20,6 +20,7 @@ from domain.reducer.contact_view import ContactView, replace
 from domain.reducer.source_times import latest_of, stamp
 
 Change = Literal["opened", "closed", "handover"]
+ConversationStatus = Literal["open", "closed", "handover"]
 
 
 def changed(view: ContactView, change: Change, at: datetime) -> ContactView:
@@ -27,7 +28,7 @@ def changed(view: ContactView, change: Change, at: datetime) -> ContactView:
     return replace(view, source_times=times, conversation_status=status_of(times))
 
 
-def status_of(times: Mapping[str, Any]) -> str:
+def status_of(times: Mapping[str, Any]) -> ConversationStatus:
     closed = times.get("conversation.closed")
     handover = times.get("conversation.handover")
     opened = times.get("conversation.opened")

@@ -52,9 +52,10 @@ def test_a_retry_of_a_batch_being_written_joins_it(
     monkeypatch.setattr(services.ledger, "record", counting_record)
     monkeypatch.setattr(services.store, "save_leads", slow_save)
     try:
-        with serve_in_process(services) as base_url, httpx.Client(
-            base_url=base_url, timeout=60
-        ) as client:
+        with (
+            serve_in_process(services) as base_url,
+            httpx.Client(base_url=base_url, timeout=60) as client,
+        ):
             first = client.post(payloads.KAPSO_PATH, content=body, headers=headers)
             retry = client.post(payloads.KAPSO_PATH, content=body, headers=headers)
             for answer in (first, retry):

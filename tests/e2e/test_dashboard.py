@@ -1,92 +1,37 @@
-"""The dashboard in a real browser (Playwright driving Debian's /usr/bin/chromium, which
-scripts/install-tools.sh installs) against a real `leadledger serve` on SQLite."""
+"""The dashboard in a real browser (Playwright driving Debian's /usr/bin/chromium) against
+a real `leadledger serve` on SQLite: sign in and out, the list, the lead page, CSRF,
+keyboard and phone width. Live updates, roles and workspaces: test_dashboard_live.py."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from adapters.webhooks.payloads import kapso_batch
-from tests.e2e.test_server import Server, clean_env, eventually, running_server
-from tests.support import API_KEY, HUMAN, kapso_headers, role_key
-from tests.support.kapso_deliveries import kapso_inbound
-from tests.support.workspaces import workspaces_toml
+from tests.e2e.dashboard_browser import (
+    AUTH,
+    BUDI,
+    FILLERS,
+    SARI,
+    SEEN,
+    browser,
+    lead_id_of,
+    page,
+    server,
+    shot,
+    sign_in,
+)
+from tests.e2e.test_server import Server
+from tests.support import HUMAN, role_key
 
-sync_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = Path("/usr/bin/chromium")
-AUTH = {"Authorization": f"Bearer {API_KEY}"}
-SEEN = 15_000  # ms a live update may take (the poll runs every 3 s)
-BUDI, SARI, NEW = "+6281234500001", "+6281234500002", "+6281234500003"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("dashboard")
-    config = tmp / "workspaces.toml"  # an admin key and one key per role in each workspace
-    config.write_text(workspaces_toml(), encoding="utf-8")
-    env = clean_env(
-        LEADLEDGER_DATABASE_URL=f"sqlite:///{tmp}/ledger.db",
-        LEADLEDGER_CONFIG_FILE=str(config),
-    )
-    with running_server(env, tmp, tmp / "server.log") as running:
-        with running.client() as client:
-            inbound(client, "wamid.d1", BUDI, "Budi Santoso", "Halo, saya mau tanya harga")
-            inbound(client, "wamid.d2", SARI, "Sari Dewi", "Permisi")
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail("no /usr/bin/chromium: run scripts/install-tools.sh")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM))
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Any, server: Server) -> Iterator[Any]:
-    context = browser.new_context(base_url=server.base_url)
-    tab = context.new_page()
-    yield tab
-    context.close()
-
-
-def inbound(client: httpx.Client, message_id: str, phone: str, name: str, text: str) -> None:
-    element = kapso_inbound(message_id, phone, phone, name=name)
-    element["message"]["text"] = {"body": text}
-    body = json.dumps(kapso_batch("whatsapp.message.received", [element])).encode()
-    headers = kapso_headers(body, "whatsapp.message.received", batch=True)
-    answer = client.post("/webhook/kapso", content=body, headers=headers)
-    assert answer.status_code == 200, answer.text
-
-
-def lead_id_of(server: Server, phone: str) -> str:
-    with server.client() as client:
-        found = eventually(
-            lambda: client.get(f"/leads/by-phone/{phone}", headers=AUTH),
-            lambda r: r.status_code == 200,
-            10.0,
-        )
-    assert found.status_code == 200, found.text
-    return str(found.json()["lead_id"])
-
-
-def sign_in(page: Any, role: str = "human") -> None:
-    page.goto("/ui/")
-    page.get_by_label("Workspace API key").fill(role_key(role))
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/ui/leads")
+__all__ = ["browser", "page", "server"]  # the fixtures these tests use
 
 
 def test_a_wrong_key_is_refused_and_a_right_one_signs_in(page: Any) -> None:
     page.goto("/ui/signin")
+    shot(page, "sign-in")
     page.get_by_label("Workspace API key").fill("not-a-key")
     page.get_by_role("button", name="Sign in").click()
     assert "not known" in page.locator("#signin-error").inner_text()
@@ -102,23 +47,32 @@ def test_the_list_filters_and_counts(page: Any) -> None:
     rows = page.locator("table.leads tbody tr")
     assert {"Budi Santoso", "Sari Dewi"} <= set(rows.locator("td:first-child").all_inner_texts())
     assert "leads" in page.locator("#counts").inner_text()
+    shot(page, "leads", full_page=False)
     page.get_by_label("Search").fill("sari")
     page.get_by_role("button", name="Apply").click()
     page.wait_for_url("**/ui/leads")
     assert rows.locator("td:first-child").all_inner_texts() == ["Sari Dewi"]
+    shot(page, "leads-filtered", full_page=False)
     assert "sari" not in page.url.lower()  # the search stays out of the URL
     page.get_by_label("Search").fill("")
     page.get_by_role("button", name="Apply").click()
     assert rows.count() >= 2
 
 
-def test_a_new_lead_appears_in_the_open_list_without_a_reload(page: Any, server: Server) -> None:
+def test_the_list_pages_by_cursor_and_back(page: Any) -> None:
     sign_in(page)
-    page.evaluate("window.notReloaded = true")
-    with server.client() as client:
-        inbound(client, "wamid.d3", NEW, "Andi Baru", "Baru datang")
-    page.locator("tr", has_text="Andi Baru").wait_for(timeout=SEEN)
-    assert page.evaluate("window.notReloaded") is True
+    rows = page.locator("table.leads tbody tr")
+    first = rows.evaluate_all("rows => rows.map(r => r.dataset.leadId)")
+    assert len(first) == 50
+    page.get_by_role("link", name="Next page").click()
+    page.wait_for_url("**/ui/leads?cursor=*")
+    second = rows.evaluate_all("rows => rows.map(r => r.dataset.leadId)")
+    assert second, "the second page is empty"
+    assert not set(first) & set(second)  # no lead on both pages
+    assert len(first) + len(second) >= FILLERS + 2
+    page.get_by_role("link", name="First page").click()
+    page.wait_for_url("**/ui/leads")
+    assert rows.evaluate_all("rows => rows.map(r => r.dataset.leadId)")[:10] == first[:10]
 
 
 def test_the_lead_page_shows_timeline_and_provenance_and_records_a_status(
@@ -131,6 +85,7 @@ def test_the_lead_page_shows_timeline_and_provenance_and_records_a_status(
     name = page.locator('[data-field="name"]')
     assert "Budi Santoso" in name.inner_text()
     assert "ContactNameReported" in name.locator(".said").inner_text()
+    shot(page, "lead")
     page.get_by_text("Raw events (").click()  # the panel loads its content when opened
     page.locator("#raw-events", has_text="InboundMessageReceived").wait_for(timeout=SEEN)
     page.evaluate("window.notReloaded = true")
@@ -139,6 +94,7 @@ def test_the_lead_page_shows_timeline_and_provenance_and_records_a_status(
     page.get_by_role("button", name="Set status").click()
     page.locator("[data-status]", has_text="qualified").wait_for(timeout=SEEN)
     assert page.locator("[data-status-by]").inner_text() == HUMAN
+    assert "applied" in page.locator("#action-result").inner_text()
     assert "asked for the price list" in page.locator(".timeline").inner_text()
     assert page.evaluate("window.notReloaded") is True
     with server.client() as client:
@@ -185,6 +141,7 @@ def test_phone_width_has_no_horizontal_scroll(browser: Any, server: Server, wher
             tab.goto(f"/ui/leads/{lead_id_of(server, BUDI)}")
         width = tab.evaluate("document.documentElement.scrollWidth")
         assert width <= 375
+        shot(tab, f"phone-{where}", full_page=False)
     finally:
         context.close()
 
@@ -203,3 +160,20 @@ def test_signing_in_by_keyboard_alone(page: Any) -> None:
     page.keyboard.press("Enter")
     page.wait_for_url("**/ui/leads")
     assert HUMAN in page.locator(".who").inner_text()
+
+
+def test_operations_stats_and_api_docs_in_the_browser(page: Any) -> None:
+    sign_in(page, "admin")
+    page.get_by_role("link", name="Operations").click()
+    page.wait_for_url("**/ui/operations")
+    assert page.get_by_role("heading", name="Projections").is_visible()
+    assert page.get_by_role("button", name="Re-ingest this workspace's deliveries").is_visible()
+    shot(page, "operations")
+    page.get_by_role("link", name="Stats").click()
+    page.wait_for_url("**/ui/stats")
+    assert page.locator("svg").count() >= 1
+    shot(page, "stats")
+    page.goto("/docs")
+    page.locator(".swagger-ui .info .title").wait_for(timeout=SEEN)
+    assert "leadledger" in page.locator(".swagger-ui .info .title").inner_text().lower()
+    shot(page, "api-docs", full_page=False)

@@ -213,6 +213,43 @@ def test_updated_range(client: TestClient, services: Services) -> None:
     assert set(names(client, ids, updated_until=middle.isoformat())) == {"a", "c", "d", "e"}
 
 
+def test_conversation_status_and_status_source_filters(
+    client: TestClient, services: Services
+) -> None:
+    """`conversation_status` follows the conversation (a first message opens it, Sarah's
+    handoff hands it over); `status_source` is whoever holds the current status."""
+    ids = seed(client, services)
+    resp = client.post(
+        f"/leads/{ids['a']}/status",
+        json={"status": "archived", "source": "human", "actor": "ana"},
+        headers=HUMAN_AUTH,
+    )
+    assert resp.status_code == 200, resp.text
+    sarah(client, SEED["c"][0], {"state": "handoff"})
+    services.views.catch_up()
+    contacts = {k: get(client, f"/leads/{v}") for k, v in ids.items()}
+    by_conversation = {
+        state: {k for k, c in contacts.items() if c["conversation_status"] == state}
+        for state in ("open", "closed", "handover")
+    }
+    assert by_conversation["handover"] == {"c"}
+    assert "d" in by_conversation["open"]  # only a Kapso message: opened
+    for state, expected in by_conversation.items():
+        assert set(names(client, ids, conversation_status=state)) == expected
+    assert set(names(client, ids, conversation_status="open,handover")) == (
+        by_conversation["open"] | {"c"}
+    )
+    assert contacts["a"]["status_source"] == "human"
+    assert set(names(client, ids, status_source="human")) == {"a"}
+    by_sarah = {k for k, c in contacts.items() if c["status_source"] == "sarah"}
+    assert by_sarah
+    assert "a" not in by_sarah
+    assert set(names(client, ids, status_source="sarah")) == by_sarah
+    assert set(names(client, ids, status_source=["sarah", "human"])) == by_sarah | {"a"}
+    for field, bad in (("conversation_status", "asleep"), ("status_source", "robot")):
+        assert get(client, "/leads", 422, **{field: bad})["error"]["field"] == field
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [

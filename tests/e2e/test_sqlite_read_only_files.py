@@ -114,9 +114,10 @@ def test_sqlite_files_read_only_then_writable_recover_without_restart(tmp_path: 
         if (tmp_path / name).exists()
     ]
     try:
-        with serve_in_process(services) as base_url, httpx.Client(
-            base_url=base_url, timeout=30
-        ) as client:
+        with (
+            serve_in_process(services) as base_url,
+            httpx.Client(base_url=base_url, timeout=30) as client,
+        ):
             assert {a.status for a in send_all(base_url, warm, workers=4)} == {200}
             assert wait_for_views(services.views, 30) == 0
 

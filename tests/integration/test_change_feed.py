@@ -103,11 +103,22 @@ def test_the_feed_is_equal_after_a_rebuild(services: Services) -> None:
 def test_a_policy_change_re_derives_the_decisions(services: Services) -> None:
     services.ledger.record(WORKSPACE, story())
     services.views.catch_up()
+    before = [i.public() for i in feed(services)]
     sarah_first = 'name = "sarah-first"\nhold = []\n[ranks]\nhuman = 1\nsarah = 3\n'
     services.service.rebuild_views(sarah_first, None, 1000)
-    decisions = [i.decision for i in feed(services) if i.decision and i.source == "human"]
+    changed = feed(services)
+    decisions = [i.decision for i in changed if i.decision and i.source == "human"]
     assert decisions
     assert decisions[0]["outcome"] == "suppressed"
+    # The same events at the same positions: only what the policy decides differs.
+    assert sorted({i.position for i in changed}) == sorted({i["position"] for i in before})
+    said = ("message.received", "note.added", "sarah.phase", "lead.created")
+    assert [i.public() for i in changed if i.type in said] == [
+        i for i in before if i["type"] in said
+    ]
+    # And back: the feed is a function of the ledger and the policy, ids and items alike.
+    services.service.rebuild_views(DEFAULT_POLICY_TOML, None, 1000)
+    assert [i.public() for i in feed(services)] == before
 
 
 def test_an_erased_lead_s_changes_keep_no_personal_value(services: Services) -> None:

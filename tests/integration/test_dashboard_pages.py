@@ -230,3 +230,28 @@ def test_a_console_key_acts_for_the_person_named_at_sign_in(
     client.post(f"/ui/leads/{lead_id}/notes", data={"csrf": token, "content": "for Budi"})
     notes = client.get(f"/leads/{lead_id}/notes", headers=AUTH).json()["notes"]
     assert notes[-1]["actor"] == "Budi via crm-console"
+
+
+def test_the_list_filters_by_conversation_and_by_who_holds_the_status(
+    client: TestClient, services: Services, lead_id: str
+) -> None:
+    """The list's conversation and status-source filters narrow it like the API's."""
+    token = csrf_of(sign_in(client).get("/ui/leads").text)
+    services.views.catch_up()
+
+    def listed(**filters: str) -> bool:
+        answer = client.post("/ui/leads/filter", data={"csrf": token, **filters})
+        assert answer.status_code == 200  # the redirect back to the list, followed
+        return f"/ui/leads/{lead_id}" in answer.text
+
+    contact = client.get(f"/leads/{lead_id}", headers=AUTH).json()
+    assert contact["conversation_status"] == "open"
+    assert listed(conversation_status="open")
+    assert not listed(conversation_status="handover")
+    answer = client.post(f"/ui/leads/{lead_id}/status", data={"csrf": token, "status": "contacted"})
+    assert answer.status_code == 200
+    services.views.catch_up()
+    assert listed(status_source="human")
+    assert not listed(status_source="sarah")
+    assert not listed(conversation_status="asleep")  # refused: the filters that worked stay
+    assert "conversation_status" in client.get("/ui/leads").text

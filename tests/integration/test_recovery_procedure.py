@@ -74,8 +74,6 @@ def inbound_count(services: Services, phone: str) -> int:
         return int(conn.execute(query).scalar_one())
 
 
-
-
 @pytest.fixture
 def restartable(settings: Settings) -> Iterator[list[Services]]:
     """The running process's services; a restart appends the next process's."""

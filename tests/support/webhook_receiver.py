@@ -1,5 +1,5 @@
 """A real HTTP receiver for outbound webhooks, in a thread: answers each request as its
-script says (200, 500, a timeout, a cut connection, or hold until released), verifies
+script says (200, 500, a timeout, a cut connection, hold until released, or a redirect), verifies
 every signature with the `standardwebhooks` package, and keeps what it got."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 class Received:
     change_id: str
     lead_id: str
-    answer: str  # what the receiver did: "200", "500", "timeout", "cut", "hold"
+    answer: str  # what it did: "200", "500", "timeout", "cut", "hold", "redirect"
     verified: bool
     body: dict[str, Any]
 
@@ -35,6 +35,7 @@ class Receiver:
     got: list[Received] = field(default_factory=list)
     url: str = ""
     release: threading.Event = field(default_factory=threading.Event)
+    redirect_to: str = ""  # where a "redirect" answer points (307)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def next_answer(self) -> str:
@@ -69,9 +70,11 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 time.sleep(3.0)
             if answer == "hold":
                 receiver.release.wait(60)
-            status = 500 if answer == "500" else 200
+            status = {"500": 500, "redirect": 307}.get(answer, 200)
             try:
                 self.send_response(status)
+                if answer == "redirect":
+                    self.send_header("location", receiver.redirect_to)
                 self.send_header("content-length", "0")
                 self.end_headers()
             except OSError:

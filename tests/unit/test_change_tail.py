@@ -214,3 +214,71 @@ def test_the_buffer_drops_an_erased_lead_s_personal_values() -> None:
 @pytest.mark.parametrize("kind", VOCABULARY)
 def test_every_type_can_be_asked_for(kind: str) -> None:
     assert ChangeQuery("acme", types=(kind,)).types == (kind,)
+
+
+@settings(max_examples=40, deadline=None)
+@given(history=events, batch=st.integers(1, 6), types=st.sets(st.sampled_from(TYPES), max_size=2))
+def test_streams_sharing_a_tail_each_get_their_items_and_their_bytes(
+    history: list[list[tuple[str, str, str]]], batch: int, types: set[str]
+) -> None:
+    # Two streams alike (they share batches) and one filtered, all live from the start.
+    every = [
+        item(position, seq, workspace, lead_id, kind)
+        for position, made in enumerate(history, start=1)
+        for seq, (workspace, lead_id, kind) in enumerate(made)
+        if kind != "lead.erased"
+    ]
+    queries = [ChangeQuery("acme"), ChangeQuery("acme"), ChangeQuery("acme", types=tuple(types))]
+    expected = [[i for i in every if i.workspace == "acme" and q.wants(i)] for q in queries]
+    got, counted = asyncio.run(_run_many(every, queries, batch, [len(e) for e in expected]))
+    assert counted == (len(queries), 0)  # open streams, as the read interval counts them
+    assert [[i.id for i in items] for items, _ in got] == [[i.id for i in e] for e in expected]
+    # What each stream writes is its own items' encodings, shared batch or not.
+    assert [wire for _, wire in got] == [b"".join(i.id.encode() for i in e) for e in expected]
+
+
+async def _run_many(
+    every: list[ChangeItem], queries: list[ChangeQuery], batch: int, wanted: list[int]
+) -> tuple[list[tuple[list[ChangeItem], bytes]], tuple[int, int]]:
+    feed = FakeFeed()
+    tail = ChangeTail(feed, poll=0.01, encode=lambda i: i.id.encode())  # type: ignore[arg-type]
+    got: list[tuple[list[ChangeItem], bytes]] = [([], b"") for _ in queries]
+
+    async def read(page: ChangeQuery) -> list[ChangeItem]:
+        return feed.page(page)
+
+    async def consume(n: int) -> None:
+        async for found in tail.stream(queries[n], read):
+            items, wire = got[n]
+            got[n] = (items + found, wire + tail.joined(found))
+
+    consumers = [asyncio.create_task(consume(n)) for n in range(len(queries))]
+    await asyncio.sleep(0.05)  # every stream is live, at the feed's (empty) end
+    live = tail.streams
+    for start in range(0, len(every), batch):
+        feed.publish(every[start : start + batch])
+        await asyncio.sleep(0.001)
+    for _ in range(200):
+        if all(len(items) >= n for (items, _), n in zip(got, wanted, strict=True)):
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)  # anything extra would arrive now
+    for consumer in consumers:
+        consumer.cancel()
+    await asyncio.gather(*consumers, return_exceptions=True)
+    if tail._task is not None:
+        tail._task.cancel()
+    return got, (live, tail.streams)
+
+
+@given(st.lists(st.integers(0, 5000), min_size=2, max_size=5))
+def test_the_read_interval_grows_with_the_streams_within_its_bounds(counts: list[int]) -> None:
+    tail = ChangeTail(FakeFeed(), poll=0.01, encode=lambda i: i.id.encode())  # type: ignore[arg-type]
+    intervals = []
+    for count in sorted(counts):
+        tail.streams = count
+        intervals.append(tail.read_interval())
+    assert intervals == sorted(intervals)
+    assert all(
+        change_tail.MIN_READ_INTERVAL <= i <= change_tail.MAX_READ_INTERVAL for i in intervals
+    )

@@ -33,7 +33,6 @@ BATCH_IDS = (
 )
 
 
-
 def translate(
     body: Any, event: str | None = RECEIVED, batch_header: bool = False, key: str | None = "idem-1"
 ) -> list[TranslatedItem]:

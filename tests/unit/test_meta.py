@@ -19,7 +19,6 @@ INBOUND_ID = "wamid.HBgNNjI4MTM5ODc2NTQzMhUCABIYFk1FVEEwMDAwMDAwMDAwMDAwMDAwMQA=
 STATUS_ID = "wamid.HBgNNjI4MTM5ODc2NTQzMhUCABEYEk9VVE1FVEEwMDAwMDAwMDAxAA=="
 
 
-
 def value_of(body: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = body["entry"][0]["changes"][0]["value"]
     return result

@@ -28,9 +28,7 @@ KNOWN = "brain, human, import, kapso, meta, sarah"
         ('forward_only = ["sarha"]\n', "forward_only"),
     ],
 )
-def test_an_unknown_source_is_refused_with_its_name_and_the_known_ones(
-    text: str, key: str
-) -> None:
+def test_an_unknown_source_is_refused_with_its_name_and_the_known_ones(text: str, key: str) -> None:
     with pytest.raises(PolicyError) as caught:
         load_policy(text)
     typo = "sarha" if key == "forward_only" else "brian"

@@ -19,6 +19,7 @@ from api.http.auth import service_of
 from api.http.dashboard.acting import Acting
 from api.http.dashboard.forms import require_acting
 from api.http.dashboard.ledger_facts import LedgerFacts, ledger_facts
+from api.http.dashboard.live_stream import stream_after
 from api.http.dashboard.templating import env, page
 from api.http.dashboard.timeline import timeline
 from api.http.handlers.ledger_queries import event_out
@@ -151,11 +152,13 @@ async def lead_page(request: Request) -> Response:
         as_of = _as_of(request)
     except ValueError:
         return page(request, "not_found.html", status_code=422, problem="as_of: not a time")
+    # Read before the lead: the page's stream resumes from here, so no change is missed.
+    after = None if as_of else await stream_after(service_of(request), acting)
     try:
         context = await _load(request, acting, lead_id, as_of)
     except LeadNotFoundError:
         return page(request, "not_found.html", status_code=404)
-    return page(request, "lead.html", **context)
+    return page(request, "lead.html", stream_after=after, **context)
 
 
 async def lead_live(request: Request) -> Response:

@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from api.http.dashboard import actions, lead_page, leads_list, operations, sign_in
+from api.http.dashboard import actions, lead_page, leads_list, live_stream, operations, sign_in
 from api.http.dashboard.forms import RefusedError
 from api.http.dashboard.session import Sessions
 from api.http.dashboard.templating import env
@@ -28,30 +28,35 @@ def _refused(request: Request, exc: Exception) -> Response:
     return exc.response
 
 
+def page_routes() -> list[BaseRoute]:
+    """The dashboard's routes under /ui (docs/security.md lists each with who may use it)."""
+    lead = "/leads/{lead_id}"
+    return [
+        Route("/signin", sign_in.sign_in_form, methods=["GET"]),
+        Route("/signin", sign_in.sign_in_post, methods=["POST"]),
+        Route("/signout", sign_in.sign_out_post, methods=["POST"]),
+        Route("/leads", leads_list.leads_page, methods=["GET"]),
+        Route("/leads/filter", leads_list.set_filters, methods=["POST"]),
+        Route("/leads/changed", leads_list.changed_rows, methods=["GET"]),
+        Route("/changes/stream", live_stream.session_stream, methods=["GET"]),
+        Route(lead, lead_page.lead_page, methods=["GET"]),
+        Route(lead + "/live", lead_page.lead_live, methods=["GET"]),
+        Route(lead + "/events", lead_page.raw_events, methods=["GET"]),
+        Route(lead + "/status", actions.set_status, methods=["POST"]),
+        Route(lead + "/release", actions.release_hold, methods=["POST"]),
+        Route(lead + "/notes", actions.add_note, methods=["POST"]),
+        Route("/operations", operations.operations_page, methods=["GET"]),
+        Route("/operations/reingest", operations.reingest, methods=["POST"]),
+        Route("/stats", operations.stats_page, methods=["GET"]),
+        Route("/", sign_in.home, methods=["GET"]),
+    ]
+
+
 def dashboard_app(service: LeadLedgerService) -> Starlette:
     secret = service.settings.session_secret
     key = secret.get_secret_value() if secret else secrets.token_urlsafe(32)
-    lead = "/leads/{lead_id}"
     app = Starlette(
-        routes=[
-            Route("/signin", sign_in.sign_in_form, methods=["GET"]),
-            Route("/signin", sign_in.sign_in_post, methods=["POST"]),
-            Route("/signout", sign_in.sign_out_post, methods=["POST"]),
-            Route("/leads", leads_list.leads_page, methods=["GET"]),
-            Route("/leads/filter", leads_list.set_filters, methods=["POST"]),
-            Route("/leads/changed", leads_list.changed_rows, methods=["GET"]),
-            Route(lead, lead_page.lead_page, methods=["GET"]),
-            Route(lead + "/live", lead_page.lead_live, methods=["GET"]),
-            Route(lead + "/events", lead_page.raw_events, methods=["GET"]),
-            Route(lead + "/status", actions.set_status, methods=["POST"]),
-            Route(lead + "/release", actions.release_hold, methods=["POST"]),
-            Route(lead + "/notes", actions.add_note, methods=["POST"]),
-            Route("/operations", operations.operations_page, methods=["GET"]),
-            Route("/operations/reingest", operations.reingest, methods=["POST"]),
-            Route("/stats", operations.stats_page, methods=["GET"]),
-            Route("/", sign_in.home, methods=["GET"]),
-            Mount("/static", StaticFiles(directory=STATIC), name="static"),
-        ],
+        routes=[*page_routes(), Mount("/static", StaticFiles(directory=STATIC), name="static")],
         middleware=[Middleware(Sessions, secret=key)],
         exception_handlers={**EXCEPTION_HANDLERS, RefusedError: _refused},
     )

@@ -63,9 +63,7 @@ async def list_keys(request: Request) -> Response:
 async def create_key(request: Request) -> Response:
     body = parse_model(await _body(request), KeyCreate)
     service, workspace = service_of(request), workspace_of(request)
-    issued = await run_in_threadpool(
-        service.create_api_key, workspace, body.role.value, body.name
-    )
+    issued = await run_in_threadpool(service.create_api_key, workspace, body.role.value, body.name)
     return _issued(issued)
 
 
@@ -80,9 +78,7 @@ async def rotate_key(request: Request) -> Response:
     body = parse_model(await _body(request) or b"{}", KeyRotate)
     key_id, workspace = request.path_params["key_id"], workspace_of(request)
     grace = timedelta(seconds=body.grace_seconds)
-    issued = await run_in_threadpool(
-        service_of(request).rotate_api_key, key_id, grace, workspace
-    )
+    issued = await run_in_threadpool(service_of(request).rotate_api_key, key_id, grace, workspace)
     return _issued(issued)
 
 

@@ -1,38 +1,66 @@
-// Live updates without reloads. Uses the change feed's server-sent events (/changes/stream)
-// when the server has it, as a prompt to fetch what changed; otherwise (404, or any error
-// before the stream opens) polls every few seconds. The user's filters live in the
-// session and the page is patched in place, so filters, scroll and typing survive.
+// Live updates without reloads. The page follows the change stream (/ui/changes/stream:
+// the session's own stream, server-sent events) from the change it was rendered after, and
+// each change prompts a fetch of what changed. Only when the stream cannot be had (no
+// EventSource, or it fails before opening or for good) does the page poll instead. The
+// user's filters live in the session and the page is patched in place, so filters, scroll
+// and typing survive.
 (function () {
   "use strict";
-  var STREAM = "/changes/stream";
+  var STREAM = "/ui/changes/stream";
   var POLL_MS = 3000;
-  // The change feed's event names (`event:` lines); any of them prompts a refresh.
-  var STREAM_TYPES = ["lead.created", "lead.updated", "lead.status_changed", "lead.erased",
-    "message.received", "message.sent", "message.status", "note.added", "sarah.phase"];
+  var received = 0;  // changes the stream delivered (data-stream-events: tests read it)
 
-  function liveState(text) {
+  function liveState(text, mode) {
     var el = document.getElementById("live-state");
     if (el) el.textContent = text;
+    document.documentElement.dataset.live = mode;
   }
 
-  // Calls `refresh` on every change: stream events if there are any, else a timer.
-  function follow(refresh) {
-    var polling = null;
-    function poll() {
-      if (polling) return;
-      liveState("Live: checking every few seconds.");
-      polling = setInterval(refresh, POLL_MS);
-    }
-    if (!window.EventSource) return poll();
-    var opened = false;
-    var source = new EventSource(STREAM, { withCredentials: true });
-    source.onopen = function () { opened = true; liveState("Live: following the change feed."); };
-    source.onmessage = refresh;  // unnamed events
-    STREAM_TYPES.forEach(function (type) { source.addEventListener(type, refresh); });
-    source.onerror = function () {
-      if (!opened) { source.close(); poll(); }  // no feed here (404): poll instead
+  // Runs `refresh` at most once at a time; changes arriving meanwhile cause one more run.
+  function coalesced(refresh) {
+    var busy = false, again = false;
+    return function run() {
+      if (busy) { again = true; return; }
+      busy = true;
+      Promise.resolve().then(refresh).catch(function () {}).then(function () {
+        busy = false;
+        if (again) { again = false; run(); }
+      });
     };
-    setInterval(refresh, 30000);  // a safety net for events missed while reconnecting
+  }
+
+  // Calls `refresh` on every change of the stream (after `after`, of `leadId` if given);
+  // answers whether the stream is open now.
+  function follow(after, leadId, refresh) {
+    var run = coalesced(refresh);
+    var polling = null;
+    var streaming = false;
+    function poll() {
+      streaming = false;
+      if (polling) return;
+      liveState("Live: checking every few seconds (the change stream is unavailable).", "poll");
+      polling = setInterval(run, POLL_MS);
+    }
+    if (!window.EventSource) { poll(); return function () { return false; }; }
+    var url = STREAM + "?after=" + encodeURIComponent(after || "0") +
+      (leadId ? "&lead_id=" + encodeURIComponent(leadId) : "");
+    var source = new EventSource(url);  // same origin: the session cookie goes along
+    source.onopen = function () {
+      streaming = true;
+      if (polling) { clearInterval(polling); polling = null; run(); }  // back from polling
+      liveState("Live: following the change stream.", "stream");
+    };
+    source.onmessage = function () {
+      received += 1;
+      document.documentElement.dataset.streamEvents = String(received);
+      run();
+    };
+    source.onerror = function () {
+      // While open, the browser reconnects by itself and resumes after the last id it
+      // got (Last-Event-ID): no gap. Closed (refused, or never opened): poll instead.
+      if (source.readyState === EventSource.CLOSED) { source.close(); poll(); }
+    };
+    return function () { return streaming; };
   }
 
   function getJSON(url) {
@@ -51,11 +79,15 @@
   if (list) {
     var since = list.dataset.since;
     var body = list.tBodies[0];
-    follow(function () {
-      getJSON("/ui/leads/changed?since=" + encodeURIComponent(since)).then(function (data) {
+    follow(list.dataset.streamAfter, null, function () {
+      return getJSON("/ui/leads/changed?since=" + encodeURIComponent(since)).then(function (data) {
         if (!data) return;
         since = data.since;
         document.getElementById("counts").innerHTML = data.counts;
+        (data.gone || []).forEach(function (id) {
+          var stale = body.querySelector('tr[data-lead-id="' + id + '"]');
+          if (stale) stale.remove();
+        });
         data.rows.forEach(function (row) {
           var fresh = fromHTML("<table><tbody>" + row.html + "</tbody></table>", "div")
             .querySelector("tr");
@@ -86,7 +118,8 @@
       if (open) lead.querySelector("details").open = true;  // reloads the events too
     });
   }
-  if (lead) follow(refreshLead);
+  var leadStreaming = function () { return false; };
+  if (lead) leadStreaming = follow(lead.dataset.streamAfter, lead.dataset.liveLead, refreshLead);
 
   // The raw events panel loads its content when first opened (a long history is heavy).
   document.addEventListener("toggle", function (event) {
@@ -119,7 +152,8 @@
           result.textContent = "Recorded" + (d.outcome ? ": " + d.outcome +
             (d.outcome_reason ? " (" + d.outcome_reason + ")" : "") : ".");
           if (form.querySelector("textarea")) form.reset();
-          if (lead) refreshLead();
+          // The stream brings the change in; without it, fetch it now.
+          if (lead && !leadStreaming()) refreshLead();
         })
         .catch(function () { result.textContent = "Not sent: the server did not answer."; });
     });
