@@ -64,6 +64,10 @@ class LiveViews:
         self._first = os.getpid() % partitions
         # Called after a catch-up moved the views (the change feed wakes its readers).
         self.listeners: list[Callable[[], None]] = []
+        # The last position a catch-up may take, or None for no limit: positions past it
+        # are the inline pass's, in flight (projections/inline.py); taking them here would
+        # read back and decode what that pass is about to write anyway.
+        self.ceiling: Callable[[], int | None] = lambda: None
         ensure_state(engines.write, initial_policy_text)
 
     def catch_up(self, max_pages: int | None = None) -> int:
@@ -76,10 +80,11 @@ class LiveViews:
             moved += step
             pages += 1
         if moved:
-            self._moved()
+            self.moved()
         return moved
 
-    def _moved(self) -> None:
+    def moved(self) -> None:
+        """Tell the listeners the views moved (after a catch-up or an inline pass)."""
         for listener in self.listeners:
             try:
                 listener()
@@ -94,7 +99,13 @@ class LiveViews:
             if found and set(found) != {WHOLE}:  # left partitioned: one row again
                 return repartition(conn, self.store, tables, state.active_policy, 1, size)
             start = found.get(WHOLE, 0)
+            ceiling = self.ceiling()
+            if ceiling is not None and ceiling <= start:
+                return 0
             events, last = read_page(self.store, start, size)
+            if ceiling is not None and last > ceiling:
+                events = [e for e in events if (e.notification_id or 0) <= ceiling]
+                last = ceiling
             if last != start:
                 apply_page_isolating(conn, tables, events, policy_of(state.active_policy))
                 advance(conn, tables, last)

@@ -22,6 +22,7 @@ from adapters.principals.key_table import KeyTable
 from domain.policy import DEFAULT_POLICY_TOML
 from projections.catchup import LiveViews
 from projections.database import Engines, make_engines
+from projections.inline import InlineViews
 from projections.live import LiveFollower
 from service_layer.key_ring import KeyRing
 from service_layer.ledger import Ledger, Recording
@@ -43,6 +44,7 @@ class Services:
     engines: Engines
     views: LiveViews
     follower: LiveFollower
+    inline: InlineViews
 
     def close(self) -> None:
         self.service.close()
@@ -72,7 +74,15 @@ def bootstrap(settings: Settings | None = None, create_ledger: bool = True) -> S
     ledger = Ledger(store)
     live_workspaces = LiveWorkspaces(settings, workspaces)
     follower = LiveFollower(views, database, settings.poll_interval, channel)
-    ledger.listeners.append(wake_views(follower))
+    # The views take each append as the writer commits it, and its callers are answered
+    # once they did (projections/inline.py); the follower stays for other processes'
+    # writes and whatever the inline pass left.
+    inline = InlineViews(views)
+    store.committed.append(inline.committed)
+    views.ceiling = inline.in_flight_after
+    ledger.listeners.append(lambda recording: inline.settled(recording.last_notification_id))
+    ledger.listeners.append(wake_views(follower, inline))
+    ledger.on_close.append(inline.close)
     return Services(
         service=LeadLedgerService(
             settings,
@@ -92,6 +102,7 @@ def bootstrap(settings: Settings | None = None, create_ledger: bool = True) -> S
         engines=engines,
         views=views,
         follower=follower,
+        inline=inline,
     )
 
 
@@ -103,12 +114,14 @@ def wrap_signing_secrets(store: LedgerStore, engines: Engines) -> None:
     store.keys.also_rewrap.append(lambda master: wrap_stored(engines.write, box, master))
 
 
-def wake_views(follower: LiveFollower) -> Callable[[Recording], None]:
-    """The ledger's listener: a write landed, so wake the follower and the views show it
-    within milliseconds (without waiting for a NOTIFY or the poll)."""
+def wake_views(follower: LiveFollower, inline: InlineViews) -> Callable[[Recording], None]:
+    """The ledger's listener: a write landed that the inline pass did not project, so wake
+    the follower and the views show it within milliseconds (without waiting for a NOTIFY
+    or the poll)."""
 
     def committed(recording: Recording) -> None:
-        if recording.last_notification_id is not None:
+        last = recording.last_notification_id
+        if last is not None and not inline.covers(last):
             follower.notify()
 
     return committed

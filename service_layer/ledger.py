@@ -90,6 +90,8 @@ class Ledger:
         self.health = WriteHealth()
         # Called after each committed write (metrics, waking the views); never before it.
         self.listeners: list[Callable[[Recording], None]] = []
+        # Called once the writer stopped (the inline views drain what it handed them).
+        self.on_close: list[Callable[[], None]] = []
         self.writer: GroupCommitter[LedgerRequest, Recording] = GroupCommitter(
             self.write_batch, max_batch, name="ledger-writer"
         )
@@ -148,6 +150,8 @@ class Ledger:
     def close(self) -> None:
         """Write what is queued and stop the writer thread (later records write inline)."""
         self.writer.close()
+        for stopped in self.on_close:
+            stopped()
 
     def write_problem(self, stall_seconds: float) -> str | None:
         """Why writes would not land now (GET /readyz), or None: the writer has been on one
@@ -192,6 +196,11 @@ class Ledger:
             self.health.succeeded()
 
     def _write_part(self, requests: Sequence[LedgerRequest]) -> list[Recording | BaseException]:
+        if len(requests) == 1 and _is_bulk(requests[0]):
+            # Its views are left to the follower, off the path of the requests behind it
+            # (the fairness bound: docs/reliability.md).
+            with self.store.bulk():
+                return [self._write_alone(requests[0])]
         if len(requests) == 1:
             return [self._write_alone(requests[0])]
         try:

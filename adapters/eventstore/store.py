@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -24,6 +27,9 @@ from adapters.keys.master_key_source import MasterKeySource, open_key_store
 from domain.delivery import UnhandledDelivery
 from domain.lead import Lead
 
+log = logging.getLogger("leadledger.eventstore")
+CommitHook = Callable[[Sequence[Recording[UUID]]], None]
+
 
 class LedgerStore(Application[UUID]):
     """Leads and unhandled deliveries, in one notification log (the ledger's order).
@@ -42,6 +48,10 @@ class LedgerStore(Application[UUID]):
 
     def __init__(self, env: dict[str, str] | None = None, keys: KeyStore | None = None) -> None:
         self.keys = keys or KeyStore()  # before super(): construct_mapper needs it
+        # Called with each committed append's recordings (events still in memory, with
+        # their ledger positions), in the appending thread (projections/inline.py).
+        self.committed: list[CommitHook] = []
+        self._bulk = threading.local()
         super().__init__(env=env)
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
@@ -75,6 +85,28 @@ class LedgerStore(Application[UUID]):
         self._notify(recordings)
         self.notify(processing.events)  # deprecated upstream; kept as save() does
         return recordings
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Marks this thread's appends meanwhile as bulk (a chunk of a large request, an
+        import): the commit hooks may leave their views to the background."""
+        self._bulk.on = True
+        try:
+            yield
+        finally:
+            self._bulk.on = False
+
+    def appending_bulk(self) -> bool:
+        return bool(getattr(self._bulk, "on", False))
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        """eventsourcing's hook after every save: the append is committed, so a hook's
+        failure is logged, never raised into the writer."""
+        for hook in self.committed:
+            try:
+                hook(recordings)
+            except Exception:
+                log.exception("a commit hook failed")
 
     def close(self) -> None:
         super().close()

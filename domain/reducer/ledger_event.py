@@ -61,7 +61,7 @@ class LedgerEvent:
         made.__dict__.update(dict.fromkeys(_field_names(cls)), **self.data)
         return made
 
-    @property
+    @cached_property  # the reducer and the change feed ask several times per event
     def at(self) -> datetime:
         """When the source says it happened: occurred_at, else received_at, else stored."""
         for key in ("occurred_at", "received_at"):

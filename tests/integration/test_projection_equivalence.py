@@ -530,7 +530,8 @@ def test_a_second_catch_up_changes_nothing(durable_backend: str, tmp_path: Path)
     with lab(durable_backend, tmp_path) as made:
         record_all(made.services, _sample_batches())
         views = made.services.views
-        assert views.catch_up() == head(made.services.store)
+        views.catch_up()  # what the writer's inline pass left, if anything
+        assert views.position() == head(made.services.store)
         before = dump(made.services.engines.read)
         assert views.catch_up() == 0
         assert dump(made.services.engines.read) == before

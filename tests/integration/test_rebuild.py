@@ -58,6 +58,7 @@ from projections.verify import verify
 from service_layer.bootstrap import Services, bootstrap
 from tests.conftest import PG_DSN, _drop_schema, settings_for
 from tests.support import WORKSPACE
+from tests.support.elsewhere import appending_elsewhere
 
 LEADLEDGER = Path(sys.executable).with_name("leadledger")
 T0 = datetime(2025, 11, 24, 2, 0, tzinfo=UTC)
@@ -349,7 +350,8 @@ def test_a_killed_rebuild_leaves_the_live_view_serving_and_resumes(
         ],
     )
     new_top = head(services.store)
-    assert services.views.catch_up() == new_top - top
+    services.views.catch_up()  # whatever the writer's inline pass left
+    assert services.views.position() == new_top
     assert contact(engines.read, newcomer)["lead_status"] == "qualified"
     live_after = dump(engines.read)
 
@@ -456,13 +458,14 @@ def test_status_and_verify_report_and_exit_codes(
     services.views.catch_up()
     applied = head(services.store)
     newcomer = phone_for(777)
-    services.ledger.record(  # three events not yet in the views
-        WORKSPACE,
-        [
-            RecordInboundMessage(newcomer, Said("kapso", "kapso", T0), message_id="wamid.s.1"),
-            AddNote(newcomer, Said("human", "ana", T0), content="call back"),
-        ],
-    )
+    with appending_elsewhere(services):
+        services.ledger.record(  # three events not yet in the views
+            WORKSPACE,
+            [
+                RecordInboundMessage(newcomer, Said("kapso", "kapso", T0), message_id="wamid.s.1"),
+                AddNote(newcomer, Said("human", "ana", T0), content="call back"),
+            ],
+        )
     top = head(services.store)
     assert top == applied + 3
 
@@ -599,7 +602,8 @@ def test_readers_keep_the_full_old_view_until_the_switch(durable: Services, tmp_
                     )
                 ],
             )
-            assert services.views.catch_up() == 1
+            services.views.catch_up()  # whatever the writer's inline pass left
+            assert services.views.position() == top + 1
             expected_live = dump(engines.read)
             assert history(engines.read, a)[-1]["outcome"] == "applied"
         seen.append(done)
