@@ -95,7 +95,8 @@ def run_import(url: str, workdir: Path, files: list[Path], jobs: int | None = No
         PYTHONPATH=str(ROOT),
         COLUMNS="200",
     )
-    command = [leadledger_bin(), "import", *map(str, files), "--json"]
+    # --new-ledger: the first import makes the ledger (it runs before any serve).
+    command = [leadledger_bin(), "import", *map(str, files), "--json", "--new-ledger"]
     command += [] if jobs is None else ["--jobs", str(jobs)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
