@@ -39,6 +39,7 @@ from typing import Any
 from bench.common import DEFAULT_PG, OUT, ROOT, machine, speed_probe
 from bench.ingest import pg_reachable
 from bench.page import PAGE, RESULTS, SECTIONS, load_results, render, run_header, save_result
+from bench.profiling import py_spy
 from bench.wrk_load import SETUP, wrk_binary
 
 PG_REBUILD = ["--events", "200000", "--leads", "20000"]  # bounds the full run's time
@@ -147,10 +148,10 @@ def measured(name: str, job: list[str], quick: bool, pg: bool, command: str) -> 
 
 
 def ensure_tools() -> None:
-    """wrk (and py-spy) from bench/setup.sh when wrk is missing; a failure is reported by
-    the sections that need it."""
-    if wrk_binary() is None:
-        print(f"== wrk is missing: bash {SETUP}", flush=True)
+    """wrk and py-spy from bench/setup.sh when either is missing; a failure is reported by
+    the sections that need it (no CPU budget without py-spy's samples)."""
+    if wrk_binary() is None or py_spy() is None:
+        print(f"== wrk or py-spy is missing: bash {SETUP}", flush=True)
         subprocess.run(["bash", str(SETUP)], cwd=ROOT, check=False)
 
 

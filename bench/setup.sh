@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The bench's own tools, installed where missing (bench.run calls this when wrk is absent):
+# The bench's own tools, installed where missing (bench.run calls this when one is absent):
 #   wrk     - the compiled HTTP load generator for throughput (Debian's package)
 #   py-spy  - the sampling profiler behind the CPU budget table (the `bench` extra)
 set -euo pipefail
