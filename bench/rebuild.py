@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError, NoResultFound
+
 from adapters.config.settings import Settings
 from adapters.eventstore.database_url import DatabaseURL
 from adapters.eventstore.store import open_store
@@ -39,7 +41,10 @@ from bench.common import DEFAULT_PG, OUT, leadledger_bin, machine
 from bench.ledger import drop_pg_ledger, ledger
 from bench.process_tree import TreePeak
 from bench.rebuild_report import report
+from projections.database import make_engines
+from projections.rebuild import drop_generation
 from projections.source import select_after
+from projections.state import read_state, set_building
 
 READ_PAGE = 5000
 FULL = (1_000_000, 100_000)
@@ -172,6 +177,25 @@ def rebuild_figures(run: Run, events: int) -> dict[str, Any]:
     }
 
 
+def discard_unfinished_rebuild(url: str) -> None:
+    """A rebuild killed earlier (an interrupted bench on a reused ledger) leaves a building
+    generation that the next rebuild would resume instead of redo, and time as nothing:
+    the timed runs start from none."""
+    engines = make_engines(DatabaseURL.parse(url))
+    try:
+        with engines.write.begin() as conn:
+            try:
+                building = read_state(conn).building_generation
+            except (DBAPIError, NoResultFound):  # no views yet: nothing was built
+                return
+            set_building(conn, None, None)
+        if building is not None:
+            print(f"discarding the unfinished rebuild of generation {building}", flush=True)
+            drop_generation(engines.write, building)
+    finally:
+        engines.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="20,000 events, 2,000 leads")
@@ -197,6 +221,7 @@ def main() -> None:
     print(f"machine: {m['nproc']} CPUs ({m['cpu_model']}), Python {m['python']}")
     url, built = ledger(args.pg, args.dsn, events, leads, args.reuse)
     profile = OUT / f"rebuild-{backend}.pyspy.txt" if args.profile else None
+    discard_unfinished_rebuild(url)
     one = None
     # The comparison matters at size: --quick's ledger is below the parallel threshold.
     if not args.no_compare and not args.quick and args.workers != 1:
