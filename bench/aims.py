@@ -21,8 +21,9 @@ REBUILD_MB = 300.0
 PROJECTIONS = "projection-processes"  # the section that measures 1 vs 2 projection processes
 # What would close a gap, by the stage that costs most (the issue's directions).
 REMEDY = {
-    "views": "apply the views in the same batched pass as the append (no read-back, "
-    "decode and second write per delivery)",
+    "views": "fewer statements in the views' transaction of each append (one lock and "
+    "position read, no savepoint for a page of one lead), cheaper change-feed items and "
+    "their JSON (domain/reducer/changes.py), keys written in the ledger's transaction",
     "encode+encrypt": "one AEAD operation per event instead of per field, and a compiled "
     "encoder end to end",
     "SQL": "fewer statements per batch: multi-row inserts, one key fetch per batch, no "
@@ -144,8 +145,11 @@ def lag_aims(results: dict[str, Any]) -> list[dict[str, Any]]:
                 + ("" if kept_up else f"; the server did not keep up ({found['measured']})")
                 + ". Profile: the views cost "
                 + ("?" if views is None else f"{views:.0f}")
-                + " µs per delivery, applied after the write by a follower that reads each "
-                "event back. Would close it: " + REMEDY["views"] + "."
+                + " µs per delivery, applied in the same pass as the append before each "
+                "answer (projections/inline.py), so a slower pass is a slower answer and, "
+                "past the rate the server sustains, a queue. Would close it: "
+                + REMEDY["views"]
+                + "."
             )
         rows.append(_aim(aim, target, found["measured"], found["met"], why))
     return rows
