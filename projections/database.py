@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event
 
 from adapters.config.private_files import private_file, sqlite_files, tighten_existing
 from adapters.eventstore.database_url import DatabaseURL
+from adapters.sqlite_wal import truncate_wal
 
 
 @dataclass(frozen=True)
@@ -89,12 +90,4 @@ def _sqlite_engine(target: str, begin: str) -> Engine:
 def checkpoint_wal(engines: Engines) -> None:
     """Copy the WAL into the SQLite views file and truncate it (after an erasure: the WAL
     still holds the pages as they were before the blanking). No-op on PostgreSQL."""
-    if engines.write.dialect.name != "sqlite":
-        return
-    raw = engines.write.raw_connection()  # outside any transaction (autocommit)
-    try:
-        cursor = raw.cursor()
-        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        cursor.close()
-    finally:
-        raw.close()
+    truncate_wal(engines.write)

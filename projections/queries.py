@@ -15,7 +15,17 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Column, ColumnElement, Connection, Engine, and_, func, or_, select
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Engine,
+    Table,
+    and_,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.exc import DBAPIError
 
 from domain.reducer import ContactView, MessageEntry, NoteEntry, StatusHistoryEntry
@@ -165,25 +175,8 @@ def status_history(
 ) -> list[StatusHistoryEntry]:
     """The lead's status proposals in ledger order (or the one at `position`; or only the
     `newest` ones, still in ledger order)."""
-    # Straight through the driver: a long history is hundreds of rows (projections/rows.py).
-    rows = rows_of(conn, t.history)
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    where = f'"lead_id" = {mark} AND "workspace" = {mark}'
-    params: tuple[Any, ...] = (str(view.lead_id), view.workspace)
-    if position is not None:
-        where, params = f'{where} AND "position" = {mark}', (*params, position)
-    order = (
-        ' ORDER BY "position"'
-        if newest is None
-        else f' ORDER BY "position" DESC LIMIT {int(newest)}'
-    )
-    found = []
-    for row in conn.exec_driver_sql(f"{rows.select_sql}{where}{order}", params):
-        data = rows.decode(row)
-        del data["workspace"], data["notification_id"]
-        data["lead_id"] = view.lead_id
-        found.append(built(StatusHistoryEntry, data))
-    return found if newest is None else found[::-1]
+    rows = _lead_rows(conn, t.history, view, position, newest, ("workspace", "notification_id"))
+    return [built(StatusHistoryEntry, data) for data in rows]
 
 
 def notes(
@@ -193,8 +186,22 @@ def notes(
     position: int | None = None,
     newest: int | None = None,
 ) -> list[NoteEntry]:
-    # Straight through the driver, as the status history: a lead's page reads hundreds.
-    rows, mark = rows_of(conn, t.notes), _mark(conn)
+    rows = _lead_rows(conn, t.notes, view, position, newest, ("workspace",))
+    return [built(NoteEntry, data) for data in rows]
+
+
+def _lead_rows(
+    conn: Connection,
+    table: Table,
+    view: ContactView,
+    position: int | None,
+    newest: int | None,
+    dropped: tuple[str, ...],
+) -> list[dict[str, Any]]:
+    """A lead's rows of a per-position table, decoded, in ledger order (or the one at
+    `position`; or only the `newest` ones, still in ledger order), without `dropped`.
+    Straight through the driver: a long history is hundreds of rows (projections/rows.py)."""
+    rows, mark = rows_of(conn, table), _mark(conn)
     where = f'"lead_id" = {mark} AND "workspace" = {mark}'
     params: tuple[Any, ...] = (str(view.lead_id), view.workspace)
     if position is not None:
@@ -207,9 +214,10 @@ def notes(
     found = []
     for row in conn.exec_driver_sql(f"{rows.select_sql}{where}{order}", params):
         data = rows.decode(row)
-        del data["workspace"]
+        for name in dropped:
+            del data[name]
         data["lead_id"] = view.lead_id
-        found.append(built(NoteEntry, data))
+        found.append(data)
     return found if newest is None else found[::-1]
 
 

@@ -20,6 +20,7 @@ from adapters.keys.keyring import Keyring
 from adapters.keys.master_key import MasterKey, MasterKeyError
 from adapters.outbound.signing import SECRET_PREFIX
 from adapters.outbound.subscription_tables import subscriptions
+from adapters.sqlite_wal import truncate_wal
 
 log = logging.getLogger("leadledger.webhooks")
 WRAPPED = "wrapped:"
@@ -88,13 +89,7 @@ def _purge_old_versions(engine: Engine) -> None:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql(f"VACUUM {subscriptions.name}")
         return
-    raw = engine.raw_connection()  # outside any transaction (the engine's begins one)
-    try:
-        cursor = raw.cursor()
-        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        cursor.close()
-    finally:
-        raw.close()
+    truncate_wal(engine)
 
 
 def _raw(secret: str) -> bytes:
