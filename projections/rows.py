@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, Boolean, Connection, Table
 
 from adapters.utc_datetime import UTCDateTime
@@ -45,12 +46,24 @@ def _json(value: Any) -> str:
     # JSON escapes a NUL as \u0000 wherever it is (keys too): walk the value to replace it
     # only then (a rebuild encodes millions of values, almost none with a NUL).
     if value is None:
-        return "null"  # json.dumps(None), without its call overhead (most JSON cells)
-    text = json.dumps(value)
-    return json.dumps(storable(value)) if "\\u0000" in text else text
+        return "null"  # most JSON cells, without a call
+    text = _dumps(value)
+    return _dumps(storable(value)) if "\\u0000" in text else text
+
+
+def _dumps(value: Any) -> str:
+    try:
+        # orjson: a fifth of the stdlib's time. Compact UTF-8 rather than spaced, ASCII-
+        # escaped text: the same JSON values (JSON columns are only ever read decoded).
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError is one
+        # What orjson refuses (an int past 64 bits, a key that is not text): the stdlib
+        # writes it or raises as it always did.
+        return json.dumps(value)
 
 
 def _json_in(value: Any) -> Any:
+    # The stdlib, not orjson: orjson reads an integer past 64 bits as a float.
     return None if value is None else json.loads(value)
 
 
@@ -63,6 +76,8 @@ def _utc(value: datetime | None) -> datetime | None:
 def _sqlite_time(value: datetime | None) -> str | None:
     if value is None:
         return None
+    if value.tzinfo is UTC:  # most: one call instead of three
+        return value.isoformat(" ", "microseconds")[:-6]  # without "+00:00"
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value.isoformat(" ", "microseconds")

@@ -47,6 +47,9 @@ WHOLE_POSITION = 999_999_999
 # reducer's bookkeeping of when each merged value was said (the values' diffs say it).
 UNDIFFED = frozenset({"version", "updated_at", "source_times"})
 PERSONAL_FIELDS = frozenset({*PERSONAL_COLUMNS, "extracted"})
+# Values `plain` returns as they are, checked by exact class: a set lookup instead of an
+# isinstance chain (a new lead's first item diffs every field of the view).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,10 @@ def diff(before: ContactView | None, after: ContactView) -> dict[str, dict[str, 
             continue
         was = old.get(name)
         if name not in old or was != value:
-            changed[name] = {"before": plain(was), "after": plain(value)}
+            changed[name] = {
+                "before": was if was.__class__ in _SCALARS else plain(was),
+                "after": value if value.__class__ in _SCALARS else plain(value),
+            }
     return changed
 
 
@@ -217,15 +223,27 @@ def _decision(
 def plain(value: Any) -> Any:
     """A JSON value: datetimes as UTC ISO text (naive ones are UTC), UUIDs as text,
     containers recursively."""
+    cls = value.__class__
+    if cls in _SCALARS:
+        return value
+    if cls is dict:
+        return {
+            k if k.__class__ is str else str(k): v if v.__class__ in _SCALARS else plain(v)
+            for k, v in value.items()
+        }
     if isinstance(value, datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return aware.astimezone(UTC).isoformat()
+        zone = value.tzinfo
+        if zone is UTC:
+            return value.isoformat()
+        if zone is None:  # naive: UTC, written as the aware value would be
+            return value.isoformat() + "+00:00"
+        return value.astimezone(UTC).isoformat()
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
+        return [v if v.__class__ in _SCALARS else plain(v) for v in value]
     return value
 
 
