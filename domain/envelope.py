@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +27,7 @@ class Said:
     def fields(self) -> dict[str, Any]:
         """The provenance as event attributes (events hold plain values only). Shallow:
         dataclasses.asdict deep-copies, which showed up in ingest profiles."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_ENVELOPE}
+        return {k: v for k, v in self.__dict__.items() if k not in _NOT_ENVELOPE}
 
     def principal_record(self) -> dict[str, Any] | None:
         """The `principal` attribute of a command event: None when no key made it (the CLI

@@ -7,15 +7,17 @@ no view reads it yet. All are personal data (sealed with the lead's key, domain/
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 
 @dataclass(frozen=True)
 class _Verbatim:
     def fields(self) -> dict[str, Any]:
-        """As event attributes (shallow: the values are the source's own JSON)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """As event attributes (shallow: the values are the source's own JSON). The
+        instance's own dict holds exactly its fields: `dataclasses.fields()` rebuilt the
+        field list on every call, a tenth of the writer's time in an ingest profile."""
+        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,10 @@ from projections.source import lead_history
 from projections.state import policy_of, read_state
 from projections.tables import ViewTables
 
+# A replay starts at the snapshot before its point, so it reads about SNAPSHOT_EVERY events:
+# pages that size, not the whole rest of a long history.
+REPLAY_PAGE = snapshots.SNAPSHOT_EVERY + 1
+
 
 def lead_as_of(
     engine: Engine, store: LedgerStore, workspace: str, lead_id: UUID, as_of: datetime
@@ -41,7 +45,7 @@ def lead_as_of(
     after = 0 if view is None else view.version
     # Stop at the first later event: later positions were decided with earlier ones in place.
     events = itertools.takewhile(
-        lambda e: e.recorded_at <= as_of, lead_history(store, lead_id, after)
+        lambda e: e.recorded_at <= as_of, lead_history(store, lead_id, after, REPLAY_PAGE)
     )
     view = _folded(view, events, policy)
     return view if view is not None and view.workspace == workspace else None
@@ -61,7 +65,7 @@ def lead_at_position(
     policy, view = read_views(engine, start)
     after = 0 if view is None else view.version
     events = itertools.takewhile(
-        lambda e: e.position <= position, lead_history(store, lead_id, after)
+        lambda e: e.position <= position, lead_history(store, lead_id, after, REPLAY_PAGE)
     )
     view = _folded(view, events, policy)
     if view is None or view.workspace != workspace:

@@ -139,6 +139,26 @@ class TableRows:
             for row in conn.exec_driver_sql(sql, tuple(chunk)):
                 yield self.decode(row)
 
+    def select_in_both(
+        self,
+        conn: Connection,
+        first: str,
+        firsts: Sequence[Any],
+        second: str,
+        seconds: Sequence[Any],
+    ) -> Iterable[dict[str, Any]]:
+        """Rows whose `first` is one of `firsts` and `second` one of `seconds`, in one
+        query (the caller keeps each list within IN_CHUNK), decoded."""
+        if not firsts or not seconds:
+            return
+        mark = _mark(conn.dialect.name)
+        sql = (
+            f'{self.select_sql}"{first}" IN ({", ".join([mark] * len(firsts))}) '
+            f'AND "{second}" IN ({", ".join([mark] * len(seconds))})'
+        )
+        for row in conn.exec_driver_sql(sql, (*firsts, *seconds)):
+            yield self.decode(row)
+
 
 def rows_of(conn: Connection, table: Table) -> TableRows:
     return _rows(conn.dialect.name, table)

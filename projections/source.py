@@ -108,16 +108,21 @@ def _lead_events(store: LedgerStore, notifications: Sequence[Notification]) -> l
 HISTORY_PAGE = 1000
 
 
-def lead_history(store: LedgerStore, lead_id: Any, after: int = 0) -> Iterator[LedgerEvent]:
+def lead_history(
+    store: LedgerStore, lead_id: Any, after: int = 0, page_size: int = HISTORY_PAGE
+) -> Iterator[LedgerEvent]:
     """One lead's events from its own sequence, after position `after` (as_of replays, the
-    CLI's history), read a page at a time: a long history is never held whole, and a
-    reader that stops early (as_of) reads no further."""
+    CLI's history), read a page at a time and decoded one by one as taken: a long
+    history is never held whole, and a reader that stops early (as_of) decodes no
+    further (decrypting and decoding is most of a replay's cost)."""
     while True:
-        page = list(store.events.get(lead_id, gt=after or None, limit=HISTORY_PAGE))
-        yield from (to_ledger_event(event) for event in page)
-        if len(page) < HISTORY_PAGE:
+        taken = 0
+        for event in store.events.get(lead_id, gt=after or None, limit=page_size):
+            taken += 1
+            after = event.originator_version
+            yield to_ledger_event(event)
+        if taken < page_size:
             return
-        after = page[-1].originator_version
 
 
 def head(store: LedgerStore) -> int:

@@ -128,3 +128,33 @@ def test_a_marker_is_taken_where_the_clock_went_back() -> None:
     assert snapshots.taken("x", view, event(100, later), view) == ("x", 100, later, view)
     assert snapshots.taken("x", view, event(7, later), view) is None  # already applied
     assert snapshots.taken("x", None, event(100, later), view) is None
+
+
+def test_an_early_as_of_decodes_about_one_snapshot_interval_not_the_rest(
+    lead: tuple[Services, UUID], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services, lead_id = lead
+    events = list(lead_history(services.store, lead_id))
+    decoded = 0
+    original = services.store.mapper.to_domain_event
+
+    def counting(stored: object) -> object:
+        nonlocal decoded
+        decoded += 1
+        return original(stored)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(services.store.mapper, "to_domain_event", counting)
+    as_of = events[110].recorded_at  # past the snapshot at 100, 150 events before the end
+    found = lead_as_of(services.engines.read, services.store, WORKSPACE, lead_id, as_of)
+    assert found == oracle(events, as_of)
+    # The ten events after the snapshot, and the first later one that ends the replay.
+    assert decoded <= snapshots.SNAPSHOT_EVERY + 1
+
+
+@pytest.mark.parametrize("page_size", [1, 7, 259, 260, 1000])
+def test_a_paged_history_is_every_event_once_in_order(
+    lead: tuple[Services, UUID], page_size: int
+) -> None:
+    services, lead_id = lead
+    events = list(lead_history(services.store, lead_id, page_size=page_size))
+    assert [e.position for e in events] == list(range(1, 261))
