@@ -50,6 +50,7 @@ PERSONAL_FIELDS = frozenset({*PERSONAL_COLUMNS, "extracted"})
 # Values `plain` returns as they are, checked by exact class: a set lookup instead of an
 # isinstance chain (a new lead's first item diffs every field of the view).
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+_ABSENT = object()  # a field the view before did not have (None before the first event)
 
 
 @dataclass(frozen=True)
@@ -146,14 +147,19 @@ def diff(before: ContactView | None, after: ContactView) -> dict[str, dict[str, 
     old = {} if before is None else before.__dict__
     changed: dict[str, dict[str, Any]] = {}
     for name, value in after.__dict__.items():
-        if name in UNDIFFED:
+        was = old.get(name, _ABSENT)
+        # The reducer carries unchanged fields over as the same objects: most fields stop
+        # at the identity check, with one dict lookup.
+        if was is value or name in UNDIFFED:
             continue
-        was = old.get(name)
-        if name not in old or was != value:
-            changed[name] = {
-                "before": was if was.__class__ in _SCALARS else plain(was),
-                "after": value if value.__class__ in _SCALARS else plain(value),
-            }
+        if was is _ABSENT:
+            was = None
+        elif was == value:
+            continue
+        changed[name] = {
+            "before": was if was.__class__ in _SCALARS else plain(was),
+            "after": value if value.__class__ in _SCALARS else plain(value),
+        }
     return changed
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 from uuid import UUID
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.reducer.changes import plain
+from domain.reducer.changes import UNDIFFED, diff, plain
 from projections.rows import IN_CHUNK, _json, _json_in, _sqlite_time, storable
 from projections.writer import _lookup_chunks
 
@@ -125,3 +126,31 @@ def test_one_lead_naming_more_messages_than_a_chunk_spans_queries() -> None:
     chunks = list(_lookup_chunks(wanted))
     assert len(chunks) == 3
     assert sum(len(ids) for _, ids in chunks) == IN_CHUNK * 2 + 1
+
+
+def reference_diff(before: Any, after: Any) -> dict[str, dict[str, Any]]:
+    """`diff` as first written: every field compared by equality."""
+    old = {} if before is None else vars(before)
+    return {
+        name: {"before": reference_plain(old.get(name)), "after": reference_plain(value)}
+        for name, value in vars(after).items()
+        if name not in UNDIFFED and (name not in old or old.get(name) != value)
+    }
+
+
+field_values = st.dictionaries(
+    st.sampled_from(["name", "status", "score", "version", "updated_at", "extracted", "at"]),
+    values,
+    max_size=7,
+)
+
+
+@given(st.one_of(st.none(), field_values), field_values, st.booleans())
+def test_diff_gives_what_comparing_every_field_gave(
+    before: dict[str, Any] | None, after: dict[str, Any], share: bool
+) -> None:
+    if share and before is not None:  # the reducer carries unchanged values over as is
+        after = {**before, **after}
+    old = None if before is None else SimpleNamespace(**before)
+    new = SimpleNamespace(**after)
+    assert diff(cast(Any, old), cast(Any, new)) == reference_diff(old, new)
