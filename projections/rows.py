@@ -168,6 +168,17 @@ def _mark(dialect: str) -> str:
     return "?" if dialect == "sqlite" else "%s"
 
 
+def mark(conn: Connection) -> str:
+    """The driver's placeholder, for SQL run straight through it."""
+    return _mark(conn.dialect.name)
+
+
+def stored_now(conn: Connection) -> Any:
+    """The current time as a UTCDateTime column stores it on this backend."""
+    now = datetime.now(UTC)
+    return _sqlite_time(now) if conn.dialect.name == "sqlite" else now
+
+
 @lru_cache(maxsize=64)
 def _rows(dialect: str, table: Table) -> TableRows:
     sqlite = dialect == "sqlite"

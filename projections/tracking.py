@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select
 
+from projections.rows import mark, stored_now
 from projections.tables import ViewTables
 
 MAX_PARTITIONS = 999
@@ -99,25 +100,36 @@ def lock_all(conn: Connection, tables: ViewTables) -> dict[Partition, int]:
     """Every partition's row, locked for this transaction (waiting for holders), and its
     position: for a writer that applies events of any lead in its own transaction (views
     written with the append) and then moves every row, with `advance`, from the position
-    they all share to its last event. Rows at different positions: leave it to catch-up."""
-    t = tables.tracking
-    query = select(t.c.id, t.c.position).order_by(t.c.id)  # one lock order: no deadlock
-    if conn.dialect.name != "sqlite":
-        query = query.with_for_update()
-    return {Partition.of_row(int(i)): int(p) for i, p in conn.execute(query)}
+    they all share to its last event. Rows at different positions: leave it to catch-up.
+
+    This and `advance` go straight through the driver: the inline views run them in
+    every append's view transaction (see projections/state.py's lock_state)."""
+    lock = "" if conn.dialect.name == "sqlite" else " FOR UPDATE"
+    found = conn.exec_driver_sql(
+        # One lock order: no deadlock.
+        f'SELECT id, position FROM "{tables.tracking.name}" ORDER BY id{lock}'  # noqa: S608
+    )
+    return {Partition.of_row(int(i)): int(p) for i, p in found}
 
 
 def advance(conn: Connection, tables: ViewTables, to: int, partition: Partition = WHOLE) -> None:
     """Move forward only: a replayed page never moves the position back."""
-    t = tables.tracking
-    row_id = partition.row_id
-    moved = conn.execute(
-        update(t)
-        .where(t.c.id == row_id, t.c.position < to)
-        .values(position=to, updated_at=datetime.now(UTC))
+    name, m, row_id = tables.tracking.name, mark(conn), partition.row_id
+    moved = conn.exec_driver_sql(
+        f'UPDATE "{name}" SET position = {m}, updated_at = {m} '  # noqa: S608 - our table
+        f"WHERE id = {m} AND position < {m}",
+        (to, stored_now(conn), row_id, to),
     )
-    if moved.rowcount == 0 and conn.execute(select(t.c.id).where(t.c.id == row_id)).first() is None:
-        conn.execute(insert(t).values(id=row_id, position=to, updated_at=datetime.now(UTC)))
+    if (
+        moved.rowcount == 0
+        and not conn.exec_driver_sql(
+            f'SELECT id FROM "{name}" WHERE id = {m}',  # noqa: S608 - our table
+            (row_id,),
+        ).first()
+    ):
+        conn.execute(
+            insert(tables.tracking).values(id=row_id, position=to, updated_at=datetime.now(UTC))
+        )
 
 
 def replace_rows(conn: Connection, tables: ViewTables, count: int, at: int) -> None:

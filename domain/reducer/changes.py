@@ -105,15 +105,17 @@ def changes_of(
     view = effects.view
     if before is not None and view is before:
         return []  # an already-applied event (position <= version) changes nothing
+    # (type, decision, skeleton, personal values already as JSON values)
     said: list[tuple[str, dict[str, Any] | None, dict[str, Any], dict[str, Any]]] = []
     fact = event.fact
     headline = _headline(fact)
     if headline is not None:
-        said.append((headline[0], None, headline[1], headline[2]))
+        said.append((headline[0], None, headline[1], plain(headline[2])))
     for entry in effects.history:
         if entry.outcome != "no_change":  # the proposal's own item says it; nothing moved
-            said.append(_decision(entry))
-    fields = diff(before, view)
+            kind, decision, skeleton, private = _decision(entry)
+            said.append((kind, decision, skeleton, plain(private)))
+    fields = diff(before, view)  # JSON values already: not walked again
     if fields:
         public = {k: v for k, v in fields.items() if k not in PERSONAL_FIELDS}
         private = {k: v for k, v in fields.items() if k in PERSONAL_FIELDS}
@@ -136,7 +138,7 @@ def changes_of(
             principal=principal,
             decision=decision,
             data=public_part,
-            personal=None if erased else plain(private_part),
+            personal=None if erased else private_part,
         )
         for seq, (kind, decision, public_part, private_part) in enumerate(said)
     ]
