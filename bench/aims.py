@@ -174,12 +174,13 @@ def rebuild_aim(results: dict[str, Any], section: str, events: str) -> dict[str,
     )
     why = ""
     if not met:
-        stages = sorted(figures.get("profile_stages", {}).items(), key=lambda s: -s[1])[:2]
+        shares = figures.get("profile_stages", {}).items()
+        stages = sorted((s for s in shares if s[0] != "other"), key=lambda s: -s[1])[:3]
         shows = ", ".join(f"{name} {100 * share:.0f} %" for name, share in stages)
         why = (
             f"{max(0.0, 100 * (1 - rate / REBUILD_PER_S)):.0f} % short of the rate"
             + (f", {memory - REBUILD_MB:.0f} MB over" if memory >= REBUILD_MB else "")
-            + (f". Profile: {shows}" if shows else ". No profile was taken")
+            + (f". Profile (share of samples): {shows}" if shows else ". No profile was taken")
             + ". Folds already run on every core (lead-id hash partitions); would close "
             "it: a cheaper per-event path (the change feed's items and their JSON, the "
             "mapper's decode), or more cores."

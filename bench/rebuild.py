@@ -11,7 +11,7 @@ is compared with).
     python -m bench.rebuild                  # SQLite, 1,000,000 events over 100,000 leads
     python -m bench.rebuild --quick          # 20,000 events over 2,000 leads
     python -m bench.rebuild --pg --reuse     # PostgreSQL, keep/reuse the built ledger
-    python -m bench.rebuild --profile        # also sample the rebuild with py-spy
+    python -m bench.rebuild --profile        # also sample the rebuild and its workers (py-spy)
     python -m bench.rebuild --workers 1      # one process (default: the CLI's, up to 2)
 
 Writes the JSON report (`--out`, default bench/out/rebuild-<backend>.json) that
@@ -40,6 +40,7 @@ from adapters.keys.master_key_source import MasterKeySource
 from bench.common import DEFAULT_PG, OUT, leadledger_bin, machine
 from bench.ledger import drop_pg_ledger, ledger
 from bench.process_tree import TreePeak
+from bench.profiling import py_spy
 from bench.rebuild_report import report
 from projections.database import make_engines
 from projections.rebuild import drop_generation
@@ -118,11 +119,13 @@ def _child(pid: int) -> int | None:
 
 
 def _profile(pid: int | None, into: Path | None) -> subprocess.Popen[bytes] | None:
-    spy = Path(sys.executable).with_name("py-spy")
-    if pid is None or into is None or not spy.exists():
+    """py-spy on the rebuild and the worker processes it starts, each thread apart, without
+    pausing them (--nonblocking: at 100 Hz it costs the run little); None without py-spy."""
+    spy = py_spy()
+    if pid is None or into is None or spy is None:
         return None
-    record = [str(spy), "record", "--nonblocking", "--subprocesses", "-r", "100", "-f", "raw"]
-    record += ["-o", str(into)]
+    record = [spy, "record", "--nonblocking", "--subprocesses", "--threads", "-r", "100"]
+    record += ["-f", "raw", "-o", str(into)]
     return subprocess.Popen([*record, "--pid", str(pid)], stdout=subprocess.DEVNULL)
 
 
@@ -221,6 +224,10 @@ def main() -> None:
     print(f"machine: {m['nproc']} CPUs ({m['cpu_model']}), Python {m['python']}")
     url, built = ledger(args.pg, args.dsn, events, leads, args.reuse)
     profile = OUT / f"rebuild-{backend}.pyspy.txt" if args.profile else None
+    if profile is not None:
+        profile.unlink(missing_ok=True)  # an earlier run's samples are not this run's
+        if py_spy() is None:
+            print("no profile: py-spy is not installed (bash bench/setup.sh)", flush=True)
     discard_unfinished_rebuild(url)
     one = None
     # The comparison matters at size: --quick's ledger is below the parallel threshold.

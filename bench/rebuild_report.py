@@ -1,48 +1,16 @@
 """The rebuild benchmark's report: aims, a markdown section, and where the time goes
-(py-spy samples of the rebuild process, grouped by stage)."""
+(py-spy samples of the rebuild's processes, grouped by stage: bench/rebuild_stages.py)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from bench.rebuild_stages import OTHER, read_profile
 
 RATE_AIM = 100_000
 RATIO_AIM = 0.25
 RSS_AIM_MB = 300
-
-# Stages of a rebuild, by the frames their samples pass through (first match wins).
-STAGES = (
-    ("read stored events (SQL)", ("select_after ", "select_notifications ")),
-    ("decode (store's mapper)", ("to_domain_event ",)),
-    ("event -> LedgerEvent", ("to_ledger_event ",)),
-    ("load views and messages", ("_load_views ", "_load_messages ", "stuck_leads ")),
-    ("reduce (domain.reducer.apply)", ("apply view.py",)),
-    ("encode rows", ("encode ", "_write.<locals>")),
-    ("SQL writes (executemany)", ("do_executemany ",)),
-    ("commit", ("do_commit ",)),
-    ("build indexes", ("create_indexes ",)),
-    ("start-up (imports, bootstrap)", ("_find_and_load", "bootstrap ")),
-)
-
-
-def stage_shares(profile: Path) -> list[tuple[str, float]]:
-    """Share of samples per stage (py-spy raw format: `frame;frame;... count`)."""
-    counts: Counter[str] = Counter()
-    total = 0
-    for line in profile.read_text(encoding="utf-8", errors="replace").splitlines():
-        stack, _, n = line.rpartition(" ")
-        if not n.isdigit():
-            continue
-        total += int(n)
-        frames = [f.split(" (")[0] + " " + f.rsplit("/", 1)[-1] for f in stack.split(";")]
-        for name, needles in STAGES:
-            if any(needle in frame for frame in frames for needle in needles):
-                counts[name] += int(n)
-                break
-        else:
-            counts["other"] += int(n)
-    return [(name, counts[name] / total) for name, _ in [*STAGES, ("other", ())] if total]
 
 
 def report(figures: dict[str, Any], command: str, profile: Path | None) -> dict[str, Any]:
@@ -92,13 +60,18 @@ def report(figures: dict[str, Any], command: str, profile: Path | None) -> dict[
                 "met": speedup > 1.0,
             },
         )
-    shares = stage_shares(profile) if profile is not None else []
+    sampled = (
+        read_profile(profile.read_text("utf-8", errors="replace")) if profile is not None else None
+    )
+    shares = sampled.shares() if sampled is not None else []
+    samples = sampled.summary() if sampled is not None else {}
+    figures = {**figures, "profile_stages": dict(shares), "profile_samples": samples}
     return {
         "section": f"Rebuild ({figures['backend']})",
         "command": command,
         "markdown": _markdown(figures, command, shares),
         "aims": aims,
-        "figures": {**figures, "profile_stages": dict(shares)},
+        "figures": figures,
     }
 
 
@@ -148,14 +121,12 @@ def _markdown(figures: dict[str, Any], command: str, shares: list[tuple[str, flo
             f"| building the ledger (aggregates, {built['events_per_save']:,} events per save) | "
             f"{built['seconds']:.1f} s = {built['events_per_s']:,.0f} events/s |"
         )
-    if shares:
-        lines += ["", "Where the rebuild's time goes (py-spy samples of its processes):", ""]
-        lines += ["| stage | share |", "|---|---|"]
-        lines += [f"| {name} | {share:.0%} |" for name, share in shares if share >= 0.005]
+    lines += ["", *_profile_lines(figures.get("profile_samples") or {}, shares)]
     lines += [
         "",
         "What bounds it: every process does the same per event — decode the stored JSON "
-        "through the store's mapper, fold it with the pure reducer, encode its rows — for the "
+        "through the store's mapper, fold it with the pure reducer, derive its change feed "
+        "items, encode its rows — for the "
         "leads of its lead-id hash partition; the ledger is read by each of them (raw rows are "
         "cheap, only its own events are decoded). On SQLite each writes a journal-less scratch "
         "file, merged into the new generation in one transaction, then the secondary indexes "
@@ -165,3 +136,29 @@ def _markdown(figures: dict[str, Any], command: str, shares: list[tuple[str, flo
         "compare the ratios.",
     ]
     return "\n".join(lines)
+
+
+def _profile_lines(samples: dict[str, Any], shares: list[tuple[str, float]]) -> list[str]:
+    """The stage table, with whose samples it counts (the rebuild and its workers)."""
+    if not shares:
+        return [
+            "No profile of this run: `--profile` samples it with py-spy (installed by "
+            "bench/setup.sh)."
+        ]
+    processes = ", ".join(
+        f"{n:,} in {name.partition(' ')[2].strip('()')}"  # `pid (command)`: the pid says nothing
+        for name, n in samples.get("processes", {}).items()
+    )
+    ranked = sorted(shares, key=lambda s: (s[0] == OTHER, -s[1]))
+    lines = [
+        f"Where the rebuild's time goes: {samples.get('samples', 0):,} py-spy samples at "
+        f"100 Hz of its processes and their threads, without pausing them (by process: "
+        f"{processes}), each given to the first stage below with a frame on its stack "
+        "(bench/rebuild_stages.py). Shares of samples, not of CPU time: on a busy machine a "
+        "thread waiting for a CPU is sampled too.",
+        "",
+        "| stage | share of samples |",
+        "|---|---|",
+    ]
+    lines += [f"| {name} | {share:.0%} |" for name, share in ranked if share >= 0.005]
+    return lines

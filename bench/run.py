@@ -17,7 +17,9 @@ rebuild and queries; lag measures SQLite). Each bench gets at most 90 s with --q
 20 min in a full run; one that is missing, fails or times out (its process group is
 stopped) is reported as not available, with its error and log tail, and the others still
 run. Logs: bench/out/<name>[-quick].log. Throughput needs wrk and the CPU budget py-spy:
-bench/setup.sh installs both where missing (this runner calls it when wrk is absent). The
+bench/setup.sh installs both where missing (this runner calls it when wrk is absent); the
+rebuild sections are sampled by py-spy too (`--profile`: without it they still run, and say
+there is no profile). The
 lag section's 80 % level reads leadledger's throughput from this run's ingest answer (from
 bench/results/ingest.json when ingest is not part of the run).
 """
@@ -58,7 +60,8 @@ def jobs(quick: bool, pg: bool, only: list[str] | None = None) -> dict[str, list
     found = {
         "ingest": ["ingest", *q, *(["--pg"] if pg and not quick else [])],
         "lag": ["lag", *q, "--sustained-from", str(sustained or RESULTS / "ingest.json")],
-        "rebuild": ["rebuild", *q, *reuse],
+        # Sampled by py-spy (--profile, not pausing it): the stages of a missed aim.
+        "rebuild": ["rebuild", *q, *reuse, "--profile"],
         "queries": ["queries", *q, *reuse],
         "import": ["import_bench", *q],
         "fairness": ["fairness", *q],  # SQLite; `python -m bench.fairness --pg` for PostgreSQL
@@ -69,7 +72,7 @@ def jobs(quick: bool, pg: bool, only: list[str] | None = None) -> dict[str, list
         "changes": ["changes", *q],  # SSE fan-out and lag, SQLite (bench/changes.py)
     }
     if pg and not quick:
-        found["rebuild-pg"] = ["rebuild", "--pg", *PG_REBUILD]
+        found["rebuild-pg"] = ["rebuild", "--pg", *PG_REBUILD, "--profile"]
         # 1 vs 2 live projection processes under a backlog (`python -m
         # bench.projection_scaling --quick` alone for a smoke test: too long for --quick).
         found["projection-processes"] = ["projection_scaling", *reuse]
