@@ -122,3 +122,6 @@ def raw_delivery(workspace: str, delivery: Delivery, item: TranslatedItem) -> Un
         body=body,
         received_at=delivery.received_at,
     )
+
+
+__all__ = ["Delivery", "Ingested", "PartOutcome", "RecordedFact", "ingest", "raw_delivery"]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -21,11 +22,18 @@ _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
+# New ids: this process's random 80-bit prefix and a counter, 32 hex digits like a UUID's:
+# unique across processes and restarts, without a random draw per request (uuid4 was a
+# twelfth of the event loop's time per delivery).
+_PROCESS_PREFIX = secrets.token_hex(10)
+_SERIAL = itertools.count()
+
+
 def request_id_from(incoming: str | None) -> str:
     """The caller's id when it is a sane token (≤ 128 of [A-Za-z0-9._-]), else a new one."""
     if incoming is not None and _SANE_ID.fullmatch(incoming):
         return incoming
-    return uuid.uuid4().hex
+    return f"{_PROCESS_PREFIX}{next(_SERIAL) & 0xFFFFFFFFFFFF:012x}"
 
 
 class RequestObserver:
