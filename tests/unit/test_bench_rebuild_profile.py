@@ -154,6 +154,11 @@ def test_the_missed_rebuild_aim_cites_its_largest_stages_but_not_other(tmp_path:
     assert f"{FEED} 33 %, fold (reducer apply, snapshots) 17 %" in row["why"]
     assert "decode events (store's mapper, keys) 13 %" in row["why"]
     assert "other" not in row["why"]
+    # 4,000 events per CPU-second is 250 µs an event; 100,000/s on 2 cores allows 20.
+    assert (
+        "CPU per event: 250 µs, all processes counted; the rate asks ≤ 20 µs on 2 cores"
+        in (row["why"])
+    )
     unprofiled = issue_aims({"rebuild": report(figures(), "python -m bench.rebuild", None)})
     assert any("No profile was taken" in r["why"] for r in unprofiled)
 
