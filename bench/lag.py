@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import sys
 import tempfile
@@ -40,7 +41,16 @@ from typing import Any
 import httpx
 
 from bench import loadgen
-from bench.common import DEFAULT_PG, OUT, Credentials, database, machine, served, summary
+from bench.common import (
+    DEFAULT_PG,
+    OUT,
+    Credentials,
+    database,
+    machine,
+    process_tree_cpu,
+    served,
+    summary,
+)
 from bench.lag_probe import Probe, Sample, send_one
 from bench.lag_report import contract, report
 
@@ -85,6 +95,11 @@ def steady_load(
     return process, receive
 
 
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     backend = "postgres" if args.pg else "sqlite"
     creds = Credentials()
@@ -112,6 +127,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 flush=True,
             )
             background = steady_load(running.base, creds, args.rate - probe_rate, args)
+            # Who used the CPUs over the level: the server, and the clients beside it (the
+            # probe threads here, the load generator's process) on the same machine.
+            server_cpu = process_tree_cpu(running.process.pid)
+            probes_cpu = _own_cpu()
             start = time.perf_counter()
             abort_at = start + args.seconds + args.drain_seconds
             probe = Probe(
@@ -132,6 +151,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for future in futures:
                 future.result()
             finished = time.perf_counter()
+            server_cpu = process_tree_cpu(running.process.pid) - server_cpu
+            probes_cpu = _own_cpu() - probes_cpu
             load = loadgen.finish(*background) if background else None
         log_tail = (workdir / "server.log").read_text(errors="replace").splitlines()[-40:]
     finally:
@@ -183,6 +204,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "webhook_latency_ms": summary(latencies),
         "schedule_slip_ms": summary(slips),
         "polls_per_message": sum(s.polls for s in seen) / len(seen) if seen else 0.0,
+        "server_cpu_s": server_cpu,
+        "client_cpu_s": probes_cpu + (load or {}).get("client_cpu_s", 0.0),
         "machine": machine(),
         "server_log_tail": log_tail if errors else [],
     }

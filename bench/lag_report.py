@@ -50,6 +50,21 @@ def _row(result: dict[str, Any]) -> str:
     )
 
 
+def cpu_shares(result: dict[str, Any]) -> str:
+    """Who used the CPUs over the level: the server, and the Python clients that share the
+    machine with it (results from before this was measured: nothing)."""
+    seconds = result.get("total_seconds") or 0.0
+    if "server_cpu_s" not in result or seconds <= 0:
+        return ""
+    cpus = (result.get("machine") or {}).get("nproc", "?")
+    return (
+        f" Over the level the server used {result['server_cpu_s'] / seconds:.2f} CPUs and "
+        f"the clients beside it (the Python load generator and the probe threads) "
+        f"{result['client_cpu_s'] / seconds:.2f}, of the machine's {cpus}: part of what "
+        "the server did not get went to them."
+    )
+
+
 def _aim(result: dict[str, Any]) -> dict[str, Any]:
     lag = result["lag_ms"]
     rate = result["offered_rate_per_s"]
@@ -65,6 +80,8 @@ def _aim(result: dict[str, Any]) -> dict[str, Any]:
         "p99_ms": lag["p99"],
         "offered_per_s": rate,
         "achieved_per_s": result["throughput_per_s"],
+        "polls_per_message": result["polls_per_message"],
+        "cpu_shares": cpu_shares(result).strip(),
     }
 
 
@@ -107,7 +124,8 @@ def contract(
                 "",
                 f"At {result['offered_rate_per_s']:.0f}/s offered the server did not keep up: "
                 f"{result['throughput_per_s']:.0f}/s achieved ({result['not_sent_deadline']} "
-                "not sent by the run deadline); the lag figures hold at that lower rate.",
+                "not sent by the run deadline); the lag figures hold at that lower rate."
+                + cpu_shares(result),
             ]
         if result["lag_ms"]["p99"] >= AIM_P99_MS:
             md += [

@@ -25,6 +25,7 @@ from adapters.utc_datetime import UTCDateTime
 
 Codec = Callable[[Any], Any]
 IN_CHUNK = 500  # bound parameters per IN list
+PAIR_CHUNK = 400  # pairs per VALUES list (two parameters each: within SQLite's old 999)
 
 
 def storable(value: Any) -> Any:
@@ -139,25 +140,24 @@ class TableRows:
             for row in conn.exec_driver_sql(sql, tuple(chunk)):
                 yield self.decode(row)
 
-    def select_in_both(
-        self,
-        conn: Connection,
-        first: str,
-        firsts: Sequence[Any],
-        second: str,
-        seconds: Sequence[Any],
+    def select_pairs(
+        self, conn: Connection, first: str, second: str, pairs: Sequence[tuple[Any, Any]]
     ) -> Iterable[dict[str, Any]]:
-        """Rows whose `first` is one of `firsts` and `second` one of `seconds`, in one
-        query (the caller keeps each list within IN_CHUNK), decoded."""
-        if not firsts or not seconds:
-            return
+        """The rows whose (`first`, `second`) is one of `pairs`, decoded: one index probe a
+        pair (a join with the pairs as a VALUES list; `first IN (..) AND second IN (..)`
+        would probe every combination of the two lists), PAIR_CHUNK pairs a query."""
         mark = _mark(conn.dialect.name)
-        sql = (
-            f'{self.select_sql}"{first}" IN ({", ".join([mark] * len(firsts))}) '
-            f'AND "{second}" IN ({", ".join([mark] * len(seconds))})'
-        )
-        for row in conn.exec_driver_sql(sql, (*firsts, *seconds)):
-            yield self.decode(row)
+        columns = ", ".join(f't."{n}"' for n in self.names)
+        for i in range(0, len(pairs), PAIR_CHUNK):
+            chunk = pairs[i : i + PAIR_CHUNK]
+            values = ", ".join([f"({mark}, {mark})"] * len(chunk))
+            sql = (
+                f"WITH wanted (k1, k2) AS (VALUES {values}) "  # noqa: S608 - our own names
+                f'SELECT {columns} FROM wanted JOIN "{self.table.name}" t '
+                f'ON t."{first}" = wanted.k1 AND t."{second}" = wanted.k2'
+            )
+            for row in conn.exec_driver_sql(sql, tuple(v for pair in chunk for v in pair)):
+                yield self.decode(row)
 
 
 def rows_of(conn: Connection, table: Table) -> TableRows:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -264,35 +264,18 @@ def _load_messages(
 ) -> dict[str, dict[str, MessageEntry]]:
     """The stored entries of the messages the events name (a status builds on its
     message's entry, a message on a status that came first): looked up by lead and
-    message id, so a lead's long history is never read to find one entry."""
+    message id (one index probe each), so a lead's long history is never read to find one
+    entry, nor every combination of a page's leads and ids probed."""
     wanted: dict[str, set[str]] = defaultdict(set)
     for lead, event in zip(leads, events, strict=True):
         named = named_messages(event)
         if named:
             wanted[lead].update(named)
     found: dict[str, dict[str, MessageEntry]] = defaultdict(dict)
-    rows = rows_of(conn, tables.messages)
-    for chunk_leads, chunk_ids in _lookup_chunks(wanted):
-        for data in rows.select_in_both(conn, "lead_id", chunk_leads, "message_id", chunk_ids):
-            lead = data.pop("lead_id")
-            if data["message_id"] in wanted[lead]:  # not another lead's id of this chunk
-                del data["workspace"]
-                data["lead_id"] = ids[lead]
-                found[lead][data["message_id"]] = built(MessageEntry, data)
+    pairs = [(lead, message_id) for lead in sorted(wanted) for message_id in sorted(wanted[lead])]
+    for data in rows_of(conn, tables.messages).select_pairs(conn, "lead_id", "message_id", pairs):
+        lead = data.pop("lead_id")
+        del data["workspace"]
+        data["lead_id"] = ids[lead]
+        found[lead][data["message_id"]] = built(MessageEntry, data)
     return found
-
-
-def _lookup_chunks(wanted: dict[str, set[str]]) -> Iterable[tuple[list[str], list[str]]]:
-    """Leads and message ids to look up, at most IN_CHUNK of each per query (a lead that
-    names more messages than that, e.g. a long history replayed, spans queries)."""
-    leads: set[str] = set()
-    message_ids: set[str] = set()
-    for lead in sorted(wanted):
-        for message_id in sorted(wanted[lead]):
-            if (lead not in leads and len(leads) >= IN_CHUNK) or len(message_ids) >= IN_CHUNK:
-                yield sorted(leads), sorted(message_ids)
-                leads, message_ids = set(), set()
-            leads.add(lead)
-            message_ids.add(message_id)
-    if leads:
-        yield sorted(leads), sorted(message_ids)

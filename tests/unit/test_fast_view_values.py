@@ -14,8 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.reducer.changes import UNDIFFED, diff, plain
-from projections.rows import IN_CHUNK, _json, _json_in, _sqlite_time, storable
-from projections.writer import _lookup_chunks
+from projections.rows import _json, _json_in, _sqlite_time, storable
 
 
 def reference_plain(value: Any) -> Any:
@@ -103,29 +102,6 @@ def test_a_time_is_stored_as_naive_utc_text(value: datetime) -> None:
     aware = value if value.tzinfo else value.replace(tzinfo=UTC)
     expected = aware.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
     assert _sqlite_time(value) == expected
-
-
-@given(
-    st.dictionaries(
-        st.uuids().map(str), st.sets(st.text(min_size=1, max_size=3), min_size=1, max_size=40)
-    )
-)
-def test_message_lookups_cover_every_named_message_within_the_chunk_bound(
-    wanted: dict[str, set[str]],
-) -> None:
-    covered: set[tuple[str, str]] = set()
-    for leads, message_ids in _lookup_chunks(wanted):
-        assert 0 < len(leads) <= IN_CHUNK
-        assert 0 < len(message_ids) <= IN_CHUNK
-        covered |= {(lead, m) for lead in leads for m in message_ids}
-    assert {(lead, m) for lead, named in wanted.items() for m in named} <= covered
-
-
-def test_one_lead_naming_more_messages_than_a_chunk_spans_queries() -> None:
-    wanted = {"lead": {f"m{i}" for i in range(IN_CHUNK * 2 + 1)}}
-    chunks = list(_lookup_chunks(wanted))
-    assert len(chunks) == 3
-    assert sum(len(ids) for _, ids in chunks) == IN_CHUNK * 2 + 1
 
 
 def reference_diff(before: Any, after: Any) -> dict[str, dict[str, Any]]:
