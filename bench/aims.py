@@ -158,7 +158,7 @@ def lag_aims(results: dict[str, Any]) -> list[dict[str, Any]]:
             why = (
                 over
                 + ("" if kept_up else f"; the server did not keep up ({found['measured']})")
-                + (f". {found['cpu_shares']}" if found.get("cpu_shares") else "")
+                + (f". {found['cpu_shares'].rstrip('.')}" if found.get("cpu_shares") else "")
                 + f". Profile: {first_read}; the views cost "
                 + ("?" if views is None else f"{views:.0f}")
                 + " µs of server CPU per delivery. Would close it: headroom, i.e. a cheaper "

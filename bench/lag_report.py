@@ -56,12 +56,19 @@ def cpu_shares(result: dict[str, Any]) -> str:
     seconds = result.get("total_seconds") or 0.0
     if "server_cpu_s" not in result or seconds <= 0:
         return ""
-    cpus = (result.get("machine") or {}).get("nproc", "?")
+    cpus = (result.get("machine") or {}).get("nproc") or 0
+    server, clients = result["server_cpu_s"] / seconds, result["client_cpu_s"] / seconds
+    if cpus and server + clients >= 0.9 * cpus:
+        bound = "the CPUs were full: part of what the server did not get went to the clients"
+    else:
+        bound = (
+            "CPUs were left over: the server's one process is bound by its Python work, "
+            "which runs one thread at a time (the GIL), not by the machine"
+        )
     return (
-        f" Over the level the server used {result['server_cpu_s'] / seconds:.2f} CPUs and "
-        f"the clients beside it (the Python load generator and the probe threads) "
-        f"{result['client_cpu_s'] / seconds:.2f}, of the machine's {cpus}: part of what "
-        "the server did not get went to them."
+        f" Over the level the server used {server:.2f} CPUs and the clients beside it (the "
+        f"Python load generator and the probe threads) {clients:.2f}, of the machine's "
+        f"{cpus or '?'}: {bound}."
     )
 
 

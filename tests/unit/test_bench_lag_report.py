@@ -31,6 +31,14 @@ def test_the_cpu_shares_of_server_and_clients_over_the_level() -> None:
     said = cpu_shares(level())
     assert "the server used 1.20 CPUs" in said
     assert "load generator and the probe threads) 0.70, of the machine's 2" in said
+    assert "the CPUs were full" in said
+
+
+def test_a_server_short_of_its_own_python_time_is_not_blamed_on_the_clients() -> None:
+    said = cpu_shares(level(server_cpu_s=19.8, client_cpu_s=3.4))
+    assert "used 0.99 CPUs" in said
+    assert "bound by its Python work" in said
+    assert "went to the clients" not in said
 
 
 def test_a_result_from_before_cpu_was_measured_says_nothing_of_it() -> None:
