@@ -248,9 +248,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--out", type=Path, default=OUT / "outbound.json")
     args = parser.parse_args()
-    args.seconds = args.seconds or (3.0 if args.quick else 10.0)
+    args.seconds = args.seconds or (2.0 if args.quick else 10.0)
     args.rounds = args.rounds or (1 if args.quick else 3)
-    args.warmup = 1.0 if args.quick else 3.0
+    args.warmup = 0.5 if args.quick else 3.0
     command = " ".join(["python -m bench.outbound", *sys.argv[1:]])
     answer = section(run(args), command)
     print(answer["markdown"])
