@@ -26,7 +26,7 @@ from domain.reducer.changes import ChangeItem, changes_of
 from domain.reducer.messages import named_messages
 from projections import feed_rows, snapshots
 from projections.erasure import blank_erased
-from projections.rows import IN_CHUNK, rows_of, storable
+from projections.rows import IN_CHUNK, mark, rows_of, storable
 from projections.search import search_text
 from projections.tables import ViewTables
 
@@ -203,7 +203,7 @@ def _failure_row(event: LedgerEvent, exc: Exception) -> dict[str, Any]:
 
 
 def stuck_leads(conn: Connection, tables: ViewTables, lead_ids: list[str]) -> set[str]:
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    placeholder = mark(conn)
     found: set[str] = set()
     for i in range(0, len(lead_ids), IN_CHUNK):
         chunk = lead_ids[i : i + IN_CHUNK]
@@ -211,7 +211,7 @@ def stuck_leads(conn: Connection, tables: ViewTables, lead_ids: list[str]) -> se
             row[0]
             for row in conn.exec_driver_sql(
                 f'SELECT "lead_id" FROM "{tables.failures.name}" '  # noqa: S608 - our name
-                f'WHERE "lead_id" IN ({", ".join([mark] * len(chunk))})',
+                f'WHERE "lead_id" IN ({", ".join([placeholder] * len(chunk))})',
                 tuple(chunk),
             )
         )
