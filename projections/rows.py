@@ -12,8 +12,9 @@ shows U+FFFD instead (on every backend, so views stay comparable).
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -111,6 +112,9 @@ class TableRows:
     insert_sql: str
     upsert_sql: str
     select_sql: str  # ends in "WHERE " for the caller's condition
+    indexed: frozenset[str]  # columns an index reads, the primary key's left out
+    _keys: tuple[str, ...]
+    _kept_sql: dict[frozenset[str], str] = field(default_factory=dict, compare=False)
 
     def encode(self, values: dict[str, Any]) -> tuple[Any, ...]:
         return tuple([enc(values[n]) for n, enc in zip(self.names, self.encoders, strict=True)])
@@ -128,6 +132,35 @@ class TableRows:
     def upsert(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         if rows:
             conn.exec_driver_sql(self.upsert_sql, rows)
+
+    def upsert_keeping(
+        self, conn: Connection, rows: Sequence[tuple[tuple[Any, ...], frozenset[str]]]
+    ) -> None:
+        """Upsert `rows`, each with the indexed columns its stored row already holds
+        (`indexed`, less those that changed; empty for a new row), which are left out of the
+        UPDATE's SET list. SQLite rewrites the entry of every index whose column is SET,
+        even to the value it had, so a contact row written with all its columns paid for 8
+        indexes where a new message changes the columns of 2. Rows are grouped by what they
+        keep, one statement a group. PostgreSQL compares the values itself (a HOT update
+        when no indexed value changed), so there it is one statement with them all."""
+        if conn.dialect.name != "sqlite":
+            self.upsert(conn, [row for row, _ in rows])
+            return
+        groups: dict[frozenset[str], list[tuple[Any, ...]]] = defaultdict(list)
+        for row, kept in rows:
+            groups[kept].append(row)
+        for kept, group in groups.items():
+            conn.exec_driver_sql(self._upsert_keeping(kept), group)
+
+    def _upsert_keeping(self, kept: frozenset[str]) -> str:
+        sql = self._kept_sql.get(kept)
+        if sql is None:
+            left = [n for n in self.names if n not in self._keys and n not in kept]
+            conflict = ", ".join(f'"{k}"' for k in self._keys)
+            updates = ", ".join(f'"{n}" = excluded."{n}"' for n in left)
+            action = f"DO UPDATE SET {updates}" if left else "DO NOTHING"
+            sql = self._kept_sql[kept] = f"{self.insert_sql} ON CONFLICT ({conflict}) {action}"
+        return sql
 
     def select_in(
         self, conn: Connection, column: str, keys: Sequence[Any], extra: str = ""
@@ -216,4 +249,6 @@ def _rows(dialect: str, table: Table) -> TableRows:
         insert_sql=insert,
         upsert_sql=f"{insert} ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
         select_sql=f'SELECT {quoted} FROM "{table.name}" WHERE ',  # noqa: S608
+        indexed=frozenset(c.name for ix in table.indexes for c in ix.columns) - set(keys),
+        _keys=tuple(keys),
     )

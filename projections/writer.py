@@ -49,6 +49,7 @@ def apply_page(
     failed: set[str] = stuck_leads(conn, tables, lead_ids)
     ids = {lead: e.lead_id for lead, e in zip(leads, events, strict=True)}
     views = _load_views(conn, tables, [i for i in lead_ids if i not in failed], ids)
+    stored = dict(views)  # as the contact rows hold them: what their upserts may keep
     messages = _load_messages(conn, tables, events, leads, ids)
     history: list[tuple[str, int | None, StatusHistoryEntry]] = []
     notes: list[tuple[str, NoteEntry]] = []
@@ -88,7 +89,7 @@ def apply_page(
             touched[(lead, entry.message_id)] = entry
     for lead in failed:
         views.pop(lead, None)
-    _write(conn, tables, views, history, notes, touched)
+    _write(conn, tables, stored, views, history, notes, touched)
     feed_rows.write(conn, tables, [c for c in changes if c.lead_id in views])
     snapshots.write(conn, tables, [t for t in taken if t[0] in views])
     _forget_erased(conn, tables, erased - failed)
@@ -107,6 +108,7 @@ def _forget_erased(conn: Connection, tables: ViewTables, leads: set[str]) -> Non
 def _write(
     conn: Connection,
     tables: ViewTables,
+    stored: dict[str, ContactView],
     views: dict[str, ContactView],
     history: list[tuple[str, int | None, StatusHistoryEntry]],
     notes: list[tuple[str, NoteEntry]],
@@ -114,10 +116,13 @@ def _write(
 ) -> None:
     """The page's rows, each written once (leads that failed in this page are left out)."""
     rows = rows_of(conn, tables.contacts)
-    rows.upsert(
+    rows.upsert_keeping(
         conn,
         [
-            rows.encode({**vars(v), "lead_id": i, "search_text": search_text(v)})
+            (
+                rows.encode({**vars(v), "lead_id": i, "search_text": search_text(v)}),
+                _unchanged(rows.indexed, stored.get(i), v),
+            )
             for i, v in views.items()
         ],
     )
@@ -155,6 +160,17 @@ def _write(
             if lead in views
         ],
     )
+
+
+def _unchanged(
+    indexed: frozenset[str], before: ContactView | None, after: ContactView
+) -> frozenset[str]:
+    """The indexed columns whose stored value `after` leaves as it is (none for a new row;
+    a column the view does not hold, search_text, counts as changed)."""
+    if before is None:
+        return frozenset()
+    was, now = vars(before), vars(after)
+    return frozenset(n for n in indexed if n in now and n in was and was[n] == now[n])
 
 
 def apply_page_isolating(
