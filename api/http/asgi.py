@@ -6,8 +6,11 @@ from starlette.applications import Starlette
 
 from adapters.config.loading import load_settings
 from api.http.app import create_app
+from api.http.heap import settle_for_serving
 from service_layer.bootstrap import bootstrap
 
 
 def build() -> Starlette:
-    return create_app(bootstrap(load_settings()).service)
+    app = create_app(bootstrap(load_settings()).service)
+    settle_for_serving()  # each worker process builds its own app: each settles its heap
+    return app
