@@ -5,10 +5,12 @@ raw`): each sample is Python-level CPU work, never a wait (a thread waiting on a
 SQLite's write lock or on an fsync has let the GIL go). The samples' count at the known
 rate gives the CPU time spent holding the GIL; the rest of the server's measured CPU
 (from /proc, all its processes, over the same load) ran without the GIL: C code that
-releases it, above all SQLite's and psycopg's own work inside a statement, so it is
-counted as SQL. On a busy machine this split leans the other way: a thread that holds the
-GIL while it waits for a CPU counts as holding it, so the table says when the samples
-covered all the CPU (nothing left for C code without the GIL). Each GIL sample is given
+releases it (SQLite's and psycopg's work inside a statement) and the kernel's work for
+the process (scheduling its threads, I/O), counted here as SQL; perf's split by binary
+(bench/native.py, in the ingest section) says how much of it is the database engine.
+On a busy machine this split leans the other way: a thread that holds the GIL while it
+waits for a CPU counts as holding it, so the table says when the samples covered all the
+CPU (nothing left for C code without the GIL). Each GIL sample is given
 to one stage by the rules below, and the shares are scaled so that the stages add up to
 the server CPU per delivery measured at the same concurrency without the profiler.
 
@@ -211,8 +213,9 @@ def table(budgets: dict[str, dict[str, Any]]) -> list[str]:
     lines += [
         "",
         f"(py-spy GIL samples behind the shares: {samples}. The CPU spent without the GIL is "
-        "counted in SQL: it is mostly SQLite's and psycopg's C code, with the kernel's share "
-        "of fsync and sockets.)",
+        "counted in SQL: SQLite's and psycopg's C code and the kernel's work for the server "
+        "(scheduling its threads, I/O); the perf split below, where measured, says how much "
+        "of each.)",
     ]
     if any(budgets[n].get("gil_share", 0.0) >= 0.98 for n in names):
         lines += [

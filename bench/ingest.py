@@ -30,7 +30,7 @@ from typing import Any
 
 import psycopg
 
-from bench import budget, profiling, wrk_load
+from bench import budget, native, profiling, wrk_load
 from bench.common import (
     DEFAULT_PG,
     OUT,
@@ -68,13 +68,18 @@ def load(
     seconds: float,
     rate: float,
     ceiling: int = CEILING,
+    perf_out: Path | None = None,
 ) -> dict[str, Any]:
-    """One level with wrk: its figures, with the server's CPU time (all its processes)."""
+    """One level with wrk: its figures, with the server's CPU time and context switches
+    (all its processes) and, given `perf_out`, perf's shares of its CPU by binary."""
     host, port = server.base.removeprefix("http://").split(":")
     plan = Plan(host, int(port), creds.kapso_secret, run, concurrency, seconds)
     count = min(ceiling, int(rate * max(1.0, round(seconds)) * 1.3) + 500)
     pid = server.process.pid
+    perf = None if perf_out is None else native.record(pid, perf_out)
+    switched = native.context_switches(pid)
     level = wrk_load.run(plan, server.base + "/webhook/kapso", count, lambda: process_tree_cpu(pid))
+    switched = native.context_switches(pid) - switched
     cpu = level["server_cpu_s"]
     answered = level["requests"]
     level.update(
@@ -82,7 +87,10 @@ def load(
         # Over the time wrk ran (its start-up included): the server's CPU was counted then.
         server_cpu_pct=100 * cpu / level["metered_s"],
         server_cpu_ms_per_request=1000 * cpu / answered if answered else float("nan"),
+        context_switches_per_request=switched / answered if answered else float("nan"),
     )
+    if perf is not None and perf_out is not None:
+        level["perf"] = native.stop(perf, perf_out)
     return level
 
 
@@ -147,7 +155,9 @@ def run_target(app: str, pg: bool, args: argparse.Namespace, workers: int) -> di
                         continue
                     run = f"L{c}x{run_id()}"
                     cap = BARE_CEILING if app == "bare" else CEILING
-                    done.append(load(running, creds, run, c, args.seconds, estimate, cap))
+                    # perf at the aims' level (not beside py-spy: the quick run profiles it)
+                    perf_out = workdir / "perf.data" if c == AIM_CONNECTIONS else None
+                    done.append(load(running, creds, run, c, args.seconds, estimate, cap, perf_out))
                 result["levels"] = done[1:] if args.warmup else list(done)
                 if profiling_on:
                     if not args.profile_inline:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from bench import budget, profiling
+from bench import budget, native, profiling
 
 AIM_PLAIN = 1.0
 AIM_BARE = 0.4
@@ -156,6 +156,36 @@ def budget_rules() -> list[str]:
     ]
 
 
+def native_split(group: dict[str, dict[str, Any]]) -> list[str]:
+    """perf's shares by binary at the aims' level, beside the context switches a delivery
+    (bench/native.py): what the budget's CPU without the GIL is."""
+    apps: tuple[str, ...] = ("leadledger", "plain")
+    levels = {app: at_aim(group[app]) for app in apps if app in group}
+    shares: dict[str, dict[str, float]] = {
+        app: lv["perf"] for app, lv in levels.items() if isinstance(lv.get("perf"), dict)
+    }
+    why = [f"{app}: {lv['perf']}" for app, lv in levels.items() if isinstance(lv.get("perf"), str)]
+    missing = ["", f"No perf split: {'; '.join(why)}."] if why else []
+    if not shares:
+        return missing
+    switches: dict[str, float] = {
+        app: lv["context_switches_per_request"]
+        for app, lv in levels.items()
+        if "context_switches_per_request" in lv
+    }
+    at = next(iter(levels.values()))["concurrency"]
+    return [
+        "",
+        f"Where the server's CPU went at {at} connections, by binary (bench/native.py: "
+        f"perf's samples of every thread at {native.PERF_HZ} Hz, whatever it ran; the "
+        "budget above counts all CPU without the GIL as SQL), and the context switches of "
+        "all its threads per delivery:",
+        "",
+        *native.table(shares, switches),
+        *missing,
+    ]
+
+
 def section(
     runs: dict[str, list[dict[str, Any]]], command: str, machine: dict[str, Any], seconds: float
 ) -> dict[str, Any]:
@@ -218,6 +248,7 @@ def section(
                     "",
                     *budget.table(budgets),
                 ]
+            md += native_split(group)
             aims += aims_of(backend, workers, group)
             md += ["", bound(group, workers, int(machine.get("nproc", 1)))]
             if "profile" in group["leadledger"]:

@@ -16,8 +16,9 @@ postgresql://postgres@127.0.0.1:5432/test) answers, unless --no-pg (--pg goes to
 rebuild and queries; lag measures SQLite). Each bench gets at most 90 s with --quick and
 20 min in a full run; one that is missing, fails or times out (its process group is
 stopped) is reported as not available, with its error and log tail, and the others still
-run. Logs: bench/out/<name>[-quick].log. Throughput needs wrk and the CPU budget py-spy:
-bench/setup.sh installs both where missing (this runner calls it when wrk is absent); the
+run. Logs: bench/out/<name>[-quick].log. Throughput needs wrk, the CPU budget py-spy and
+its split by binary perf: bench/setup.sh installs them where missing (this runner calls it
+when wrk is absent); the
 rebuild sections are sampled by py-spy too (`--profile`: without it they still run, and say
 there is no profile). The
 lag section's 80 % level reads leadledger's throughput from this run's ingest answer (from
