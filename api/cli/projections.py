@@ -15,6 +15,7 @@ from rich.table import Table
 
 from adapters.config.policy_file import read_policy_file
 from api.cli.opening import open_service
+from api.heap import settle_for_serving
 from api.rebuild_gauge import RebuildGauge
 
 app = typer.Typer(
@@ -116,6 +117,7 @@ def verify_command(page_size: int = typer.Option(5000, min=100)) -> None:
 def follow_command() -> None:
     """Run a projection worker: keep the read models live until interrupted (Ctrl-C)."""
     service = open_service()
+    settle_for_serving()  # a worker lives for days: its start-up heap is never garbage
     service.start_following()
     out.print(f"Following the ledger ({service.database_kind}); Ctrl-C to stop.")
     try:

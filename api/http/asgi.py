@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from adapters.config.loading import load_settings
+from api.heap import settle_for_serving
 from api.http.app import create_app
-from api.http.heap import settle_for_serving
 from service_layer.bootstrap import bootstrap
 
 

@@ -1,4 +1,5 @@
-"""The server process's garbage collector, set for serving once the app is built.
+"""A long-running process's garbage collector, set once it has started: the server's
+(once the app is built) and a projection worker's (`leadledger projections follow`).
 
 Python's cyclic collector walks every tracked object of the generations it collects;
 after start-up those are mostly the modules, classes and caches of the libraries, which
