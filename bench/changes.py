@@ -57,7 +57,7 @@ from bench.common import (
 )
 
 FULL = {"clients": 200, "real": 4, "deliveries": 2000, "light_probes": 200, "steady_seconds": 20}
-QUICK = {"clients": 200, "real": 4, "deliveries": 200, "light_probes": 20, "steady_seconds": 3}
+QUICK = {"clients": 50, "real": 4, "deliveries": 200, "light_probes": 20, "steady_seconds": 2}
 
 
 def workspace_toml(human_key: str) -> str:

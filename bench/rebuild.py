@@ -9,7 +9,7 @@ stored event and decodes it through the store's mapper (the raw read rate the re
 is compared with).
 
     python -m bench.rebuild                  # SQLite, 1,000,000 events over 100,000 leads
-    python -m bench.rebuild --quick          # 20,000 events over 2,000 leads
+    python -m bench.rebuild --quick          # 10,000 events over 1,000 leads
     python -m bench.rebuild --pg --reuse     # PostgreSQL, keep/reuse the built ledger
     python -m bench.rebuild --profile        # also sample the rebuild and its workers (py-spy)
     python -m bench.rebuild --workers 1      # one process (default: the CLI's, up to 2)
@@ -49,7 +49,7 @@ from projections.state import read_state, set_building
 
 READ_PAGE = 5000
 FULL = (1_000_000, 100_000)
-QUICK = (20_000, 2_000)  # a smoke test: the aims are for 1M events
+QUICK = (10_000, 1_000)  # a smoke test: the aims are for 1M events
 
 
 @dataclass
@@ -201,7 +201,7 @@ def discard_unfinished_rebuild(url: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="20,000 events, 2,000 leads")
+    parser.add_argument("--quick", action="store_true", help="10,000 events, 1,000 leads")
     parser.add_argument("--events", type=int, help="override the ledger size")
     parser.add_argument("--leads", type=int)
     parser.add_argument("--pg", action="store_true", help="PostgreSQL instead of SQLite")
