@@ -17,6 +17,8 @@ import signal
 import subprocess
 from pathlib import Path
 
+from bench.process_tree import descendants
+
 PERF_HZ = 499  # prime: never in step with a timer of the server's
 # Binaries by kind, tried in order: (kind, pattern on perf's "shared object" name).
 KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -37,16 +39,7 @@ def perf_binary() -> str | None:
 
 def tree_pids(pid: int) -> list[int]:
     """`pid` and its live descendants (a server's uvicorn workers)."""
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        try:
-            for task in Path(f"/proc/{current}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text("ascii").split()]
-        except (OSError, ValueError):
-            continue
-    return found
+    return [pid, *descendants(pid)]
 
 
 def context_switches(pid: int) -> int:

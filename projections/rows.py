@@ -155,11 +155,7 @@ class TableRows:
     def _upsert_keeping(self, kept: frozenset[str]) -> str:
         sql = self._kept_sql.get(kept)
         if sql is None:
-            left = [n for n in self.names if n not in self._keys and n not in kept]
-            conflict = ", ".join(f'"{k}"' for k in self._keys)
-            updates = ", ".join(f'"{n}" = excluded."{n}"' for n in left)
-            action = f"DO UPDATE SET {updates}" if left else "DO NOTHING"
-            sql = self._kept_sql[kept] = f"{self.insert_sql} ON CONFLICT ({conflict}) {action}"
+            sql = self._kept_sql[kept] = _upsert(self.insert_sql, self.names, self._keys, kept)
         return sql
 
     def select_in(
@@ -239,16 +235,26 @@ def _rows(dialect: str, table: Table) -> TableRows:
     keys = [c.name for c in table.primary_key.columns]
     # Identifiers come from our own table metadata, values are always bound parameters.
     insert = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join(marks)})'  # noqa: S608
-    updates = ", ".join(f'"{n}" = excluded."{n}"' for n in names if n not in keys)
-    conflict = ", ".join(f'"{k}"' for k in keys)
     return TableRows(
         table=table,
         names=names,
         encoders=tuple(encoders),
         decoders=tuple(decoders),
         insert_sql=insert,
-        upsert_sql=f"{insert} ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
+        upsert_sql=_upsert(insert, names, tuple(keys)),
         select_sql=f'SELECT {quoted} FROM "{table.name}" WHERE ',  # noqa: S608
         indexed=frozenset(c.name for ix in table.indexes for c in ix.columns) - set(keys),
         _keys=tuple(keys),
+    )
+
+
+def _upsert(
+    insert: str, names: tuple[str, ...], keys: tuple[str, ...], kept: frozenset[str] = frozenset()
+) -> str:
+    """`insert` that, on a key already stored, sets every other column but `kept`."""
+    left = [n for n in names if n not in keys and n not in kept]
+    conflict = ", ".join(f'"{k}"' for k in keys)
+    updates = ", ".join(f'"{n}" = excluded."{n}"' for n in left)
+    return f"{insert} ON CONFLICT ({conflict}) " + (
+        f"DO UPDATE SET {updates}" if left else "DO NOTHING"
     )
